@@ -1,0 +1,35 @@
+//! The callpulse aggregation core.
+//!
+//! This crate owns the numbers: how events become windowed metrics and live state. It is
+//! synchronous, does no I/O and never reads a clock; every function that depends on time
+//! takes `now` as an argument (see `docs/time.md`).
+//!
+//! Layout, top-down along the data path:
+//! - [`policy`]: the metric definitions' knobs (windows, SL thresholds, short abandons, caps).
+//! - [`PartitionState`] (`partition.rs`): the single-writer state of one Kafka partition;
+//!   `apply` takes one event, `snapshot` publishes an immutable [`PartitionSnapshot`].
+//! - `window.rs`: the ring of fixed-width event-time buckets (O(1) per event, windows at read).
+//! - `calls.rs`: the per-bucket call/handling/CSAT aggregate and its merge.
+//! - `live.rs`: calls waiting now and agents by state now.
+//! - `dedupe.rs`: bounded memory of applied `event_id`s.
+//! - `snapshot.rs`: merging partition snapshots into the one [`Snapshot`] every reader sees.
+//!
+//! Adding a metric: a field in [`CallAgg`] (recorded in `calls.rs`, merged in
+//! `CallAgg::merge`), and its derived value in [`WindowMetrics`].
+
+mod calls;
+mod dedupe;
+mod live;
+mod partition;
+pub mod policy;
+mod snapshot;
+mod window;
+
+pub use calls::{CallAgg, CallTotals, MAX_SL_THRESHOLDS, WaitHistogram};
+pub use live::{AgentView, TeamStates};
+pub use partition::{Applied, PartitionCounters, PartitionSnapshot, PartitionState, QueueSnapshot};
+pub use policy::{MetricsPolicy, PolicyError, QueuePolicy};
+pub use snapshot::{QueueView, Retired, Snapshot, WindowMetrics};
+pub use window::BucketRing;
+
+pub use callpulse_events::Ts;

@@ -1,0 +1,427 @@
+//! The state one Kafka partition owns, and the only place events change it.
+//!
+//! One task owns one `PartitionState` (`&mut self`, no locks, no atomics): that is the whole
+//! concurrency story of the core. Readers never see this type; they see the immutable
+//! [`PartitionSnapshot`] it publishes on each tick.
+//!
+//! Out-of-order calls: an answer or abandon that arrives before its `call_queued` is parked
+//! until the queued event comes (then counted at the outcome's own time), or dropped as an
+//! orphan after `orphan_timeout_secs` of event time. Lateness: an event older than the ring
+//! still updates lifetime totals and live state, but no window (counted as `late`).
+
+use std::sync::Arc;
+
+use callpulse_events::{AgentState, Envelope, Event, Rejection, Ts};
+use rustc_hash::FxHashMap;
+use serde::Serialize;
+
+use crate::calls::{CallAgg, CallTotals, MAX_SL_THRESHOLDS};
+use crate::dedupe::{Dedupe, id_hash, key_hash};
+use crate::live::{AgentUpdate, AgentView, Agents, Names, TeamStates, Waiting};
+use crate::policy::MetricsPolicy;
+use crate::window::BucketRing;
+
+/// What applying an accepted event did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Applied {
+    /// Counted in lifetime totals, windows and live state.
+    Counted,
+    /// Counted in totals and live state, but older than every window (see module docs).
+    Late,
+    /// An outcome waiting for its `call_queued`.
+    Parked,
+    /// Valid, but changes nothing: an agent state older than the one known, a second outcome
+    /// for the same call, or a ticket event (ticket metrics are not aggregated yet).
+    Ignored,
+}
+
+/// Monotonic counters of the partition's own bookkeeping (exported as `_total` counters).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct PartitionCounters {
+    pub applied: u64,
+    pub late: u64,
+    pub parked: u64,
+    pub ignored: u64,
+    /// Parked outcomes whose `call_queued` never came.
+    pub orphaned: u64,
+    /// Waiting calls whose outcome never came within `max_wait_secs`.
+    pub stale_waiting: u64,
+    /// Outcomes timestamped before their `call_queued` (producer clocks disagree); wait = 0.
+    pub clock_skew: u64,
+    /// `event_id`s forgotten early because the dedupe capacity was reached.
+    pub dedupe_evicted: u64,
+}
+
+impl PartitionCounters {
+    /// Adds `other` into `self`.
+    pub fn merge(&mut self, other: &PartitionCounters) {
+        self.applied += other.applied;
+        self.late += other.late;
+        self.parked += other.parked;
+        self.ignored += other.ignored;
+        self.orphaned += other.orphaned;
+        self.stale_waiting += other.stale_waiting;
+        self.clock_skew += other.clock_skew;
+        self.dedupe_evicted += other.dedupe_evicted;
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Outcome {
+    Answered,
+    Abandoned,
+}
+
+/// A call this partition is tracking: waiting (queued, no outcome) or parked (outcome, no
+/// queued). A call with both is finished and removed.
+#[derive(Debug)]
+struct CallRec {
+    queue: u32,
+    queued: Option<Ts>,
+    parked: Option<(Outcome, Ts)>,
+}
+
+#[derive(Debug)]
+struct QueueState {
+    name: Arc<str>,
+    thresholds_ms: [u64; MAX_SL_THRESHOLDS],
+    threshold_count: usize,
+    short_abandon_ms: u64,
+    wait_bounds_ms: Vec<u64>,
+    ring: BucketRing<CallAgg>,
+    totals: CallTotals,
+    waiting: Waiting,
+}
+
+/// One queue's part of a partition snapshot.
+#[derive(Debug, Clone)]
+pub struct QueueSnapshot {
+    pub name: Arc<str>,
+    /// One aggregate per policy window, in policy order.
+    pub windows: Vec<CallAgg>,
+    pub waiting: u64,
+    pub oldest_waiting: Option<Ts>,
+    pub totals: CallTotals,
+}
+
+/// What a partition publishes on each tick: immutable, cheap to merge.
+#[derive(Debug, Clone, Default)]
+pub struct PartitionSnapshot {
+    /// The `now` the windows were read at.
+    pub at: Ts,
+    /// The newest event time applied.
+    pub high_water: Option<Ts>,
+    pub queues: Vec<QueueSnapshot>,
+    pub teams: Vec<(Arc<str>, TeamStates)>,
+    pub agents: Vec<AgentView>,
+    pub counters: PartitionCounters,
+}
+
+/// The single-writer state of one partition.
+#[derive(Debug)]
+pub struct PartitionState {
+    policy: Arc<MetricsPolicy>,
+    window_lens: Vec<usize>,
+    ring_capacity: usize,
+    queue_names: Names,
+    queues: Vec<QueueState>,
+    calls: FxHashMap<u64, CallRec>,
+    agents: Agents,
+    dedupe: Dedupe,
+    high_water: Option<Ts>,
+    /// Bucket number of the last housekeeping pass; it runs once per bucket, not per tick.
+    swept_bucket: i64,
+    counters: PartitionCounters,
+}
+
+impl PartitionState {
+    /// Empty state under `policy` (which must have passed [`MetricsPolicy::validate`]).
+    pub fn new(policy: Arc<MetricsPolicy>) -> Self {
+        let mut window_lens = policy.window_buckets();
+        window_lens.sort_unstable();
+        // One extra bucket so that the longest window is complete while the newest bucket
+        // is still filling.
+        let ring_capacity = window_lens.last().copied().unwrap_or(1) + 1;
+        let dedupe = Dedupe::new(policy.dedupe_capacity);
+        PartitionState {
+            policy,
+            window_lens,
+            ring_capacity,
+            queue_names: Names::default(),
+            queues: Vec::new(),
+            calls: FxHashMap::default(),
+            agents: Agents::default(),
+            dedupe,
+            high_water: None,
+            swept_bucket: i64::MIN,
+            counters: PartitionCounters::default(),
+        }
+    }
+
+    /// Applies one decoded event.
+    ///
+    /// # Errors
+    /// [`Rejection::Duplicate`] for an `event_id` already applied, and
+    /// [`Rejection::TooManyNames`] past the queue, team or agent caps. A rejected event
+    /// changes nothing but the dedupe memory.
+    pub fn apply(&mut self, env: &Envelope) -> Result<Applied, Rejection> {
+        let generation = self.high_water.unwrap_or(env.ts).max(env.ts).millis() / self.policy.bucket_ms();
+        if !self.dedupe.insert(id_hash(&env.event_id), generation) {
+            return Err(Rejection::Duplicate);
+        }
+        let ts = env.ts;
+        let applied = match &env.event {
+            Event::CallQueued(e) => {
+                let queue = self.queue_id(&e.queue)?;
+                self.on_queued(queue, key_hash(e.call_id.as_str()), ts)
+            }
+            Event::CallAnswered(e) => {
+                let queue = self.queue_id(&e.queue)?;
+                self.on_outcome(queue, key_hash(e.call_id.as_str()), Outcome::Answered, ts)
+            }
+            Event::CallAbandoned(e) => {
+                let queue = self.queue_id(&e.queue)?;
+                self.on_outcome(queue, key_hash(e.call_id.as_str()), Outcome::Abandoned, ts)
+            }
+            Event::CallCompleted(e) => {
+                let queue = self.queue_id(&e.queue)?;
+                let q = &mut self.queues[queue as usize];
+                let (talk, hold, acw) = (e.talk_ms as u64, e.hold_ms as u64, e.acw_ms as u64);
+                q.totals.completed += 1;
+                q.totals.handle_ms += talk + hold + acw;
+                record(q.ring.bucket_mut(ts.millis()), |b| b.record_completed(talk, hold, acw, e.resolved))
+            }
+            Event::CsatResponse(e) => {
+                let queue = self.queue_id(&e.queue)?;
+                let q = &mut self.queues[queue as usize];
+                q.totals.csat_responses += 1;
+                q.totals.csat_positive += u64::from(e.score >= 4);
+                record(q.ring.bucket_mut(ts.millis()), |b| b.record_csat(e.score))
+            }
+            Event::AgentState(e) => {
+                let caps = (self.policy.max_teams, self.policy.max_agents);
+                match self.agents.apply(&e.agent_id, &e.team, e.state, ts, caps) {
+                    AgentUpdate::Applied => Applied::Counted,
+                    AgentUpdate::Stale => Applied::Ignored,
+                    AgentUpdate::TooManyTeams => return Err(Rejection::TooManyNames("team")),
+                    AgentUpdate::TooManyAgents => return Err(Rejection::TooManyNames("agent")),
+                }
+            }
+            Event::TicketCreated(_)
+            | Event::TicketFirstResponse(_)
+            | Event::TicketResolved(_)
+            | Event::TicketReopened(_) => Applied::Ignored,
+        };
+        self.high_water = Some(self.high_water.map_or(ts, |hw| hw.max(ts)));
+        let counter = match applied {
+            Applied::Counted => &mut self.counters.applied,
+            Applied::Late => &mut self.counters.late,
+            Applied::Parked => &mut self.counters.parked,
+            Applied::Ignored => &mut self.counters.ignored,
+        };
+        *counter += 1;
+        Ok(applied)
+    }
+
+    fn queue_id(&mut self, name: &str) -> Result<u32, Rejection> {
+        let id = self
+            .queue_names
+            .id(name, self.policy.max_queues)
+            .ok_or(Rejection::TooManyNames("queue"))?;
+        if id as usize == self.queues.len() {
+            let queue_policy = self.policy.queue(name);
+            let mut thresholds_ms = [0u64; MAX_SL_THRESHOLDS];
+            for (slot, secs) in thresholds_ms.iter_mut().zip(&queue_policy.sl_thresholds_secs) {
+                *slot = u64::from(*secs) * 1000;
+            }
+            self.queues.push(QueueState {
+                name: Arc::clone(self.queue_names.name(id)),
+                thresholds_ms,
+                threshold_count: queue_policy.sl_thresholds_secs.len().min(MAX_SL_THRESHOLDS),
+                short_abandon_ms: u64::from(queue_policy.short_abandon_secs) * 1000,
+                wait_bounds_ms: self
+                    .policy
+                    .wait_bounds(queue_policy)
+                    .iter()
+                    .map(|s| u64::from(*s) * 1000)
+                    .collect(),
+                ring: BucketRing::new(self.policy.bucket_ms(), self.ring_capacity),
+                totals: CallTotals::default(),
+                waiting: Waiting::default(),
+            });
+        }
+        // A queue first seen now still knows how far event time has got, so an old event
+        // is recognised as late even on a fresh ring.
+        if let Some(high_water) = self.high_water {
+            self.queues[id as usize].ring.advance(high_water.millis());
+        }
+        Ok(id)
+    }
+
+    fn on_queued(&mut self, queue: u32, call: u64, ts: Ts) -> Applied {
+        let q = &mut self.queues[queue as usize];
+        q.totals.offered += 1;
+        let applied = record(q.ring.bucket_mut(ts.millis()), |b| b.offered += 1);
+        match self.calls.remove(&call) {
+            Some(CallRec { queue: outcome_queue, parked: Some((outcome, at)), .. }) => {
+                // The outcome came first and was parked; now the call is complete. Its
+                // outcome counts at the outcome's time, whatever this event's lateness.
+                self.finish(outcome_queue, outcome, ts, at);
+            }
+            Some(CallRec { queue: old_queue, queued: Some(old_ts), .. }) => {
+                // Requeued (e.g. transferred to another queue): it is offered again and
+                // waits from now on in the new queue.
+                self.queues[old_queue as usize].waiting.remove(old_ts, call);
+                self.track_waiting(queue, call, ts);
+            }
+            _ => self.track_waiting(queue, call, ts),
+        }
+        applied
+    }
+
+    fn track_waiting(&mut self, queue: u32, call: u64, ts: Ts) {
+        self.queues[queue as usize].waiting.add(ts, call);
+        self.calls.insert(call, CallRec { queue, queued: Some(ts), parked: None });
+    }
+
+    fn on_outcome(&mut self, queue: u32, call: u64, outcome: Outcome, ts: Ts) -> Applied {
+        match self.calls.get(&call) {
+            Some(CallRec { queue: waiting_in, queued: Some(queued), .. }) => {
+                let (waiting_in, queued) = (*waiting_in, *queued);
+                self.calls.remove(&call);
+                self.queues[waiting_in as usize].waiting.remove(queued, call);
+                self.finish(queue, outcome, queued, ts)
+            }
+            // A second outcome for a call whose first is still parked: keep the first.
+            Some(_) => Applied::Ignored,
+            None => {
+                self.calls.insert(call, CallRec { queue, queued: None, parked: Some((outcome, ts)) });
+                Applied::Parked
+            }
+        }
+    }
+
+    /// Records a call's outcome at the outcome's time with wait = outcome - queued.
+    fn finish(&mut self, queue: u32, outcome: Outcome, queued: Ts, at: Ts) -> Applied {
+        let raw_wait = at.millis_since(queued);
+        if raw_wait < 0 {
+            self.counters.clock_skew += 1;
+        }
+        let wait = raw_wait.max(0) as u64;
+        let q = &mut self.queues[queue as usize];
+        match outcome {
+            Outcome::Answered => {
+                let thresholds = &q.thresholds_ms[..q.threshold_count];
+                q.totals.answered += 1;
+                q.totals.answer_wait_ms += wait;
+                for (count, limit) in q.totals.answered_within.iter_mut().zip(thresholds) {
+                    *count += u64::from(wait <= *limit);
+                }
+                q.totals.record_wait_bucket(wait, &q.wait_bounds_ms);
+                record(q.ring.bucket_mut(at.millis()), |b| b.record_answer(wait, thresholds))
+            }
+            Outcome::Abandoned => {
+                let short = wait < q.short_abandon_ms;
+                q.totals.abandoned += 1;
+                q.totals.short_abandoned += u64::from(short);
+                q.totals.abandon_wait_ms += wait;
+                record(q.ring.bucket_mut(at.millis()), |b| b.record_abandon(wait, short))
+            }
+        }
+    }
+
+    /// Reads every window at `now` and publishes the partition's view. Also runs the
+    /// once-per-bucket housekeeping (expiring orphans, stale waiting calls, dedupe memory).
+    pub fn snapshot(&mut self, now: Ts) -> PartitionSnapshot {
+        self.housekeeping(now);
+        let window_order = self.window_order();
+        let queues = self
+            .queues
+            .iter()
+            .map(|q| {
+                let sorted = q.ring.windows(now.millis(), &self.window_lens);
+                QueueSnapshot {
+                    name: Arc::clone(&q.name),
+                    windows: window_order.iter().map(|&i| sorted[i].clone()).collect(),
+                    waiting: q.waiting.len(),
+                    oldest_waiting: q.waiting.oldest(),
+                    totals: q.totals.clone(),
+                }
+            })
+            .collect();
+        let (teams, agents) = self.agents.view();
+        let mut counters = self.counters;
+        counters.dedupe_evicted = self.dedupe.evicted_early;
+        PartitionSnapshot { at: now, high_water: self.high_water, queues, teams, agents, counters }
+    }
+
+    /// For each policy window (in policy order), its index in the sorted `window_lens`.
+    fn window_order(&self) -> Vec<usize> {
+        self.policy
+            .window_buckets()
+            .iter()
+            .map(|len| self.window_lens.iter().position(|l| l == len).unwrap_or(0))
+            .collect()
+    }
+
+    fn housekeeping(&mut self, now: Ts) {
+        let bucket_ms = self.policy.bucket_ms();
+        let clock = self.high_water.map_or(now, |hw| hw.max(now));
+        let bucket = clock.millis().div_euclid(bucket_ms);
+        if bucket == self.swept_bucket {
+            return;
+        }
+        self.swept_bucket = bucket;
+        for q in &mut self.queues {
+            q.ring.advance(clock.millis());
+        }
+        let orphan_before = clock.plus_millis(-i64::from(self.policy.orphan_timeout_secs) * 1000);
+        let stale_before = clock.plus_millis(-i64::from(self.policy.max_wait_secs) * 1000);
+        let (queues, counters) = (&mut self.queues, &mut self.counters);
+        self.calls.retain(|call, rec| match (rec.queued, rec.parked) {
+            (None, Some((_, at))) if at < orphan_before => {
+                counters.orphaned += 1;
+                false
+            }
+            (Some(queued), None) if queued < stale_before => {
+                queues[rec.queue as usize].waiting.remove(queued, *call);
+                counters.stale_waiting += 1;
+                false
+            }
+            _ => true,
+        });
+        // Remember ids as long as a redelivery could still change a window or a parked call.
+        let keep_ms = (self.ring_capacity as i64) * bucket_ms
+            + i64::from(self.policy.orphan_timeout_secs) * 1000;
+        self.dedupe.expire((clock.millis() - keep_ms).div_euclid(bucket_ms));
+    }
+
+    /// Calls tracked right now (waiting or parked), for memory accounting.
+    pub fn tracked_calls(&self) -> usize {
+        self.calls.len()
+    }
+
+    /// Event ids remembered for duplicate detection.
+    pub fn remembered_ids(&self) -> usize {
+        self.dedupe.len()
+    }
+
+    /// Number of agents known in `state`, summed over teams (for tests and benches).
+    pub fn agents_in(&self, state: AgentState) -> u64 {
+        self.agents.view().0.iter().map(|(_, s)| s[state.index()]).sum()
+    }
+}
+
+/// Runs `f` on the bucket, or reports the event as late when the ring no longer has it.
+fn record(bucket: Option<&mut CallAgg>, f: impl FnOnce(&mut CallAgg)) -> Applied {
+    match bucket {
+        Some(bucket) => {
+            f(bucket);
+            Applied::Counted
+        }
+        None => Applied::Late,
+    }
+}
+
+#[cfg(test)]
+mod tests;

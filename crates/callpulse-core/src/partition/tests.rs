@@ -1,0 +1,357 @@
+use callpulse_events::{
+    AgentStateChanged, CallAbandoned, CallAnswered, CallCompleted, CallQueued, CsatResponse,
+};
+use proptest::prelude::*;
+
+use super::*;
+use crate::policy::QueuePolicy;
+use crate::snapshot::Snapshot;
+
+const MIN: i64 = 60_000;
+const NOW: Ts = Ts(1_764_158_400_000 + 30_000); // 12:00:30 UTC: mid-bucket on purpose
+
+fn env(id: &str, ts: Ts, event: Event) -> Envelope {
+    Envelope { event_id: id.to_owned(), ts, event }
+}
+
+fn queued(id: &str, call: &str, queue: &str, ts: Ts) -> Envelope {
+    env(id, ts, Event::CallQueued(CallQueued { call_id: call.into(), queue: queue.into(), customer_id: None, priority: None }))
+}
+
+fn answered(id: &str, call: &str, queue: &str, ts: Ts) -> Envelope {
+    env(id, ts, Event::CallAnswered(CallAnswered { call_id: call.into(), queue: queue.into(), agent_id: "a1".into() }))
+}
+
+fn abandoned(id: &str, call: &str, queue: &str, ts: Ts) -> Envelope {
+    env(id, ts, Event::CallAbandoned(CallAbandoned { call_id: call.into(), queue: queue.into() }))
+}
+
+fn completed(id: &str, call: &str, queue: &str, ts: Ts, parts: (i64, i64, i64)) -> Envelope {
+    env(
+        id,
+        ts,
+        Event::CallCompleted(CallCompleted {
+            call_id: call.into(),
+            queue: queue.into(),
+            agent_id: "a1".into(),
+            talk_ms: parts.0,
+            hold_ms: parts.1,
+            acw_ms: parts.2,
+            resolved: Some(true),
+        }),
+    )
+}
+
+fn csat(id: &str, queue: &str, ts: Ts, score: u8) -> Envelope {
+    env(id, ts, Event::CsatResponse(CsatResponse { interaction_id: id.into(), queue: queue.into(), agent_id: None, score }))
+}
+
+fn state() -> PartitionState {
+    PartitionState::new(Arc::new(MetricsPolicy::default()))
+}
+
+fn view(s: &mut PartitionState, now: Ts) -> Snapshot {
+    let part = Arc::new(s.snapshot(now));
+    Snapshot::build(1, now, &[part], &Retired::default(), &MetricsPolicy::default())
+}
+
+use crate::snapshot::Retired;
+
+#[test]
+fn a_known_hour_gives_exact_figures() {
+    let mut s = state();
+    let t = |mins_ago: i64, secs: i64| Ts(NOW.0 - mins_ago * MIN + secs * 1000);
+    // c1: answered after 10 s; c2: after 30 s; c3: abandoned after 3 s (short);
+    // c4: abandoned after 40 s; c5: still waiting since 2 min ago; c6 20 min ago, answered 20 s.
+    let events = [
+        queued("e1", "c1", "billing", t(3, 0)),
+        answered("e2", "c1", "billing", t(3, 10)),
+        queued("e3", "c2", "billing", t(2, 0)),
+        answered("e4", "c2", "billing", t(2, 30)),
+        queued("e5", "c3", "billing", t(1, 0)),
+        abandoned("e6", "c3", "billing", t(1, 3)),
+        queued("e7", "c4", "billing", t(1, 0)),
+        abandoned("e8", "c4", "billing", t(1, 40)),
+        queued("e9", "c5", "billing", t(2, 0)),
+        queued("e10", "c6", "billing", t(20, 0)),
+        answered("e11", "c6", "billing", t(20, 20)),
+        completed("e12", "c1", "billing", t(1, 0), (100_000, 20_000, 30_000)),
+        completed("e13", "c2", "billing", t(1, 0), (200_000, 0, 50_000)),
+        csat("e14", "billing", t(1, 0), 5),
+        csat("e15", "billing", t(1, 0), 3),
+    ];
+    for e in &events {
+        assert_eq!(s.apply(e), Ok(Applied::Counted), "{}", e.event_id);
+    }
+    let snap = view(&mut s, NOW);
+    let q = snap.queue("billing").expect("queue");
+    assert_eq!(q.waiting, 1);
+    assert_eq!(q.longest_wait_s, 120.0, "waiting since 2 min before the snapshot");
+    let w5 = &q.windows[0];
+    assert_eq!(w5.window, "5m");
+    assert_eq!((w5.offered, w5.answered, w5.abandoned, w5.short_abandoned), (5, 2, 2, 1));
+    assert_eq!(w5.sl_denominator, 3);
+    assert_eq!(w5.answered_within[&20], 1);
+    assert_eq!(w5.service_level[&20], Some(1.0 / 3.0));
+    assert_eq!(w5.abandon_rate, Some(1.0 / 3.0));
+    assert_eq!(w5.asa_s, Some(20.0));
+    assert_eq!(w5.wait_max_s, Some(30.0));
+    assert_eq!(w5.avg_abandon_s, Some(21.5));
+    assert_eq!(w5.completed, 2);
+    assert_eq!(w5.aht_s, Some(200.0));
+    assert_eq!(w5.talk_avg_s, Some(150.0));
+    assert_eq!(w5.csat, Some(0.5));
+    assert_eq!(w5.csat_mean, Some(4.0));
+    let w30 = &q.windows[2];
+    assert_eq!((w30.offered, w30.answered, w30.answered_within[&20]), (6, 3, 2));
+    assert_eq!(q.totals.offered, 6);
+    assert_eq!(q.totals.wait_le_bounds_s[..4], [5, 10, 15, 20]);
+    assert_eq!(q.totals.wait_le_cumulative[..4], [0, 1, 1, 2]);
+}
+
+#[test]
+fn duplicates_are_rejected_and_change_nothing() {
+    let mut s = state();
+    let e = queued("e1", "c1", "q", Ts(NOW.0 - MIN));
+    assert_eq!(s.apply(&e), Ok(Applied::Counted));
+    assert_eq!(s.apply(&e), Err(Rejection::Duplicate));
+    let snap = view(&mut s, NOW);
+    assert_eq!(snap.queue("q").expect("q").windows[0].offered, 1);
+}
+
+#[test]
+fn answer_before_queued_is_parked_then_counted() {
+    let mut s = state();
+    assert_eq!(s.apply(&answered("e2", "c1", "q", Ts(NOW.0 - MIN))), Ok(Applied::Parked));
+    assert_eq!(s.apply(&queued("e1", "c1", "q", Ts(NOW.0 - MIN - 12_000))), Ok(Applied::Counted));
+    let snap = view(&mut s, NOW);
+    let w = &snap.queue("q").expect("q").windows[0];
+    assert_eq!((w.offered, w.answered, w.asa_s), (1, 1, Some(12.0)));
+    assert_eq!(snap.queue("q").expect("q").waiting, 0);
+}
+
+#[test]
+fn orphans_and_stale_calls_expire() {
+    let mut s = state();
+    s.apply(&answered("e1", "lost", "q", Ts(NOW.0 - 30 * MIN))).expect("parked");
+    s.apply(&queued("e2", "forever", "q", Ts(NOW.0 - 5 * 3600 * 1000))).expect("late but live");
+    let snap = view(&mut s, NOW);
+    assert_eq!(snap.engine.counters.orphaned, 1);
+    assert_eq!(snap.engine.counters.stale_waiting, 1);
+    assert_eq!(snap.engine.counters.late, 1);
+    assert_eq!(snap.queue("q").expect("q").waiting, 0);
+    assert_eq!(s.tracked_calls(), 0);
+}
+
+#[test]
+fn late_events_count_in_totals_not_windows() {
+    let mut s = state();
+    s.apply(&queued("e0", "c0", "q", NOW)).expect("fresh");
+    assert_eq!(s.apply(&queued("e1", "c1", "q", Ts(NOW.0 - 3 * 3600 * 1000))), Ok(Applied::Late));
+    let snap = view(&mut s, NOW);
+    let q = snap.queue("q").expect("q");
+    assert_eq!((q.windows[3].offered, q.totals.offered, q.waiting), (1, 2, 2));
+}
+
+#[test]
+fn negative_wait_is_clamped_and_counted() {
+    let mut s = state();
+    s.apply(&queued("e1", "c1", "q", Ts(NOW.0 - MIN))).expect("ok");
+    s.apply(&answered("e2", "c1", "q", Ts(NOW.0 - MIN - 500))).expect("ok");
+    let snap = view(&mut s, NOW);
+    assert_eq!(snap.engine.counters.clock_skew, 1);
+    assert_eq!(snap.queue("q").expect("q").windows[0].asa_s, Some(0.0));
+}
+
+#[test]
+fn per_queue_policy_applies() {
+    let mut policy = MetricsPolicy::default();
+    policy.queues.insert(
+        "vip".into(),
+        QueuePolicy { sl_thresholds_secs: vec![10, 30], sl_target: 0.9, short_abandon_secs: 0 },
+    );
+    let policy = Arc::new(policy);
+    let mut s = PartitionState::new(Arc::clone(&policy));
+    s.apply(&queued("e1", "c1", "vip", Ts(NOW.0 - MIN))).expect("ok");
+    s.apply(&answered("e2", "c1", "vip", Ts(NOW.0 - MIN + 15_000))).expect("ok");
+    s.apply(&queued("e3", "c2", "vip", Ts(NOW.0 - MIN))).expect("ok");
+    s.apply(&abandoned("e4", "c2", "vip", Ts(NOW.0 - MIN + 1_000))).expect("ok");
+    let part = Arc::new(s.snapshot(NOW));
+    let snap = Snapshot::build(1, NOW, &[part], &Retired::default(), &policy);
+    let w = &snap.queue("vip").expect("vip").windows[0];
+    assert_eq!(w.answered_within, [(10, 0), (30, 1)].into_iter().collect());
+    assert_eq!(w.short_abandoned, 0, "short-abandon threshold 0 disables it");
+    assert_eq!(w.service_level[&30], Some(0.5));
+}
+
+#[test]
+fn caps_reject_new_names() {
+    let policy = Arc::new(MetricsPolicy { max_queues: 1, max_teams: 1, ..MetricsPolicy::default() });
+    let mut s = PartitionState::new(policy);
+    s.apply(&queued("e1", "c1", "a", NOW)).expect("first queue");
+    assert_eq!(s.apply(&queued("e2", "c2", "b", NOW)), Err(Rejection::TooManyNames("queue")));
+    let agent = |id: &str, team: &str| {
+        env(id, NOW, Event::AgentState(AgentStateChanged { agent_id: id.into(), team: team.into(), state: AgentState::Available, reason: None }))
+    };
+    s.apply(&agent("a1", "t1")).expect("first team");
+    assert_eq!(s.apply(&agent("a2", "t2")), Err(Rejection::TooManyNames("team")));
+    assert_eq!(s.agents_in(AgentState::Available), 1);
+}
+
+#[test]
+fn retiring_a_partition_keeps_counters_monotonic() {
+    let mut s = state();
+    s.apply(&queued("e1", "c1", "q", NOW)).expect("ok");
+    let last = s.snapshot(NOW);
+    let mut retired = Retired::default();
+    retired.absorb(&last);
+    let mut fresh = state();
+    fresh.apply(&queued("e9", "c9", "q", NOW)).expect("ok");
+    let snap = Snapshot::build(2, NOW, &[Arc::new(fresh.snapshot(NOW))], &retired, &MetricsPolicy::default());
+    let q = snap.queue("q").expect("q");
+    assert_eq!(q.totals.offered, 2, "retired + live");
+    assert_eq!(q.windows[0].offered, 1, "windows only from owned state");
+}
+
+/// One generated call: queue, queued time (ms before NOW), outcome and wait, completion.
+#[derive(Debug, Clone)]
+struct GenCall {
+    queue: usize,
+    queued_ago_ms: i64,
+    outcome: Option<(bool, i64)>,
+    handle: Option<(i64, i64, i64)>,
+    csat: Option<u8>,
+}
+
+fn arb_call() -> impl Strategy<Value = GenCall> {
+    (
+        0usize..3,
+        0i64..59 * MIN,
+        proptest::option::of((any::<bool>(), 0i64..90_000)),
+        proptest::option::of((0i64..600_000, 0i64..60_000, 0i64..120_000)),
+        proptest::option::of(1u8..=5),
+    )
+        .prop_map(|(queue, queued_ago_ms, outcome, handle, csat)| GenCall { queue, queued_ago_ms, outcome, handle, csat })
+}
+
+#[derive(Debug, Default, PartialEq)]
+struct Naive {
+    offered: u64,
+    answered: u64,
+    abandoned: u64,
+    short: u64,
+    within20: u64,
+    wait_ms: u64,
+    max_wait_ms: u64,
+    completed: u64,
+    handle_ms: u64,
+    csat: u64,
+    csat_pos: u64,
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 200, ..ProptestConfig::default() })]
+
+    /// The engine's windows equal a naive recomputation from the raw event list, whatever the
+    /// arrival order and however many events are delivered twice.
+    #[test]
+    fn windows_match_naive_reference(
+        calls in proptest::collection::vec(arb_call(), 0..40),
+        order_seed in any::<u64>(),
+        dup_every in 2usize..7,
+    ) {
+        let queues = ["q0", "q1", "q2"];
+        let mut events = Vec::new();
+        for (i, c) in calls.iter().enumerate() {
+            let q = queues[c.queue];
+            let call = format!("c{i}");
+            let at = Ts(NOW.0 - c.queued_ago_ms);
+            events.push(queued(&format!("{call}-q"), &call, q, at));
+            if let Some((answer, wait)) = c.outcome {
+                let end = Ts((at.0 + wait).min(NOW.0));
+                events.push(if answer { answered(&format!("{call}-o"), &call, q, end) } else { abandoned(&format!("{call}-o"), &call, q, end) });
+            }
+            if let Some(parts) = c.handle {
+                events.push(completed(&format!("{call}-c"), &call, q, at, parts));
+            }
+            if let Some(score) = c.csat {
+                events.push(csat(&format!("{call}-s"), q, at, score));
+            }
+        }
+        // Shuffle deterministically from the seed, then redeliver every dup_every-th event.
+        let mut keyed: Vec<(u64, Envelope)> = events
+            .iter()
+            .enumerate()
+            .map(|(i, e)| (order_seed.wrapping_mul(i as u64 + 1).rotate_left(17) ^ i as u64, e.clone()))
+            .collect();
+        keyed.sort_by_key(|(k, _)| *k);
+        let mut s = state();
+        for (i, (_, e)) in keyed.iter().enumerate() {
+            prop_assert!(s.apply(e).is_ok());
+            if i % dup_every == 0 {
+                prop_assert_eq!(s.apply(e), Err(Rejection::Duplicate));
+            }
+        }
+        let snap = view(&mut s, NOW);
+        let bucket = |ts: i64| ts.div_euclid(MIN);
+        let end = bucket(NOW.0);
+        for (w, len) in [5i64, 15, 30, 60].into_iter().enumerate() {
+            let inside = |ts: Ts| bucket(ts.0) > end - len && bucket(ts.0) <= end;
+            for (qi, qname) in queues.iter().enumerate() {
+                let mut n = Naive::default();
+                for c in calls.iter().filter(|c| c.queue == qi) {
+                    let at = Ts(NOW.0 - c.queued_ago_ms);
+                    if inside(at) { n.offered += 1; }
+                    if let Some((answer, wait)) = c.outcome {
+                        let end_ts = (at.0 + wait).min(NOW.0);
+                        let wait = end_ts - at.0;
+                        if inside(Ts(end_ts)) {
+                            if answer {
+                                n.answered += 1;
+                                n.within20 += u64::from(wait <= 20_000);
+                                n.wait_ms += wait as u64;
+                                n.max_wait_ms = n.max_wait_ms.max(wait as u64);
+                            } else {
+                                n.abandoned += 1;
+                                n.short += u64::from(wait < 5_000);
+                            }
+                        }
+                    }
+                    if let (Some((t, h, a)), true) = (c.handle, inside(at)) {
+                        n.completed += 1;
+                        n.handle_ms += (t + h + a) as u64;
+                    }
+                    if let (Some(score), true) = (c.csat, inside(at)) {
+                        n.csat += 1;
+                        n.csat_pos += u64::from(score >= 4);
+                    }
+                }
+                let got = snap.queue(qname).map(|q| {
+                    let m = &q.windows[w];
+                    Naive {
+                        offered: m.offered,
+                        answered: m.answered,
+                        abandoned: m.abandoned,
+                        short: m.short_abandoned,
+                        within20: m.answered_within[&20],
+                        wait_ms: (m.wait_sum_s * 1000.0).round() as u64,
+                        max_wait_ms: m.wait_max_s.map_or(0, |s| (s * 1000.0).round() as u64),
+                        completed: m.completed,
+                        handle_ms: (m.handle_sum_s * 1000.0).round() as u64,
+                        csat: m.csat_responses,
+                        csat_pos: m.csat_positive,
+                    }
+                }).unwrap_or_default();
+                prop_assert_eq!(&got, &n, "queue {} window {}", qname, len);
+            }
+        }
+        // Live state: calls with no outcome are waiting; the oldest sets the longest wait.
+        for (qi, qname) in queues.iter().enumerate() {
+            let waiting: Vec<i64> = calls.iter().filter(|c| c.queue == qi && c.outcome.is_none()).map(|c| c.queued_ago_ms).collect();
+            let q = snap.queue(qname);
+            prop_assert_eq!(q.map_or(0, |q| q.waiting), waiting.len() as u64);
+            let longest = waiting.iter().max().map_or(0.0, |ms| *ms as f64 / 1000.0);
+            prop_assert_eq!(q.map_or(0.0, |q| q.longest_wait_s), longest);
+        }
+    }
+}

@@ -1,0 +1,185 @@
+//! Metric policy: the definitions that differ between contact centers, with their defaults.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use thiserror::Error;
+
+use crate::MAX_SL_THRESHOLDS;
+
+/// A policy value that cannot work.
+#[derive(Debug, Error, PartialEq, Eq)]
+pub enum PolicyError {
+    /// Windows must be whole multiples of the bucket width, non-empty and at most 24 h.
+    #[error("invalid window list: {0}")]
+    Windows(String),
+    /// A queue has no SL threshold or more than the supported number.
+    #[error("queue {queue:?}: between 1 and {max} service-level thresholds are supported")]
+    Thresholds { queue: String, max: usize },
+}
+
+/// Per-queue definitions. Any field left out of a `[metrics.queues.NAME]` table takes the
+/// value of `[metrics.default_queue]`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct QueuePolicy {
+    /// Service-level thresholds in seconds ("answered within T"). The first is the headline
+    /// figure on the wallboard and in alerts. 1 to 4 values.
+    pub sl_thresholds_secs: Vec<u32>,
+    /// Service-level target as a ratio 0..1 (e.g. 0.8 for 80/20); drives wallboard colours.
+    pub sl_target: f64,
+    /// Calls abandoned after waiting less than this many seconds are short abandons: counted,
+    /// but excluded from the service level and abandonment rate.
+    pub short_abandon_secs: u32,
+}
+
+impl Default for QueuePolicy {
+    fn default() -> Self {
+        QueuePolicy { sl_thresholds_secs: vec![20], sl_target: 0.8, short_abandon_secs: 5 }
+    }
+}
+
+/// Everything the core needs to know to turn events into numbers.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MetricsPolicy {
+    /// Width of one event-time bucket in seconds. Windows slide by this step; smaller is
+    /// smoother and costs memory (one aggregate per queue per bucket).
+    pub bucket_secs: u32,
+    /// Sliding windows, in minutes, each a whole number of buckets.
+    pub windows_mins: Vec<u32>,
+    /// Definitions for queues without their own entry.
+    pub default_queue: QueuePolicy,
+    /// Per-queue overrides, by queue name.
+    pub queues: BTreeMap<String, QueuePolicy>,
+    /// Cap on distinct queue names per partition; events naming more are rejected
+    /// (`too_many_names`), protecting memory and Prometheus cardinality.
+    pub max_queues: usize,
+    /// Cap on distinct team names per partition, likewise.
+    pub max_teams: usize,
+    /// Cap on distinct agents tracked per partition; agent events beyond it are rejected.
+    pub max_agents: usize,
+    /// How many applied `event_id`s each partition remembers for duplicate detection.
+    pub dedupe_capacity: usize,
+    /// How long (event-time seconds) an answer or abandon whose `call_queued` has not arrived
+    /// is kept waiting for it before it is dropped and counted as an orphan.
+    pub orphan_timeout_secs: u32,
+    /// A call still waiting after this many seconds is assumed lost (its outcome event never
+    /// came) and removed from the live "waiting" figures, counted as stale.
+    pub max_wait_secs: u32,
+    /// Upper bounds (seconds) of the Prometheus wait histogram's buckets. Each queue's SL
+    /// thresholds and short-abandon threshold are added, so `le` lines fall on them exactly.
+    pub wait_buckets_secs: Vec<u32>,
+}
+
+impl Default for MetricsPolicy {
+    fn default() -> Self {
+        MetricsPolicy {
+            bucket_secs: 60,
+            windows_mins: vec![5, 15, 30, 60],
+            default_queue: QueuePolicy::default(),
+            queues: BTreeMap::new(),
+            max_queues: 500,
+            max_teams: 500,
+            max_agents: 50_000,
+            dedupe_capacity: 1_000_000,
+            orphan_timeout_secs: 600,
+            max_wait_secs: 4 * 3600,
+            wait_buckets_secs: vec![5, 10, 15, 20, 30, 45, 60, 90, 120, 180, 300, 600],
+        }
+    }
+}
+
+impl MetricsPolicy {
+    /// Checks the invariants the core relies on.
+    ///
+    /// # Errors
+    /// The first [`PolicyError`] found.
+    pub fn validate(&self) -> Result<(), PolicyError> {
+        if self.bucket_secs == 0 || self.windows_mins.is_empty() {
+            return Err(PolicyError::Windows("need a bucket width and at least one window".into()));
+        }
+        for &mins in &self.windows_mins {
+            let secs = u64::from(mins) * 60;
+            if mins == 0 || mins > 24 * 60 || secs % u64::from(self.bucket_secs) != 0 {
+                return Err(PolicyError::Windows(format!(
+                    "{mins} min is not a positive multiple of the {} s bucket up to 24 h",
+                    self.bucket_secs
+                )));
+            }
+        }
+        let all = std::iter::once(("(default)", &self.default_queue))
+            .chain(self.queues.iter().map(|(name, policy)| (name.as_str(), policy)));
+        for (queue, policy) in all {
+            let n = policy.sl_thresholds_secs.len();
+            if n == 0 || n > MAX_SL_THRESHOLDS {
+                return Err(PolicyError::Thresholds { queue: queue.to_owned(), max: MAX_SL_THRESHOLDS });
+            }
+        }
+        Ok(())
+    }
+
+    /// The policy for `queue`.
+    pub fn queue(&self, queue: &str) -> &QueuePolicy {
+        self.queues.get(queue).unwrap_or(&self.default_queue)
+    }
+
+    /// Bucket width in milliseconds.
+    pub fn bucket_ms(&self) -> i64 {
+        i64::from(self.bucket_secs) * 1000
+    }
+
+    /// Each window's length in buckets, in `windows_mins` order.
+    pub fn window_buckets(&self) -> Vec<usize> {
+        self.windows_mins.iter().map(|m| (*m as usize * 60) / self.bucket_secs as usize).collect()
+    }
+
+    /// Window labels (`5m`, `1h`, ...), in `windows_mins` order.
+    pub fn window_labels(&self) -> Vec<String> {
+        self.windows_mins.iter().map(|&m| window_label(m)).collect()
+    }
+
+    /// The wait histogram's bucket bounds for `queue`, sorted, in seconds.
+    pub fn wait_bounds(&self, queue: &QueuePolicy) -> Vec<u32> {
+        let mut bounds = self.wait_buckets_secs.clone();
+        bounds.extend(&queue.sl_thresholds_secs);
+        bounds.push(queue.short_abandon_secs);
+        bounds.retain(|b| *b > 0);
+        bounds.sort_unstable();
+        bounds.dedup();
+        bounds
+    }
+}
+
+/// `5` -> `5m`, `60` -> `1h`, `90` -> `90m`.
+pub fn window_label(mins: u32) -> String {
+    if mins % 60 == 0 { format!("{}h", mins / 60) } else { format!("{mins}m") }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_valid_and_labelled() {
+        let p = MetricsPolicy::default();
+        p.validate().expect("defaults valid");
+        assert_eq!(p.window_labels(), ["5m", "15m", "30m", "1h"]);
+        assert_eq!(p.window_buckets(), [5, 15, 30, 60]);
+        assert_eq!(p.wait_bounds(&p.default_queue), [5, 10, 15, 20, 30, 45, 60, 90, 120, 180, 300, 600]);
+    }
+
+    #[test]
+    fn rejects_bad_windows_and_thresholds() {
+        let p = MetricsPolicy { bucket_secs: 420, ..MetricsPolicy::default() };
+        assert!(matches!(p.validate(), Err(PolicyError::Windows(_))));
+        let mut p = MetricsPolicy::default();
+        p.queues.insert("q".into(), QueuePolicy { sl_thresholds_secs: vec![], ..QueuePolicy::default() });
+        assert!(matches!(p.validate(), Err(PolicyError::Thresholds { .. })));
+        let mut p = MetricsPolicy::default();
+        p.queues.insert("q".into(), QueuePolicy { sl_thresholds_secs: vec![10, 45], ..QueuePolicy::default() });
+        p.validate().expect("two thresholds fine");
+        assert_eq!(p.wait_bounds(p.queue("q")), [5, 10, 15, 20, 30, 45, 60, 90, 120, 180, 300, 600]);
+        assert_eq!(p.queue("other").sl_thresholds_secs, [20]);
+    }
+}

@@ -1,0 +1,338 @@
+//! The one snapshot every reader sees: partition snapshots merged, derived figures computed.
+//!
+//! `/metrics`, `/ws` and `/api/v1/snapshot` all read the same `Arc<Snapshot>`, so one scrape
+//! and one WebSocket frame always agree on one `seq`.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use callpulse_events::{AgentState, Ts};
+use serde::Serialize;
+
+use crate::calls::{CallAgg, CallTotals};
+use crate::live::{AgentView, TeamStates};
+use crate::partition::{PartitionCounters, PartitionSnapshot};
+use crate::policy::MetricsPolicy;
+use crate::window::Merge;
+
+/// Lifetime totals of partitions this instance no longer owns. Exported counters are
+/// `retired + live`, so giving a partition away never makes a counter go down.
+#[derive(Debug, Clone, Default)]
+pub struct Retired {
+    pub queues: BTreeMap<Arc<str>, CallTotals>,
+    pub counters: PartitionCounters,
+}
+
+impl Retired {
+    /// Keeps the lifetime part of a partition's last snapshot.
+    pub fn absorb(&mut self, last: &PartitionSnapshot) {
+        for q in &last.queues {
+            self.queues.entry(Arc::clone(&q.name)).or_default().merge(&q.totals);
+        }
+        self.counters.merge(&last.counters);
+    }
+}
+
+/// One window's figures for one queue: the raw numerators and denominators (so sums across
+/// queues and instances stay correct) and the derived ratios and averages. Times in seconds;
+/// a ratio or average is `null` when its denominator is 0.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct WindowMetrics {
+    pub window: String,
+    pub offered: u64,
+    pub answered: u64,
+    pub abandoned: u64,
+    pub short_abandoned: u64,
+    /// Answered within each SL threshold, keyed by threshold in seconds.
+    pub answered_within: BTreeMap<u32, u64>,
+    /// answered + abandoned - short_abandoned.
+    pub sl_denominator: u64,
+    /// answered_within / sl_denominator, keyed by threshold in seconds.
+    pub service_level: BTreeMap<u32, Option<f64>>,
+    /// (abandoned - short_abandoned) / sl_denominator.
+    pub abandon_rate: Option<f64>,
+    pub wait_sum_s: f64,
+    pub asa_s: Option<f64>,
+    pub wait_p50_s: Option<f64>,
+    pub wait_p90_s: Option<f64>,
+    pub wait_p99_s: Option<f64>,
+    pub wait_max_s: Option<f64>,
+    pub avg_abandon_s: Option<f64>,
+    pub completed: u64,
+    pub handle_sum_s: f64,
+    pub aht_s: Option<f64>,
+    pub talk_avg_s: Option<f64>,
+    pub hold_avg_s: Option<f64>,
+    pub acw_avg_s: Option<f64>,
+    /// Share of completed calls the agent flagged `resolved: true`, of those with the flag.
+    pub resolved_reported_ratio: Option<f64>,
+    pub csat_responses: u64,
+    pub csat_positive: u64,
+    /// Top-2-box share: csat_positive / csat_responses.
+    pub csat: Option<f64>,
+    pub csat_mean: Option<f64>,
+}
+
+/// Lifetime totals of one queue with the histogram bounds they were bucketed by.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TotalsView {
+    pub offered: u64,
+    pub answered: u64,
+    pub abandoned: u64,
+    pub short_abandoned: u64,
+    pub answered_within: BTreeMap<u32, u64>,
+    pub answer_wait_s: f64,
+    pub abandon_wait_s: f64,
+    pub completed: u64,
+    pub handle_s: f64,
+    pub csat_responses: u64,
+    pub csat_positive: u64,
+    /// Wait histogram bucket upper bounds (seconds) and cumulative counts (Prometheus `le`);
+    /// the count above the last bound is `answered` minus the last cumulative count.
+    pub wait_le_bounds_s: Vec<u32>,
+    pub wait_le_cumulative: Vec<u64>,
+}
+
+/// One queue in the snapshot.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct QueueView {
+    pub queue: Arc<str>,
+    pub sl_thresholds_secs: Vec<u32>,
+    pub sl_target: f64,
+    pub short_abandon_secs: u32,
+    /// Calls waiting now.
+    pub waiting: u64,
+    /// How long the longest-waiting call has waited, at the snapshot's time; 0 when none.
+    pub longest_wait_s: f64,
+    /// One entry per configured window, in configuration order.
+    pub windows: Vec<WindowMetrics>,
+    pub totals: TotalsView,
+}
+
+/// Agents per state for one team.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TeamView {
+    pub team: Arc<str>,
+    pub available: u64,
+    pub on_call: u64,
+    pub wrap_up: u64,
+    pub aux: u64,
+    pub offline: u64,
+}
+
+/// Engine bookkeeping visible to readers.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct EngineView {
+    /// Partitions whose state this instance owns now.
+    pub partitions: usize,
+    /// Newest event time applied, RFC 3339; `null` before the first event.
+    pub last_event_ts: Option<String>,
+    pub last_event_ms: Option<i64>,
+    pub counters: PartitionCounters,
+}
+
+/// Everything readers see, at one sequence number.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Snapshot {
+    /// Increases by one per published snapshot; a client seeing a gap missed updates.
+    pub seq: u64,
+    /// When it was built (RFC 3339 and ms).
+    pub at: String,
+    pub at_ms: i64,
+    /// Window labels in configuration order (`5m`, `15m`, ...).
+    pub windows: Vec<String>,
+    pub queues: Vec<QueueView>,
+    pub teams: Vec<TeamView>,
+    pub agents: Vec<AgentView>,
+    pub engine: EngineView,
+}
+
+impl Snapshot {
+    /// An empty snapshot (before any partition has published).
+    pub fn empty(policy: &MetricsPolicy, at: Ts) -> Snapshot {
+        Snapshot::build(0, at, &[], &Retired::default(), policy)
+    }
+
+    /// Merges partition snapshots (plus retired totals) into the readers' view.
+    pub fn build(
+        seq: u64,
+        at: Ts,
+        parts: &[Arc<PartitionSnapshot>],
+        retired: &Retired,
+        policy: &MetricsPolicy,
+    ) -> Snapshot {
+        let labels = policy.window_labels();
+        #[derive(Default)]
+        struct Acc {
+            windows: Vec<CallAgg>,
+            waiting: u64,
+            oldest: Option<Ts>,
+            totals: CallTotals,
+        }
+        let mut queues: BTreeMap<Arc<str>, Acc> = BTreeMap::new();
+        for (name, totals) in &retired.queues {
+            queues.entry(Arc::clone(name)).or_default().totals.merge(totals);
+        }
+        let mut teams: BTreeMap<Arc<str>, TeamStates> = BTreeMap::new();
+        let mut agents: Vec<AgentView> = Vec::new();
+        let mut counters = retired.counters;
+        let mut high_water: Option<Ts> = None;
+        for part in parts {
+            for q in &part.queues {
+                let acc = queues.entry(Arc::clone(&q.name)).or_default();
+                if acc.windows.len() < q.windows.len() {
+                    acc.windows.resize_with(q.windows.len(), CallAgg::default);
+                }
+                for (ours, theirs) in acc.windows.iter_mut().zip(&q.windows) {
+                    ours.merge(theirs);
+                }
+                acc.waiting += q.waiting;
+                acc.oldest = match (acc.oldest, q.oldest_waiting) {
+                    (Some(a), Some(b)) => Some(a.min(b)),
+                    (a, b) => a.or(b),
+                };
+                acc.totals.merge(&q.totals);
+            }
+            for (team, states) in &part.teams {
+                let ours = teams.entry(Arc::clone(team)).or_default();
+                for (o, t) in ours.iter_mut().zip(states) {
+                    *o += t;
+                }
+            }
+            agents.extend(part.agents.iter().cloned());
+            counters.merge(&part.counters);
+            high_water = high_water.max(part.high_water);
+        }
+        agents.sort_by(|a, b| a.agent_id.cmp(&b.agent_id));
+        let queues = queues
+            .into_iter()
+            .map(|(name, mut acc)| {
+                acc.windows.resize_with(labels.len(), CallAgg::default);
+                let queue_policy = policy.queue(&name);
+                let thresholds = &queue_policy.sl_thresholds_secs;
+                QueueView {
+                    sl_thresholds_secs: thresholds.clone(),
+                    sl_target: queue_policy.sl_target,
+                    short_abandon_secs: queue_policy.short_abandon_secs,
+                    waiting: acc.waiting,
+                    longest_wait_s: acc
+                        .oldest
+                        .map_or(0.0, |oldest| secs(at.millis_since(oldest).max(0) as u64)),
+                    windows: labels
+                        .iter()
+                        .zip(&acc.windows)
+                        .map(|(label, agg)| window_metrics(label, agg, thresholds))
+                        .collect(),
+                    totals: totals_view(&acc.totals, thresholds, &policy.wait_bounds(queue_policy)),
+                    queue: name,
+                }
+            })
+            .collect();
+        let teams = teams
+            .into_iter()
+            .map(|(team, s)| TeamView {
+                team,
+                available: s[AgentState::Available.index()],
+                on_call: s[AgentState::OnCall.index()],
+                wrap_up: s[AgentState::WrapUp.index()],
+                aux: s[AgentState::Aux.index()],
+                offline: s[AgentState::Offline.index()],
+            })
+            .collect();
+        Snapshot {
+            seq,
+            at: at.to_rfc3339(),
+            at_ms: at.millis(),
+            windows: labels,
+            queues,
+            teams,
+            agents,
+            engine: EngineView {
+                partitions: parts.len(),
+                last_event_ts: high_water.map(Ts::to_rfc3339),
+                last_event_ms: high_water.map(Ts::millis),
+                counters,
+            },
+        }
+    }
+
+    /// The queue named `name`.
+    pub fn queue(&self, name: &str) -> Option<&QueueView> {
+        self.queues.iter().find(|q| &*q.queue == name)
+    }
+}
+
+fn secs(ms: u64) -> f64 {
+    ms as f64 / 1000.0
+}
+
+fn ratio(num: u64, den: u64) -> Option<f64> {
+    (den > 0).then(|| num as f64 / den as f64)
+}
+
+fn avg_s(sum_ms: u64, count: u64) -> Option<f64> {
+    (count > 0).then(|| sum_ms as f64 / count as f64 / 1000.0)
+}
+
+/// Derives one window's figures from its aggregate; the formulas of `docs/metrics.md`.
+pub(crate) fn window_metrics(label: &str, agg: &CallAgg, thresholds: &[u32]) -> WindowMetrics {
+    let den = agg.sl_denominator();
+    let within: BTreeMap<u32, u64> =
+        thresholds.iter().zip(agg.answered_within).map(|(t, n)| (*t, n)).collect();
+    let quantile = |q: f64| agg.wait_hist.quantile_ms(q).map(secs);
+    WindowMetrics {
+        window: label.to_owned(),
+        offered: agg.offered,
+        answered: agg.answered,
+        abandoned: agg.abandoned,
+        short_abandoned: agg.short_abandoned,
+        service_level: within.iter().map(|(t, n)| (*t, ratio(*n, den))).collect(),
+        answered_within: within,
+        sl_denominator: den,
+        abandon_rate: ratio(agg.counted_abandons(), den),
+        wait_sum_s: secs(agg.answer_wait_ms),
+        asa_s: avg_s(agg.answer_wait_ms, agg.answered),
+        wait_p50_s: quantile(0.5),
+        wait_p90_s: quantile(0.9),
+        wait_p99_s: quantile(0.99),
+        wait_max_s: (agg.answered > 0).then(|| secs(agg.max_answer_wait_ms)),
+        avg_abandon_s: avg_s(agg.abandon_wait_ms, agg.abandoned),
+        completed: agg.completed,
+        handle_sum_s: secs(agg.handle_ms()),
+        aht_s: avg_s(agg.handle_ms(), agg.completed),
+        talk_avg_s: avg_s(agg.talk_ms, agg.completed),
+        hold_avg_s: avg_s(agg.hold_ms, agg.completed),
+        acw_avg_s: avg_s(agg.acw_ms, agg.completed),
+        resolved_reported_ratio: ratio(agg.resolved_true, agg.resolved_reported),
+        csat_responses: agg.csat_responses,
+        csat_positive: agg.csat_positive,
+        csat: ratio(agg.csat_positive, agg.csat_responses),
+        csat_mean: (agg.csat_responses > 0)
+            .then(|| agg.csat_score_sum as f64 / agg.csat_responses as f64),
+    }
+}
+
+fn totals_view(t: &CallTotals, thresholds: &[u32], bounds: &[u32]) -> TotalsView {
+    let mut running = 0;
+    let cumulative = (0..bounds.len())
+        .map(|i| {
+            running += t.wait_le.get(i).copied().unwrap_or(0);
+            running
+        })
+        .collect();
+    TotalsView {
+        offered: t.offered,
+        answered: t.answered,
+        abandoned: t.abandoned,
+        short_abandoned: t.short_abandoned,
+        answered_within: thresholds.iter().zip(t.answered_within).map(|(s, n)| (*s, n)).collect(),
+        answer_wait_s: secs(t.answer_wait_ms),
+        abandon_wait_s: secs(t.abandon_wait_ms),
+        completed: t.completed,
+        handle_s: secs(t.handle_ms),
+        csat_responses: t.csat_responses,
+        csat_positive: t.csat_positive,
+        wait_le_bounds_s: bounds.to_vec(),
+        wait_le_cumulative: cumulative,
+    }
+}

@@ -1,0 +1,213 @@
+//! Bytes to [`Envelope`]: parsing and validation of one Kafka message.
+//!
+//! Decoding is two passes over the payload: a header pass (`type`, `event_id`, `ts`) that
+//! yields precise rejections, then the typed body for that `type`. Unknown extra fields are
+//! ignored (a tolerant reader), so producers can add fields without breaking older engines.
+
+use std::borrow::Cow;
+
+use chrono::DateTime;
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+
+use crate::{Envelope, Event, EventKind, Rejection, Ts};
+
+/// Bounds on what a message may contain. Defaults suit a live contact center.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DecodeLimits {
+    /// Messages larger than this are rejected unparsed (bytes).
+    pub max_payload_bytes: usize,
+    /// How far ahead of the engine's clock `ts` may be (ms): producer clock skew.
+    pub max_future_ms: i64,
+    /// How far behind the engine's clock `ts` may be (ms); `None` accepts any past time,
+    /// which is what a replay of history wants.
+    pub max_past_ms: Option<i64>,
+    /// Longest accepted talk/hold/wrap-up duration (ms).
+    pub max_duration_ms: i64,
+    /// Longest accepted identifier or name (bytes).
+    pub max_field_len: usize,
+}
+
+impl Default for DecodeLimits {
+    fn default() -> Self {
+        DecodeLimits {
+            max_payload_bytes: 64 * 1024,
+            max_future_ms: 5 * 60 * 1000,
+            max_past_ms: Some(7 * 24 * 3600 * 1000),
+            max_duration_ms: 24 * 3600 * 1000,
+            max_field_len: 256,
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct Header<'a> {
+    #[serde(rename = "type", borrow, default)]
+    kind: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    event_id: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    ts: Option<Cow<'a, str>>,
+}
+
+/// Decodes and validates one message payload.
+///
+/// `now` is the engine's current time, used only for the timestamp range check.
+///
+/// # Errors
+/// A [`Rejection`] saying why the payload is not a usable event.
+pub fn decode(payload: &[u8], now: Ts, limits: &DecodeLimits) -> Result<Envelope, Rejection> {
+    if payload.len() > limits.max_payload_bytes {
+        return Err(Rejection::PayloadTooLarge(payload.len()));
+    }
+    let header: Header<'_> = serde_json::from_slice(payload).map_err(classify)?;
+    let kind_name = header.kind.ok_or_else(|| Rejection::MissingField("type".to_owned()))?;
+    let kind = EventKind::from_wire(&kind_name)
+        .ok_or_else(|| Rejection::UnknownType(truncate(&kind_name, 64)))?;
+    let event_id = header.event_id.unwrap_or_default();
+    require("event_id", &event_id, limits)?;
+    let ts_text = header.ts.ok_or_else(|| Rejection::MissingField("ts".to_owned()))?;
+    let ts = parse_ts(&ts_text)?;
+    let offset_ms = ts.millis_since(now);
+    let too_old = limits.max_past_ms.is_some_and(|max| -offset_ms > max);
+    if offset_ms > limits.max_future_ms || too_old {
+        return Err(Rejection::TimestampOutOfRange { ts: ts.to_rfc3339(), offset_ms });
+    }
+    let event = body(kind, payload)?;
+    validate(&event, limits)?;
+    Ok(Envelope { event_id: event_id.into_owned(), ts, event })
+}
+
+fn body(kind: EventKind, payload: &[u8]) -> Result<Event, Rejection> {
+    fn parse<T: DeserializeOwned>(payload: &[u8]) -> Result<T, Rejection> {
+        serde_json::from_slice(payload).map_err(classify)
+    }
+    Ok(match kind {
+        EventKind::CallQueued => Event::CallQueued(parse(payload)?),
+        EventKind::CallAnswered => Event::CallAnswered(parse(payload)?),
+        EventKind::CallAbandoned => Event::CallAbandoned(parse(payload)?),
+        EventKind::CallCompleted => Event::CallCompleted(parse(payload)?),
+        EventKind::AgentState => Event::AgentState(parse(payload)?),
+        EventKind::TicketCreated => Event::TicketCreated(parse(payload)?),
+        EventKind::TicketFirstResponse => Event::TicketFirstResponse(parse(payload)?),
+        EventKind::TicketResolved => Event::TicketResolved(parse(payload)?),
+        EventKind::TicketReopened => Event::TicketReopened(parse(payload)?),
+        EventKind::CsatResponse => Event::CsatResponse(parse(payload)?),
+    })
+}
+
+fn validate(event: &Event, limits: &DecodeLimits) -> Result<(), Rejection> {
+    match event {
+        Event::CallQueued(e) => {
+            require("call_id", &e.call_id, limits)?;
+            require("queue", &e.queue, limits)?;
+            optional("customer_id", e.customer_id.as_deref(), limits)
+        }
+        Event::CallAnswered(e) => {
+            require("call_id", &e.call_id, limits)?;
+            require("queue", &e.queue, limits)?;
+            require("agent_id", &e.agent_id, limits)
+        }
+        Event::CallAbandoned(e) => {
+            require("call_id", &e.call_id, limits)?;
+            require("queue", &e.queue, limits)
+        }
+        Event::CallCompleted(e) => {
+            require("call_id", &e.call_id, limits)?;
+            require("queue", &e.queue, limits)?;
+            require("agent_id", &e.agent_id, limits)?;
+            duration("talk_ms", e.talk_ms, limits)?;
+            duration("hold_ms", e.hold_ms, limits)?;
+            duration("acw_ms", e.acw_ms, limits)
+        }
+        Event::AgentState(e) => {
+            require("agent_id", &e.agent_id, limits)?;
+            require("team", &e.team, limits)?;
+            optional("reason", e.reason.as_deref(), limits)
+        }
+        Event::TicketCreated(e) => {
+            require("ticket_id", &e.ticket_id, limits)?;
+            require("queue", &e.queue, limits)?;
+            optional("customer_id", e.customer_id.as_deref(), limits)
+        }
+        Event::TicketFirstResponse(e) => {
+            require("ticket_id", &e.ticket_id, limits)?;
+            require("agent_id", &e.agent_id, limits)
+        }
+        Event::TicketResolved(e) => {
+            require("ticket_id", &e.ticket_id, limits)?;
+            require("agent_id", &e.agent_id, limits)
+        }
+        Event::TicketReopened(e) => require("ticket_id", &e.ticket_id, limits),
+        Event::CsatResponse(e) => {
+            require("interaction_id", &e.interaction_id, limits)?;
+            require("queue", &e.queue, limits)?;
+            optional("agent_id", e.agent_id.as_deref(), limits)?;
+            if !(1..=5).contains(&e.score) {
+                return Err(Rejection::ScoreOutOfRange(i64::from(e.score)));
+            }
+            Ok(())
+        }
+    }
+}
+
+fn require(field: &'static str, value: &str, limits: &DecodeLimits) -> Result<(), Rejection> {
+    if value.is_empty() {
+        return Err(Rejection::MissingField(field.to_owned()));
+    }
+    optional(field, Some(value), limits)
+}
+
+fn optional(field: &'static str, value: Option<&str>, limits: &DecodeLimits) -> Result<(), Rejection> {
+    match value {
+        Some(v) if v.len() > limits.max_field_len => Err(Rejection::FieldTooLong(field)),
+        _ => Ok(()),
+    }
+}
+
+fn duration(field: &'static str, ms: i64, limits: &DecodeLimits) -> Result<(), Rejection> {
+    if ms < 0 {
+        Err(Rejection::NegativeDuration(field))
+    } else if ms > limits.max_duration_ms {
+        Err(Rejection::DurationOutOfRange { field, ms })
+    } else {
+        Ok(())
+    }
+}
+
+fn parse_ts(text: &str) -> Result<Ts, Rejection> {
+    DateTime::parse_from_rfc3339(text)
+        .map(|dt| Ts(dt.timestamp_millis()))
+        .map_err(|_| Rejection::InvalidTimestamp(truncate(text, 64)))
+}
+
+/// Maps serde_json's error categories onto rejections. A score such as `7` parses as a u8
+/// and is caught by validation; `-1` or `300` fail here as invalid fields.
+fn classify(err: serde_json::Error) -> Rejection {
+    use serde_json::error::Category;
+    let text = err.to_string();
+    match err.classify() {
+        Category::Data if text.starts_with("missing field") => {
+            Rejection::MissingField(field_name(&text))
+        }
+        Category::Data => Rejection::InvalidField(truncate(&text, 160)),
+        Category::Io | Category::Syntax | Category::Eof => {
+            Rejection::MalformedJson(truncate(&text, 160))
+        }
+    }
+}
+
+/// "missing field `queue` at line 1 column 80" -> "queue".
+fn field_name(text: &str) -> String {
+    text.split('`').nth(1).map_or_else(|| truncate(text, 64), str::to_owned)
+}
+
+fn truncate(text: &str, max: usize) -> String {
+    match text.char_indices().nth(max) {
+        Some((cut, _)) => format!("{}…", &text[..cut]),
+        None => text.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests;

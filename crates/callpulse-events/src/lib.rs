@@ -1,0 +1,28 @@
+//! The callpulse event contract, version 1.
+//!
+//! This crate owns what an event *is*: the serde types of every event the engine accepts
+//! (one module per Kafka topic), the [`Envelope`] that carries an event together with its
+//! Kafka position, the [`decode`] function that turns raw message bytes into an envelope,
+//! and the bounded set of [`Rejection`]s for input that is not a valid event.
+//!
+//! It does no I/O and reads no clock: the "absurd timestamp" check takes `now` from the
+//! caller. The human-readable contract lives in `docs/events.md`, the machine-readable one
+//! in `docs/events.schema.json`; tests validate the examples in both against this code.
+
+mod agents;
+mod calls;
+mod decode;
+mod envelope;
+mod event;
+mod rejection;
+mod surveys;
+mod tickets;
+
+pub use agents::{AgentState, AgentStateChanged};
+pub use calls::{CallAbandoned, CallAnswered, CallCompleted, CallQueued};
+pub use decode::{DecodeLimits, decode};
+pub use envelope::{Envelope, SourcePosition, Ts};
+pub use event::{Event, EventKind, Topic};
+pub use rejection::Rejection;
+pub use surveys::CsatResponse;
+pub use tickets::{TicketChannel, TicketCreated, TicketFirstResponse, TicketReopened, TicketResolved};
