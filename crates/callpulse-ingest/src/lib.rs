@@ -1,1 +1,27 @@
-//! stub
+//! callpulse ingest: from Kafka messages to applied events.
+//!
+//! This crate owns the consumer group membership and the ownership of partition state:
+//! - `consumer.rs`: the librdkafka consumer (every property passed through), the poll thread,
+//!   and the rebalance callbacks that hand partitions over safely.
+//! - `worker.rs`: worker tasks; each Kafka partition's [`PartitionState`] lives in exactly one
+//!   worker, which decodes, applies, stores offsets and publishes snapshots on each tick.
+//! - `board.rs`: where workers publish partition snapshots and retire revoked partitions.
+//! - `telemetry.rs`: the engine's own metrics (consumed, rejected, lag, rebalances).
+//! - `config.rs`: the `[ingest]` configuration section.
+//!
+//! Delivery is at-least-once: an offset is stored only after its message was applied (or
+//! rejected and counted), and committed synchronously before a partition is given away.
+//!
+//! [`PartitionState`]: callpulse_core::PartitionState
+
+mod board;
+mod config;
+mod consumer;
+mod ratelimit;
+mod telemetry;
+mod worker;
+
+pub use board::PartitionBoard;
+pub use config::{IngestConfig, TopicsConfig};
+pub use consumer::{Ingest, IngestError, start};
+pub use telemetry::IngestTelemetry;

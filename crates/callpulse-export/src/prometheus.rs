@@ -1,0 +1,270 @@
+//! `/metrics`: the business metrics, built from the latest snapshot at scrape time.
+//!
+//! Nothing is pushed into gauges as events arrive; a scrape reads one `Arc<Published>`, so
+//! every series in one scrape comes from one snapshot `seq`. Windowed figures are gauges with
+//! a `window` label; lifetime figures are `_total` counters (never decreasing, see
+//! `Retired`) and a wait histogram whose buckets fall on each queue's SL thresholds.
+//! Numerators and denominators are exported next to every ratio, so `sum()` across queues
+//! and instances stays correct. No per-agent label exists: agent detail is on the API.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use callpulse_core::{QueueView, Snapshot, WindowMetrics};
+use prometheus::core::{Collector, Desc};
+use prometheus::proto::{
+    Bucket, Counter, Gauge, Histogram, LabelPair, Metric, MetricFamily, MetricType,
+};
+use tokio::sync::watch;
+
+use crate::Published;
+
+use MetricType::{COUNTER, GAUGE, HISTOGRAM};
+
+const QW: &[&str] = &["queue", "window"];
+const QWT: &[&str] = &["queue", "window", "threshold_seconds"];
+const Q: &[&str] = &["queue"];
+const QT: &[&str] = &["queue", "threshold_seconds"];
+
+/// Every family this collector emits: name, help, type, labels.
+const FAMILIES: &[(&str, &str, MetricType, &[&str])] = &[
+    ("callpulse_queue_offered_calls", "Calls offered to the queue (call_queued) in the window.", GAUGE, QW),
+    ("callpulse_queue_answered_calls", "Calls answered in the window.", GAUGE, QW),
+    ("callpulse_queue_abandoned_calls", "Calls abandoned in the window, short abandons included.", GAUGE, QW),
+    ("callpulse_queue_short_abandoned_calls", "Calls abandoned before the short-abandon threshold in the window.", GAUGE, QW),
+    ("callpulse_queue_answered_within_threshold_calls", "Calls answered within the SL threshold in the window (SL numerator).", GAUGE, QWT),
+    ("callpulse_queue_sl_denominator_calls", "Answered plus non-short abandoned calls in the window (SL denominator).", GAUGE, QW),
+    ("callpulse_queue_service_level_ratio", "Answered within threshold / SL denominator in the window.", GAUGE, QWT),
+    ("callpulse_queue_abandon_ratio", "Non-short abandons / SL denominator in the window.", GAUGE, QW),
+    ("callpulse_queue_answer_wait_seconds", "Sum of answered calls' waits in the window (ASA numerator).", GAUGE, QW),
+    ("callpulse_queue_asa_seconds", "Average speed of answer in the window.", GAUGE, QW),
+    ("callpulse_queue_wait_quantile_seconds", "Answered-call wait percentiles in the window (p50, p90, p99).", GAUGE, &["queue", "window", "quantile"]),
+    ("callpulse_queue_wait_max_seconds", "Longest wait of a call answered in the window.", GAUGE, QW),
+    ("callpulse_queue_completed_calls", "Calls completed (after wrap-up) in the window (AHT denominator).", GAUGE, QW),
+    ("callpulse_queue_handle_seconds", "Sum of talk + hold + after-call work of calls completed in the window (AHT numerator).", GAUGE, QW),
+    ("callpulse_queue_aht_seconds", "Average handle time in the window.", GAUGE, QW),
+    ("callpulse_queue_csat_responses", "CSAT responses in the window.", GAUGE, QW),
+    ("callpulse_queue_csat_positive_responses", "CSAT responses scoring 4 or 5 in the window.", GAUGE, QW),
+    ("callpulse_queue_csat_ratio", "Top-2-box CSAT share in the window.", GAUGE, QW),
+    ("callpulse_queue_calls_waiting", "Calls waiting in the queue now.", GAUGE, Q),
+    ("callpulse_queue_longest_wait_seconds", "How long the longest-waiting call has waited, now.", GAUGE, Q),
+    ("callpulse_queue_sl_target_ratio", "The queue's configured service-level target.", GAUGE, Q),
+    ("callpulse_team_agents", "Agents per team and state, now.", GAUGE, &["team", "state"]),
+    ("callpulse_calls_offered_total", "Calls offered since this instance started.", COUNTER, Q),
+    ("callpulse_calls_answered_total", "Calls answered.", COUNTER, Q),
+    ("callpulse_calls_abandoned_total", "Calls abandoned, short abandons included.", COUNTER, Q),
+    ("callpulse_calls_short_abandoned_total", "Short abandons.", COUNTER, Q),
+    ("callpulse_calls_answered_within_threshold_total", "Calls answered within the SL threshold.", COUNTER, QT),
+    ("callpulse_calls_completed_total", "Calls completed after wrap-up.", COUNTER, Q),
+    ("callpulse_calls_handle_seconds_total", "Talk + hold + after-call work of completed calls.", COUNTER, Q),
+    ("callpulse_csat_responses_total", "CSAT responses.", COUNTER, Q),
+    ("callpulse_csat_positive_responses_total", "CSAT responses scoring 4 or 5.", COUNTER, Q),
+    ("callpulse_calls_answer_wait_seconds", "Waits of answered calls; bucket bounds include every SL threshold.", HISTOGRAM, Q),
+    ("callpulse_events_applied_total", "Events applied, by outcome (counted, late, parked, ignored).", COUNTER, &["outcome"]),
+    ("callpulse_events_anomalies_total", "Bookkeeping anomalies, by kind (orphaned, stale_waiting, clock_skew, dedupe_evicted).", COUNTER, &["kind"]),
+    ("callpulse_last_event_timestamp_seconds", "Event time of the newest event applied.", GAUGE, &[]),
+    ("callpulse_snapshot_seq", "Sequence number of the snapshot this scrape reads.", GAUGE, &[]),
+    ("callpulse_snapshot_timestamp_seconds", "When this scrape's snapshot was built.", GAUGE, &[]),
+    ("callpulse_owned_partitions", "Kafka partitions whose state this instance publishes.", GAUGE, &[]),
+];
+
+/// The `prometheus::core::Collector` over the latest published snapshot.
+#[derive(Debug)]
+pub struct SnapshotCollector {
+    latest: watch::Receiver<Arc<Published>>,
+    descs: Vec<Desc>,
+}
+
+impl SnapshotCollector {
+    /// A collector reading from `latest`.
+    ///
+    /// # Errors
+    /// Only if a family definition above were invalid (a programming error caught by tests).
+    pub fn new(latest: watch::Receiver<Arc<Published>>) -> Result<Self, prometheus::Error> {
+        let descs = FAMILIES
+            .iter()
+            .map(|(name, help, _, labels)| {
+                Desc::new((*name).to_owned(), (*help).to_owned(), labels.iter().map(|l| (*l).to_owned()).collect(), HashMap::new())
+            })
+            .collect::<Result<_, _>>()?;
+        Ok(SnapshotCollector { latest, descs })
+    }
+}
+
+impl Collector for SnapshotCollector {
+    fn desc(&self) -> Vec<&Desc> {
+        self.descs.iter().collect()
+    }
+
+    fn collect(&self) -> Vec<MetricFamily> {
+        let published = Arc::clone(&self.latest.borrow());
+        let mut out = Families::default();
+        families(&published.snapshot, &mut out);
+        FAMILIES
+            .iter()
+            .filter_map(|(name, help, kind, _)| {
+                let metrics = out.0.remove(name)?;
+                let mut family = MetricFamily::default();
+                family.set_name((*name).to_owned());
+                family.set_help((*help).to_owned());
+                family.set_field_type(*kind);
+                family.set_metric(metrics);
+                Some(family)
+            })
+            .collect()
+    }
+}
+
+#[derive(Default)]
+struct Families(HashMap<&'static str, Vec<Metric>>);
+
+impl Families {
+    fn push(&mut self, name: &'static str, labels: &[(&str, &str)], metric: Metric) {
+        let mut metric = metric;
+        metric.set_label(
+            labels
+                .iter()
+                .map(|(k, v)| {
+                    let mut pair = LabelPair::default();
+                    pair.set_name((*k).to_owned());
+                    pair.set_value((*v).to_owned());
+                    pair
+                })
+                .collect(),
+        );
+        self.0.entry(name).or_default().push(metric);
+    }
+
+    fn gauge(&mut self, name: &'static str, labels: &[(&str, &str)], value: f64) {
+        let mut gauge = Gauge::default();
+        gauge.set_value(value);
+        let mut metric = Metric::default();
+        metric.set_gauge(gauge);
+        self.push(name, labels, metric);
+    }
+
+    /// A gauge that is absent (rather than NaN) when its denominator was zero.
+    fn maybe(&mut self, name: &'static str, labels: &[(&str, &str)], value: Option<f64>) {
+        if let Some(value) = value {
+            self.gauge(name, labels, value);
+        }
+    }
+
+    fn counter(&mut self, name: &'static str, labels: &[(&str, &str)], value: f64) {
+        let mut counter = Counter::default();
+        counter.set_value(value);
+        let mut metric = Metric::default();
+        metric.set_counter(counter);
+        self.push(name, labels, metric);
+    }
+}
+
+fn families(snap: &Snapshot, out: &mut Families) {
+    for q in &snap.queues {
+        queue_families(q, out);
+    }
+    for team in &snap.teams {
+        for (state, n) in [
+            ("available", team.available),
+            ("on_call", team.on_call),
+            ("wrap_up", team.wrap_up),
+            ("aux", team.aux),
+            ("offline", team.offline),
+        ] {
+            out.gauge("callpulse_team_agents", &[("team", &team.team), ("state", state)], n as f64);
+        }
+    }
+    let c = &snap.engine.counters;
+    for (outcome, n) in [("counted", c.applied), ("late", c.late), ("parked", c.parked), ("ignored", c.ignored)] {
+        out.counter("callpulse_events_applied_total", &[("outcome", outcome)], n as f64);
+    }
+    for (kind, n) in [
+        ("orphaned", c.orphaned),
+        ("stale_waiting", c.stale_waiting),
+        ("clock_skew", c.clock_skew),
+        ("dedupe_evicted", c.dedupe_evicted),
+    ] {
+        out.counter("callpulse_events_anomalies_total", &[("kind", kind)], n as f64);
+    }
+    if let Some(ms) = snap.engine.last_event_ms {
+        out.gauge("callpulse_last_event_timestamp_seconds", &[], ms as f64 / 1000.0);
+    }
+    out.gauge("callpulse_snapshot_seq", &[], snap.seq as f64);
+    out.gauge("callpulse_snapshot_timestamp_seconds", &[], snap.at_ms as f64 / 1000.0);
+    out.gauge("callpulse_owned_partitions", &[], snap.engine.partitions as f64);
+}
+
+fn queue_families(q: &QueueView, out: &mut Families) {
+    let queue: &str = &q.queue;
+    for w in &q.windows {
+        window_families(queue, w, out);
+    }
+    out.gauge("callpulse_queue_calls_waiting", &[("queue", queue)], q.waiting as f64);
+    out.gauge("callpulse_queue_longest_wait_seconds", &[("queue", queue)], q.longest_wait_s);
+    out.gauge("callpulse_queue_sl_target_ratio", &[("queue", queue)], q.sl_target);
+    let t = &q.totals;
+    let ql = [("queue", queue)];
+    out.counter("callpulse_calls_offered_total", &ql, t.offered as f64);
+    out.counter("callpulse_calls_answered_total", &ql, t.answered as f64);
+    out.counter("callpulse_calls_abandoned_total", &ql, t.abandoned as f64);
+    out.counter("callpulse_calls_short_abandoned_total", &ql, t.short_abandoned as f64);
+    for (threshold, n) in &t.answered_within {
+        let threshold = threshold.to_string();
+        out.counter(
+            "callpulse_calls_answered_within_threshold_total",
+            &[("queue", queue), ("threshold_seconds", &threshold)],
+            *n as f64,
+        );
+    }
+    out.counter("callpulse_calls_completed_total", &ql, t.completed as f64);
+    out.counter("callpulse_calls_handle_seconds_total", &ql, t.handle_s);
+    out.counter("callpulse_csat_responses_total", &ql, t.csat_responses as f64);
+    out.counter("callpulse_csat_positive_responses_total", &ql, t.csat_positive as f64);
+    let mut hist = Histogram::default();
+    hist.set_sample_count(t.answered);
+    hist.set_sample_sum(t.answer_wait_s);
+    hist.set_bucket(
+        t.wait_le_bounds_s
+            .iter()
+            .zip(&t.wait_le_cumulative)
+            .map(|(bound, count)| {
+                let mut bucket = Bucket::default();
+                bucket.set_upper_bound(f64::from(*bound));
+                bucket.set_cumulative_count(*count);
+                bucket
+            })
+            .collect(),
+    );
+    let mut metric = Metric::default();
+    metric.set_histogram(hist);
+    out.push("callpulse_calls_answer_wait_seconds", &ql, metric);
+}
+
+fn window_families(queue: &str, w: &WindowMetrics, out: &mut Families) {
+    let l = [("queue", queue), ("window", w.window.as_str())];
+    out.gauge("callpulse_queue_offered_calls", &l, w.offered as f64);
+    out.gauge("callpulse_queue_answered_calls", &l, w.answered as f64);
+    out.gauge("callpulse_queue_abandoned_calls", &l, w.abandoned as f64);
+    out.gauge("callpulse_queue_short_abandoned_calls", &l, w.short_abandoned as f64);
+    for (threshold, n) in &w.answered_within {
+        let label = threshold.to_string();
+        let lt = [l[0], l[1], ("threshold_seconds", label.as_str())];
+        out.gauge("callpulse_queue_answered_within_threshold_calls", &lt, *n as f64);
+        let ratio = w.service_level.get(threshold).copied().flatten();
+        out.maybe("callpulse_queue_service_level_ratio", &lt, ratio);
+    }
+    out.gauge("callpulse_queue_sl_denominator_calls", &l, w.sl_denominator as f64);
+    out.maybe("callpulse_queue_abandon_ratio", &l, w.abandon_rate);
+    out.gauge("callpulse_queue_answer_wait_seconds", &l, w.wait_sum_s);
+    out.maybe("callpulse_queue_asa_seconds", &l, w.asa_s);
+    for (quantile, value) in [("0.5", w.wait_p50_s), ("0.9", w.wait_p90_s), ("0.99", w.wait_p99_s)] {
+        out.maybe("callpulse_queue_wait_quantile_seconds", &[l[0], l[1], ("quantile", quantile)], value);
+    }
+    out.maybe("callpulse_queue_wait_max_seconds", &l, w.wait_max_s);
+    out.gauge("callpulse_queue_completed_calls", &l, w.completed as f64);
+    out.gauge("callpulse_queue_handle_seconds", &l, w.handle_sum_s);
+    out.maybe("callpulse_queue_aht_seconds", &l, w.aht_s);
+    out.gauge("callpulse_queue_csat_responses", &l, w.csat_responses as f64);
+    out.gauge("callpulse_queue_csat_positive_responses", &l, w.csat_positive as f64);
+    out.maybe("callpulse_queue_csat_ratio", &l, w.csat);
+}

@@ -1,0 +1,36 @@
+//! The exporter's own metrics.
+
+use prometheus::{IntCounter, IntCounterVec, IntGauge, Opts, Registry};
+
+/// Handles to the WebSocket metrics.
+#[derive(Debug, Clone)]
+pub struct ExportTelemetry {
+    /// WebSocket clients connected now.
+    pub ws_clients: IntGauge,
+    /// Frames sent to WebSocket clients.
+    pub ws_frames: IntCounter,
+    /// Clients disconnected by the server, by reason (slow, buffer_full, too_many, error).
+    pub ws_dropped: IntCounterVec,
+}
+
+impl ExportTelemetry {
+    /// Creates and registers the exporter metrics.
+    ///
+    /// # Errors
+    /// A registration conflict in `registry`.
+    pub fn register(registry: &Registry) -> Result<Self, prometheus::Error> {
+        let ws_clients = IntGauge::new("callpulse_ws_clients", "WebSocket clients connected now.")?;
+        let ws_frames = IntCounter::new("callpulse_ws_frames_sent_total", "Frames sent to WebSocket clients.")?;
+        let ws_dropped = IntCounterVec::new(
+            Opts::new("callpulse_ws_dropped_total", "WebSocket clients disconnected by the server, by reason."),
+            &["reason"],
+        )?;
+        registry.register(Box::new(ws_clients.clone()))?;
+        registry.register(Box::new(ws_frames.clone()))?;
+        registry.register(Box::new(ws_dropped.clone()))?;
+        for reason in ["slow", "send_error", "too_many"] {
+            ws_dropped.with_label_values(&[reason]);
+        }
+        Ok(ExportTelemetry { ws_clients, ws_frames, ws_dropped })
+    }
+}

@@ -1,0 +1,114 @@
+//! The `[ingest]` configuration section.
+
+use std::collections::BTreeMap;
+
+use callpulse_events::{DecodeLimits, Topic};
+use serde::{Deserialize, Serialize};
+
+/// Kafka topic names, one per contract topic.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TopicsConfig {
+    /// Call events (`call_queued`, `call_answered`, `call_abandoned`, `call_completed`).
+    pub calls: String,
+    /// Agent state events.
+    pub agents: String,
+    /// Ticket events.
+    pub tickets: String,
+    /// CSAT survey responses.
+    pub surveys: String,
+}
+
+impl Default for TopicsConfig {
+    fn default() -> Self {
+        TopicsConfig {
+            calls: Topic::Calls.default_name().to_owned(),
+            agents: Topic::Agents.default_name().to_owned(),
+            tickets: Topic::Tickets.default_name().to_owned(),
+            surveys: Topic::Surveys.default_name().to_owned(),
+        }
+    }
+}
+
+impl TopicsConfig {
+    /// The configured name of `topic`.
+    pub fn name(&self, topic: Topic) -> &str {
+        match topic {
+            Topic::Calls => &self.calls,
+            Topic::Agents => &self.agents,
+            Topic::Tickets => &self.tickets,
+            Topic::Surveys => &self.surveys,
+        }
+    }
+
+    /// All four names, in contract order.
+    pub fn all(&self) -> Vec<&str> {
+        Topic::ALL.iter().map(|t| self.name(*t)).collect()
+    }
+}
+
+/// How the engine consumes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct IngestConfig {
+    /// Kafka bootstrap servers, `host:port[,host:port...]`.
+    pub brokers: String,
+    /// Consumer group id. Every instance of one deployment uses the same id; Kafka spreads
+    /// the partitions over them (scaling out = more instances).
+    pub group_id: String,
+    /// Topic names.
+    pub topics: TopicsConfig,
+    /// Worker tasks applying events. Partitions are spread over them by hash; more workers
+    /// than cores buys nothing.
+    pub workers: usize,
+    /// Messages handed from the poll thread to a worker in one batch, at most.
+    pub batch_size: usize,
+    /// Batches queued per worker before the poll thread waits (backpressure, bounded memory).
+    pub channel_batches: usize,
+    /// How often workers publish partition snapshots (ms); also the WebSocket update period.
+    pub tick_ms: u64,
+    /// How long a revoke or shutdown waits for workers to apply what they were handed (ms).
+    /// Keep it well under `session.timeout.ms` (librdkafka default 45000).
+    pub drain_timeout_ms: u64,
+    /// Largest accepted message payload (bytes).
+    pub max_payload_bytes: usize,
+    /// How far ahead of the engine's clock an event time may be (s).
+    pub max_future_secs: u64,
+    /// How far behind the engine's clock an event time may be (s); 0 accepts any age.
+    pub max_past_secs: u64,
+    /// librdkafka properties passed through untouched (e.g. `security.protocol`,
+    /// `sasl.mechanisms`, `ssl.ca.location`, `auto.offset.reset`). They override the
+    /// engine's own settings, except `enable.auto.offset.store`, which must stay false.
+    pub librdkafka: BTreeMap<String, String>,
+}
+
+impl Default for IngestConfig {
+    fn default() -> Self {
+        IngestConfig {
+            brokers: "127.0.0.1:9092".to_owned(),
+            group_id: "callpulse".to_owned(),
+            topics: TopicsConfig::default(),
+            workers: 2,
+            batch_size: 512,
+            channel_batches: 16,
+            tick_ms: 1000,
+            drain_timeout_ms: 10_000,
+            max_payload_bytes: 64 * 1024,
+            max_future_secs: 300,
+            max_past_secs: 7 * 24 * 3600,
+            librdkafka: BTreeMap::new(),
+        }
+    }
+}
+
+impl IngestConfig {
+    /// The decoder's limits from this section.
+    pub fn decode_limits(&self) -> DecodeLimits {
+        DecodeLimits {
+            max_payload_bytes: self.max_payload_bytes,
+            max_future_ms: self.max_future_secs as i64 * 1000,
+            max_past_ms: (self.max_past_secs > 0).then(|| self.max_past_secs as i64 * 1000),
+            ..DecodeLimits::default()
+        }
+    }
+}

@@ -1,0 +1,375 @@
+//! The Kafka consumer: group membership, the poll thread, and safe partition hand-over.
+//!
+//! One dedicated OS thread polls librdkafka (rebalance callbacks run inside `poll`, so they
+//! may block briefly without stalling the async runtime) and routes each message to the
+//! worker that owns its partition, in batches. On revoke, the callback hands the revoke to
+//! the workers *through the same channels as the messages*, waits (bounded) until they have
+//! applied everything before it, then commits synchronously, before librdkafka lets the
+//! partitions go. Messages still buffered for a revoked partition are dropped unapplied:
+//! their offsets were never stored, so the next owner reads them.
+
+use std::collections::HashMap;
+use std::hash::BuildHasher;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use callpulse_core::MetricsPolicy;
+use prometheus::Registry;
+use rdkafka::client::ClientContext;
+use rdkafka::config::ClientConfig;
+use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer, ConsumerContext, Rebalance};
+use rdkafka::error::{KafkaError, RDKafkaErrorCode};
+use rdkafka::message::Message;
+use rdkafka::statistics::Statistics;
+use rustc_hash::FxBuildHasher;
+use thiserror::Error;
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+use tracing::{debug, error, info, warn};
+
+use crate::board::PartitionBoard;
+use crate::config::IngestConfig;
+use crate::ratelimit::RateLimit;
+use crate::telemetry::IngestTelemetry;
+use crate::worker::{Input, Raw, Worker};
+
+/// Why ingest could not start or stopped abnormally.
+#[derive(Debug, Error)]
+pub enum IngestError {
+    /// The Kafka client rejected the configuration (a bad librdkafka property or value).
+    #[error("could not create the kafka consumer")]
+    Client(#[source] KafkaError),
+    /// Subscribing to the configured topics failed.
+    #[error("could not subscribe to the configured topics")]
+    Subscribe(#[source] KafkaError),
+    /// The engine's own metrics could not be registered (a duplicate registration).
+    #[error("could not register ingest telemetry")]
+    Telemetry(#[source] prometheus::Error),
+    /// A worker task ended while the poll thread still had input for it (it panicked).
+    #[error("worker {0} stopped unexpectedly")]
+    WorkerGone(usize),
+    /// The poll thread could not be spawned or panicked.
+    #[error("the kafka poll thread failed")]
+    PollThread,
+    /// The configuration is unusable (e.g. zero workers).
+    #[error("invalid ingest configuration: {0}")]
+    Config(String),
+}
+
+/// Shared between the poll thread and the rebalance callbacks it runs.
+struct Ctx {
+    workers: Vec<mpsc::Sender<Input>>,
+    /// Partitions revoked since the poll loop last looked; it purges their buffered messages.
+    revoked: Mutex<Vec<(Arc<str>, i32)>>,
+    revoked_flag: AtomicBool,
+    drain_timeout: Duration,
+    telemetry: IngestTelemetry,
+    ready: Arc<AtomicBool>,
+    error_log: Mutex<RateLimit>,
+}
+
+impl ClientContext for Ctx {
+    fn stats(&self, stats: Statistics) {
+        for (topic, t) in &stats.topics {
+            for (partition, p) in &t.partitions {
+                // Partition -1 is librdkafka's internal UA partition; lag -1 means unknown.
+                if *partition >= 0 && p.consumer_lag >= 0 {
+                    self.telemetry
+                        .lag
+                        .with_label_values(&[topic.as_str(), &partition.to_string()])
+                        .set(p.consumer_lag);
+                }
+            }
+        }
+    }
+
+    fn error(&self, error: KafkaError, reason: &str) {
+        self.telemetry.consumer_errors.inc();
+        let (log, hidden) = self.error_log.lock().unwrap_or_else(PoisonError::into_inner).allow(mono_now());
+        if log {
+            warn!(%error, reason, suppressed_since_last = hidden, "kafka client error");
+        }
+    }
+}
+
+impl ConsumerContext for Ctx {
+    fn pre_rebalance(&self, consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
+        if let Rebalance::Revoke(tpl) = rebalance {
+            self.telemetry.rebalances.with_label_values(&["revoke"]).inc();
+            let gone: Vec<(Arc<str>, i32)> =
+                tpl.elements().iter().map(|e| (Arc::from(e.topic()), e.partition())).collect();
+            info!(partitions = ?gone, "partitions revoked: draining and committing");
+            let acked = self.broadcast(|done| Input::Revoke { partitions: gone.clone(), done });
+            if !acked {
+                warn!("workers did not drain in time on revoke; the next owner may re-apply some events");
+            }
+            self.commit(consumer, "revoke");
+            for (topic, partition) in &gone {
+                let _ = self.telemetry.lag.remove_label_values(&[&**topic, &partition.to_string()]);
+            }
+            self.telemetry.assigned.sub(gone.len() as i64);
+            self.revoked.lock().unwrap_or_else(PoisonError::into_inner).extend(gone);
+            self.revoked_flag.store(true, Ordering::Release);
+        }
+    }
+
+    fn post_rebalance(&self, _consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
+        match rebalance {
+            Rebalance::Assign(tpl) => {
+                self.telemetry.rebalances.with_label_values(&["assign"]).inc();
+                self.telemetry.assigned.add(tpl.count() as i64);
+                let parts: Vec<String> =
+                    tpl.elements().iter().map(|e| format!("{}/{}", e.topic(), e.partition())).collect();
+                info!(partitions = ?parts, "partitions assigned");
+                self.ready.store(true, Ordering::Release);
+            }
+            Rebalance::Revoke(_) => {}
+            Rebalance::Error(err) => {
+                self.telemetry.rebalances.with_label_values(&["error"]).inc();
+                error!(%err, "rebalance failed");
+            }
+        }
+    }
+}
+
+impl Ctx {
+    /// Sends a control input to every worker and waits for all acks, up to the drain timeout.
+    fn broadcast(&self, make: impl Fn(std::sync::mpsc::SyncSender<()>) -> Input) -> bool {
+        let (done_tx, done_rx) = std::sync::mpsc::sync_channel(self.workers.len());
+        let mut expected = 0;
+        for worker in &self.workers {
+            if worker.blocking_send(make(done_tx.clone())).is_ok() {
+                expected += 1;
+            }
+        }
+        drop(done_tx);
+        let deadline = Duration::from_millis(1).max(self.drain_timeout);
+        #[allow(clippy::disallowed_methods)] // bounding a blocking wait, not event time
+        let start = std::time::Instant::now();
+        for _ in 0..expected {
+            let left = deadline.saturating_sub(start.elapsed());
+            if done_rx.recv_timeout(left).is_err() {
+                return false;
+            }
+        }
+        true
+    }
+
+    fn commit(&self, consumer: &BaseConsumer<Self>, when: &str) {
+        match consumer.commit_consumer_state(CommitMode::Sync) {
+            Ok(()) => debug!(when, "offsets committed"),
+            // Nothing was stored since the last commit: nothing to do.
+            Err(KafkaError::ConsumerCommit(RDKafkaErrorCode::NoOffset)) => {}
+            Err(err) => {
+                self.telemetry.commit_failures.inc();
+                warn!(when, %err, "synchronous offset commit failed; the next owner may re-apply events");
+            }
+        }
+    }
+}
+
+#[allow(clippy::disallowed_methods)] // monotonic time for log rate limiting only
+fn mono_now() -> std::time::Instant {
+    std::time::Instant::now()
+}
+
+/// A running ingest pipeline.
+#[derive(Debug)]
+pub struct Ingest {
+    /// Where workers publish partition snapshots; the publisher reads it.
+    pub board: Arc<PartitionBoard>,
+    /// The ingest metrics.
+    pub telemetry: IngestTelemetry,
+    ready: Arc<AtomicBool>,
+    poll_thread: Option<JoinHandle<Result<(), IngestError>>>,
+    workers: Vec<tokio::task::JoinHandle<()>>,
+}
+
+impl Ingest {
+    /// A handle that reads true once the consumer has received its first assignment.
+    pub fn ready_flag(&self) -> Arc<AtomicBool> {
+        Arc::clone(&self.ready)
+    }
+
+    /// Waits until the poll thread and every worker have finished (after the shutdown token
+    /// was cancelled, or on a fatal error).
+    ///
+    /// # Errors
+    /// The poll thread's error, if it ended abnormally.
+    pub async fn join(mut self) -> Result<(), IngestError> {
+        let poll = self.poll_thread.take();
+        let result = match poll {
+            Some(handle) => tokio::task::spawn_blocking(move || handle.join())
+                .await
+                .map_err(|_| IngestError::PollThread)?
+                .map_err(|_| IngestError::PollThread)?,
+            None => Ok(()),
+        };
+        for worker in self.workers.drain(..) {
+            let _ = worker.await;
+        }
+        result
+    }
+}
+
+/// Starts the consumer, its poll thread and the workers. Must run inside a tokio runtime.
+/// Everything stops once `shutdown` is cancelled: intake stops, workers apply what they were
+/// handed and publish, offsets are committed, the consumer leaves the group.
+///
+/// # Errors
+/// An [`IngestError`] when the client cannot be created or subscribed.
+pub fn start(
+    config: &IngestConfig,
+    policy: Arc<MetricsPolicy>,
+    registry: &Registry,
+    shutdown: CancellationToken,
+) -> Result<Ingest, IngestError> {
+    if config.workers == 0 || config.batch_size == 0 || config.channel_batches == 0 {
+        return Err(IngestError::Config("workers, batch_size and channel_batches must be > 0".into()));
+    }
+    let telemetry = IngestTelemetry::register(registry).map_err(IngestError::Telemetry)?;
+    let board = Arc::new(PartitionBoard::default());
+    let ready = Arc::new(AtomicBool::new(false));
+    let (senders, receivers): (Vec<_>, Vec<_>) =
+        (0..config.workers).map(|_| mpsc::channel(config.channel_batches)).unzip();
+    let ctx = Ctx {
+        workers: senders.clone(),
+        revoked: Mutex::new(Vec::new()),
+        revoked_flag: AtomicBool::new(false),
+        drain_timeout: Duration::from_millis(config.drain_timeout_ms),
+        telemetry: telemetry.clone(),
+        ready: Arc::clone(&ready),
+        error_log: Mutex::new(RateLimit::new(Duration::from_secs(30), 3)),
+    };
+    let consumer: Arc<BaseConsumer<Ctx>> = Arc::new(
+        client_config(config).create_with_context(ctx).map_err(IngestError::Client)?,
+    );
+    let topics = config.topics.all();
+    consumer.subscribe(&topics).map_err(IngestError::Subscribe)?;
+    info!(brokers = %config.brokers, group = %config.group_id, ?topics, workers = config.workers, "ingest started");
+
+    let workers = receivers
+        .into_iter()
+        .enumerate()
+        .map(|(id, inputs)| {
+            let worker = Worker {
+                id,
+                inputs,
+                consumer: Arc::clone(&consumer),
+                policy: Arc::clone(&policy),
+                limits: config.decode_limits(),
+                board: Arc::clone(&board),
+                telemetry: telemetry.clone(),
+                tick: Duration::from_millis(config.tick_ms.max(10)),
+            };
+            tokio::spawn(worker.run())
+        })
+        .collect();
+    let batch_size = config.batch_size;
+    let poll_thread = std::thread::Builder::new()
+        .name("callpulse-poll".into())
+        .spawn(move || {
+            let result = poll_loop(&consumer, senders, batch_size, &shutdown);
+            if result.is_err() {
+                shutdown.cancel();
+            }
+            result
+        })
+        .map_err(|_| IngestError::PollThread)?;
+    Ok(Ingest { board, telemetry, ready, poll_thread: Some(poll_thread), workers })
+}
+
+fn client_config(config: &IngestConfig) -> ClientConfig {
+    let mut cc = ClientConfig::new();
+    cc.set("bootstrap.servers", &config.brokers)
+        .set("group.id", &config.group_id)
+        .set("enable.auto.commit", "true")
+        .set("auto.commit.interval.ms", "1000")
+        .set("auto.offset.reset", "earliest")
+        .set("statistics.interval.ms", "5000")
+        .set("enable.partition.eof", "false");
+    for (key, value) in &config.librdkafka {
+        cc.set(key, value);
+    }
+    // Offsets are stored by the workers after apply; an automatic store at poll time would
+    // commit messages that were never applied.
+    cc.set("enable.auto.offset.store", "false");
+    cc
+}
+
+fn poll_loop(
+    consumer: &BaseConsumer<Ctx>,
+    senders: Vec<mpsc::Sender<Input>>,
+    batch_size: usize,
+    shutdown: &CancellationToken,
+) -> Result<(), IngestError> {
+    let ctx = consumer.context();
+    let mut buffers: Vec<Vec<Raw>> = senders.iter().map(|_| Vec::with_capacity(batch_size)).collect();
+    let mut topics: HashMap<String, Arc<str>> = HashMap::new();
+    let mut consumed: HashMap<Arc<str>, u64> = HashMap::new();
+    let mut error_log = RateLimit::new(Duration::from_secs(30), 3);
+    let flush = |buffers: &mut Vec<Vec<Raw>>, consumed: &mut HashMap<Arc<str>, u64>| {
+        for (topic, count) in consumed.drain() {
+            ctx.telemetry.consumed.with_label_values(&[&topic]).inc_by(count);
+        }
+        for (i, buffer) in buffers.iter_mut().enumerate() {
+            if !buffer.is_empty() {
+                let batch = std::mem::replace(buffer, Vec::with_capacity(batch_size));
+                senders[i].blocking_send(Input::Batch(batch)).map_err(|_| IngestError::WorkerGone(i))?;
+            }
+        }
+        Ok::<(), IngestError>(())
+    };
+    while !shutdown.is_cancelled() {
+        let pending = buffers.iter().any(|b| !b.is_empty());
+        let polled = consumer.poll(if pending { Duration::ZERO } else { Duration::from_millis(100) });
+        if ctx.revoked_flag.swap(false, Ordering::AcqRel) {
+            let gone = std::mem::take(&mut *ctx.revoked.lock().unwrap_or_else(PoisonError::into_inner));
+            for buffer in &mut buffers {
+                buffer.retain(|raw| !gone.iter().any(|(t, p)| *t == raw.topic && *p == raw.partition));
+            }
+        }
+        match polled {
+            Some(Ok(msg)) => {
+                let topic = match topics.get(msg.topic()) {
+                    Some(topic) => Arc::clone(topic),
+                    None => {
+                        let topic: Arc<str> = Arc::from(msg.topic());
+                        topics.insert(msg.topic().to_owned(), Arc::clone(&topic));
+                        topic
+                    }
+                };
+                *consumed.entry(Arc::clone(&topic)).or_default() += 1;
+                let worker = FxBuildHasher.hash_one((&*topic, msg.partition())) as usize % buffers.len();
+                buffers[worker].push(Raw {
+                    topic,
+                    partition: msg.partition(),
+                    offset: msg.offset(),
+                    payload: msg.payload().map(<[u8]>::to_vec).unwrap_or_default(),
+                });
+                if buffers[worker].len() >= batch_size {
+                    flush(&mut buffers, &mut consumed)?;
+                }
+            }
+            Some(Err(err)) => {
+                ctx.telemetry.consumer_errors.inc();
+                let (log, hidden) = error_log.allow(mono_now());
+                if log {
+                    warn!(%err, suppressed_since_last = hidden, "kafka consumer error");
+                }
+            }
+            None => flush(&mut buffers, &mut consumed)?,
+        }
+    }
+    info!("shutdown: stopping intake, draining workers");
+    flush(&mut buffers, &mut consumed)?;
+    if !ctx.broadcast(|done| Input::Shutdown { done }) {
+        warn!("workers did not drain in time on shutdown");
+    }
+    ctx.commit(consumer, "shutdown");
+    consumer.unsubscribe();
+    info!("ingest stopped");
+    Ok(())
+}

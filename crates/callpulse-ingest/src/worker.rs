@@ -1,0 +1,172 @@
+//! Worker tasks: each owns the [`PartitionState`] of the partitions hashed to it.
+//!
+//! A worker's input is one bounded channel of [`Input`]s: message batches, and the control
+//! messages that must be ordered with them (revoke, shutdown). Because control travels in the
+//! same channel, "everything handed over before the revoke is applied before the revoke is
+//! acknowledged" holds by construction.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::mpsc::SyncSender;
+use std::time::Duration;
+
+use callpulse_core::{MetricsPolicy, PartitionState, Ts};
+use callpulse_events::{DecodeLimits, Rejection, decode};
+use rdkafka::consumer::{BaseConsumer, Consumer, ConsumerContext};
+use tokio::sync::mpsc;
+use tracing::{debug, warn};
+
+use crate::board::PartitionBoard;
+use crate::ratelimit::RateLimit;
+use crate::telemetry::IngestTelemetry;
+
+/// One Kafka message, detached from the client's buffers.
+#[derive(Debug)]
+pub(crate) struct Raw {
+    pub(crate) topic: Arc<str>,
+    pub(crate) partition: i32,
+    /// The message's own offset.
+    pub(crate) offset: i64,
+    pub(crate) payload: Vec<u8>,
+}
+
+/// What a worker receives, in order.
+#[derive(Debug)]
+pub(crate) enum Input {
+    Batch(Vec<Raw>),
+    /// Drop these partitions' state (after publishing their totals as retired) and ack.
+    Revoke { partitions: Vec<(Arc<str>, i32)>, done: SyncSender<()> },
+    /// Store offsets, publish a last snapshot of everything, ack and stop. (The channel
+    /// itself never closes first: the consumer context holds senders, and the workers hold
+    /// the consumer.)
+    Shutdown { done: SyncSender<()> },
+}
+
+struct Owned {
+    state: PartitionState,
+    /// The last offset applied, not yet handed to `store_offset`.
+    pending_offset: Option<i64>,
+}
+
+/// Everything a worker needs, moved into its task.
+pub(crate) struct Worker<C: ConsumerContext + 'static> {
+    pub(crate) id: usize,
+    pub(crate) inputs: mpsc::Receiver<Input>,
+    pub(crate) consumer: Arc<BaseConsumer<C>>,
+    pub(crate) policy: Arc<MetricsPolicy>,
+    pub(crate) limits: DecodeLimits,
+    pub(crate) board: Arc<PartitionBoard>,
+    pub(crate) telemetry: IngestTelemetry,
+    pub(crate) tick: Duration,
+}
+
+#[allow(clippy::disallowed_methods)] // the ingest clock: the one place wall time enters the engine
+fn wall_now() -> Ts {
+    Ts(std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64))
+}
+
+#[allow(clippy::disallowed_methods)] // monotonic time for log rate limiting only
+fn mono_now() -> std::time::Instant {
+    std::time::Instant::now()
+}
+
+impl<C: ConsumerContext + 'static> Worker<C> {
+    /// Runs until the input channel closes.
+    pub(crate) async fn run(mut self) {
+        let mut partitions: HashMap<(Arc<str>, i32), Owned> = HashMap::new();
+        let mut tick = tokio::time::interval(self.tick);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut log_limit = RateLimit::new(Duration::from_secs(10), 5);
+        loop {
+            tokio::select! {
+                biased;
+                input = self.inputs.recv() => match input {
+                    Some(Input::Batch(batch)) => self.apply(&mut partitions, batch, &mut log_limit),
+                    Some(Input::Revoke { partitions: gone, done }) => {
+                        for key in gone {
+                            if let Some(mut owned) = partitions.remove(&key) {
+                                self.store(&key, &mut owned);
+                                let last = owned.state.snapshot(wall_now());
+                                self.board.retire(&key.0, key.1, &last);
+                                debug!(worker = self.id, topic = %key.0, partition = key.1, "partition state dropped on revoke");
+                            }
+                        }
+                        let _ = done.send(());
+                    }
+                    Some(Input::Shutdown { done }) => {
+                        self.publish(&mut partitions);
+                        let _ = done.send(());
+                        return;
+                    }
+                    None => break,
+                },
+                _ = tick.tick() => self.publish(&mut partitions),
+            }
+        }
+        self.publish(&mut partitions);
+    }
+
+    fn apply(
+        &self,
+        partitions: &mut HashMap<(Arc<str>, i32), Owned>,
+        batch: Vec<Raw>,
+        log_limit: &mut RateLimit,
+    ) {
+        let now = wall_now();
+        let mut rejected = [0u64; Rejection::REASONS.len()];
+        for raw in batch {
+            let key = (Arc::clone(&raw.topic), raw.partition);
+            let owned = partitions.entry(key).or_insert_with(|| Owned {
+                state: PartitionState::new(Arc::clone(&self.policy)),
+                pending_offset: None,
+            });
+            let result = decode(&raw.payload, now, &self.limits).and_then(|env| owned.state.apply(&env));
+            if let Err(rejection) = result {
+                rejected[rejection.reason_index()] += 1;
+                let (log, hidden) = log_limit.allow(mono_now());
+                if log {
+                    warn!(
+                        topic = %raw.topic,
+                        partition = raw.partition,
+                        offset = raw.offset,
+                        reason = rejection.reason(),
+                        suppressed_since_last = hidden,
+                        error = %rejection,
+                        "rejected event"
+                    );
+                }
+            }
+            owned.pending_offset = Some(raw.offset);
+        }
+        for (i, count) in rejected.iter().enumerate() {
+            if *count > 0 {
+                self.telemetry.rejected.with_label_values(&[Rejection::REASONS[i]]).inc_by(*count);
+            }
+        }
+        for (key, owned) in partitions.iter_mut() {
+            self.store(key, owned);
+        }
+    }
+
+    /// Hands the last applied offset to librdkafka's offset store (committed by the
+    /// auto-commit timer, or synchronously on revoke and shutdown).
+    fn store(&self, key: &(Arc<str>, i32), owned: &mut Owned) {
+        if let Some(offset) = owned.pending_offset.take() {
+            // `store_offset` takes the message's own offset; librdkafka commits offset + 1,
+            // the next message to read. Adding 1 here would skip a message on restart.
+            if let Err(err) = self.consumer.store_offset(&key.0, key.1, offset) {
+                // Fails only when the partition was revoked meanwhile; its next owner re-reads.
+                debug!(topic = %key.0, partition = key.1, offset, %err, "could not store offset");
+            }
+        }
+    }
+
+    fn publish(&self, partitions: &mut HashMap<(Arc<str>, i32), Owned>) {
+        let now = wall_now();
+        for ((topic, partition), owned) in partitions.iter_mut() {
+            self.board.publish(topic, *partition, Arc::new(owned.state.snapshot(now)));
+        }
+    }
+}
