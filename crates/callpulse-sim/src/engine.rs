@@ -1,0 +1,503 @@
+//! The discrete-event simulation: calls arrive (non-homogeneous Poisson by thinning), wait
+//! in FIFO queues, are answered by the next free agent of the queue's team or abandoned when
+//! the caller's patience runs out, are talked, held and wrapped up, and sometimes rated.
+//! Agents follow shifts (staffing tracks the daily shape) and take breaks. Tickets arrive on
+//! the digital channels and get a first response and a resolution later.
+
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap, VecDeque};
+
+use callpulse_events::{
+    AgentState, AgentStateChanged, CallAbandoned, CallAnswered, CallCompleted, CallQueued,
+    CsatResponse, Envelope, Event, TicketChannel, TicketCreated, TicketFirstResponse,
+    TicketReopened, TicketResolved, Ts,
+};
+use chrono::Timelike;
+use rand::rngs::SmallRng;
+use rand::{Rng, SeedableRng};
+use rand_distr::{Distribution, Exp, LogNormal};
+
+use crate::model::{SimConfig, daily_shape};
+
+const SEC: i64 = 1000;
+/// Staffing is re-planned this often (simulated ms).
+const STAFFING_EVERY: i64 = 5 * 60 * SEC;
+/// Distinct customers; repeat callers are what first-contact resolution measures.
+const CUSTOMERS: u32 = 50_000;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Ev {
+    Arrival(usize),
+    Patience(u64),
+    TalkEnd(u64),
+    WrapEnd(u64),
+    BreakEnd(usize),
+    Staffing,
+    Survey(u64),
+    TicketArrival,
+    TicketFirstResponse(u64),
+    TicketResolve(u64),
+}
+
+#[derive(Debug)]
+struct Agent {
+    id: String,
+    queue: usize,
+    state: AgentState,
+    on_shift: bool,
+    /// Asked to end the shift; goes offline when the current call or break ends.
+    leaving: bool,
+}
+
+#[derive(Debug)]
+struct Call {
+    queue: usize,
+    id: String,
+    queued_at: i64,
+    answered_at: Option<i64>,
+    agent: Option<usize>,
+    talk_ms: i64,
+    hold_ms: i64,
+    acw_ms: i64,
+    done: bool,
+}
+
+#[derive(Debug)]
+struct QueueRt {
+    waiting: VecDeque<u64>,
+    agents: Vec<usize>,
+}
+
+/// A seeded, clock-free call-center simulation.
+#[derive(Debug)]
+pub struct Simulator {
+    cfg: SimConfig,
+    rng: SmallRng,
+    now: i64,
+    heap: BinaryHeap<Reverse<(i64, u64, Ev)>>,
+    seq: u64,
+    run: String,
+    next_id: u64,
+    queues: Vec<QueueRt>,
+    agents: Vec<Agent>,
+    calls: HashMap<u64, Call>,
+    out: Vec<Envelope>,
+}
+
+impl Simulator {
+    /// A center per `cfg`, starting at `start` with the shift that is on at that hour.
+    pub fn new(cfg: SimConfig, start: Ts) -> Simulator {
+        let rng = SmallRng::seed_from_u64(cfg.seed);
+        let run = format!("{:x}", cfg.seed ^ (start.millis() as u64).rotate_left(21));
+        let mut sim = Simulator {
+            rng,
+            now: start.millis(),
+            heap: BinaryHeap::new(),
+            seq: 0,
+            run,
+            next_id: 0,
+            queues: Vec::new(),
+            agents: Vec::new(),
+            calls: HashMap::new(),
+            out: Vec::new(),
+            cfg,
+        };
+        for (q, model) in sim.cfg.queues.iter().enumerate() {
+            let count = ((f64::from(model.peak_agents) * sim.cfg.scale).round() as usize).max(1);
+            let first = sim.agents.len();
+            for i in 0..count {
+                sim.agents.push(Agent {
+                    id: format!("{}-{:03}", model.team, i + 1),
+                    queue: q,
+                    state: AgentState::Offline,
+                    on_shift: false,
+                    leaving: false,
+                });
+            }
+            sim.queues.push(QueueRt { waiting: VecDeque::new(), agents: (first..first + count).collect() });
+        }
+        for a in 0..sim.agents.len() {
+            sim.emit_agent(a, AgentState::Offline);
+        }
+        sim.staffing();
+        for q in 0..sim.queues.len() {
+            sim.schedule_arrival(q);
+        }
+        sim.schedule_ticket();
+        sim
+    }
+
+    /// Runs the simulation up to `until` (inclusive) and returns the events produced, in
+    /// event-time order.
+    pub fn advance_to(&mut self, until: Ts) -> Vec<Envelope> {
+        while let Some(Reverse((at, _, _))) = self.heap.peek() {
+            if *at > until.millis() {
+                break;
+            }
+            let Some(Reverse((at, _, ev))) = self.heap.pop() else { break };
+            self.now = at;
+            self.handle(ev);
+        }
+        self.now = self.now.max(until.millis());
+        std::mem::take(&mut self.out)
+    }
+
+    /// Runs until at least `n` events exist (simulated time moves as far as needed) and
+    /// returns them: for preloading a topic.
+    pub fn take(&mut self, n: usize) -> Vec<Envelope> {
+        let mut events = Vec::with_capacity(n);
+        while events.len() < n {
+            let next = Ts(self.now + 60 * SEC);
+            events.extend(self.advance_to(next));
+        }
+        events
+    }
+
+    /// Simulated time now.
+    pub fn now(&self) -> Ts {
+        Ts(self.now)
+    }
+
+    fn schedule(&mut self, delay_ms: i64, ev: Ev) {
+        self.seq += 1;
+        self.heap.push(Reverse((self.now + delay_ms.max(0), self.seq, ev)));
+    }
+
+    fn shape(&self, at_ms: i64) -> f64 {
+        if self.cfg.flat_day {
+            return 1.0;
+        }
+        let hour = Ts(at_ms).to_datetime().map_or(12, |dt| dt.hour());
+        daily_shape(hour)
+    }
+
+    /// Next arrival by thinning: candidates at the peak rate, each kept with probability
+    /// shape(t), which gives exact non-homogeneous Poisson arrivals.
+    fn next_gap(&mut self, peak_per_min: f64) -> Option<i64> {
+        let rate_per_ms = peak_per_min * self.cfg.scale / 60_000.0;
+        let exp = Exp::new(rate_per_ms).ok()?;
+        let mut gap = 0.0;
+        loop {
+            gap += exp.sample(&mut self.rng);
+            let at = self.now + gap as i64;
+            if self.rng.random::<f64>() < self.shape(at) {
+                return Some(gap as i64);
+            }
+        }
+    }
+
+    fn schedule_arrival(&mut self, q: usize) {
+        if let Some(gap) = self.next_gap(self.cfg.queues[q].peak_calls_per_min) {
+            self.schedule(gap, Ev::Arrival(q));
+        }
+    }
+
+    fn schedule_ticket(&mut self) {
+        if let Some(gap) = self.next_gap(self.cfg.peak_tickets_per_min) {
+            self.schedule(gap, Ev::TicketArrival);
+        }
+    }
+
+    fn id(&mut self) -> u64 {
+        self.next_id += 1;
+        self.next_id
+    }
+
+    fn emit(&mut self, event: Event) {
+        let n = self.id();
+        self.out.push(Envelope { event_id: format!("{}-{n}", self.run), ts: Ts(self.now), event });
+    }
+
+    fn emit_agent(&mut self, a: usize, state: AgentState) {
+        self.agents[a].state = state;
+        let team = self.cfg.queues[self.agents[a].queue].team.clone();
+        let reason = (state == AgentState::Aux).then(|| "break".to_owned());
+        self.emit(Event::AgentState(AgentStateChanged { agent_id: self.agents[a].id.clone(), team, state, reason }));
+    }
+
+    fn handle(&mut self, ev: Ev) {
+        match ev {
+            Ev::Arrival(q) => self.arrival(q),
+            Ev::Patience(c) => self.patience(c),
+            Ev::TalkEnd(c) => {
+                if let Some(agent) = self.calls.get(&c).and_then(|call| call.agent) {
+                    self.emit_agent(agent, AgentState::WrapUp);
+                    let acw = self.calls.get(&c).map_or(0, |call| call.acw_ms);
+                    self.schedule(acw, Ev::WrapEnd(c));
+                }
+            }
+            Ev::WrapEnd(c) => self.wrap_end(c),
+            Ev::BreakEnd(a) => self.agent_free(a),
+            Ev::Staffing => self.staffing(),
+            Ev::Survey(c) => self.survey(c),
+            Ev::TicketArrival => self.ticket_arrival(),
+            Ev::TicketFirstResponse(t) => {
+                let agent_id = format!("digital-{:03}", 1 + t % 12);
+                self.emit(Event::TicketFirstResponse(TicketFirstResponse { ticket_id: format!("tk-{}-{t}", self.run), agent_id }));
+                let resolve = Exp::new(1.0 / (90.0 * 60.0 * 1000.0)).map_or(3_600_000.0, |e| e.sample(&mut self.rng));
+                self.schedule(resolve as i64, Ev::TicketResolve(t));
+            }
+            Ev::TicketResolve(t) => {
+                let ticket_id = format!("tk-{}-{t}", self.run);
+                let agent_id = format!("digital-{:03}", 1 + t % 12);
+                self.emit(Event::TicketResolved(TicketResolved { ticket_id: ticket_id.clone(), agent_id }));
+                if self.rng.random::<f64>() < 0.05 {
+                    self.emit(Event::TicketReopened(TicketReopened { ticket_id }));
+                }
+            }
+        }
+    }
+
+    fn arrival(&mut self, q: usize) {
+        self.schedule_arrival(q);
+        let n = self.id();
+        let model = &self.cfg.queues[q];
+        let (talk_mean, hold_share, hold_mean, acw_mean, patience) =
+            (model.mean_talk_secs, model.hold_share, model.mean_hold_secs, model.mean_acw_secs, model.mean_patience_secs);
+        let call = Call {
+            queue: q,
+            id: format!("call-{}-{n}", self.run),
+            queued_at: self.now,
+            answered_at: None,
+            agent: None,
+            talk_ms: lognormal(&mut self.rng, talk_mean) * SEC,
+            hold_ms: if self.rng.random::<f64>() < hold_share { exp_ms(&mut self.rng, hold_mean) } else { 0 },
+            acw_ms: lognormal(&mut self.rng, acw_mean) * SEC,
+            done: false,
+        };
+        let customer_id = format!("cust-{}", self.rng.random_range(1..=CUSTOMERS));
+        let priority = u8::from(self.cfg.queues[q].name == "vip") * 2;
+        self.emit(Event::CallQueued(CallQueued {
+            call_id: call.id.clone(),
+            queue: self.cfg.queues[q].name.clone(),
+            customer_id: Some(customer_id),
+            priority: (priority > 0).then_some(priority),
+        }));
+        self.calls.insert(n, call);
+        self.queues[q].waiting.push_back(n);
+        let patience_ms = exp_ms(&mut self.rng, patience);
+        self.schedule(patience_ms, Ev::Patience(n));
+        self.dispatch(q);
+    }
+
+    fn patience(&mut self, c: u64) {
+        let Some(call) = self.calls.get(&c) else { return };
+        if call.answered_at.is_some() {
+            return;
+        }
+        let q = call.queue;
+        let event = CallAbandoned { call_id: call.id.clone(), queue: self.cfg.queues[q].name.clone() };
+        self.calls.remove(&c);
+        self.queues[q].waiting.retain(|w| *w != c);
+        self.emit(Event::CallAbandoned(event));
+    }
+
+    /// Hands waiting calls to free agents, longest-waiting call to the agent idle longest.
+    fn dispatch(&mut self, q: usize) {
+        while let Some(&c) = self.queues[q].waiting.front() {
+            let free = self.queues[q]
+                .agents
+                .iter()
+                .copied()
+                .find(|a| self.agents[*a].state == AgentState::Available && !self.agents[*a].leaving);
+            let Some(agent) = free else { return };
+            self.queues[q].waiting.pop_front();
+            // Rotate so the next call goes to another agent, spreading the work.
+            if let Some(pos) = self.queues[q].agents.iter().position(|a| *a == agent) {
+                let a = self.queues[q].agents.remove(pos);
+                self.queues[q].agents.push(a);
+            }
+            let Some(call) = self.calls.get_mut(&c) else { continue };
+            call.answered_at = Some(self.now);
+            call.agent = Some(agent);
+            let busy = call.talk_ms + call.hold_ms;
+            let event = CallAnswered {
+                call_id: call.id.clone(),
+                queue: self.cfg.queues[q].name.clone(),
+                agent_id: self.agents[agent].id.clone(),
+            };
+            self.emit(Event::CallAnswered(event));
+            self.emit_agent(agent, AgentState::OnCall);
+            self.schedule(busy, Ev::TalkEnd(c));
+        }
+    }
+
+    fn wrap_end(&mut self, c: u64) {
+        let Some(call) = self.calls.get_mut(&c) else { return };
+        call.done = true;
+        let Some(agent) = call.agent else { return };
+        let resolved = self.rng.random::<f64>() < 0.78;
+        let event = CallCompleted {
+            call_id: call.id.clone(),
+            queue: self.cfg.queues[call.queue].name.clone(),
+            agent_id: self.agents[agent].id.clone(),
+            talk_ms: call.talk_ms,
+            hold_ms: call.hold_ms,
+            acw_ms: call.acw_ms,
+            resolved: Some(resolved),
+        };
+        self.emit(Event::CallCompleted(event));
+        if self.rng.random::<f64>() < self.cfg.survey_share {
+            let delay = self.rng.random_range(30..600) * SEC;
+            self.schedule(delay, Ev::Survey(c));
+        } else {
+            self.calls.remove(&c);
+        }
+        if !self.agents[agent].leaving && self.rng.random::<f64>() < 0.04 {
+            self.emit_agent(agent, AgentState::Aux);
+            let pause = self.rng.random_range(5..15) * 60 * SEC;
+            self.schedule(pause, Ev::BreakEnd(agent));
+        } else {
+            self.agent_free(agent);
+        }
+    }
+
+    fn agent_free(&mut self, a: usize) {
+        if self.agents[a].leaving || !self.agents[a].on_shift {
+            self.agents[a].on_shift = false;
+            self.agents[a].leaving = false;
+            self.emit_agent(a, AgentState::Offline);
+            return;
+        }
+        self.emit_agent(a, AgentState::Available);
+        self.dispatch(self.agents[a].queue);
+    }
+
+    fn survey(&mut self, c: u64) {
+        let Some(call) = self.calls.remove(&c) else { return };
+        let wait_s = call.answered_at.unwrap_or(call.queued_at).saturating_sub(call.queued_at) / SEC;
+        // Satisfaction falls with the wait: most callers answered fast rate 4-5.
+        let good = if wait_s < 30 { 0.85 } else if wait_s < 120 { 0.65 } else { 0.4 };
+        let score = if self.rng.random::<f64>() < good { self.rng.random_range(4..=5) } else { self.rng.random_range(1..=3) };
+        let event = CsatResponse {
+            interaction_id: call.id.clone(),
+            queue: self.cfg.queues[call.queue].name.clone(),
+            agent_id: call.agent.map(|a| self.agents[a].id.clone()),
+            score,
+        };
+        self.emit(Event::CsatResponse(event));
+    }
+
+    /// Puts the number of agents the hour needs on shift; the others finish their call and
+    /// leave. Re-planned every few simulated minutes.
+    fn staffing(&mut self) {
+        let shape = self.shape(self.now).max(0.15);
+        for q in 0..self.queues.len() {
+            let team = self.queues[q].agents.clone();
+            let mut sorted = team;
+            sorted.sort_unstable();
+            let needed = ((sorted.len() as f64) * shape).ceil() as usize;
+            for (rank, a) in sorted.into_iter().enumerate() {
+                let agent = &mut self.agents[a];
+                if rank < needed {
+                    agent.leaving = false;
+                    if !agent.on_shift {
+                        agent.on_shift = true;
+                        self.emit_agent(a, AgentState::Available);
+                    }
+                } else if agent.on_shift {
+                    match agent.state {
+                        AgentState::Available | AgentState::Offline => {
+                            agent.on_shift = false;
+                            self.emit_agent(a, AgentState::Offline);
+                        }
+                        _ => agent.leaving = true,
+                    }
+                }
+            }
+            self.dispatch(q);
+        }
+        self.schedule(STAFFING_EVERY, Ev::Staffing);
+    }
+
+    fn ticket_arrival(&mut self) {
+        self.schedule_ticket();
+        let t = self.id();
+        let channel = [TicketChannel::Email, TicketChannel::Chat, TicketChannel::Social, TicketChannel::Web]
+            [self.rng.random_range(0..4)];
+        let customer = format!("cust-{}", self.rng.random_range(1..=CUSTOMERS));
+        self.emit(Event::TicketCreated(TicketCreated {
+            ticket_id: format!("tk-{}-{t}", self.run),
+            queue: "digital".to_owned(),
+            channel,
+            customer_id: Some(customer),
+            priority: None,
+        }));
+        let first = exp_ms(&mut self.rng, 20.0 * 60.0);
+        self.schedule(first, Ev::TicketFirstResponse(t));
+    }
+}
+
+/// A log-normal sample with the given mean (σ = 0.6, typical of handle times), in seconds.
+fn lognormal(rng: &mut SmallRng, mean: f64) -> i64 {
+    let sigma: f64 = 0.6;
+    let mu = mean.max(1.0).ln() - sigma * sigma / 2.0;
+    LogNormal::new(mu, sigma).map_or(mean, |d| d.sample(rng)).round() as i64
+}
+
+/// An exponential sample with the given mean in seconds, returned in ms.
+fn exp_ms(rng: &mut SmallRng, mean_secs: f64) -> i64 {
+    Exp::new(1.0 / mean_secs.max(0.001)).map_or(mean_secs, |d| d.sample(rng)).mul_add(1000.0, 0.0) as i64
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashSet;
+
+    use callpulse_events::{DecodeLimits, EventKind, decode};
+
+    use super::*;
+
+    const START: Ts = Ts(1_764_147_600_000); // 2025-11-26T09:00:00Z, the busiest hour
+
+    #[test]
+    fn same_seed_same_events() {
+        let a = Simulator::new(SimConfig::default(), START).advance_to(Ts(START.0 + 600_000));
+        let b = Simulator::new(SimConfig::default(), START).advance_to(Ts(START.0 + 600_000));
+        assert_eq!(a, b);
+        assert!(a.len() > 100, "ten busy minutes produce events: {}", a.len());
+    }
+
+    #[test]
+    fn events_are_valid_ordered_and_consistent() {
+        let mut sim = Simulator::new(SimConfig::default(), START);
+        let events = sim.advance_to(Ts(START.0 + 3_600_000));
+        let mut ids = HashSet::new();
+        let mut queued = HashSet::new();
+        let mut last = 0;
+        let mut kinds: HashMap<EventKind, usize> = HashMap::new();
+        for e in &events {
+            assert!(ids.insert(e.event_id.clone()), "unique ids");
+            assert!(e.ts.0 >= last, "time order");
+            last = e.ts.0;
+            *kinds.entry(e.event.kind()).or_default() += 1;
+            let back = decode(e.to_json().as_bytes(), e.ts, &DecodeLimits::default()).expect("valid");
+            assert_eq!(&back, e);
+            match &e.event {
+                Event::CallQueued(c) => {
+                    queued.insert(c.call_id.clone());
+                }
+                Event::CallAnswered(c) => assert!(queued.contains(&c.call_id)),
+                Event::CallAbandoned(c) => assert!(queued.contains(&c.call_id)),
+                _ => {}
+            }
+        }
+        let offered = kinds[&EventKind::CallQueued] as f64;
+        let expected = 19.0 * 60.0; // sum of peak rates at the peak hour
+        assert!((offered - expected).abs() < 5.0 * expected.sqrt(), "offered {offered} vs {expected}");
+        for kind in [EventKind::CallAnswered, EventKind::CallAbandoned, EventKind::CallCompleted, EventKind::CsatResponse, EventKind::TicketCreated] {
+            assert!(kinds.get(&kind).copied().unwrap_or(0) > 0, "{kind:?} occurs");
+        }
+        let answered = kinds[&EventKind::CallAnswered] as f64;
+        assert!(answered / offered > 0.7, "a staffed center answers most calls: {}", answered / offered);
+    }
+
+    #[test]
+    fn night_is_quieter_than_morning() {
+        let night = Ts(START.0 - 6 * 3_600_000); // 03:00
+        let n = Simulator::new(SimConfig::default(), night).advance_to(Ts(night.0 + 3_600_000));
+        let d = Simulator::new(SimConfig::default(), START).advance_to(Ts(START.0 + 3_600_000));
+        let calls = |v: &[Envelope]| v.iter().filter(|e| e.event.kind() == EventKind::CallQueued).count();
+        assert!(calls(&n) * 5 < calls(&d), "night {} day {}", calls(&n), calls(&d));
+    }
+}
