@@ -30,7 +30,10 @@ impl WaitHistogram {
 
     /// The wait at quantile `q` (0..1) in ms; `None` when empty. Waits under 1 ms read as 1.
     pub fn quantile_ms(&self, q: f64) -> Option<u64> {
-        self.0.as_ref().filter(|h| !h.is_empty()).map(|h| h.value_at_quantile(q))
+        self.0
+            .as_ref()
+            .filter(|h| !h.is_empty())
+            .map(|h| h.value_at_quantile(q))
     }
 
     /// Number of recorded waits.
@@ -111,7 +114,13 @@ impl CallAgg {
     }
 
     /// A completed call's handle-time parts.
-    pub fn record_completed(&mut self, talk_ms: u64, hold_ms: u64, acw_ms: u64, resolved: Option<bool>) {
+    pub fn record_completed(
+        &mut self,
+        talk_ms: u64,
+        hold_ms: u64,
+        acw_ms: u64,
+        resolved: Option<bool>,
+    ) {
         self.completed += 1;
         self.talk_ms += talk_ms;
         self.hold_ms += hold_ms;
@@ -258,7 +267,10 @@ mod tests {
         assert_eq!(a.answered_within[0], 1);
         assert_eq!(a.max_answer_wait_ms, 30_000);
         assert_eq!(a.wait_hist.len(), 2);
-        assert_eq!((a.csat_responses, a.csat_positive, a.csat_score_sum), (1, 1, 4));
+        assert_eq!(
+            (a.csat_responses, a.csat_positive, a.csat_score_sum),
+            (1, 1, 4)
+        );
         assert_eq!((a.completed, a.handle_ms(), a.resolved_true), (1, 6, 1));
     }
 

@@ -31,7 +31,12 @@ pub(crate) fn key_hash<T: Hash + ?Sized>(key: &T) -> u64 {
 
 impl Dedupe {
     pub(crate) fn new(capacity: usize) -> Self {
-        Dedupe { seen: FxHashMap::default(), generations: VecDeque::new(), capacity, evicted_early: 0 }
+        Dedupe {
+            seen: FxHashMap::default(),
+            generations: VecDeque::new(),
+            capacity,
+            evicted_early: 0,
+        }
     }
 
     /// Remembers `id` in `generation`; false when it was already known (a duplicate).
@@ -55,13 +60,19 @@ impl Dedupe {
 
     /// Forgets generations older than `oldest_kept`.
     pub(crate) fn expire(&mut self, oldest_kept: i64) {
-        while self.generations.front().is_some_and(|(g, _)| *g < oldest_kept) {
+        while self
+            .generations
+            .front()
+            .is_some_and(|(g, _)| *g < oldest_kept)
+        {
             self.pop_oldest();
         }
     }
 
     fn pop_oldest(&mut self) -> u64 {
-        let Some((_, ids)) = self.generations.pop_front() else { return 0 };
+        let Some((_, ids)) = self.generations.pop_front() else {
+            return 0;
+        };
         for id in &ids {
             self.seen.remove(id);
         }

@@ -119,13 +119,24 @@ impl Agents {
             if at < rec.since {
                 return AgentUpdate::Stale;
             }
-            *rec = AgentRec { team, state, since: at };
+            *rec = AgentRec {
+                team,
+                state,
+                since: at,
+            };
             return AgentUpdate::Applied;
         }
         if self.agents.len() >= max_agents {
             return AgentUpdate::TooManyAgents;
         }
-        self.agents.insert(Arc::from(agent_id), AgentRec { team, state, since: at });
+        self.agents.insert(
+            Arc::from(agent_id),
+            AgentRec {
+                team,
+                state,
+                since: at,
+            },
+        );
         AgentUpdate::Applied
     }
 
@@ -167,15 +178,27 @@ mod tests {
     fn newer_agent_state_wins() {
         let mut agents = Agents::default();
         let caps = (10, 10);
-        assert_eq!(agents.apply("a1", "t", AgentState::OnCall, Ts(2_000), caps), AgentUpdate::Applied);
-        assert_eq!(agents.apply("a1", "t", AgentState::Available, Ts(1_000), caps), AgentUpdate::Stale);
-        assert_eq!(agents.apply("a2", "t", AgentState::Aux, Ts(1_000), caps), AgentUpdate::Applied);
+        assert_eq!(
+            agents.apply("a1", "t", AgentState::OnCall, Ts(2_000), caps),
+            AgentUpdate::Applied
+        );
+        assert_eq!(
+            agents.apply("a1", "t", AgentState::Available, Ts(1_000), caps),
+            AgentUpdate::Stale
+        );
+        assert_eq!(
+            agents.apply("a2", "t", AgentState::Aux, Ts(1_000), caps),
+            AgentUpdate::Applied
+        );
         let (teams, list) = agents.view();
         assert_eq!(teams.len(), 1);
         assert_eq!(teams[0].1, [0, 1, 0, 1, 0]);
         assert_eq!(list[0].state, AgentState::OnCall);
         assert_eq!(list[0].since_ms, 2_000);
-        assert_eq!(agents.apply("a3", "t", AgentState::Aux, Ts(1_000), (10, 2)), AgentUpdate::TooManyAgents);
+        assert_eq!(
+            agents.apply("a3", "t", AgentState::Aux, Ts(1_000), (10, 2)),
+            AgentUpdate::TooManyAgents
+        );
     }
 
     #[test]

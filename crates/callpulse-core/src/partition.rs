@@ -165,7 +165,8 @@ impl PartitionState {
     /// [`Rejection::TooManyNames`] past the queue, team or agent caps. A rejected event
     /// changes nothing but the dedupe memory.
     pub fn apply(&mut self, env: &Envelope) -> Result<Applied, Rejection> {
-        let generation = self.high_water.unwrap_or(env.ts).max(env.ts).millis() / self.policy.bucket_ms();
+        let generation =
+            self.high_water.unwrap_or(env.ts).max(env.ts).millis() / self.policy.bucket_ms();
         if !self.dedupe.insert(id_hash(&env.event_id), generation) {
             return Err(Rejection::Duplicate);
         }
@@ -189,7 +190,9 @@ impl PartitionState {
                 let (talk, hold, acw) = (e.talk_ms as u64, e.hold_ms as u64, e.acw_ms as u64);
                 q.totals.completed += 1;
                 q.totals.handle_ms += talk + hold + acw;
-                record(q.ring.bucket_mut(ts.millis()), |b| b.record_completed(talk, hold, acw, e.resolved))
+                record(q.ring.bucket_mut(ts.millis()), |b| {
+                    b.record_completed(talk, hold, acw, e.resolved)
+                })
             }
             Event::CsatResponse(e) => {
                 let queue = self.queue_id(&e.queue)?;
@@ -231,7 +234,10 @@ impl PartitionState {
         if id as usize == self.queues.len() {
             let queue_policy = self.policy.queue(name);
             let mut thresholds_ms = [0u64; MAX_SL_THRESHOLDS];
-            for (slot, secs) in thresholds_ms.iter_mut().zip(&queue_policy.sl_thresholds_secs) {
+            for (slot, secs) in thresholds_ms
+                .iter_mut()
+                .zip(&queue_policy.sl_thresholds_secs)
+            {
                 *slot = u64::from(*secs) * 1000;
             }
             self.queues.push(QueueState {
@@ -263,12 +269,20 @@ impl PartitionState {
         q.totals.offered += 1;
         let applied = record(q.ring.bucket_mut(ts.millis()), |b| b.offered += 1);
         match self.calls.remove(&call) {
-            Some(CallRec { queue: outcome_queue, parked: Some((outcome, at)), .. }) => {
+            Some(CallRec {
+                queue: outcome_queue,
+                parked: Some((outcome, at)),
+                ..
+            }) => {
                 // The outcome came first and was parked; now the call is complete. Its
                 // outcome counts at the outcome's time, whatever this event's lateness.
                 self.finish(outcome_queue, outcome, ts, at);
             }
-            Some(CallRec { queue: old_queue, queued: Some(old_ts), .. }) => {
+            Some(CallRec {
+                queue: old_queue,
+                queued: Some(old_ts),
+                ..
+            }) => {
                 // Requeued (e.g. transferred to another queue): it is offered again and
                 // waits from now on in the new queue.
                 self.queues[old_queue as usize].waiting.remove(old_ts, call);
@@ -281,21 +295,41 @@ impl PartitionState {
 
     fn track_waiting(&mut self, queue: u32, call: u64, ts: Ts) {
         self.queues[queue as usize].waiting.add(ts, call);
-        self.calls.insert(call, CallRec { queue, queued: Some(ts), parked: None });
+        self.calls.insert(
+            call,
+            CallRec {
+                queue,
+                queued: Some(ts),
+                parked: None,
+            },
+        );
     }
 
     fn on_outcome(&mut self, queue: u32, call: u64, outcome: Outcome, ts: Ts) -> Applied {
         match self.calls.get(&call) {
-            Some(CallRec { queue: waiting_in, queued: Some(queued), .. }) => {
+            Some(CallRec {
+                queue: waiting_in,
+                queued: Some(queued),
+                ..
+            }) => {
                 let (waiting_in, queued) = (*waiting_in, *queued);
                 self.calls.remove(&call);
-                self.queues[waiting_in as usize].waiting.remove(queued, call);
+                self.queues[waiting_in as usize]
+                    .waiting
+                    .remove(queued, call);
                 self.finish(queue, outcome, queued, ts)
             }
             // A second outcome for a call whose first is still parked: keep the first.
             Some(_) => Applied::Ignored,
             None => {
-                self.calls.insert(call, CallRec { queue, queued: None, parked: Some((outcome, ts)) });
+                self.calls.insert(
+                    call,
+                    CallRec {
+                        queue,
+                        queued: None,
+                        parked: Some((outcome, ts)),
+                    },
+                );
                 Applied::Parked
             }
         }
@@ -318,14 +352,18 @@ impl PartitionState {
                     *count += u64::from(wait <= *limit);
                 }
                 q.totals.record_wait_bucket(wait, &q.wait_bounds_ms);
-                record(q.ring.bucket_mut(at.millis()), |b| b.record_answer(wait, thresholds))
+                record(q.ring.bucket_mut(at.millis()), |b| {
+                    b.record_answer(wait, thresholds)
+                })
             }
             Outcome::Abandoned => {
                 let short = wait < q.short_abandon_ms;
                 q.totals.abandoned += 1;
                 q.totals.short_abandoned += u64::from(short);
                 q.totals.abandon_wait_ms += wait;
-                record(q.ring.bucket_mut(at.millis()), |b| b.record_abandon(wait, short))
+                record(q.ring.bucket_mut(at.millis()), |b| {
+                    b.record_abandon(wait, short)
+                })
             }
         }
     }
@@ -352,7 +390,14 @@ impl PartitionState {
         let (teams, agents) = self.agents.view();
         let mut counters = self.counters;
         counters.dedupe_evicted = self.dedupe.evicted_early;
-        PartitionSnapshot { at: now, high_water: self.high_water, queues, teams, agents, counters }
+        PartitionSnapshot {
+            at: now,
+            high_water: self.high_water,
+            queues,
+            teams,
+            agents,
+            counters,
+        }
     }
 
     /// For each policy window (in policy order), its index in the sorted `window_lens`.
@@ -378,22 +423,24 @@ impl PartitionState {
         let orphan_before = clock.plus_millis(-i64::from(self.policy.orphan_timeout_secs) * 1000);
         let stale_before = clock.plus_millis(-i64::from(self.policy.max_wait_secs) * 1000);
         let (queues, counters) = (&mut self.queues, &mut self.counters);
-        self.calls.retain(|call, rec| match (rec.queued, rec.parked) {
-            (None, Some((_, at))) if at < orphan_before => {
-                counters.orphaned += 1;
-                false
-            }
-            (Some(queued), None) if queued < stale_before => {
-                queues[rec.queue as usize].waiting.remove(queued, *call);
-                counters.stale_waiting += 1;
-                false
-            }
-            _ => true,
-        });
+        self.calls
+            .retain(|call, rec| match (rec.queued, rec.parked) {
+                (None, Some((_, at))) if at < orphan_before => {
+                    counters.orphaned += 1;
+                    false
+                }
+                (Some(queued), None) if queued < stale_before => {
+                    queues[rec.queue as usize].waiting.remove(queued, *call);
+                    counters.stale_waiting += 1;
+                    false
+                }
+                _ => true,
+            });
         // Remember ids as long as a redelivery could still change a window or a parked call.
         let keep_ms = (self.ring_capacity as i64) * bucket_ms
             + i64::from(self.policy.orphan_timeout_secs) * 1000;
-        self.dedupe.expire((clock.millis() - keep_ms).div_euclid(bucket_ms));
+        self.dedupe
+            .expire((clock.millis() - keep_ms).div_euclid(bucket_ms));
     }
 
     /// Calls tracked right now (waiting or parked), for memory accounting.
@@ -408,7 +455,12 @@ impl PartitionState {
 
     /// Number of agents known in `state`, summed over teams (for tests and benches).
     pub fn agents_in(&self, state: AgentState) -> u64 {
-        self.agents.view().0.iter().map(|(_, s)| s[state.index()]).sum()
+        self.agents
+            .view()
+            .0
+            .iter()
+            .map(|(_, s)| s[state.index()])
+            .sum()
     }
 }
 

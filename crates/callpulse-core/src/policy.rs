@@ -35,7 +35,11 @@ pub struct QueuePolicy {
 
 impl Default for QueuePolicy {
     fn default() -> Self {
-        QueuePolicy { sl_thresholds_secs: vec![20], sl_target: 0.8, short_abandon_secs: 5 }
+        QueuePolicy {
+            sl_thresholds_secs: vec![20],
+            sl_target: 0.8,
+            short_abandon_secs: 5,
+        }
     }
 }
 
@@ -97,7 +101,9 @@ impl MetricsPolicy {
     /// The first [`PolicyError`] found.
     pub fn validate(&self) -> Result<(), PolicyError> {
         if self.bucket_secs == 0 || self.windows_mins.is_empty() {
-            return Err(PolicyError::Windows("need a bucket width and at least one window".into()));
+            return Err(PolicyError::Windows(
+                "need a bucket width and at least one window".into(),
+            ));
         }
         for &mins in &self.windows_mins {
             let secs = u64::from(mins) * 60;
@@ -108,12 +114,18 @@ impl MetricsPolicy {
                 )));
             }
         }
-        let all = std::iter::once(("(default)", &self.default_queue))
-            .chain(self.queues.iter().map(|(name, policy)| (name.as_str(), policy)));
+        let all = std::iter::once(("(default)", &self.default_queue)).chain(
+            self.queues
+                .iter()
+                .map(|(name, policy)| (name.as_str(), policy)),
+        );
         for (queue, policy) in all {
             let n = policy.sl_thresholds_secs.len();
             if n == 0 || n > MAX_SL_THRESHOLDS {
-                return Err(PolicyError::Thresholds { queue: queue.to_owned(), max: MAX_SL_THRESHOLDS });
+                return Err(PolicyError::Thresholds {
+                    queue: queue.to_owned(),
+                    max: MAX_SL_THRESHOLDS,
+                });
             }
         }
         Ok(())
@@ -131,7 +143,10 @@ impl MetricsPolicy {
 
     /// Each window's length in buckets, in `windows_mins` order.
     pub fn window_buckets(&self) -> Vec<usize> {
-        self.windows_mins.iter().map(|m| (*m as usize * 60) / self.bucket_secs as usize).collect()
+        self.windows_mins
+            .iter()
+            .map(|m| (*m as usize * 60) / self.bucket_secs as usize)
+            .collect()
     }
 
     /// Window labels (`5m`, `1h`, ...), in `windows_mins` order.
@@ -153,7 +168,11 @@ impl MetricsPolicy {
 
 /// `5` -> `5m`, `60` -> `1h`, `90` -> `90m`.
 pub fn window_label(mins: u32) -> String {
-    if mins % 60 == 0 { format!("{}h", mins / 60) } else { format!("{mins}m") }
+    if mins % 60 == 0 {
+        format!("{}h", mins / 60)
+    } else {
+        format!("{mins}m")
+    }
 }
 
 #[cfg(test)]
@@ -166,20 +185,41 @@ mod tests {
         p.validate().expect("defaults valid");
         assert_eq!(p.window_labels(), ["5m", "15m", "30m", "1h"]);
         assert_eq!(p.window_buckets(), [5, 15, 30, 60]);
-        assert_eq!(p.wait_bounds(&p.default_queue), [5, 10, 15, 20, 30, 45, 60, 90, 120, 180, 300, 600]);
+        assert_eq!(
+            p.wait_bounds(&p.default_queue),
+            [5, 10, 15, 20, 30, 45, 60, 90, 120, 180, 300, 600]
+        );
     }
 
     #[test]
     fn rejects_bad_windows_and_thresholds() {
-        let p = MetricsPolicy { bucket_secs: 420, ..MetricsPolicy::default() };
+        let p = MetricsPolicy {
+            bucket_secs: 420,
+            ..MetricsPolicy::default()
+        };
         assert!(matches!(p.validate(), Err(PolicyError::Windows(_))));
         let mut p = MetricsPolicy::default();
-        p.queues.insert("q".into(), QueuePolicy { sl_thresholds_secs: vec![], ..QueuePolicy::default() });
+        p.queues.insert(
+            "q".into(),
+            QueuePolicy {
+                sl_thresholds_secs: vec![],
+                ..QueuePolicy::default()
+            },
+        );
         assert!(matches!(p.validate(), Err(PolicyError::Thresholds { .. })));
         let mut p = MetricsPolicy::default();
-        p.queues.insert("q".into(), QueuePolicy { sl_thresholds_secs: vec![10, 45], ..QueuePolicy::default() });
+        p.queues.insert(
+            "q".into(),
+            QueuePolicy {
+                sl_thresholds_secs: vec![10, 45],
+                ..QueuePolicy::default()
+            },
+        );
         p.validate().expect("two thresholds fine");
-        assert_eq!(p.wait_bounds(p.queue("q")), [5, 10, 15, 20, 30, 45, 60, 90, 120, 180, 300, 600]);
+        assert_eq!(
+            p.wait_bounds(p.queue("q")),
+            [5, 10, 15, 20, 30, 45, 60, 90, 120, 180, 300, 600]
+        );
         assert_eq!(p.queue("other").sl_thresholds_secs, [20]);
     }
 }

@@ -27,7 +27,10 @@ impl Retired {
     /// Keeps the lifetime part of a partition's last snapshot.
     pub fn absorb(&mut self, last: &PartitionSnapshot) {
         for q in &last.queues {
-            self.queues.entry(Arc::clone(&q.name)).or_default().merge(&q.totals);
+            self.queues
+                .entry(Arc::clone(&q.name))
+                .or_default()
+                .merge(&q.totals);
         }
         self.counters.merge(&last.counters);
     }
@@ -171,7 +174,11 @@ impl Snapshot {
         }
         let mut queues: BTreeMap<Arc<str>, Acc> = BTreeMap::new();
         for (name, totals) in &retired.queues {
-            queues.entry(Arc::clone(name)).or_default().totals.merge(totals);
+            queues
+                .entry(Arc::clone(name))
+                .or_default()
+                .totals
+                .merge(totals);
         }
         let mut teams: BTreeMap<Arc<str>, TeamStates> = BTreeMap::new();
         let mut agents: Vec<AgentView> = Vec::new();
@@ -277,8 +284,11 @@ fn avg_s(sum_ms: u64, count: u64) -> Option<f64> {
 /// Derives one window's figures from its aggregate; the formulas of `docs/metrics.md`.
 pub(crate) fn window_metrics(label: &str, agg: &CallAgg, thresholds: &[u32]) -> WindowMetrics {
     let den = agg.sl_denominator();
-    let within: BTreeMap<u32, u64> =
-        thresholds.iter().zip(agg.answered_within).map(|(t, n)| (*t, n)).collect();
+    let within: BTreeMap<u32, u64> = thresholds
+        .iter()
+        .zip(agg.answered_within)
+        .map(|(t, n)| (*t, n))
+        .collect();
     let quantile = |q: f64| agg.wait_hist.quantile_ms(q).map(secs);
     WindowMetrics {
         window: label.to_owned(),
@@ -325,7 +335,11 @@ fn totals_view(t: &CallTotals, thresholds: &[u32], bounds: &[u32]) -> TotalsView
         answered: t.answered,
         abandoned: t.abandoned,
         short_abandoned: t.short_abandoned,
-        answered_within: thresholds.iter().zip(t.answered_within).map(|(s, n)| (*s, n)).collect(),
+        answered_within: thresholds
+            .iter()
+            .zip(t.answered_within)
+            .map(|(s, n)| (*s, n))
+            .collect(),
         answer_wait_s: secs(t.answer_wait_ms),
         abandon_wait_s: secs(t.abandon_wait_ms),
         completed: t.completed,

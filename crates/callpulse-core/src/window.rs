@@ -28,8 +28,15 @@ impl<T: Merge> BucketRing<T> {
     /// # Panics
     /// If `width_ms` or `capacity` is zero (a policy validation bug).
     pub fn new(width_ms: i64, capacity: usize) -> Self {
-        assert!(width_ms > 0 && capacity > 0, "bucket ring needs a width and a capacity");
-        BucketRing { width_ms, slots: vec![None; capacity], head: i64::MIN }
+        assert!(
+            width_ms > 0 && capacity > 0,
+            "bucket ring needs a width and a capacity"
+        );
+        BucketRing {
+            width_ms,
+            slots: vec![None; capacity],
+            head: i64::MIN,
+        }
     }
 
     /// The bucket number holding `ts_ms`.
@@ -62,7 +69,10 @@ impl<T: Merge> BucketRing<T> {
     /// one per entry of `lens` (which must be ascending). Buckets after `now_ms` (events from
     /// slightly fast clocks) are not included until time reaches them.
     pub fn windows(&self, now_ms: i64, lens: &[usize]) -> Vec<T> {
-        debug_assert!(lens.windows(2).all(|w| w[0] <= w[1]), "window lengths ascend");
+        debug_assert!(
+            lens.windows(2).all(|w| w[0] <= w[1]),
+            "window lengths ascend"
+        );
         let end = self.bucket_of(now_ms);
         let capacity = self.slots.len() as i64;
         let mut acc = T::default();

@@ -61,21 +61,32 @@ pub fn decode(payload: &[u8], now: Ts, limits: &DecodeLimits) -> Result<Envelope
         return Err(Rejection::PayloadTooLarge(payload.len()));
     }
     let header: Header<'_> = serde_json::from_slice(payload).map_err(classify)?;
-    let kind_name = header.kind.ok_or_else(|| Rejection::MissingField("type".to_owned()))?;
+    let kind_name = header
+        .kind
+        .ok_or_else(|| Rejection::MissingField("type".to_owned()))?;
     let kind = EventKind::from_wire(&kind_name)
         .ok_or_else(|| Rejection::UnknownType(truncate(&kind_name, 64)))?;
     let event_id = header.event_id.unwrap_or_default();
     require("event_id", &event_id, limits)?;
-    let ts_text = header.ts.ok_or_else(|| Rejection::MissingField("ts".to_owned()))?;
+    let ts_text = header
+        .ts
+        .ok_or_else(|| Rejection::MissingField("ts".to_owned()))?;
     let ts = parse_ts(&ts_text)?;
     let offset_ms = ts.millis_since(now);
     let too_old = limits.max_past_ms.is_some_and(|max| -offset_ms > max);
     if offset_ms > limits.max_future_ms || too_old {
-        return Err(Rejection::TimestampOutOfRange { ts: ts.to_rfc3339(), offset_ms });
+        return Err(Rejection::TimestampOutOfRange {
+            ts: ts.to_rfc3339(),
+            offset_ms,
+        });
     }
     let event = body(kind, payload)?;
     validate(&event, limits)?;
-    Ok(Envelope { event_id: event_id.into_owned(), ts, event })
+    Ok(Envelope {
+        event_id: event_id.into_owned(),
+        ts,
+        event,
+    })
 }
 
 fn body(kind: EventKind, payload: &[u8]) -> Result<Event, Rejection> {
@@ -158,7 +169,11 @@ fn require(field: &'static str, value: &str, limits: &DecodeLimits) -> Result<()
     optional(field, Some(value), limits)
 }
 
-fn optional(field: &'static str, value: Option<&str>, limits: &DecodeLimits) -> Result<(), Rejection> {
+fn optional(
+    field: &'static str,
+    value: Option<&str>,
+    limits: &DecodeLimits,
+) -> Result<(), Rejection> {
     match value {
         Some(v) if v.len() > limits.max_field_len => Err(Rejection::FieldTooLong(field)),
         _ => Ok(()),
@@ -199,7 +214,9 @@ fn classify(err: serde_json::Error) -> Rejection {
 
 /// "missing field `queue` at line 1 column 80" -> "queue".
 fn field_name(text: &str) -> String {
-    text.split('`').nth(1).map_or_else(|| truncate(text, 64), str::to_owned)
+    text.split('`')
+        .nth(1)
+        .map_or_else(|| truncate(text, 64), str::to_owned)
 }
 
 fn truncate(text: &str, max: usize) -> String {

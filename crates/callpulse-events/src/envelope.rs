@@ -9,7 +9,9 @@ use crate::Event;
 ///
 /// The core does all its arithmetic on this integer; conversion to and from RFC 3339 happens
 /// only at the edges (decode, JSON output).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize,
+)]
 #[serde(transparent)]
 pub struct Ts(pub i64);
 

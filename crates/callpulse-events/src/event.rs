@@ -96,7 +96,9 @@ impl EventKind {
 
     /// Looks up a wire name; `None` for a type this contract version does not know.
     pub fn from_wire(name: &str) -> Option<EventKind> {
-        EventKind::ALL.into_iter().find(|kind| kind.as_str() == name)
+        EventKind::ALL
+            .into_iter()
+            .find(|kind| kind.as_str() == name)
     }
 
     /// The topic this kind is produced to.
@@ -163,7 +165,11 @@ struct WireOut<'a> {
 impl crate::Envelope {
     /// The contract's wire form: one JSON object with `type`, `event_id`, `ts` and the fields.
     pub fn to_json(&self) -> String {
-        let wire = WireOut { event_id: &self.event_id, ts: self.ts.to_rfc3339(), event: &self.event };
+        let wire = WireOut {
+            event_id: &self.event_id,
+            ts: self.ts.to_rfc3339(),
+            event: &self.event,
+        };
         // Serializing plain structs of strings and numbers into a String cannot fail.
         serde_json::to_string(&wire).unwrap_or_default()
     }

@@ -25,4 +25,6 @@ pub use envelope::{Envelope, SourcePosition, Ts};
 pub use event::{Event, EventKind, Topic};
 pub use rejection::Rejection;
 pub use surveys::CsatResponse;
-pub use tickets::{TicketChannel, TicketCreated, TicketFirstResponse, TicketReopened, TicketResolved};
+pub use tickets::{
+    TicketChannel, TicketCreated, TicketFirstResponse, TicketReopened, TicketResolved,
+};

@@ -88,6 +88,9 @@ impl Rejection {
 
     /// Index of [`Rejection::reason`] in [`Rejection::REASONS`], for array-indexed counters.
     pub fn reason_index(&self) -> usize {
-        Rejection::REASONS.iter().position(|r| *r == self.reason()).unwrap_or(0)
+        Rejection::REASONS
+            .iter()
+            .position(|r| *r == self.reason())
+            .unwrap_or(0)
     }
 }

@@ -15,14 +15,27 @@ use crate::{ApiError, ExportState};
 pub(crate) async fn metrics(State(state): State<ExportState>) -> Result<Response, ApiError> {
     let families = state.registry.gather();
     let mut body = Vec::with_capacity(64 * 1024);
-    TextEncoder::new().encode(&families, &mut body).map_err(|e| ApiError::Internal(e.to_string()))?;
-    Ok(([(header::CONTENT_TYPE, TextEncoder::new().format_type().to_owned())], body).into_response())
+    TextEncoder::new()
+        .encode(&families, &mut body)
+        .map_err(|e| ApiError::Internal(e.to_string()))?;
+    Ok((
+        [(
+            header::CONTENT_TYPE,
+            TextEncoder::new().format_type().to_owned(),
+        )],
+        body,
+    )
+        .into_response())
 }
 
 /// `GET /api/v1/snapshot`: the latest snapshot, as the WebSocket's `data`.
 pub(crate) async fn snapshot(State(state): State<ExportState>) -> Response {
     let json = std::sync::Arc::clone(&state.latest.borrow().json);
-    ([(header::CONTENT_TYPE, "application/json")], json.to_string()).into_response()
+    (
+        [(header::CONTENT_TYPE, "application/json")],
+        json.to_string(),
+    )
+        .into_response()
 }
 
 /// `GET /api/v1/queues/{queue}`: one queue of the latest snapshot.
@@ -35,8 +48,10 @@ pub(crate) async fn queue(
         .snapshot
         .queue(&queue)
         .ok_or_else(|| ApiError::NotFound(format!("queue {queue:?}")))?;
-    Ok(Json(json!({ "seq": published.snapshot.seq, "at": published.snapshot.at, "queue": view }))
-        .into_response())
+    Ok(
+        Json(json!({ "seq": published.snapshot.seq, "at": published.snapshot.at, "queue": view }))
+            .into_response(),
+    )
 }
 
 /// `GET /healthz`: the process serves requests (liveness).
@@ -49,6 +64,10 @@ pub(crate) async fn readyz(State(state): State<ExportState>) -> Response {
     let assigned = state.ready.load(Ordering::Acquire);
     let seq = state.latest.borrow().snapshot.seq;
     let body = json!({ "ready": assigned && seq > 0, "assigned": assigned, "seq": seq });
-    let status = if assigned && seq > 0 { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
+    let status = if assigned && seq > 0 {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
     (status, Json(body)).into_response()
 }

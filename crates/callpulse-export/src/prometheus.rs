@@ -28,44 +28,234 @@ const QT: &[&str] = &["queue", "threshold_seconds"];
 
 /// Every family this collector emits: name, help, type, labels.
 const FAMILIES: &[(&str, &str, MetricType, &[&str])] = &[
-    ("callpulse_queue_offered_calls", "Calls offered to the queue (call_queued) in the window.", GAUGE, QW),
-    ("callpulse_queue_answered_calls", "Calls answered in the window.", GAUGE, QW),
-    ("callpulse_queue_abandoned_calls", "Calls abandoned in the window, short abandons included.", GAUGE, QW),
-    ("callpulse_queue_short_abandoned_calls", "Calls abandoned before the short-abandon threshold in the window.", GAUGE, QW),
-    ("callpulse_queue_answered_within_threshold_calls", "Calls answered within the SL threshold in the window (SL numerator).", GAUGE, QWT),
-    ("callpulse_queue_sl_denominator_calls", "Answered plus non-short abandoned calls in the window (SL denominator).", GAUGE, QW),
-    ("callpulse_queue_service_level_ratio", "Answered within threshold / SL denominator in the window.", GAUGE, QWT),
-    ("callpulse_queue_abandon_ratio", "Non-short abandons / SL denominator in the window.", GAUGE, QW),
-    ("callpulse_queue_answer_wait_seconds", "Sum of answered calls' waits in the window (ASA numerator).", GAUGE, QW),
-    ("callpulse_queue_asa_seconds", "Average speed of answer in the window.", GAUGE, QW),
-    ("callpulse_queue_wait_quantile_seconds", "Answered-call wait percentiles in the window (p50, p90, p99).", GAUGE, &["queue", "window", "quantile"]),
-    ("callpulse_queue_wait_max_seconds", "Longest wait of a call answered in the window.", GAUGE, QW),
-    ("callpulse_queue_completed_calls", "Calls completed (after wrap-up) in the window (AHT denominator).", GAUGE, QW),
-    ("callpulse_queue_handle_seconds", "Sum of talk + hold + after-call work of calls completed in the window (AHT numerator).", GAUGE, QW),
-    ("callpulse_queue_aht_seconds", "Average handle time in the window.", GAUGE, QW),
-    ("callpulse_queue_csat_responses", "CSAT responses in the window.", GAUGE, QW),
-    ("callpulse_queue_csat_positive_responses", "CSAT responses scoring 4 or 5 in the window.", GAUGE, QW),
-    ("callpulse_queue_csat_ratio", "Top-2-box CSAT share in the window.", GAUGE, QW),
-    ("callpulse_queue_calls_waiting", "Calls waiting in the queue now.", GAUGE, Q),
-    ("callpulse_queue_longest_wait_seconds", "How long the longest-waiting call has waited, now.", GAUGE, Q),
-    ("callpulse_queue_sl_target_ratio", "The queue's configured service-level target.", GAUGE, Q),
-    ("callpulse_team_agents", "Agents per team and state, now.", GAUGE, &["team", "state"]),
-    ("callpulse_calls_offered_total", "Calls offered since this instance started.", COUNTER, Q),
-    ("callpulse_calls_answered_total", "Calls answered.", COUNTER, Q),
-    ("callpulse_calls_abandoned_total", "Calls abandoned, short abandons included.", COUNTER, Q),
-    ("callpulse_calls_short_abandoned_total", "Short abandons.", COUNTER, Q),
-    ("callpulse_calls_answered_within_threshold_total", "Calls answered within the SL threshold.", COUNTER, QT),
-    ("callpulse_calls_completed_total", "Calls completed after wrap-up.", COUNTER, Q),
-    ("callpulse_calls_handle_seconds_total", "Talk + hold + after-call work of completed calls.", COUNTER, Q),
-    ("callpulse_csat_responses_total", "CSAT responses.", COUNTER, Q),
-    ("callpulse_csat_positive_responses_total", "CSAT responses scoring 4 or 5.", COUNTER, Q),
-    ("callpulse_calls_answer_wait_seconds", "Waits of answered calls; bucket bounds include every SL threshold.", HISTOGRAM, Q),
-    ("callpulse_events_applied_total", "Events applied, by outcome (counted, late, parked, ignored).", COUNTER, &["outcome"]),
-    ("callpulse_events_anomalies_total", "Bookkeeping anomalies, by kind (orphaned, stale_waiting, clock_skew, dedupe_evicted).", COUNTER, &["kind"]),
-    ("callpulse_last_event_timestamp_seconds", "Event time of the newest event applied.", GAUGE, &[]),
-    ("callpulse_snapshot_seq", "Sequence number of the snapshot this scrape reads.", GAUGE, &[]),
-    ("callpulse_snapshot_timestamp_seconds", "When this scrape's snapshot was built.", GAUGE, &[]),
-    ("callpulse_owned_partitions", "Kafka partitions whose state this instance publishes.", GAUGE, &[]),
+    (
+        "callpulse_queue_offered_calls",
+        "Calls offered to the queue (call_queued) in the window.",
+        GAUGE,
+        QW,
+    ),
+    (
+        "callpulse_queue_answered_calls",
+        "Calls answered in the window.",
+        GAUGE,
+        QW,
+    ),
+    (
+        "callpulse_queue_abandoned_calls",
+        "Calls abandoned in the window, short abandons included.",
+        GAUGE,
+        QW,
+    ),
+    (
+        "callpulse_queue_short_abandoned_calls",
+        "Calls abandoned before the short-abandon threshold in the window.",
+        GAUGE,
+        QW,
+    ),
+    (
+        "callpulse_queue_answered_within_threshold_calls",
+        "Calls answered within the SL threshold in the window (SL numerator).",
+        GAUGE,
+        QWT,
+    ),
+    (
+        "callpulse_queue_sl_denominator_calls",
+        "Answered plus non-short abandoned calls in the window (SL denominator).",
+        GAUGE,
+        QW,
+    ),
+    (
+        "callpulse_queue_service_level_ratio",
+        "Answered within threshold / SL denominator in the window.",
+        GAUGE,
+        QWT,
+    ),
+    (
+        "callpulse_queue_abandon_ratio",
+        "Non-short abandons / SL denominator in the window.",
+        GAUGE,
+        QW,
+    ),
+    (
+        "callpulse_queue_answer_wait_seconds",
+        "Sum of answered calls' waits in the window (ASA numerator).",
+        GAUGE,
+        QW,
+    ),
+    (
+        "callpulse_queue_asa_seconds",
+        "Average speed of answer in the window.",
+        GAUGE,
+        QW,
+    ),
+    (
+        "callpulse_queue_wait_quantile_seconds",
+        "Answered-call wait percentiles in the window (p50, p90, p99).",
+        GAUGE,
+        &["queue", "window", "quantile"],
+    ),
+    (
+        "callpulse_queue_wait_max_seconds",
+        "Longest wait of a call answered in the window.",
+        GAUGE,
+        QW,
+    ),
+    (
+        "callpulse_queue_completed_calls",
+        "Calls completed (after wrap-up) in the window (AHT denominator).",
+        GAUGE,
+        QW,
+    ),
+    (
+        "callpulse_queue_handle_seconds",
+        "Sum of talk + hold + after-call work of calls completed in the window (AHT numerator).",
+        GAUGE,
+        QW,
+    ),
+    (
+        "callpulse_queue_aht_seconds",
+        "Average handle time in the window.",
+        GAUGE,
+        QW,
+    ),
+    (
+        "callpulse_queue_csat_responses",
+        "CSAT responses in the window.",
+        GAUGE,
+        QW,
+    ),
+    (
+        "callpulse_queue_csat_positive_responses",
+        "CSAT responses scoring 4 or 5 in the window.",
+        GAUGE,
+        QW,
+    ),
+    (
+        "callpulse_queue_csat_ratio",
+        "Top-2-box CSAT share in the window.",
+        GAUGE,
+        QW,
+    ),
+    (
+        "callpulse_queue_calls_waiting",
+        "Calls waiting in the queue now.",
+        GAUGE,
+        Q,
+    ),
+    (
+        "callpulse_queue_longest_wait_seconds",
+        "How long the longest-waiting call has waited, now.",
+        GAUGE,
+        Q,
+    ),
+    (
+        "callpulse_queue_sl_target_ratio",
+        "The queue's configured service-level target.",
+        GAUGE,
+        Q,
+    ),
+    (
+        "callpulse_team_agents",
+        "Agents per team and state, now.",
+        GAUGE,
+        &["team", "state"],
+    ),
+    (
+        "callpulse_calls_offered_total",
+        "Calls offered since this instance started.",
+        COUNTER,
+        Q,
+    ),
+    (
+        "callpulse_calls_answered_total",
+        "Calls answered.",
+        COUNTER,
+        Q,
+    ),
+    (
+        "callpulse_calls_abandoned_total",
+        "Calls abandoned, short abandons included.",
+        COUNTER,
+        Q,
+    ),
+    (
+        "callpulse_calls_short_abandoned_total",
+        "Short abandons.",
+        COUNTER,
+        Q,
+    ),
+    (
+        "callpulse_calls_answered_within_threshold_total",
+        "Calls answered within the SL threshold.",
+        COUNTER,
+        QT,
+    ),
+    (
+        "callpulse_calls_completed_total",
+        "Calls completed after wrap-up.",
+        COUNTER,
+        Q,
+    ),
+    (
+        "callpulse_calls_handle_seconds_total",
+        "Talk + hold + after-call work of completed calls.",
+        COUNTER,
+        Q,
+    ),
+    (
+        "callpulse_csat_responses_total",
+        "CSAT responses.",
+        COUNTER,
+        Q,
+    ),
+    (
+        "callpulse_csat_positive_responses_total",
+        "CSAT responses scoring 4 or 5.",
+        COUNTER,
+        Q,
+    ),
+    (
+        "callpulse_calls_answer_wait_seconds",
+        "Waits of answered calls; bucket bounds include every SL threshold.",
+        HISTOGRAM,
+        Q,
+    ),
+    (
+        "callpulse_events_applied_total",
+        "Events applied, by outcome (counted, late, parked, ignored).",
+        COUNTER,
+        &["outcome"],
+    ),
+    (
+        "callpulse_events_anomalies_total",
+        "Bookkeeping anomalies, by kind (orphaned, stale_waiting, clock_skew, dedupe_evicted).",
+        COUNTER,
+        &["kind"],
+    ),
+    (
+        "callpulse_last_event_timestamp_seconds",
+        "Event time of the newest event applied.",
+        GAUGE,
+        &[],
+    ),
+    (
+        "callpulse_snapshot_seq",
+        "Sequence number of the snapshot this scrape reads.",
+        GAUGE,
+        &[],
+    ),
+    (
+        "callpulse_snapshot_timestamp_seconds",
+        "When this scrape's snapshot was built.",
+        GAUGE,
+        &[],
+    ),
+    (
+        "callpulse_owned_partitions",
+        "Kafka partitions whose state this instance publishes.",
+        GAUGE,
+        &[],
+    ),
 ];
 
 /// The `prometheus::core::Collector` over the latest published snapshot.
@@ -84,7 +274,12 @@ impl SnapshotCollector {
         let descs = FAMILIES
             .iter()
             .map(|(name, help, _, labels)| {
-                Desc::new((*name).to_owned(), (*help).to_owned(), labels.iter().map(|l| (*l).to_owned()).collect(), HashMap::new())
+                Desc::new(
+                    (*name).to_owned(),
+                    (*help).to_owned(),
+                    labels.iter().map(|l| (*l).to_owned()).collect(),
+                    HashMap::new(),
+                )
             })
             .collect::<Result<_, _>>()?;
         Ok(SnapshotCollector { latest, descs })
@@ -171,12 +366,25 @@ fn families(snap: &Snapshot, out: &mut Families) {
             ("aux", team.aux),
             ("offline", team.offline),
         ] {
-            out.gauge("callpulse_team_agents", &[("team", &team.team), ("state", state)], n as f64);
+            out.gauge(
+                "callpulse_team_agents",
+                &[("team", &team.team), ("state", state)],
+                n as f64,
+            );
         }
     }
     let c = &snap.engine.counters;
-    for (outcome, n) in [("counted", c.applied), ("late", c.late), ("parked", c.parked), ("ignored", c.ignored)] {
-        out.counter("callpulse_events_applied_total", &[("outcome", outcome)], n as f64);
+    for (outcome, n) in [
+        ("counted", c.applied),
+        ("late", c.late),
+        ("parked", c.parked),
+        ("ignored", c.ignored),
+    ] {
+        out.counter(
+            "callpulse_events_applied_total",
+            &[("outcome", outcome)],
+            n as f64,
+        );
     }
     for (kind, n) in [
         ("orphaned", c.orphaned),
@@ -184,14 +392,30 @@ fn families(snap: &Snapshot, out: &mut Families) {
         ("clock_skew", c.clock_skew),
         ("dedupe_evicted", c.dedupe_evicted),
     ] {
-        out.counter("callpulse_events_anomalies_total", &[("kind", kind)], n as f64);
+        out.counter(
+            "callpulse_events_anomalies_total",
+            &[("kind", kind)],
+            n as f64,
+        );
     }
     if let Some(ms) = snap.engine.last_event_ms {
-        out.gauge("callpulse_last_event_timestamp_seconds", &[], ms as f64 / 1000.0);
+        out.gauge(
+            "callpulse_last_event_timestamp_seconds",
+            &[],
+            ms as f64 / 1000.0,
+        );
     }
     out.gauge("callpulse_snapshot_seq", &[], snap.seq as f64);
-    out.gauge("callpulse_snapshot_timestamp_seconds", &[], snap.at_ms as f64 / 1000.0);
-    out.gauge("callpulse_owned_partitions", &[], snap.engine.partitions as f64);
+    out.gauge(
+        "callpulse_snapshot_timestamp_seconds",
+        &[],
+        snap.at_ms as f64 / 1000.0,
+    );
+    out.gauge(
+        "callpulse_owned_partitions",
+        &[],
+        snap.engine.partitions as f64,
+    );
 }
 
 fn queue_families(q: &QueueView, out: &mut Families) {
@@ -199,15 +423,31 @@ fn queue_families(q: &QueueView, out: &mut Families) {
     for w in &q.windows {
         window_families(queue, w, out);
     }
-    out.gauge("callpulse_queue_calls_waiting", &[("queue", queue)], q.waiting as f64);
-    out.gauge("callpulse_queue_longest_wait_seconds", &[("queue", queue)], q.longest_wait_s);
-    out.gauge("callpulse_queue_sl_target_ratio", &[("queue", queue)], q.sl_target);
+    out.gauge(
+        "callpulse_queue_calls_waiting",
+        &[("queue", queue)],
+        q.waiting as f64,
+    );
+    out.gauge(
+        "callpulse_queue_longest_wait_seconds",
+        &[("queue", queue)],
+        q.longest_wait_s,
+    );
+    out.gauge(
+        "callpulse_queue_sl_target_ratio",
+        &[("queue", queue)],
+        q.sl_target,
+    );
     let t = &q.totals;
     let ql = [("queue", queue)];
     out.counter("callpulse_calls_offered_total", &ql, t.offered as f64);
     out.counter("callpulse_calls_answered_total", &ql, t.answered as f64);
     out.counter("callpulse_calls_abandoned_total", &ql, t.abandoned as f64);
-    out.counter("callpulse_calls_short_abandoned_total", &ql, t.short_abandoned as f64);
+    out.counter(
+        "callpulse_calls_short_abandoned_total",
+        &ql,
+        t.short_abandoned as f64,
+    );
     for (threshold, n) in &t.answered_within {
         let threshold = threshold.to_string();
         out.counter(
@@ -218,8 +458,16 @@ fn queue_families(q: &QueueView, out: &mut Families) {
     }
     out.counter("callpulse_calls_completed_total", &ql, t.completed as f64);
     out.counter("callpulse_calls_handle_seconds_total", &ql, t.handle_s);
-    out.counter("callpulse_csat_responses_total", &ql, t.csat_responses as f64);
-    out.counter("callpulse_csat_positive_responses_total", &ql, t.csat_positive as f64);
+    out.counter(
+        "callpulse_csat_responses_total",
+        &ql,
+        t.csat_responses as f64,
+    );
+    out.counter(
+        "callpulse_csat_positive_responses_total",
+        &ql,
+        t.csat_positive as f64,
+    );
     let mut hist = Histogram::default();
     hist.set_sample_count(t.answered);
     hist.set_sample_sum(t.answer_wait_s);
@@ -245,26 +493,54 @@ fn window_families(queue: &str, w: &WindowMetrics, out: &mut Families) {
     out.gauge("callpulse_queue_offered_calls", &l, w.offered as f64);
     out.gauge("callpulse_queue_answered_calls", &l, w.answered as f64);
     out.gauge("callpulse_queue_abandoned_calls", &l, w.abandoned as f64);
-    out.gauge("callpulse_queue_short_abandoned_calls", &l, w.short_abandoned as f64);
+    out.gauge(
+        "callpulse_queue_short_abandoned_calls",
+        &l,
+        w.short_abandoned as f64,
+    );
     for (threshold, n) in &w.answered_within {
         let label = threshold.to_string();
         let lt = [l[0], l[1], ("threshold_seconds", label.as_str())];
-        out.gauge("callpulse_queue_answered_within_threshold_calls", &lt, *n as f64);
+        out.gauge(
+            "callpulse_queue_answered_within_threshold_calls",
+            &lt,
+            *n as f64,
+        );
         let ratio = w.service_level.get(threshold).copied().flatten();
         out.maybe("callpulse_queue_service_level_ratio", &lt, ratio);
     }
-    out.gauge("callpulse_queue_sl_denominator_calls", &l, w.sl_denominator as f64);
+    out.gauge(
+        "callpulse_queue_sl_denominator_calls",
+        &l,
+        w.sl_denominator as f64,
+    );
     out.maybe("callpulse_queue_abandon_ratio", &l, w.abandon_rate);
     out.gauge("callpulse_queue_answer_wait_seconds", &l, w.wait_sum_s);
     out.maybe("callpulse_queue_asa_seconds", &l, w.asa_s);
-    for (quantile, value) in [("0.5", w.wait_p50_s), ("0.9", w.wait_p90_s), ("0.99", w.wait_p99_s)] {
-        out.maybe("callpulse_queue_wait_quantile_seconds", &[l[0], l[1], ("quantile", quantile)], value);
+    for (quantile, value) in [
+        ("0.5", w.wait_p50_s),
+        ("0.9", w.wait_p90_s),
+        ("0.99", w.wait_p99_s),
+    ] {
+        out.maybe(
+            "callpulse_queue_wait_quantile_seconds",
+            &[l[0], l[1], ("quantile", quantile)],
+            value,
+        );
     }
     out.maybe("callpulse_queue_wait_max_seconds", &l, w.wait_max_s);
     out.gauge("callpulse_queue_completed_calls", &l, w.completed as f64);
     out.gauge("callpulse_queue_handle_seconds", &l, w.handle_sum_s);
     out.maybe("callpulse_queue_aht_seconds", &l, w.aht_s);
-    out.gauge("callpulse_queue_csat_responses", &l, w.csat_responses as f64);
-    out.gauge("callpulse_queue_csat_positive_responses", &l, w.csat_positive as f64);
+    out.gauge(
+        "callpulse_queue_csat_responses",
+        &l,
+        w.csat_responses as f64,
+    );
+    out.gauge(
+        "callpulse_queue_csat_positive_responses",
+        &l,
+        w.csat_positive as f64,
+    );
     out.maybe("callpulse_queue_csat_ratio", &l, w.csat);
 }

@@ -19,11 +19,17 @@ impl Published {
         // The snapshot holds only strings, integers and finite floats: serialization cannot
         // fail, and a non-finite float would serialize as null rather than fail.
         let json = serde_json::to_string(&snapshot).unwrap_or_else(|_| "{}".to_owned());
-        Published { snapshot, json: Arc::from(json) }
+        Published {
+            snapshot,
+            json: Arc::from(json),
+        }
     }
 
     /// The WebSocket frame for this snapshot: `kind` is `snapshot` (first frame) or `update`.
     pub fn frame(&self, kind: &str) -> String {
-        format!(r#"{{"type":"{kind}","seq":{},"data":{}}}"#, self.snapshot.seq, self.json)
+        format!(
+            r#"{{"type":"{kind}","seq":{},"data":{}}}"#,
+            self.snapshot.seq, self.json
+        )
     }
 }

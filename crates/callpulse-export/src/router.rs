@@ -43,7 +43,15 @@ impl ExportState {
         shutdown: CancellationToken,
     ) -> ExportState {
         let ws_slots = Arc::new(Semaphore::new(config.ws_max_clients));
-        ExportState { latest, registry, ready, config, telemetry, shutdown, ws_slots }
+        ExportState {
+            latest,
+            registry,
+            ready,
+            config,
+            telemetry,
+            shutdown,
+            ws_slots,
+        }
     }
 }
 
@@ -58,7 +66,10 @@ pub fn router(state: ExportState) -> Router {
         .route("/api/v1/queues/{queue}", get(api::queue))
         .route("/healthz", get(api::healthz))
         .route("/readyz", get(api::readyz))
-        .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, timeout));
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            timeout,
+        ));
     Router::new()
         .route("/ws", get(ws::upgrade))
         .merge(http)
@@ -73,5 +84,7 @@ pub fn router(state: ExportState) -> Router {
 /// An I/O error from the listener.
 pub async fn serve(listener: TcpListener, state: ExportState) -> std::io::Result<()> {
     let shutdown = state.shutdown.clone();
-    axum::serve(listener, router(state)).with_graceful_shutdown(shutdown.cancelled_owned()).await
+    axum::serve(listener, router(state))
+        .with_graceful_shutdown(shutdown.cancelled_owned())
+        .await
 }

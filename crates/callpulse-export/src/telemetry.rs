@@ -20,9 +20,15 @@ impl ExportTelemetry {
     /// A registration conflict in `registry`.
     pub fn register(registry: &Registry) -> Result<Self, prometheus::Error> {
         let ws_clients = IntGauge::new("callpulse_ws_clients", "WebSocket clients connected now.")?;
-        let ws_frames = IntCounter::new("callpulse_ws_frames_sent_total", "Frames sent to WebSocket clients.")?;
+        let ws_frames = IntCounter::new(
+            "callpulse_ws_frames_sent_total",
+            "Frames sent to WebSocket clients.",
+        )?;
         let ws_dropped = IntCounterVec::new(
-            Opts::new("callpulse_ws_dropped_total", "WebSocket clients disconnected by the server, by reason."),
+            Opts::new(
+                "callpulse_ws_dropped_total",
+                "WebSocket clients disconnected by the server, by reason.",
+            ),
             &["reason"],
         )?;
         registry.register(Box::new(ws_clients.clone()))?;
@@ -31,6 +37,10 @@ impl ExportTelemetry {
         for reason in ["slow", "send_error", "too_many"] {
             ws_dropped.with_label_values(&[reason]);
         }
-        Ok(ExportTelemetry { ws_clients, ws_frames, ws_dropped })
+        Ok(ExportTelemetry {
+            ws_clients,
+            ws_frames,
+            ws_dropped,
+        })
     }
 }

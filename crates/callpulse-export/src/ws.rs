@@ -26,8 +26,14 @@ pub(crate) async fn upgrade(
     ws: WebSocketUpgrade,
 ) -> Result<Response, ApiError> {
     let Ok(permit) = Arc::clone(&state.ws_slots).try_acquire_owned() else {
-        state.telemetry.ws_dropped.with_label_values(&["too_many"]).inc();
-        return Err(ApiError::Unavailable("too many websocket clients".to_owned()));
+        state
+            .telemetry
+            .ws_dropped
+            .with_label_values(&["too_many"])
+            .inc();
+        return Err(ApiError::Unavailable(
+            "too many websocket clients".to_owned(),
+        ));
     };
     let config = &state.config;
     Ok(ws

@@ -33,7 +33,9 @@ impl PartitionBoard {
 
     /// Replaces the published snapshot of `(topic, partition)`.
     pub fn publish(&self, topic: &Arc<str>, partition: i32, snapshot: Arc<PartitionSnapshot>) {
-        self.lock().live.insert((Arc::clone(topic), partition), snapshot);
+        self.lock()
+            .live
+            .insert((Arc::clone(topic), partition), snapshot);
     }
 
     /// The partition is no longer ours: keep its lifetime totals, drop its live view.
@@ -46,7 +48,10 @@ impl PartitionBoard {
     /// A consistent read: every live snapshot and the retired totals, at one instant.
     pub fn read(&self) -> (Vec<Arc<PartitionSnapshot>>, Retired) {
         let inner = self.lock();
-        (inner.live.values().cloned().collect(), inner.retired.clone())
+        (
+            inner.live.values().cloned().collect(),
+            inner.retired.clone(),
+        )
     }
 
     /// Partitions with a live snapshot.

@@ -64,6 +64,9 @@ struct Ctx {
     /// Partitions revoked since the poll loop last looked; it purges their buffered messages.
     revoked: Mutex<Vec<(Arc<str>, i32)>>,
     revoked_flag: AtomicBool,
+    /// Set once the workers have been told to stop: the revoke that closing the consumer
+    /// triggers then only commits (the workers already drained and are gone).
+    closing: AtomicBool,
     drain_timeout: Duration,
     telemetry: IngestTelemetry,
     ready: Arc<AtomicBool>,
@@ -87,7 +90,11 @@ impl ClientContext for Ctx {
 
     fn error(&self, error: KafkaError, reason: &str) {
         self.telemetry.consumer_errors.inc();
-        let (log, hidden) = self.error_log.lock().unwrap_or_else(PoisonError::into_inner).allow(mono_now());
+        let (log, hidden) = self
+            .error_log
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .allow(mono_now());
         if log {
             warn!(%error, reason, suppressed_since_last = hidden, "kafka client error");
         }
@@ -97,20 +104,41 @@ impl ClientContext for Ctx {
 impl ConsumerContext for Ctx {
     fn pre_rebalance(&self, consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
         if let Rebalance::Revoke(tpl) = rebalance {
-            self.telemetry.rebalances.with_label_values(&["revoke"]).inc();
-            let gone: Vec<(Arc<str>, i32)> =
-                tpl.elements().iter().map(|e| (Arc::from(e.topic()), e.partition())).collect();
+            if self.closing.load(Ordering::Acquire) {
+                self.commit(consumer, "close");
+                return;
+            }
+            self.telemetry
+                .rebalances
+                .with_label_values(&["revoke"])
+                .inc();
+            let gone: Vec<(Arc<str>, i32)> = tpl
+                .elements()
+                .iter()
+                .map(|e| (Arc::from(e.topic()), e.partition()))
+                .collect();
             info!(partitions = ?gone, "partitions revoked: draining and committing");
-            let acked = self.broadcast(|done| Input::Revoke { partitions: gone.clone(), done });
+            let acked = self.broadcast(|done| Input::Revoke {
+                partitions: gone.clone(),
+                done,
+            });
             if !acked {
-                warn!("workers did not drain in time on revoke; the next owner may re-apply some events");
+                warn!(
+                    "workers did not drain in time on revoke; the next owner may re-apply some events"
+                );
             }
             self.commit(consumer, "revoke");
             for (topic, partition) in &gone {
-                let _ = self.telemetry.lag.remove_label_values(&[&**topic, &partition.to_string()]);
+                let _ = self
+                    .telemetry
+                    .lag
+                    .remove_label_values(&[&**topic, &partition.to_string()]);
             }
             self.telemetry.assigned.sub(gone.len() as i64);
-            self.revoked.lock().unwrap_or_else(PoisonError::into_inner).extend(gone);
+            self.revoked
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .extend(gone);
             self.revoked_flag.store(true, Ordering::Release);
         }
     }
@@ -118,16 +146,25 @@ impl ConsumerContext for Ctx {
     fn post_rebalance(&self, _consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
         match rebalance {
             Rebalance::Assign(tpl) => {
-                self.telemetry.rebalances.with_label_values(&["assign"]).inc();
+                self.telemetry
+                    .rebalances
+                    .with_label_values(&["assign"])
+                    .inc();
                 self.telemetry.assigned.add(tpl.count() as i64);
-                let parts: Vec<String> =
-                    tpl.elements().iter().map(|e| format!("{}/{}", e.topic(), e.partition())).collect();
+                let parts: Vec<String> = tpl
+                    .elements()
+                    .iter()
+                    .map(|e| format!("{}/{}", e.topic(), e.partition()))
+                    .collect();
                 info!(partitions = ?parts, "partitions assigned");
                 self.ready.store(true, Ordering::Release);
             }
             Rebalance::Revoke(_) => {}
             Rebalance::Error(err) => {
-                self.telemetry.rebalances.with_label_values(&["error"]).inc();
+                self.telemetry
+                    .rebalances
+                    .with_label_values(&["error"])
+                    .inc();
                 error!(%err, "rebalance failed");
             }
         }
@@ -227,27 +264,35 @@ pub fn start(
     shutdown: CancellationToken,
 ) -> Result<Ingest, IngestError> {
     if config.workers == 0 || config.batch_size == 0 || config.channel_batches == 0 {
-        return Err(IngestError::Config("workers, batch_size and channel_batches must be > 0".into()));
+        return Err(IngestError::Config(
+            "workers, batch_size and channel_batches must be > 0".into(),
+        ));
     }
     let telemetry = IngestTelemetry::register(registry).map_err(IngestError::Telemetry)?;
     let board = Arc::new(PartitionBoard::default());
     let ready = Arc::new(AtomicBool::new(false));
-    let (senders, receivers): (Vec<_>, Vec<_>) =
-        (0..config.workers).map(|_| mpsc::channel(config.channel_batches)).unzip();
+    let (senders, receivers): (Vec<_>, Vec<_>) = (0..config.workers)
+        .map(|_| mpsc::channel(config.channel_batches))
+        .unzip();
     let ctx = Ctx {
         workers: senders.clone(),
         revoked: Mutex::new(Vec::new()),
         revoked_flag: AtomicBool::new(false),
+        closing: AtomicBool::new(false),
         drain_timeout: Duration::from_millis(config.drain_timeout_ms),
         telemetry: telemetry.clone(),
         ready: Arc::clone(&ready),
         error_log: Mutex::new(RateLimit::new(Duration::from_secs(30), 3)),
     };
     let consumer: Arc<BaseConsumer<Ctx>> = Arc::new(
-        client_config(config).create_with_context(ctx).map_err(IngestError::Client)?,
+        client_config(config)
+            .create_with_context(ctx)
+            .map_err(IngestError::Client)?,
     );
     let topics = config.topics.all();
-    consumer.subscribe(&topics).map_err(IngestError::Subscribe)?;
+    consumer
+        .subscribe(&topics)
+        .map_err(IngestError::Subscribe)?;
     info!(brokers = %config.brokers, group = %config.group_id, ?topics, workers = config.workers, "ingest started");
 
     let workers = receivers
@@ -275,10 +320,25 @@ pub fn start(
             if result.is_err() {
                 shutdown.cancel();
             }
+            // Closing the consumer runs librdkafka's final rebalance callbacks in the thread
+            // that drops the last handle; make that this thread, never an async worker.
+            for _ in 0..200 {
+                if Arc::strong_count(&consumer) == 1 {
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            drop(consumer);
             result
         })
         .map_err(|_| IngestError::PollThread)?;
-    Ok(Ingest { board, telemetry, ready, poll_thread: Some(poll_thread), workers })
+    Ok(Ingest {
+        board,
+        telemetry,
+        ready,
+        poll_thread: Some(poll_thread),
+        workers,
+    })
 }
 
 fn client_config(config: &IngestConfig) -> ClientConfig {
@@ -306,29 +366,46 @@ fn poll_loop(
     shutdown: &CancellationToken,
 ) -> Result<(), IngestError> {
     let ctx = consumer.context();
-    let mut buffers: Vec<Vec<Raw>> = senders.iter().map(|_| Vec::with_capacity(batch_size)).collect();
+    let mut buffers: Vec<Vec<Raw>> = senders
+        .iter()
+        .map(|_| Vec::with_capacity(batch_size))
+        .collect();
     let mut topics: HashMap<String, Arc<str>> = HashMap::new();
     let mut consumed: HashMap<Arc<str>, u64> = HashMap::new();
     let mut error_log = RateLimit::new(Duration::from_secs(30), 3);
     let flush = |buffers: &mut Vec<Vec<Raw>>, consumed: &mut HashMap<Arc<str>, u64>| {
         for (topic, count) in consumed.drain() {
-            ctx.telemetry.consumed.with_label_values(&[&topic]).inc_by(count);
+            ctx.telemetry
+                .consumed
+                .with_label_values(&[&topic])
+                .inc_by(count);
         }
         for (i, buffer) in buffers.iter_mut().enumerate() {
             if !buffer.is_empty() {
                 let batch = std::mem::replace(buffer, Vec::with_capacity(batch_size));
-                senders[i].blocking_send(Input::Batch(batch)).map_err(|_| IngestError::WorkerGone(i))?;
+                senders[i]
+                    .blocking_send(Input::Batch(batch))
+                    .map_err(|_| IngestError::WorkerGone(i))?;
             }
         }
         Ok::<(), IngestError>(())
     };
     while !shutdown.is_cancelled() {
         let pending = buffers.iter().any(|b| !b.is_empty());
-        let polled = consumer.poll(if pending { Duration::ZERO } else { Duration::from_millis(100) });
+        let polled = consumer.poll(if pending {
+            Duration::ZERO
+        } else {
+            Duration::from_millis(100)
+        });
         if ctx.revoked_flag.swap(false, Ordering::AcqRel) {
-            let gone = std::mem::take(&mut *ctx.revoked.lock().unwrap_or_else(PoisonError::into_inner));
+            let gone =
+                std::mem::take(&mut *ctx.revoked.lock().unwrap_or_else(PoisonError::into_inner));
             for buffer in &mut buffers {
-                buffer.retain(|raw| !gone.iter().any(|(t, p)| *t == raw.topic && *p == raw.partition));
+                buffer.retain(|raw| {
+                    !gone
+                        .iter()
+                        .any(|(t, p)| *t == raw.topic && *p == raw.partition)
+                });
             }
         }
         match polled {
@@ -342,7 +419,8 @@ fn poll_loop(
                     }
                 };
                 *consumed.entry(Arc::clone(&topic)).or_default() += 1;
-                let worker = FxBuildHasher.hash_one((&*topic, msg.partition())) as usize % buffers.len();
+                let worker =
+                    FxBuildHasher.hash_one((&*topic, msg.partition())) as usize % buffers.len();
                 buffers[worker].push(Raw {
                     topic,
                     partition: msg.partition(),
@@ -368,6 +446,7 @@ fn poll_loop(
     if !ctx.broadcast(|done| Input::Shutdown { done }) {
         warn!("workers did not drain in time on shutdown");
     }
+    ctx.closing.store(true, Ordering::Release);
     ctx.commit(consumer, "shutdown");
     consumer.unsubscribe();
     info!("ingest stopped");

@@ -14,13 +14,22 @@ pub(crate) struct RateLimit {
 
 impl RateLimit {
     pub(crate) fn new(period: Duration, burst: u32) -> Self {
-        RateLimit { period, burst, window_start: None, emitted: 0, suppressed: 0 }
+        RateLimit {
+            period,
+            burst,
+            window_start: None,
+            emitted: 0,
+            suppressed: 0,
+        }
     }
 
     /// Whether to log now; when a new period starts, also how many lines the last one hid.
     pub(crate) fn allow(&mut self, now: Instant) -> (bool, u64) {
         let mut hidden = 0;
-        if self.window_start.is_none_or(|start| now.duration_since(start) >= self.period) {
+        if self
+            .window_start
+            .is_none_or(|start| now.duration_since(start) >= self.period)
+        {
             self.window_start = Some(now);
             self.emitted = 0;
             hidden = std::mem::take(&mut self.suppressed);

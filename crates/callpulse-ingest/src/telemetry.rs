@@ -30,7 +30,10 @@ impl IngestTelemetry {
     /// A registration conflict (the same name registered twice in `registry`).
     pub fn register(registry: &Registry) -> Result<Self, prometheus::Error> {
         let consumed = IntCounterVec::new(
-            Opts::new("callpulse_events_consumed_total", "Messages read from Kafka, by topic."),
+            Opts::new(
+                "callpulse_events_consumed_total",
+                "Messages read from Kafka, by topic.",
+            ),
             &["topic"],
         )?;
         let rejected = IntCounterVec::new(
@@ -52,7 +55,10 @@ impl IngestTelemetry {
             "Kafka partitions assigned to this instance.",
         )?;
         let rebalances = IntCounterVec::new(
-            Opts::new("callpulse_consumer_rebalances_total", "Rebalance callbacks, by kind."),
+            Opts::new(
+                "callpulse_consumer_rebalances_total",
+                "Rebalance callbacks, by kind.",
+            ),
             &["kind"],
         )?;
         let commit_failures = IntCounter::new(
@@ -77,6 +83,14 @@ impl IngestTelemetry {
         for kind in ["assign", "revoke", "error"] {
             rebalances.with_label_values(&[kind]);
         }
-        Ok(IngestTelemetry { consumed, rejected, lag, assigned, rebalances, commit_failures, consumer_errors })
+        Ok(IngestTelemetry {
+            consumed,
+            rejected,
+            lag,
+            assigned,
+            rebalances,
+            commit_failures,
+            consumer_errors,
+        })
     }
 }

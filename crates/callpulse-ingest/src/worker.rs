@@ -35,11 +35,16 @@ pub(crate) struct Raw {
 pub(crate) enum Input {
     Batch(Vec<Raw>),
     /// Drop these partitions' state (after publishing their totals as retired) and ack.
-    Revoke { partitions: Vec<(Arc<str>, i32)>, done: SyncSender<()> },
+    Revoke {
+        partitions: Vec<(Arc<str>, i32)>,
+        done: SyncSender<()>,
+    },
     /// Store offsets, publish a last snapshot of everything, ack and stop. (The channel
     /// itself never closes first: the consumer context holds senders, and the workers hold
     /// the consumer.)
-    Shutdown { done: SyncSender<()> },
+    Shutdown {
+        done: SyncSender<()>,
+    },
 }
 
 struct Owned {
@@ -122,7 +127,8 @@ impl<C: ConsumerContext + 'static> Worker<C> {
                 state: PartitionState::new(Arc::clone(&self.policy)),
                 pending_offset: None,
             });
-            let result = decode(&raw.payload, now, &self.limits).and_then(|env| owned.state.apply(&env));
+            let result =
+                decode(&raw.payload, now, &self.limits).and_then(|env| owned.state.apply(&env));
             if let Err(rejection) = result {
                 rejected[rejection.reason_index()] += 1;
                 let (log, hidden) = log_limit.allow(mono_now());
@@ -142,7 +148,10 @@ impl<C: ConsumerContext + 'static> Worker<C> {
         }
         for (i, count) in rejected.iter().enumerate() {
             if *count > 0 {
-                self.telemetry.rejected.with_label_values(&[Rejection::REASONS[i]]).inc_by(*count);
+                self.telemetry
+                    .rejected
+                    .with_label_values(&[Rejection::REASONS[i]])
+                    .inc_by(*count);
             }
         }
         for (key, owned) in partitions.iter_mut() {
@@ -166,7 +175,8 @@ impl<C: ConsumerContext + 'static> Worker<C> {
     fn publish(&self, partitions: &mut HashMap<(Arc<str>, i32), Owned>) {
         let now = wall_now();
         for ((topic, partition), owned) in partitions.iter_mut() {
-            self.board.publish(topic, *partition, Arc::new(owned.state.snapshot(now)));
+            self.board
+                .publish(topic, *partition, Arc::new(owned.state.snapshot(now)));
         }
     }
 }

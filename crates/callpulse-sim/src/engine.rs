@@ -114,7 +114,10 @@ impl Simulator {
                     leaving: false,
                 });
             }
-            sim.queues.push(QueueRt { waiting: VecDeque::new(), agents: (first..first + count).collect() });
+            sim.queues.push(QueueRt {
+                waiting: VecDeque::new(),
+                agents: (first..first + count).collect(),
+            });
         }
         for a in 0..sim.agents.len() {
             sim.emit_agent(a, AgentState::Offline);
@@ -134,7 +137,9 @@ impl Simulator {
             if *at > until.millis() {
                 break;
             }
-            let Some(Reverse((at, _, ev))) = self.heap.pop() else { break };
+            let Some(Reverse((at, _, ev))) = self.heap.pop() else {
+                break;
+            };
             self.now = at;
             self.handle(ev);
         }
@@ -160,7 +165,8 @@ impl Simulator {
 
     fn schedule(&mut self, delay_ms: i64, ev: Ev) {
         self.seq += 1;
-        self.heap.push(Reverse((self.now + delay_ms.max(0), self.seq, ev)));
+        self.heap
+            .push(Reverse((self.now + delay_ms.max(0), self.seq, ev)));
     }
 
     fn shape(&self, at_ms: i64) -> f64 {
@@ -205,14 +211,23 @@ impl Simulator {
 
     fn emit(&mut self, event: Event) {
         let n = self.id();
-        self.out.push(Envelope { event_id: format!("{}-{n}", self.run), ts: Ts(self.now), event });
+        self.out.push(Envelope {
+            event_id: format!("{}-{n}", self.run),
+            ts: Ts(self.now),
+            event,
+        });
     }
 
     fn emit_agent(&mut self, a: usize, state: AgentState) {
         self.agents[a].state = state;
         let team = self.cfg.queues[self.agents[a].queue].team.clone();
         let reason = (state == AgentState::Aux).then(|| "break".to_owned());
-        self.emit(Event::AgentState(AgentStateChanged { agent_id: self.agents[a].id.clone(), team, state, reason }));
+        self.emit(Event::AgentState(AgentStateChanged {
+            agent_id: self.agents[a].id.clone(),
+            team,
+            state,
+            reason,
+        }));
     }
 
     fn handle(&mut self, ev: Ev) {
@@ -233,14 +248,21 @@ impl Simulator {
             Ev::TicketArrival => self.ticket_arrival(),
             Ev::TicketFirstResponse(t) => {
                 let agent_id = format!("digital-{:03}", 1 + t % 12);
-                self.emit(Event::TicketFirstResponse(TicketFirstResponse { ticket_id: format!("tk-{}-{t}", self.run), agent_id }));
-                let resolve = Exp::new(1.0 / (90.0 * 60.0 * 1000.0)).map_or(3_600_000.0, |e| e.sample(&mut self.rng));
+                self.emit(Event::TicketFirstResponse(TicketFirstResponse {
+                    ticket_id: format!("tk-{}-{t}", self.run),
+                    agent_id,
+                }));
+                let resolve = Exp::new(1.0 / (90.0 * 60.0 * 1000.0))
+                    .map_or(3_600_000.0, |e| e.sample(&mut self.rng));
                 self.schedule(resolve as i64, Ev::TicketResolve(t));
             }
             Ev::TicketResolve(t) => {
                 let ticket_id = format!("tk-{}-{t}", self.run);
                 let agent_id = format!("digital-{:03}", 1 + t % 12);
-                self.emit(Event::TicketResolved(TicketResolved { ticket_id: ticket_id.clone(), agent_id }));
+                self.emit(Event::TicketResolved(TicketResolved {
+                    ticket_id: ticket_id.clone(),
+                    agent_id,
+                }));
                 if self.rng.random::<f64>() < 0.05 {
                     self.emit(Event::TicketReopened(TicketReopened { ticket_id }));
                 }
@@ -252,8 +274,13 @@ impl Simulator {
         self.schedule_arrival(q);
         let n = self.id();
         let model = &self.cfg.queues[q];
-        let (talk_mean, hold_share, hold_mean, acw_mean, patience) =
-            (model.mean_talk_secs, model.hold_share, model.mean_hold_secs, model.mean_acw_secs, model.mean_patience_secs);
+        let (talk_mean, hold_share, hold_mean, acw_mean, patience) = (
+            model.mean_talk_secs,
+            model.hold_share,
+            model.mean_hold_secs,
+            model.mean_acw_secs,
+            model.mean_patience_secs,
+        );
         let call = Call {
             queue: q,
             id: format!("call-{}-{n}", self.run),
@@ -261,7 +288,11 @@ impl Simulator {
             answered_at: None,
             agent: None,
             talk_ms: lognormal(&mut self.rng, talk_mean) * SEC,
-            hold_ms: if self.rng.random::<f64>() < hold_share { exp_ms(&mut self.rng, hold_mean) } else { 0 },
+            hold_ms: if self.rng.random::<f64>() < hold_share {
+                exp_ms(&mut self.rng, hold_mean)
+            } else {
+                0
+            },
             acw_ms: lognormal(&mut self.rng, acw_mean) * SEC,
             done: false,
         };
@@ -281,12 +312,17 @@ impl Simulator {
     }
 
     fn patience(&mut self, c: u64) {
-        let Some(call) = self.calls.get(&c) else { return };
+        let Some(call) = self.calls.get(&c) else {
+            return;
+        };
         if call.answered_at.is_some() {
             return;
         }
         let q = call.queue;
-        let event = CallAbandoned { call_id: call.id.clone(), queue: self.cfg.queues[q].name.clone() };
+        let event = CallAbandoned {
+            call_id: call.id.clone(),
+            queue: self.cfg.queues[q].name.clone(),
+        };
         self.calls.remove(&c);
         self.queues[q].waiting.retain(|w| *w != c);
         self.emit(Event::CallAbandoned(event));
@@ -295,11 +331,9 @@ impl Simulator {
     /// Hands waiting calls to free agents, longest-waiting call to the agent idle longest.
     fn dispatch(&mut self, q: usize) {
         while let Some(&c) = self.queues[q].waiting.front() {
-            let free = self.queues[q]
-                .agents
-                .iter()
-                .copied()
-                .find(|a| self.agents[*a].state == AgentState::Available && !self.agents[*a].leaving);
+            let free = self.queues[q].agents.iter().copied().find(|a| {
+                self.agents[*a].state == AgentState::Available && !self.agents[*a].leaving
+            });
             let Some(agent) = free else { return };
             self.queues[q].waiting.pop_front();
             // Rotate so the next call goes to another agent, spreading the work.
@@ -307,7 +341,9 @@ impl Simulator {
                 let a = self.queues[q].agents.remove(pos);
                 self.queues[q].agents.push(a);
             }
-            let Some(call) = self.calls.get_mut(&c) else { continue };
+            let Some(call) = self.calls.get_mut(&c) else {
+                continue;
+            };
             call.answered_at = Some(self.now);
             call.agent = Some(agent);
             let busy = call.talk_ms + call.hold_ms;
@@ -323,7 +359,9 @@ impl Simulator {
     }
 
     fn wrap_end(&mut self, c: u64) {
-        let Some(call) = self.calls.get_mut(&c) else { return };
+        let Some(call) = self.calls.get_mut(&c) else {
+            return;
+        };
         call.done = true;
         let Some(agent) = call.agent else { return };
         let resolved = self.rng.random::<f64>() < 0.78;
@@ -364,11 +402,27 @@ impl Simulator {
     }
 
     fn survey(&mut self, c: u64) {
-        let Some(call) = self.calls.remove(&c) else { return };
-        let wait_s = call.answered_at.unwrap_or(call.queued_at).saturating_sub(call.queued_at) / SEC;
+        let Some(call) = self.calls.remove(&c) else {
+            return;
+        };
+        let wait_s = call
+            .answered_at
+            .unwrap_or(call.queued_at)
+            .saturating_sub(call.queued_at)
+            / SEC;
         // Satisfaction falls with the wait: most callers answered fast rate 4-5.
-        let good = if wait_s < 30 { 0.85 } else if wait_s < 120 { 0.65 } else { 0.4 };
-        let score = if self.rng.random::<f64>() < good { self.rng.random_range(4..=5) } else { self.rng.random_range(1..=3) };
+        let good = if wait_s < 30 {
+            0.85
+        } else if wait_s < 120 {
+            0.65
+        } else {
+            0.4
+        };
+        let score = if self.rng.random::<f64>() < good {
+            self.rng.random_range(4..=5)
+        } else {
+            self.rng.random_range(1..=3)
+        };
         let event = CsatResponse {
             interaction_id: call.id.clone(),
             queue: self.cfg.queues[call.queue].name.clone(),
@@ -413,8 +467,12 @@ impl Simulator {
     fn ticket_arrival(&mut self) {
         self.schedule_ticket();
         let t = self.id();
-        let channel = [TicketChannel::Email, TicketChannel::Chat, TicketChannel::Social, TicketChannel::Web]
-            [self.rng.random_range(0..4)];
+        let channel = [
+            TicketChannel::Email,
+            TicketChannel::Chat,
+            TicketChannel::Social,
+            TicketChannel::Web,
+        ][self.rng.random_range(0..4)];
         let customer = format!("cust-{}", self.rng.random_range(1..=CUSTOMERS));
         self.emit(Event::TicketCreated(TicketCreated {
             ticket_id: format!("tk-{}-{t}", self.run),
@@ -432,12 +490,16 @@ impl Simulator {
 fn lognormal(rng: &mut SmallRng, mean: f64) -> i64 {
     let sigma: f64 = 0.6;
     let mu = mean.max(1.0).ln() - sigma * sigma / 2.0;
-    LogNormal::new(mu, sigma).map_or(mean, |d| d.sample(rng)).round() as i64
+    LogNormal::new(mu, sigma)
+        .map_or(mean, |d| d.sample(rng))
+        .round() as i64
 }
 
 /// An exponential sample with the given mean in seconds, returned in ms.
 fn exp_ms(rng: &mut SmallRng, mean_secs: f64) -> i64 {
-    Exp::new(1.0 / mean_secs.max(0.001)).map_or(mean_secs, |d| d.sample(rng)).mul_add(1000.0, 0.0) as i64
+    Exp::new(1.0 / mean_secs.max(0.001))
+        .map_or(mean_secs, |d| d.sample(rng))
+        .mul_add(1000.0, 0.0) as i64
 }
 
 #[cfg(test)]
@@ -455,7 +517,11 @@ mod tests {
         let a = Simulator::new(SimConfig::default(), START).advance_to(Ts(START.0 + 600_000));
         let b = Simulator::new(SimConfig::default(), START).advance_to(Ts(START.0 + 600_000));
         assert_eq!(a, b);
-        assert!(a.len() > 100, "ten busy minutes produce events: {}", a.len());
+        assert!(
+            a.len() > 100,
+            "ten busy minutes produce events: {}",
+            a.len()
+        );
     }
 
     #[test]
@@ -471,7 +537,8 @@ mod tests {
             assert!(e.ts.0 >= last, "time order");
             last = e.ts.0;
             *kinds.entry(e.event.kind()).or_default() += 1;
-            let back = decode(e.to_json().as_bytes(), e.ts, &DecodeLimits::default()).expect("valid");
+            let back =
+                decode(e.to_json().as_bytes(), e.ts, &DecodeLimits::default()).expect("valid");
             assert_eq!(&back, e);
             match &e.event {
                 Event::CallQueued(c) => {
@@ -484,12 +551,28 @@ mod tests {
         }
         let offered = kinds[&EventKind::CallQueued] as f64;
         let expected = 19.0 * 60.0; // sum of peak rates at the peak hour
-        assert!((offered - expected).abs() < 5.0 * expected.sqrt(), "offered {offered} vs {expected}");
-        for kind in [EventKind::CallAnswered, EventKind::CallAbandoned, EventKind::CallCompleted, EventKind::CsatResponse, EventKind::TicketCreated] {
-            assert!(kinds.get(&kind).copied().unwrap_or(0) > 0, "{kind:?} occurs");
+        assert!(
+            (offered - expected).abs() < 5.0 * expected.sqrt(),
+            "offered {offered} vs {expected}"
+        );
+        for kind in [
+            EventKind::CallAnswered,
+            EventKind::CallAbandoned,
+            EventKind::CallCompleted,
+            EventKind::CsatResponse,
+            EventKind::TicketCreated,
+        ] {
+            assert!(
+                kinds.get(&kind).copied().unwrap_or(0) > 0,
+                "{kind:?} occurs"
+            );
         }
         let answered = kinds[&EventKind::CallAnswered] as f64;
-        assert!(answered / offered > 0.7, "a staffed center answers most calls: {}", answered / offered);
+        assert!(
+            answered / offered > 0.7,
+            "a staffed center answers most calls: {}",
+            answered / offered
+        );
     }
 
     #[test]
@@ -497,7 +580,16 @@ mod tests {
         let night = Ts(START.0 - 6 * 3_600_000); // 03:00
         let n = Simulator::new(SimConfig::default(), night).advance_to(Ts(night.0 + 3_600_000));
         let d = Simulator::new(SimConfig::default(), START).advance_to(Ts(START.0 + 3_600_000));
-        let calls = |v: &[Envelope]| v.iter().filter(|e| e.event.kind() == EventKind::CallQueued).count();
-        assert!(calls(&n) * 5 < calls(&d), "night {} day {}", calls(&n), calls(&d));
+        let calls = |v: &[Envelope]| {
+            v.iter()
+                .filter(|e| e.event.kind() == EventKind::CallQueued)
+                .count()
+        };
+        assert!(
+            calls(&n) * 5 < calls(&d),
+            "night {} day {}",
+            calls(&n),
+            calls(&d)
+        );
     }
 }

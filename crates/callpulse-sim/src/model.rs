@@ -45,17 +45,18 @@ pub struct SimConfig {
 
 impl Default for SimConfig {
     fn default() -> Self {
-        let queue = |name: &str, team: &str, rate: f64, agents: u32, talk: f64, patience: f64| QueueModel {
-            name: name.to_owned(),
-            team: team.to_owned(),
-            peak_calls_per_min: rate,
-            peak_agents: agents,
-            mean_talk_secs: talk,
-            hold_share: 0.25,
-            mean_hold_secs: 45.0,
-            mean_acw_secs: 40.0,
-            mean_patience_secs: patience,
-        };
+        let queue =
+            |name: &str, team: &str, rate: f64, agents: u32, talk: f64, patience: f64| QueueModel {
+                name: name.to_owned(),
+                team: team.to_owned(),
+                peak_calls_per_min: rate,
+                peak_agents: agents,
+                mean_talk_secs: talk,
+                hold_share: 0.25,
+                mean_hold_secs: 45.0,
+                mean_acw_secs: 40.0,
+                mean_patience_secs: patience,
+            };
         SimConfig {
             seed: 1999,
             scale: 1.0,
@@ -63,10 +64,10 @@ impl Default for SimConfig {
             peak_tickets_per_min: 2.0,
             flat_day: false,
             queues: vec![
-                queue("billing", "billing-team", 8.0, 38, 220.0, 180.0),
-                queue("support", "tech-team", 6.0, 40, 330.0, 240.0),
-                queue("sales", "sales-team", 4.0, 18, 200.0, 120.0),
-                queue("vip", "vip-team", 1.0, 7, 260.0, 300.0),
+                queue("billing", "billing-team", 8.0, 42, 220.0, 180.0),
+                queue("support", "tech-team", 6.0, 45, 330.0, 240.0),
+                queue("sales", "sales-team", 4.0, 21, 200.0, 120.0),
+                queue("vip", "vip-team", 1.0, 9, 260.0, 300.0),
             ],
         }
     }

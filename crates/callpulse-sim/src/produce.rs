@@ -52,7 +52,9 @@ impl SimTopics {
 
     /// The name for `topic`.
     pub fn name(&self, topic: Topic) -> &str {
-        self.0.get(topic.default_name()).map_or(topic.default_name(), String::as_str)
+        self.0
+            .get(topic.default_name())
+            .map_or(topic.default_name(), String::as_str)
     }
 
     /// Every name.
@@ -88,7 +90,9 @@ pub struct EventProducer {
 
 impl std::fmt::Debug for EventProducer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("EventProducer").field("topics", &self.topics).finish_non_exhaustive()
+        f.debug_struct("EventProducer")
+            .field("topics", &self.topics)
+            .finish_non_exhaustive()
     }
 }
 
@@ -97,7 +101,11 @@ impl EventProducer {
     ///
     /// # Errors
     /// [`ProduceError::Client`] for an unusable configuration.
-    pub fn new(brokers: &str, extra: &BTreeMap<String, String>, topics: SimTopics) -> Result<Self, ProduceError> {
+    pub fn new(
+        brokers: &str,
+        extra: &BTreeMap<String, String>,
+        topics: SimTopics,
+    ) -> Result<Self, ProduceError> {
         let failures = Arc::new(AtomicU64::new(0));
         let mut cc = ClientConfig::new();
         cc.set("bootstrap.servers", brokers)
@@ -108,9 +116,15 @@ impl EventProducer {
             cc.set(key, value);
         }
         let producer = cc
-            .create_with_context(DeliveryCounter { failures: Arc::clone(&failures) })
+            .create_with_context(DeliveryCounter {
+                failures: Arc::clone(&failures),
+            })
             .map_err(ProduceError::Client)?;
-        Ok(EventProducer { producer, topics, failures })
+        Ok(EventProducer {
+            producer,
+            topics,
+            failures,
+        })
     }
 
     /// Queues one event on its topic, keyed by its interaction or agent id. Waits while the
@@ -129,7 +143,10 @@ impl EventProducer {
     /// [`ProduceError::Send`] for anything but a full queue.
     pub fn send_raw(&self, topic: &str, key: &str, payload: &[u8]) -> Result<(), ProduceError> {
         loop {
-            match self.producer.send(BaseRecord::to(topic).key(key).payload(payload)) {
+            match self
+                .producer
+                .send(BaseRecord::to(topic).key(key).payload(payload))
+            {
                 Ok(()) => return Ok(()),
                 Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), _)) => {
                     std::thread::sleep(Duration::from_millis(5));
@@ -157,22 +174,37 @@ impl EventProducer {
 ///
 /// # Errors
 /// [`ProduceError::CreateTopic`] when the broker refuses (other than "already exists").
-pub async fn ensure_topics(brokers: &str, topics: &[&str], partitions: i32) -> Result<(), ProduceError> {
+pub async fn ensure_topics(
+    brokers: &str,
+    topics: &[&str],
+    partitions: i32,
+) -> Result<(), ProduceError> {
     let admin: AdminClient<DefaultClientContext> = ClientConfig::new()
         .set("bootstrap.servers", brokers)
         .create()
         .map_err(ProduceError::Client)?;
-    let new: Vec<NewTopic<'_>> =
-        topics.iter().map(|t| NewTopic::new(t, partitions, TopicReplication::Fixed(1))).collect();
+    let new: Vec<NewTopic<'_>> = topics
+        .iter()
+        .map(|t| NewTopic::new(t, partitions, TopicReplication::Fixed(1)))
+        .collect();
     let opts = AdminOptions::new().operation_timeout(Some(Duration::from_secs(10)));
-    let results = admin.create_topics(&new, &opts).await.map_err(|e| ProduceError::CreateTopic {
-        topic: topics.join(","),
-        reason: e.to_string(),
-    })?;
+    let results =
+        admin
+            .create_topics(&new, &opts)
+            .await
+            .map_err(|e| ProduceError::CreateTopic {
+                topic: topics.join(","),
+                reason: e.to_string(),
+            })?;
     for result in results {
         match result {
             Ok(_) | Err((_, RDKafkaErrorCode::TopicAlreadyExists)) => {}
-            Err((topic, code)) => return Err(ProduceError::CreateTopic { topic, reason: code.to_string() }),
+            Err((topic, code)) => {
+                return Err(ProduceError::CreateTopic {
+                    topic,
+                    reason: code.to_string(),
+                });
+            }
         }
     }
     Ok(())

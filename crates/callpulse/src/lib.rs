@@ -1,1 +1,75 @@
-//! stub
+//! callpulse: the binary's library half. Wiring only; the engine lives in the other crates.
+//!
+//! - `cli.rs`: the command line (`run`, `demo`, `simulate`).
+//! - `config.rs`: [`Config`], layered from the shipped defaults, a file and the environment.
+//! - `runtime.rs`: [`run`]: ingest + publisher + HTTP server under one shutdown token.
+//! - `publisher.rs`: merges partition snapshots into the one published snapshot each tick.
+//! - `demo.rs`: [`demo`]: the whole product in one process on librdkafka's mock cluster.
+//! - `simulate.rs`: producing simulated events to a real cluster.
+//! - `logging.rs`: `tracing` set-up (text or JSON, `RUST_LOG`).
+
+pub mod cli;
+pub mod config;
+mod demo;
+pub mod logging;
+mod publisher;
+mod runtime;
+mod simulate;
+
+pub use config::{Config, ConfigError};
+pub use demo::{DemoOptions, demo};
+pub use runtime::{run, shutdown_signal};
+pub use simulate::{SimulateOptions, simulate};
+
+use std::collections::HashMap;
+
+use anyhow::Context;
+use tokio_util::sync::CancellationToken;
+
+/// Runs the parsed command line to completion.
+///
+/// # Errors
+/// Whatever stopped the command, with context.
+pub fn main_with(cli: cli::Cli) -> anyhow::Result<()> {
+    let env: HashMap<String, String> = std::env::vars().collect();
+    let mut config =
+        Config::load(cli.config.as_deref(), &env).context("while loading the configuration")?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_name("callpulse")
+        .build()
+        .context("while starting the async runtime")?;
+    runtime.block_on(async move {
+        let shutdown = CancellationToken::new();
+        tokio::spawn(shutdown_signal(shutdown.clone()));
+        match cli.command {
+            cli::Command::Run(args) => {
+                if let Some(brokers) = args.brokers {
+                    config.ingest.brokers = brokers;
+                }
+                if let Some(listen) = args.listen {
+                    config.export.listen = listen;
+                }
+                let listener = bind(&config.export.listen).await?;
+                run(config, listener, shutdown).await
+            }
+            cli::Command::Demo(args) => {
+                let listen = args
+                    .listen
+                    .clone()
+                    .unwrap_or_else(|| config.export.listen.clone());
+                let listener = bind(&listen).await?;
+                demo(config, listener, shutdown, DemoOptions::from(&args)).await
+            }
+            cli::Command::Simulate(args) => {
+                simulate(&config, SimulateOptions::from(&args), shutdown).await
+            }
+        }
+    })
+}
+
+async fn bind(addr: &str) -> anyhow::Result<tokio::net::TcpListener> {
+    tokio::net::TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("while binding the HTTP listener to {addr}"))
+}

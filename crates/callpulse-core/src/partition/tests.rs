@@ -11,19 +11,47 @@ const MIN: i64 = 60_000;
 const NOW: Ts = Ts(1_764_158_400_000 + 30_000); // 12:00:30 UTC: mid-bucket on purpose
 
 fn env(id: &str, ts: Ts, event: Event) -> Envelope {
-    Envelope { event_id: id.to_owned(), ts, event }
+    Envelope {
+        event_id: id.to_owned(),
+        ts,
+        event,
+    }
 }
 
 fn queued(id: &str, call: &str, queue: &str, ts: Ts) -> Envelope {
-    env(id, ts, Event::CallQueued(CallQueued { call_id: call.into(), queue: queue.into(), customer_id: None, priority: None }))
+    env(
+        id,
+        ts,
+        Event::CallQueued(CallQueued {
+            call_id: call.into(),
+            queue: queue.into(),
+            customer_id: None,
+            priority: None,
+        }),
+    )
 }
 
 fn answered(id: &str, call: &str, queue: &str, ts: Ts) -> Envelope {
-    env(id, ts, Event::CallAnswered(CallAnswered { call_id: call.into(), queue: queue.into(), agent_id: "a1".into() }))
+    env(
+        id,
+        ts,
+        Event::CallAnswered(CallAnswered {
+            call_id: call.into(),
+            queue: queue.into(),
+            agent_id: "a1".into(),
+        }),
+    )
 }
 
 fn abandoned(id: &str, call: &str, queue: &str, ts: Ts) -> Envelope {
-    env(id, ts, Event::CallAbandoned(CallAbandoned { call_id: call.into(), queue: queue.into() }))
+    env(
+        id,
+        ts,
+        Event::CallAbandoned(CallAbandoned {
+            call_id: call.into(),
+            queue: queue.into(),
+        }),
+    )
 }
 
 fn completed(id: &str, call: &str, queue: &str, ts: Ts, parts: (i64, i64, i64)) -> Envelope {
@@ -43,7 +71,16 @@ fn completed(id: &str, call: &str, queue: &str, ts: Ts, parts: (i64, i64, i64)) 
 }
 
 fn csat(id: &str, queue: &str, ts: Ts, score: u8) -> Envelope {
-    env(id, ts, Event::CsatResponse(CsatResponse { interaction_id: id.into(), queue: queue.into(), agent_id: None, score }))
+    env(
+        id,
+        ts,
+        Event::CsatResponse(CsatResponse {
+            interaction_id: id.into(),
+            queue: queue.into(),
+            agent_id: None,
+            score,
+        }),
+    )
 }
 
 fn state() -> PartitionState {
@@ -52,7 +89,13 @@ fn state() -> PartitionState {
 
 fn view(s: &mut PartitionState, now: Ts) -> Snapshot {
     let part = Arc::new(s.snapshot(now));
-    Snapshot::build(1, now, &[part], &Retired::default(), &MetricsPolicy::default())
+    Snapshot::build(
+        1,
+        now,
+        &[part],
+        &Retired::default(),
+        &MetricsPolicy::default(),
+    )
 }
 
 use crate::snapshot::Retired;
@@ -86,10 +129,16 @@ fn a_known_hour_gives_exact_figures() {
     let snap = view(&mut s, NOW);
     let q = snap.queue("billing").expect("queue");
     assert_eq!(q.waiting, 1);
-    assert_eq!(q.longest_wait_s, 120.0, "waiting since 2 min before the snapshot");
+    assert_eq!(
+        q.longest_wait_s, 120.0,
+        "waiting since 2 min before the snapshot"
+    );
     let w5 = &q.windows[0];
     assert_eq!(w5.window, "5m");
-    assert_eq!((w5.offered, w5.answered, w5.abandoned, w5.short_abandoned), (5, 2, 2, 1));
+    assert_eq!(
+        (w5.offered, w5.answered, w5.abandoned, w5.short_abandoned),
+        (5, 2, 2, 1)
+    );
     assert_eq!(w5.sl_denominator, 3);
     assert_eq!(w5.answered_within[&20], 1);
     assert_eq!(w5.service_level[&20], Some(1.0 / 3.0));
@@ -103,7 +152,10 @@ fn a_known_hour_gives_exact_figures() {
     assert_eq!(w5.csat, Some(0.5));
     assert_eq!(w5.csat_mean, Some(4.0));
     let w30 = &q.windows[2];
-    assert_eq!((w30.offered, w30.answered, w30.answered_within[&20]), (6, 3, 2));
+    assert_eq!(
+        (w30.offered, w30.answered, w30.answered_within[&20]),
+        (6, 3, 2)
+    );
     assert_eq!(q.totals.offered, 6);
     assert_eq!(q.totals.wait_le_bounds_s[..4], [5, 10, 15, 20]);
     assert_eq!(q.totals.wait_le_cumulative[..4], [0, 1, 1, 2]);
@@ -122,8 +174,14 @@ fn duplicates_are_rejected_and_change_nothing() {
 #[test]
 fn answer_before_queued_is_parked_then_counted() {
     let mut s = state();
-    assert_eq!(s.apply(&answered("e2", "c1", "q", Ts(NOW.0 - MIN))), Ok(Applied::Parked));
-    assert_eq!(s.apply(&queued("e1", "c1", "q", Ts(NOW.0 - MIN - 12_000))), Ok(Applied::Counted));
+    assert_eq!(
+        s.apply(&answered("e2", "c1", "q", Ts(NOW.0 - MIN))),
+        Ok(Applied::Parked)
+    );
+    assert_eq!(
+        s.apply(&queued("e1", "c1", "q", Ts(NOW.0 - MIN - 12_000))),
+        Ok(Applied::Counted)
+    );
     let snap = view(&mut s, NOW);
     let w = &snap.queue("q").expect("q").windows[0];
     assert_eq!((w.offered, w.answered, w.asa_s), (1, 1, Some(12.0)));
@@ -133,8 +191,10 @@ fn answer_before_queued_is_parked_then_counted() {
 #[test]
 fn orphans_and_stale_calls_expire() {
     let mut s = state();
-    s.apply(&answered("e1", "lost", "q", Ts(NOW.0 - 30 * MIN))).expect("parked");
-    s.apply(&queued("e2", "forever", "q", Ts(NOW.0 - 5 * 3600 * 1000))).expect("late but live");
+    s.apply(&answered("e1", "lost", "q", Ts(NOW.0 - 30 * MIN)))
+        .expect("parked");
+    s.apply(&queued("e2", "forever", "q", Ts(NOW.0 - 5 * 3600 * 1000)))
+        .expect("late but live");
     let snap = view(&mut s, NOW);
     assert_eq!(snap.engine.counters.orphaned, 1);
     assert_eq!(snap.engine.counters.stale_waiting, 1);
@@ -147,17 +207,25 @@ fn orphans_and_stale_calls_expire() {
 fn late_events_count_in_totals_not_windows() {
     let mut s = state();
     s.apply(&queued("e0", "c0", "q", NOW)).expect("fresh");
-    assert_eq!(s.apply(&queued("e1", "c1", "q", Ts(NOW.0 - 3 * 3600 * 1000))), Ok(Applied::Late));
+    assert_eq!(
+        s.apply(&queued("e1", "c1", "q", Ts(NOW.0 - 3 * 3600 * 1000))),
+        Ok(Applied::Late)
+    );
     let snap = view(&mut s, NOW);
     let q = snap.queue("q").expect("q");
-    assert_eq!((q.windows[3].offered, q.totals.offered, q.waiting), (1, 2, 2));
+    assert_eq!(
+        (q.windows[3].offered, q.totals.offered, q.waiting),
+        (1, 2, 2)
+    );
 }
 
 #[test]
 fn negative_wait_is_clamped_and_counted() {
     let mut s = state();
-    s.apply(&queued("e1", "c1", "q", Ts(NOW.0 - MIN))).expect("ok");
-    s.apply(&answered("e2", "c1", "q", Ts(NOW.0 - MIN - 500))).expect("ok");
+    s.apply(&queued("e1", "c1", "q", Ts(NOW.0 - MIN)))
+        .expect("ok");
+    s.apply(&answered("e2", "c1", "q", Ts(NOW.0 - MIN - 500)))
+        .expect("ok");
     let snap = view(&mut s, NOW);
     assert_eq!(snap.engine.counters.clock_skew, 1);
     assert_eq!(snap.queue("q").expect("q").windows[0].asa_s, Some(0.0));
@@ -168,33 +236,63 @@ fn per_queue_policy_applies() {
     let mut policy = MetricsPolicy::default();
     policy.queues.insert(
         "vip".into(),
-        QueuePolicy { sl_thresholds_secs: vec![10, 30], sl_target: 0.9, short_abandon_secs: 0 },
+        QueuePolicy {
+            sl_thresholds_secs: vec![10, 30],
+            sl_target: 0.9,
+            short_abandon_secs: 0,
+        },
     );
     let policy = Arc::new(policy);
     let mut s = PartitionState::new(Arc::clone(&policy));
-    s.apply(&queued("e1", "c1", "vip", Ts(NOW.0 - MIN))).expect("ok");
-    s.apply(&answered("e2", "c1", "vip", Ts(NOW.0 - MIN + 15_000))).expect("ok");
-    s.apply(&queued("e3", "c2", "vip", Ts(NOW.0 - MIN))).expect("ok");
-    s.apply(&abandoned("e4", "c2", "vip", Ts(NOW.0 - MIN + 1_000))).expect("ok");
+    s.apply(&queued("e1", "c1", "vip", Ts(NOW.0 - MIN)))
+        .expect("ok");
+    s.apply(&answered("e2", "c1", "vip", Ts(NOW.0 - MIN + 15_000)))
+        .expect("ok");
+    s.apply(&queued("e3", "c2", "vip", Ts(NOW.0 - MIN)))
+        .expect("ok");
+    s.apply(&abandoned("e4", "c2", "vip", Ts(NOW.0 - MIN + 1_000)))
+        .expect("ok");
     let part = Arc::new(s.snapshot(NOW));
     let snap = Snapshot::build(1, NOW, &[part], &Retired::default(), &policy);
     let w = &snap.queue("vip").expect("vip").windows[0];
     assert_eq!(w.answered_within, [(10, 0), (30, 1)].into_iter().collect());
-    assert_eq!(w.short_abandoned, 0, "short-abandon threshold 0 disables it");
+    assert_eq!(
+        w.short_abandoned, 0,
+        "short-abandon threshold 0 disables it"
+    );
     assert_eq!(w.service_level[&30], Some(0.5));
 }
 
 #[test]
 fn caps_reject_new_names() {
-    let policy = Arc::new(MetricsPolicy { max_queues: 1, max_teams: 1, ..MetricsPolicy::default() });
+    let policy = Arc::new(MetricsPolicy {
+        max_queues: 1,
+        max_teams: 1,
+        ..MetricsPolicy::default()
+    });
     let mut s = PartitionState::new(policy);
     s.apply(&queued("e1", "c1", "a", NOW)).expect("first queue");
-    assert_eq!(s.apply(&queued("e2", "c2", "b", NOW)), Err(Rejection::TooManyNames("queue")));
+    assert_eq!(
+        s.apply(&queued("e2", "c2", "b", NOW)),
+        Err(Rejection::TooManyNames("queue"))
+    );
     let agent = |id: &str, team: &str| {
-        env(id, NOW, Event::AgentState(AgentStateChanged { agent_id: id.into(), team: team.into(), state: AgentState::Available, reason: None }))
+        env(
+            id,
+            NOW,
+            Event::AgentState(AgentStateChanged {
+                agent_id: id.into(),
+                team: team.into(),
+                state: AgentState::Available,
+                reason: None,
+            }),
+        )
     };
     s.apply(&agent("a1", "t1")).expect("first team");
-    assert_eq!(s.apply(&agent("a2", "t2")), Err(Rejection::TooManyNames("team")));
+    assert_eq!(
+        s.apply(&agent("a2", "t2")),
+        Err(Rejection::TooManyNames("team"))
+    );
     assert_eq!(s.agents_in(AgentState::Available), 1);
 }
 
@@ -207,7 +305,13 @@ fn retiring_a_partition_keeps_counters_monotonic() {
     retired.absorb(&last);
     let mut fresh = state();
     fresh.apply(&queued("e9", "c9", "q", NOW)).expect("ok");
-    let snap = Snapshot::build(2, NOW, &[Arc::new(fresh.snapshot(NOW))], &retired, &MetricsPolicy::default());
+    let snap = Snapshot::build(
+        2,
+        NOW,
+        &[Arc::new(fresh.snapshot(NOW))],
+        &retired,
+        &MetricsPolicy::default(),
+    );
     let q = snap.queue("q").expect("q");
     assert_eq!(q.totals.offered, 2, "retired + live");
     assert_eq!(q.windows[0].offered, 1, "windows only from owned state");
@@ -231,7 +335,13 @@ fn arb_call() -> impl Strategy<Value = GenCall> {
         proptest::option::of((0i64..600_000, 0i64..60_000, 0i64..120_000)),
         proptest::option::of(1u8..=5),
     )
-        .prop_map(|(queue, queued_ago_ms, outcome, handle, csat)| GenCall { queue, queued_ago_ms, outcome, handle, csat })
+        .prop_map(|(queue, queued_ago_ms, outcome, handle, csat)| GenCall {
+            queue,
+            queued_ago_ms,
+            outcome,
+            handle,
+            csat,
+        })
 }
 
 #[derive(Debug, Default, PartialEq)]

@@ -1,0 +1,99 @@
+//! The command line.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// callpulse: real-time contact-center metrics from Kafka events.
+#[derive(Debug, Parser)]
+#[command(name = "callpulse", version, about, long_about = None)]
+pub struct Cli {
+    /// TOML configuration file, layered over the shipped defaults (config/callpulse.toml).
+    /// Environment variables CALLPULSE__SECTION__KEY override both.
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Log format on stderr. Verbosity comes from RUST_LOG (default: info).
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Log output format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line, for log shippers.
+    Json,
+}
+
+/// What to run.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Consume from a Kafka cluster and serve /metrics, /ws, the API and the wallboard.
+    Run(RunArgs),
+    /// Run everything in one process: an in-process Kafka-protocol broker, the simulator
+    /// producing into it, the engine consuming from it, and the HTTP server.
+    Demo(DemoArgs),
+    /// Produce simulated contact-center events to a Kafka cluster.
+    Simulate(SimulateArgs),
+}
+
+/// `callpulse run`.
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// Kafka bootstrap servers (overrides ingest.brokers).
+    #[arg(long)]
+    pub brokers: Option<String>,
+    /// HTTP listen address (overrides export.listen).
+    #[arg(long)]
+    pub listen: Option<String>,
+}
+
+/// `callpulse demo`.
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// HTTP listen address (overrides export.listen); port 0 picks a free port.
+    #[arg(long)]
+    pub listen: Option<String>,
+    /// Partitions per topic in the in-process broker.
+    #[arg(long, default_value_t = 4)]
+    pub partitions: i32,
+    /// Simulator seed (overrides simulator.seed).
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Follow the real time of day (quiet at night) instead of a busy hour all day.
+    #[arg(long)]
+    pub real_day: bool,
+    /// Minutes of history simulated before going live, so windows start full.
+    #[arg(long, default_value_t = 60)]
+    pub backfill_mins: u32,
+}
+
+/// `callpulse simulate`.
+#[derive(Debug, Args)]
+pub struct SimulateArgs {
+    /// Kafka bootstrap servers (overrides ingest.brokers).
+    #[arg(long)]
+    pub brokers: Option<String>,
+    /// Multiply call volume and staffing (overrides simulator.scale).
+    #[arg(long)]
+    pub scale: Option<f64>,
+    /// Simulator seed (overrides simulator.seed).
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Produce this many events as fast as possible (simulated time fast-forwarded from
+    /// --lookback-mins ago), then exit. Without it, produce in real time until stopped.
+    #[arg(long)]
+    pub count: Option<usize>,
+    /// With --count: how far back simulated time starts.
+    #[arg(long, default_value_t = 60)]
+    pub lookback_mins: u32,
+    /// Create the four topics first (ignored if they exist).
+    #[arg(long)]
+    pub create_topics: bool,
+    /// Partitions per topic when creating them.
+    #[arg(long, default_value_t = 4)]
+    pub partitions: i32,
+}

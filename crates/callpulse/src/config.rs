@@ -1,0 +1,216 @@
+//! The whole configuration, layered: shipped defaults, then a file, then the environment.
+//!
+//! `config/callpulse.toml` is embedded and *is* the default: a test checks that it parses to
+//! `Config::default()` and that it mentions every key, so no key goes undocumented.
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use callpulse_core::{MetricsPolicy, PolicyError};
+use callpulse_export::ExportConfig;
+use callpulse_ingest::IngestConfig;
+use callpulse_sim::SimConfig;
+use serde::{Deserialize, Serialize};
+use thiserror::Error;
+
+/// The shipped, documented defaults.
+pub const DEFAULT_TOML: &str = include_str!("../../../config/callpulse.toml");
+
+/// Prefix of environment overrides: `CALLPULSE__INGEST__BROKERS=host:9092`.
+pub const ENV_PREFIX: &str = "CALLPULSE__";
+
+/// Why the configuration could not be loaded.
+#[derive(Debug, Error)]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("could not read config file {path}")]
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
+    /// A layer is not valid TOML or has an unknown key or a wrong type.
+    #[error("invalid configuration in {layer}: {message}")]
+    Invalid { layer: String, message: String },
+    /// The metric policy is inconsistent.
+    #[error("invalid metrics policy")]
+    Policy(#[from] PolicyError),
+}
+
+/// Every section.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// Kafka consumption.
+    pub ingest: IngestConfig,
+    /// HTTP server.
+    pub export: ExportConfig,
+    /// Metric definitions.
+    pub metrics: MetricsPolicy,
+    /// The simulator used by `demo` and `simulate`.
+    pub simulator: SimConfig,
+}
+
+impl Config {
+    /// Loads defaults, then `file` if given, then `CALLPULSE__SECTION__KEY` variables from
+    /// `env` (values are read as TOML when they parse, else as strings).
+    ///
+    /// # Errors
+    /// A [`ConfigError`] naming the layer at fault.
+    pub fn load(file: Option<&Path>, env: &HashMap<String, String>) -> Result<Config, ConfigError> {
+        let mut table = parse(DEFAULT_TOML, "defaults")?;
+        if let Some(path) = file {
+            let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+                path: path.display().to_string(),
+                source,
+            })?;
+            merge(&mut table, parse(&text, &path.display().to_string())?);
+        }
+        let mut vars: Vec<(&String, &String)> = env
+            .iter()
+            .filter(|(k, _)| k.starts_with(ENV_PREFIX))
+            .collect();
+        vars.sort();
+        for (key, value) in vars {
+            let path: Vec<String> = key[ENV_PREFIX.len()..]
+                .split("__")
+                .map(str::to_lowercase)
+                .collect();
+            set_path(&mut table, &path, env_value(value));
+        }
+        let config: Config =
+            toml::Value::Table(table)
+                .try_into()
+                .map_err(|e: toml::de::Error| ConfigError::Invalid {
+                    layer: "merged configuration".into(),
+                    message: e.to_string(),
+                })?;
+        config.metrics.validate()?;
+        Ok(config)
+    }
+}
+
+fn parse(text: &str, layer: &str) -> Result<toml::Table, ConfigError> {
+    text.parse::<toml::Table>()
+        .map_err(|e| ConfigError::Invalid {
+            layer: layer.to_owned(),
+            message: e.to_string(),
+        })
+}
+
+/// Deep merge: tables merge key by key, anything else replaces.
+fn merge(base: &mut toml::Table, over: toml::Table) {
+    for (key, value) in over {
+        match (base.get_mut(&key), value) {
+            (Some(toml::Value::Table(ours)), toml::Value::Table(theirs)) => merge(ours, theirs),
+            (_, value) => {
+                base.insert(key, value);
+            }
+        }
+    }
+}
+
+fn set_path(table: &mut toml::Table, path: &[String], value: toml::Value) {
+    match path {
+        [] => {}
+        [last] => {
+            table.insert(last.clone(), value);
+        }
+        [first, rest @ ..] => {
+            let entry = table
+                .entry(first.clone())
+                .or_insert_with(|| toml::Value::Table(toml::Table::new()));
+            if !entry.is_table() {
+                *entry = toml::Value::Table(toml::Table::new());
+            }
+            if let toml::Value::Table(inner) = entry {
+                set_path(inner, rest, value);
+            }
+        }
+    }
+}
+
+/// `42` -> integer, `true` -> bool, `[5, 15]` -> array, anything else -> string.
+fn env_value(raw: &str) -> toml::Value {
+    format!("v = {raw}")
+        .parse::<toml::Table>()
+        .ok()
+        .and_then(|mut t| t.remove("v"))
+        .unwrap_or_else(|| toml::Value::String(raw.to_owned()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shipped_file_is_the_default() {
+        let loaded = Config::load(None, &HashMap::new()).expect("defaults load");
+        assert_eq!(loaded, Config::default());
+    }
+
+    /// Every key of the serialized default appears in the shipped file, so every key is
+    /// documented there (the file's comments are the reference).
+    #[test]
+    fn shipped_file_mentions_every_key() {
+        let default = toml::Value::try_from(Config::default()).expect("serializable");
+        let shipped: toml::Table = DEFAULT_TOML.parse().expect("valid toml");
+        fn walk(value: &toml::Value, shipped: Option<&toml::Value>, path: &str) {
+            if let toml::Value::Table(table) = value {
+                for (key, inner) in table {
+                    let here = format!("{path}.{key}");
+                    let theirs = shipped.and_then(|s| s.get(key));
+                    assert!(
+                        theirs.is_some(),
+                        "config/callpulse.toml does not mention {here}"
+                    );
+                    walk(inner, theirs, &here);
+                }
+            }
+        }
+        walk(&default, Some(&toml::Value::Table(shipped)), "");
+    }
+
+    #[test]
+    fn file_and_env_override_in_order() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("c.toml");
+        std::fs::write(&path, "[ingest]\nbrokers = \"file:9092\"\nworkers = 3\n[metrics.queues.vip]\nsl_thresholds_secs = [10, 30]\n").expect("write");
+        let env: HashMap<String, String> = [
+            ("CALLPULSE__INGEST__BROKERS", "env:9092"),
+            ("CALLPULSE__METRICS__WINDOWS_MINS", "[5, 60]"),
+            (
+                "CALLPULSE__INGEST__LIBRDKAFKA__SECURITY.PROTOCOL",
+                "SASL_SSL",
+            ),
+            ("OTHER", "ignored"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect();
+        let c = Config::load(Some(&path), &env).expect("loads");
+        assert_eq!(c.ingest.brokers, "env:9092");
+        assert_eq!(c.ingest.workers, 3);
+        assert_eq!(c.metrics.windows_mins, [5, 60]);
+        assert_eq!(c.metrics.queue("vip").sl_thresholds_secs, [10, 30]);
+        assert_eq!(
+            c.metrics.queue("vip").short_abandon_secs,
+            5,
+            "unset keys keep defaults"
+        );
+        assert_eq!(c.ingest.librdkafka["security.protocol"], "SASL_SSL");
+    }
+
+    #[test]
+    fn errors_name_the_problem() {
+        let env: HashMap<String, String> =
+            [("CALLPULSE__INGEST__NO_SUCH_KEY".to_owned(), "1".to_owned())].into();
+        let err = Config::load(None, &env).expect_err("unknown key");
+        assert!(err.to_string().contains("no_such_key"), "{err}");
+        let env: HashMap<String, String> =
+            [("CALLPULSE__METRICS__BUCKET_SECS".to_owned(), "7".to_owned())].into();
+        assert!(matches!(
+            Config::load(None, &env),
+            Err(ConfigError::Policy(_))
+        ));
+    }
+}

@@ -1,0 +1,118 @@
+//! `callpulse demo`: the whole product in one process. librdkafka's in-process mock cluster
+//! is the broker; the simulator produces into it over the Kafka protocol; the engine consumes
+//! through exactly the consumer-group path `run` uses; the HTTP server serves the wallboard.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+
+use anyhow::Context;
+use callpulse_core::Ts;
+use callpulse_sim::{EventProducer, SimTopics, Simulator, run_realtime};
+use rdkafka::mocking::MockCluster;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+use tracing::info;
+
+use crate::cli::DemoArgs;
+use crate::runtime::wall_now;
+use crate::{Config, run};
+
+/// Demo knobs (from `callpulse demo`'s flags).
+#[derive(Debug, Clone)]
+pub struct DemoOptions {
+    /// Partitions per topic in the in-process broker.
+    pub partitions: i32,
+    /// Overrides `simulator.seed`.
+    pub seed: Option<u64>,
+    /// Follow the time of day instead of a busy hour all day.
+    pub real_day: bool,
+    /// Minutes of history produced before going live.
+    pub backfill_mins: u32,
+}
+
+impl From<&DemoArgs> for DemoOptions {
+    fn from(args: &DemoArgs) -> Self {
+        DemoOptions {
+            partitions: args.partitions,
+            seed: args.seed,
+            real_day: args.real_day,
+            backfill_mins: args.backfill_mins,
+        }
+    }
+}
+
+/// Runs the demo until `shutdown` is cancelled. Prints the URLs on stdout.
+///
+/// # Errors
+/// A start-up failure of the broker, producer or engine.
+pub async fn demo(
+    mut config: Config,
+    listener: TcpListener,
+    shutdown: CancellationToken,
+    opts: DemoOptions,
+) -> anyhow::Result<()> {
+    let mock = MockCluster::new(1).context("while starting the in-process kafka broker")?;
+    let topics = config.ingest.topics.clone();
+    for topic in topics.all() {
+        mock.create_topic(topic, opts.partitions.max(1), 1)
+            .with_context(|| format!("while creating topic {topic}"))?;
+    }
+    let brokers = mock.bootstrap_servers();
+    config.ingest.brokers = brokers.clone();
+    if let Some(seed) = opts.seed {
+        config.simulator.seed = seed;
+    }
+    config.simulator.flat_day = !opts.real_day;
+    let sim_topics = SimTopics::new(
+        &topics.calls,
+        &topics.agents,
+        &topics.tickets,
+        &topics.surveys,
+    );
+    let producer = EventProducer::new(&brokers, &BTreeMap::new(), sim_topics)
+        .context("while creating the simulator's producer")?;
+    let now = wall_now();
+    let mut sim = Simulator::new(
+        config.simulator.clone(),
+        Ts(now.millis() - i64::from(opts.backfill_mins) * 60_000),
+    );
+    let backfill = sim.advance_to(now);
+    for env in &backfill {
+        producer.send(env).context("while producing the backfill")?;
+    }
+    info!(
+        events = backfill.len(),
+        minutes = opts.backfill_mins,
+        "backfill produced"
+    );
+    let addr = listener
+        .local_addr()
+        .context("while reading the listen address")?;
+    banner(&addr.to_string(), &brokers, opts.partitions);
+    let engine = async {
+        let result = run(config, listener, shutdown.clone()).await;
+        shutdown.cancel();
+        result
+    };
+    let (engine, produced) = tokio::join!(engine, run_realtime(sim, &producer, shutdown.clone()));
+    engine?;
+    let produced = produced.context("while producing simulated events")?;
+    info!(produced, "demo stopped");
+    drop(mock);
+    Ok(())
+}
+
+#[allow(clippy::print_stdout)] // the demo's one job on stdout: tell the user where to look
+fn banner(addr: &str, brokers: &str, partitions: i32) {
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(
+        out,
+        "callpulse demo is running (in-process Kafka broker {brokers}, {partitions} partitions per topic)\n\
+         \x20 wallboard: http://{addr}/\n\
+         \x20 metrics:   http://{addr}/metrics\n\
+         \x20 websocket: ws://{addr}/ws\n\
+         \x20 snapshot:  http://{addr}/api/v1/snapshot\n\
+         Press Ctrl-C to stop."
+    );
+    let _ = out.flush();
+}

@@ -1,0 +1,177 @@
+//! `callpulse run`: ingest, the publisher and the HTTP server under one shutdown token.
+//!
+//! Shutdown order: the root token is cancelled (signal, or a task that failed) -> ingest
+//! stops intake, drains its workers, commits offsets and leaves the group -> the publisher
+//! publishes a last snapshot -> the HTTP server closes WebSocket clients and finishes the
+//! requests in flight -> every task is awaited under a deadline.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use callpulse_core::{Snapshot, Ts};
+use callpulse_export::{ExportState, ExportTelemetry, Published, SnapshotCollector, serve};
+use prometheus::Registry;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+use tracing::{error, info, warn};
+
+use crate::Config;
+use crate::publisher;
+
+/// How long tasks get to finish after the HTTP server was told to stop.
+const STOP_DEADLINE: Duration = Duration::from_secs(15);
+
+#[allow(clippy::disallowed_methods)] // the wiring's clock read: the publisher's tick time
+pub(crate) fn wall_now() -> Ts {
+    Ts(std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64))
+}
+
+/// Cancels `token` on Ctrl-C or SIGTERM.
+pub async fn shutdown_signal(token: CancellationToken) {
+    let ctrl_c = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => info!("ctrl-c received, shutting down"),
+        () = term => info!("SIGTERM received, shutting down"),
+        () = token.cancelled() => {}
+    }
+    token.cancel();
+}
+
+/// Spawns a named task; if it fails, everything shuts down (nothing runs half-dead).
+fn spawn_named<F>(
+    name: &'static str,
+    tracker: &TaskTracker,
+    root: &CancellationToken,
+    fut: F,
+) -> JoinHandle<anyhow::Result<()>>
+where
+    F: Future<Output = anyhow::Result<()>> + Send + 'static,
+{
+    let root = root.clone();
+    tracker.spawn(async move {
+        let result = fut.await;
+        match &result {
+            Ok(()) => info!(task = name, "task finished"),
+            Err(err) => {
+                error!(
+                    task = name,
+                    error = format!("{err:#}"),
+                    "task failed; shutting down"
+                );
+                root.cancel();
+            }
+        }
+        result
+    })
+}
+
+/// Runs the engine: consumes per `config.ingest`, serves HTTP on `listener`, until
+/// `shutdown` is cancelled.
+///
+/// # Errors
+/// A start-up failure, or the first task failure, with context.
+pub async fn run(
+    config: Config,
+    listener: TcpListener,
+    shutdown: CancellationToken,
+) -> anyhow::Result<()> {
+    let policy = Arc::new(config.metrics.clone());
+    let registry = Registry::new();
+    let ingest = callpulse_ingest::start(
+        &config.ingest,
+        Arc::clone(&policy),
+        &registry,
+        shutdown.clone(),
+    )
+    .context("while starting kafka ingest")?;
+    let (latest_tx, latest_rx) = watch::channel(Arc::new(Published::new(Snapshot::empty(
+        &policy,
+        wall_now(),
+    ))));
+    registry
+        .register(Box::new(
+            SnapshotCollector::new(latest_rx.clone())
+                .context("while building the metrics collector")?,
+        ))
+        .context("while registering the metrics collector")?;
+    let telemetry =
+        ExportTelemetry::register(&registry).context("while registering export telemetry")?;
+    let addr = listener
+        .local_addr()
+        .context("while reading the listen address")?;
+    // The server outlives ingest on shutdown so the last snapshot can still be read.
+    let http_stop = CancellationToken::new();
+    let state = ExportState::new(
+        config.export.clone(),
+        latest_rx,
+        registry,
+        telemetry,
+        ingest.ready_flag(),
+        http_stop.clone(),
+    );
+    let tracker = TaskTracker::new();
+    // Stopped only after ingest has drained, so its last snapshot reflects everything applied.
+    let publish_stop = CancellationToken::new();
+    let tick = Duration::from_millis(config.ingest.tick_ms.max(10));
+    let publisher = spawn_named(
+        "publisher",
+        &tracker,
+        &shutdown,
+        publisher::run(
+            Arc::clone(&ingest.board),
+            latest_tx,
+            policy,
+            tick,
+            publish_stop.clone(),
+        ),
+    );
+    let http = spawn_named("http", &tracker, &shutdown, async move {
+        serve(listener, state).await.context("while serving http")
+    });
+    info!(%addr, "http server listening");
+    let ingest_result = ingest.join().await;
+    shutdown.cancel();
+    publish_stop.cancel();
+    let publisher_result = publisher
+        .await
+        .unwrap_or_else(|e| Err(anyhow::anyhow!("publisher panicked: {e}")));
+    http_stop.cancel();
+    tracker.close();
+    if tokio::time::timeout(STOP_DEADLINE, tracker.wait())
+        .await
+        .is_err()
+    {
+        warn!("tasks did not stop within the deadline");
+    }
+    let http_result = match tokio::time::timeout(Duration::from_millis(10), http).await {
+        Ok(joined) => joined.unwrap_or_else(|e| Err(anyhow::anyhow!("http task panicked: {e}"))),
+        Err(_) => Ok(()),
+    };
+    ingest_result.context("while consuming from kafka")?;
+    publisher_result?;
+    http_result?;
+    info!("callpulse stopped cleanly");
+    Ok(())
+}
