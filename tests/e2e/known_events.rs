@@ -1,0 +1,437 @@
+//! A fixed event set, with out-of-order, duplicated and malformed messages mixed in, must
+//! come out of `/metrics`, `/api/v1/snapshot` and `/ws` as exact, hand-computed figures.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use callpulse_e2e::{Engine, Scrape, Tansu, eventually, promtool_check, test_config};
+use callpulse_events::{
+    AgentState, AgentStateChanged, CallAbandoned, CallAnswered, CallCompleted, CallQueued,
+    CsatResponse, Envelope, Event, TicketChannel, TicketCreated, Ts,
+};
+use callpulse_sim::{EventProducer, SimTopics};
+use futures::StreamExt;
+use rdkafka::mocking::MockCluster;
+
+const TOPICS: [&str; 4] = ["calls", "agents", "tickets", "surveys"];
+/// Messages produced per topic below (good, duplicated and bad alike).
+const CALLS_MSGS: f64 = 18.0;
+const AGENTS_MSGS: f64 = 4.0;
+const SURVEYS_MSGS: f64 = 4.0;
+const TICKETS_MSGS: f64 = 2.0;
+
+fn now() -> Ts {
+    Ts::from_datetime(chrono::Utc::now())
+}
+
+struct Script {
+    t0: Ts,
+    n: u32,
+    out: Vec<Envelope>,
+}
+
+impl Script {
+    fn at(&mut self, secs: i64, event: Event) -> Envelope {
+        self.n += 1;
+        let env = Envelope {
+            event_id: format!("known-{}", self.n),
+            ts: self.t0.plus_millis(secs * 1000),
+            event,
+        };
+        self.out.push(env.clone());
+        env
+    }
+    fn queued(&mut self, s: i64, call: &str, queue: &str) {
+        self.at(
+            s,
+            Event::CallQueued(CallQueued {
+                call_id: call.into(),
+                queue: queue.into(),
+                customer_id: None,
+                priority: None,
+            }),
+        );
+    }
+    fn answered(&mut self, s: i64, call: &str, queue: &str) -> Envelope {
+        self.at(
+            s,
+            Event::CallAnswered(CallAnswered {
+                call_id: call.into(),
+                queue: queue.into(),
+                agent_id: "a1".into(),
+            }),
+        )
+    }
+    fn abandoned(&mut self, s: i64, call: &str, queue: &str) {
+        self.at(
+            s,
+            Event::CallAbandoned(CallAbandoned {
+                call_id: call.into(),
+                queue: queue.into(),
+            }),
+        );
+    }
+    fn agent(&mut self, s: i64, id: &str, team: &str, state: AgentState) {
+        self.at(
+            s,
+            Event::AgentState(AgentStateChanged {
+                agent_id: id.into(),
+                team: team.into(),
+                state,
+                reason: None,
+            }),
+        );
+    }
+    fn csat(&mut self, s: i64, id: &str, queue: &str, score: u8) {
+        self.at(
+            s,
+            Event::CsatResponse(CsatResponse {
+                interaction_id: id.into(),
+                queue: queue.into(),
+                agent_id: None,
+                score,
+            }),
+        );
+    }
+}
+
+/// Produces the set; returns the `call_queued` time of the call left waiting.
+fn produce(brokers: &str) -> Ts {
+    let producer = EventProducer::new(
+        brokers,
+        &BTreeMap::new(),
+        SimTopics::new("calls", "agents", "tickets", "surveys"),
+    )
+    .expect("producer");
+    let mut s = Script {
+        t0: Ts(now().millis() - 180_000),
+        n: 0,
+        out: Vec::new(),
+    };
+    s.queued(0, "c1", "billing");
+    let duplicate = s.answered(10, "c1", "billing"); // wait 10 s
+    s.at(
+        100,
+        Event::CallCompleted(CallCompleted {
+            call_id: "c1".into(),
+            queue: "billing".into(),
+            agent_id: "a1".into(),
+            talk_ms: 60_000,
+            hold_ms: 10_000,
+            acw_ms: 20_000,
+            resolved: Some(true),
+        }),
+    );
+    s.queued(5, "c2", "billing");
+    s.answered(35, "c2", "billing"); // 30 s
+    s.queued(10, "c3", "billing");
+    s.abandoned(13, "c3", "billing"); // short abandon (3 s)
+    s.queued(20, "c4", "billing");
+    s.abandoned(60, "c4", "billing"); // 40 s
+    s.answered(50, "c5", "billing"); // the answer arrives before its call_queued...
+    s.queued(45, "c5", "billing"); // ...wait 5 s
+    s.queued(100, "c6", "billing"); // still waiting
+    s.queued(0, "s1", "sales");
+    s.answered(25, "s1", "sales"); // 25 s: outside the 20 s threshold
+    s.agent(0, "a1", "billing-team", AgentState::Available);
+    s.agent(10, "a1", "billing-team", AgentState::OnCall);
+    s.agent(5, "a2", "billing-team", AgentState::Aux);
+    s.agent(5, "a3", "sales-team", AgentState::Available);
+    s.csat(120, "c1", "billing", 5);
+    s.csat(121, "c2", "billing", 2);
+    s.csat(122, "s1", "sales", 4);
+    s.at(
+        1,
+        Event::TicketCreated(TicketCreated {
+            ticket_id: "t1".into(),
+            queue: "digital".into(),
+            channel: TicketChannel::Email,
+            customer_id: None,
+            priority: None,
+        }),
+    );
+    for env in &s.out {
+        producer.send(env).expect("send");
+    }
+    // Redelivery of an already-sent event (same id, same key, so the same partition).
+    producer.send(&duplicate).expect("send duplicate");
+    producer
+        .send_raw("calls", "c9", b"{not json")
+        .expect("send");
+    producer
+        .send_raw(
+            "calls",
+            "c9",
+            br#"{"type":"call_teleported","event_id":"x1","ts":"2025-01-01T00:00:00Z"}"#,
+        )
+        .expect("send");
+    let missing = format!(
+        r#"{{"type":"call_answered","event_id":"x2","ts":"{}","call_id":"c9","queue":"billing"}}"#,
+        now().to_rfc3339()
+    );
+    producer
+        .send_raw("calls", "c9", missing.as_bytes())
+        .expect("send");
+    let bad_score = format!(
+        r#"{{"type":"csat_response","event_id":"x3","ts":"{}","interaction_id":"c9","queue":"billing","score":9}}"#,
+        now().to_rfc3339()
+    );
+    producer
+        .send_raw("surveys", "c9", bad_score.as_bytes())
+        .expect("send");
+    let huge = format!(
+        r#"{{"type":"ticket_created","pad":"{}"}}"#,
+        "x".repeat(70_000)
+    );
+    producer
+        .send_raw("tickets", "t9", huge.as_bytes())
+        .expect("send");
+    producer.flush(Duration::from_secs(30)).expect("flush");
+    s.t0.plus_millis(100_000)
+}
+
+async fn scenario(brokers: &str, group: &str) {
+    let waiting_since = produce(brokers);
+    let engine = Engine::start(test_config(brokers, group)).await;
+    let total = CALLS_MSGS + AGENTS_MSGS + SURVEYS_MSGS + TICKETS_MSGS;
+    // Everything consumed, and a snapshot taken after that.
+    let seq_after = eventually(Duration::from_secs(60), "all messages consumed", || async {
+        let m = engine.metrics().await;
+        (m.sum("callpulse_events_consumed_total") == total)
+            .then(|| m.value("callpulse_snapshot_seq", &[]))
+    })
+    .await;
+    let m: Scrape = eventually(Duration::from_secs(10), "two more snapshots", || async {
+        let m = engine.metrics().await;
+        (m.value("callpulse_snapshot_seq", &[]) >= seq_after + 2.0).then_some(m)
+    })
+    .await;
+    promtool_check(&m.text);
+
+    for (topic, n) in [
+        ("calls", CALLS_MSGS),
+        ("agents", AGENTS_MSGS),
+        ("surveys", SURVEYS_MSGS),
+        ("tickets", TICKETS_MSGS),
+    ] {
+        assert_eq!(
+            m.value("callpulse_events_consumed_total", &[("topic", topic)]),
+            n,
+            "{topic}"
+        );
+    }
+    for (reason, n) in [
+        ("malformed_json", 1.0),
+        ("unknown_type", 1.0),
+        ("missing_field", 1.0),
+        ("score_out_of_range", 1.0),
+        ("payload_too_large", 1.0),
+        ("duplicate", 1.0),
+        ("negative_duration", 0.0),
+    ] {
+        assert_eq!(
+            m.value("callpulse_events_rejected_total", &[("reason", reason)]),
+            n,
+            "{reason}"
+        );
+    }
+    let b = |name: &str| m.value(name, &[("queue", "billing"), ("window", "5m")]);
+    assert_eq!(b("callpulse_queue_offered_calls"), 6.0);
+    assert_eq!(b("callpulse_queue_answered_calls"), 3.0);
+    assert_eq!(b("callpulse_queue_abandoned_calls"), 2.0);
+    assert_eq!(b("callpulse_queue_short_abandoned_calls"), 1.0);
+    assert_eq!(b("callpulse_queue_sl_denominator_calls"), 4.0);
+    let bt = |name: &str| {
+        m.value(
+            name,
+            &[
+                ("queue", "billing"),
+                ("window", "5m"),
+                ("threshold_seconds", "20"),
+            ],
+        )
+    };
+    assert_eq!(bt("callpulse_queue_answered_within_threshold_calls"), 2.0);
+    assert_eq!(bt("callpulse_queue_service_level_ratio"), 0.5);
+    assert_eq!(b("callpulse_queue_abandon_ratio"), 0.25);
+    assert_eq!(b("callpulse_queue_answer_wait_seconds"), 45.0);
+    assert_eq!(b("callpulse_queue_asa_seconds"), 15.0);
+    assert_eq!(b("callpulse_queue_wait_max_seconds"), 30.0);
+    assert_eq!(b("callpulse_queue_completed_calls"), 1.0);
+    assert_eq!(b("callpulse_queue_aht_seconds"), 90.0);
+    assert_eq!(b("callpulse_queue_csat_responses"), 2.0);
+    assert_eq!(b("callpulse_queue_csat_ratio"), 0.5);
+    assert_eq!(
+        m.value("callpulse_queue_calls_waiting", &[("queue", "billing")]),
+        1.0
+    );
+    let s = |name: &str| m.value(name, &[("queue", "sales"), ("window", "1h")]);
+    assert_eq!(s("callpulse_queue_answered_calls"), 1.0);
+    assert_eq!(
+        m.value(
+            "callpulse_queue_service_level_ratio",
+            &[
+                ("queue", "sales"),
+                ("window", "1h"),
+                ("threshold_seconds", "20")
+            ]
+        ),
+        0.0
+    );
+    assert_eq!(s("callpulse_queue_asa_seconds"), 25.0);
+    assert_eq!(s("callpulse_queue_csat_ratio"), 1.0);
+    assert_eq!(
+        m.value(
+            "callpulse_team_agents",
+            &[("team", "billing-team"), ("state", "on_call")]
+        ),
+        1.0
+    );
+    assert_eq!(
+        m.value(
+            "callpulse_team_agents",
+            &[("team", "billing-team"), ("state", "aux")]
+        ),
+        1.0
+    );
+    assert_eq!(
+        m.value(
+            "callpulse_team_agents",
+            &[("team", "sales-team"), ("state", "available")]
+        ),
+        1.0
+    );
+    // Lifetime counters and the histogram, whose buckets sit on the thresholds.
+    let q = [("queue", "billing")];
+    assert_eq!(m.value("callpulse_calls_offered_total", &q), 6.0);
+    assert_eq!(
+        m.value(
+            "callpulse_calls_answered_within_threshold_total",
+            &[("queue", "billing"), ("threshold_seconds", "20")]
+        ),
+        2.0
+    );
+    assert_eq!(
+        m.value(
+            "callpulse_calls_answer_wait_seconds_bucket",
+            &[("queue", "billing"), ("le", "5")]
+        ),
+        1.0
+    );
+    assert_eq!(
+        m.value(
+            "callpulse_calls_answer_wait_seconds_bucket",
+            &[("queue", "billing"), ("le", "20")]
+        ),
+        2.0
+    );
+    assert_eq!(
+        m.value(
+            "callpulse_calls_answer_wait_seconds_bucket",
+            &[("queue", "billing"), ("le", "+Inf")]
+        ),
+        3.0
+    );
+    assert_eq!(m.value("callpulse_calls_answer_wait_seconds_sum", &q), 45.0);
+    // Applied outcomes: 22 good events, one parked until its call_queued came, one ticket
+    // event that no metric uses yet.
+    assert_eq!(
+        m.value("callpulse_events_applied_total", &[("outcome", "counted")]),
+        20.0
+    );
+    assert_eq!(
+        m.value("callpulse_events_applied_total", &[("outcome", "parked")]),
+        1.0
+    );
+    assert_eq!(
+        m.value("callpulse_events_applied_total", &[("outcome", "ignored")]),
+        1.0
+    );
+
+    // The JSON API and the WebSocket feed tell the same story.
+    let snap = engine.snapshot().await;
+    let billing = snap["queues"]
+        .as_array()
+        .expect("queues")
+        .iter()
+        .find(|q| q["queue"] == "billing")
+        .expect("billing")
+        .clone();
+    assert_eq!(billing["windows"][0]["window"], "5m");
+    assert_eq!(billing["windows"][0]["service_level"]["20"], 0.5);
+    assert_eq!(billing["windows"][0]["answered_within"]["20"], 2);
+    let at_ms = snap["at_ms"].as_i64().expect("at_ms");
+    assert_eq!(
+        billing["longest_wait_s"].as_f64().expect("longest"),
+        (at_ms - waiting_since.millis()) as f64 / 1000.0
+    );
+    let agents = snap["agents"].as_array().expect("agents");
+    assert_eq!(agents.len(), 3);
+    assert_eq!(agents[0]["agent_id"], "a1");
+    assert_eq!(agents[0]["state"], "on_call");
+
+    let url = format!("ws://{}/ws", engine.addr);
+    let (mut ws, _) = tokio_tungstenite::connect_async(&url)
+        .await
+        .expect("ws connect");
+    let first: serde_json::Value = next_json(&mut ws).await;
+    assert_eq!(first["type"], "snapshot");
+    let update: serde_json::Value = next_json(&mut ws).await;
+    assert_eq!(update["type"], "update");
+    assert!(
+        update["seq"].as_u64() > first["seq"].as_u64(),
+        "seq increases"
+    );
+    let ws_billing = update["data"]["queues"]
+        .as_array()
+        .expect("queues")
+        .iter()
+        .find(|q| q["queue"] == "billing")
+        .expect("billing")
+        .clone();
+    assert_eq!(
+        ws_billing["windows"], billing["windows"],
+        "ws and api agree on windowed figures"
+    );
+    drop(ws);
+    engine.stop().await;
+}
+
+async fn next_json<S>(ws: &mut S) -> serde_json::Value
+where
+    S: futures::Stream<
+            Item = Result<
+                tokio_tungstenite::tungstenite::Message,
+                tokio_tungstenite::tungstenite::Error,
+            >,
+        > + Unpin,
+{
+    loop {
+        let msg = tokio::time::timeout(Duration::from_secs(10), ws.next())
+            .await
+            .expect("frame within 10 s")
+            .expect("open")
+            .expect("ok");
+        if let tokio_tungstenite::tungstenite::Message::Text(text) = msg {
+            return serde_json::from_str(&text).expect("json frame");
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn exact_figures_through_the_mock_cluster() {
+    let mock = MockCluster::new(1).expect("mock cluster");
+    for topic in TOPICS {
+        mock.create_topic(topic, 3, 1).expect("topic");
+    }
+    scenario(&mock.bootstrap_servers(), "known-mock").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn exact_figures_through_an_external_broker() {
+    let tansu = Tansu::start().await;
+    callpulse_sim::ensure_topics(&tansu.brokers, &TOPICS, 3)
+        .await
+        .expect("create topics on tansu");
+    scenario(&tansu.brokers, "known-tansu").await;
+}
