@@ -20,9 +20,7 @@ const AGENTS_MSGS: f64 = 4.0;
 const SURVEYS_MSGS: f64 = 4.0;
 const TICKETS_MSGS: f64 = 2.0;
 
-fn now() -> Ts {
-    Ts::from_datetime(chrono::Utc::now())
-}
+use callpulse_e2e::wall_now as now;
 
 struct Script {
     t0: Ts,

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use callpulse_e2e::{Engine, eventually, test_config};
-use callpulse_events::{CallQueued, Envelope, Event, Ts};
+use callpulse_events::{CallQueued, Envelope, Event};
 use callpulse_sim::{EventProducer, SimTopics};
 use rdkafka::mocking::MockCluster;
 
@@ -17,7 +17,7 @@ fn produce(brokers: &str, from: u32, to: u32) {
         SimTopics::new("calls", "agents", "tickets", "surveys"),
     )
     .expect("producer");
-    let now = Ts::from_datetime(chrono::Utc::now());
+    let now = callpulse_e2e::wall_now();
     for i in from..to {
         let env = Envelope {
             event_id: format!("restart-{i}"),

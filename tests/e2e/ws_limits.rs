@@ -39,7 +39,7 @@ async fn client_limits_and_errors() {
     );
     match tokio_tungstenite::connect_async(&url).await {
         Err(tokio_tungstenite::tungstenite::Error::Http(response)) => {
-            assert_eq!(response.status(), 503)
+            assert_eq!(response.status(), 503);
         }
         other => panic!("second client should be refused, got {other:?}"),
     }

@@ -14,6 +14,13 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
+/// Wall-clock now: end-to-end events are stamped with real time because the engine checks
+/// event times against its own clock.
+#[allow(clippy::disallowed_methods)] // the e2e producer's clock read
+pub fn wall_now() -> callpulse_events::Ts {
+    callpulse_events::Ts::from_datetime(chrono::Utc::now())
+}
+
 /// An external Kafka-compatible broker process (tansu, in-memory storage), killed on drop.
 #[derive(Debug)]
 pub struct Tansu {
@@ -50,6 +57,7 @@ pub fn free_port() -> u16 {
 
 impl Tansu {
     /// Starts tansu on a free loopback port and waits until it accepts connections.
+    #[allow(clippy::zombie_processes)] // the guard's Drop kills and waits for the process
     pub async fn start() -> Tansu {
         let bin = tansu_binary();
         let port = free_port();

