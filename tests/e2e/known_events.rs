@@ -199,12 +199,19 @@ async fn scenario(brokers: &str, group: &str) {
             .then(|| m.value("callpulse_snapshot_seq", &[]))
     })
     .await;
-    let m: Scrape = eventually(Duration::from_secs(10), "two more snapshots", || async {
-        let m = engine.metrics().await;
-        (m.value("callpulse_snapshot_seq", &[]) >= seq_after + 2.0).then_some(m)
-    })
+    let m: Scrape = eventually(
+        Duration::from_secs(20),
+        "two more snapshots and lag statistics",
+        || async {
+            let m = engine.metrics().await;
+            let lag_known =
+                callpulse_e2e::families(&m).contains_key("callpulse_consumer_lag_messages");
+            (m.value("callpulse_snapshot_seq", &[]) >= seq_after + 2.0 && lag_known).then_some(m)
+        },
+    )
     .await;
     promtool_check(&m.text);
+    callpulse_e2e::check_docs_against(&m);
 
     for (topic, n) in [
         ("calls", CALLS_MSGS),

@@ -340,3 +340,76 @@ pub fn promtool_check(text: &str) {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// The families a scrape declares (`# TYPE name kind`), with their kind.
+pub fn families(scrape: &Scrape) -> BTreeMap<String, String> {
+    scrape
+        .text
+        .lines()
+        .filter_map(|l| l.strip_prefix("# TYPE "))
+        .filter_map(|l| l.split_once(' '))
+        .map(|(name, kind)| (name.to_owned(), kind.to_owned()))
+        .collect()
+}
+
+/// Every `callpulse_...` metric name in `text` (recording-rule names such as
+/// `queue:callpulse_x:ratio` excluded).
+pub fn metric_names(text: &str) -> Vec<String> {
+    let mut names = Vec::new();
+    let bytes = text.as_bytes();
+    let mut from = 0;
+    while let Some(pos) = text[from..].find("callpulse_") {
+        let start = from + pos;
+        let end = start
+            + text[start..]
+                .find(|c: char| !(c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_'))
+                .unwrap_or(text.len() - start);
+        let before = start.checked_sub(1).map(|i| bytes[i]);
+        if !matches!(before, Some(b':' | b'-' | b'/' | b'.') | Some(b'a'..=b'z')) {
+            names.push(text[start..end].trim_end_matches('_').to_owned());
+        }
+        from = end;
+    }
+    names.sort();
+    names.dedup();
+    names
+}
+
+/// Docs and deploy artefacts against a live scrape, both ways: every exported family is in
+/// docs/metrics.md, and every name used in docs/metrics.md, the alert rules and the Grafana
+/// dashboard is exported.
+pub fn check_docs_against(scrape: &Scrape) {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
+    let read = |rel: &str| {
+        std::fs::read_to_string(root.join(rel)).unwrap_or_else(|e| panic!("{rel}: {e}"))
+    };
+    let families = families(scrape);
+    let reference = read("docs/metrics.md");
+    let documented = metric_names(&reference);
+    for name in families.keys() {
+        assert!(
+            documented.contains(name),
+            "{name} is exported but not in docs/metrics.md"
+        );
+    }
+    let exported = |name: &str| {
+        families.contains_key(name)
+            || ["_bucket", "_sum", "_count"].iter().any(|suffix| {
+                name.strip_suffix(suffix)
+                    .is_some_and(|base| families.get(base).is_some_and(|k| k == "histogram"))
+            })
+    };
+    for file in [
+        "docs/metrics.md",
+        "deploy/prometheus/callpulse-alerts.yml",
+        "deploy/grafana/callpulse-overview.json",
+        "README.md",
+    ] {
+        for name in metric_names(&read(file)) {
+            assert!(
+                exported(&name),
+                "{file} uses {name}, which /metrics does not export"
+            );
+        }
+    }
+}
