@@ -1,1 +1,78 @@
-fn main() {}
+//! Core throughput: events applied per second on one core, mixed events across 100 queues;
+//! the decode step alone; and the cost of one snapshot.
+
+use std::sync::Arc;
+
+use callpulse_bench::mixed_events;
+use callpulse_core::{MetricsPolicy, PartitionState, Retired, Snapshot, Ts};
+use callpulse_events::{DecodeLimits, decode};
+use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
+
+const N: usize = 200_000;
+const START: Ts = Ts(1_764_147_600_000);
+
+fn apply(c: &mut Criterion) {
+    let events = mixed_events(N, 100, START);
+    let policy = Arc::new(MetricsPolicy::default());
+    let mut group = c.benchmark_group("core");
+    group.throughput(Throughput::Elements(N as u64));
+    group.sample_size(20);
+    group.bench_function("apply_mixed_100_queues", |b| {
+        b.iter_batched(
+            || PartitionState::new(Arc::clone(&policy)),
+            |mut state| {
+                for env in &events {
+                    let _ = state.apply(env);
+                }
+                state
+            },
+            BatchSize::LargeInput,
+        );
+    });
+    let payloads: Vec<String> = events.iter().map(|e| e.to_json()).collect();
+    let now = events.last().map_or(START, |e| e.ts);
+    let limits = DecodeLimits {
+        max_past_ms: None,
+        ..DecodeLimits::default()
+    };
+    group.bench_function("decode_json", |b| {
+        b.iter(|| {
+            for p in &payloads {
+                let _ = decode(p.as_bytes(), now, &limits);
+            }
+        });
+    });
+    group.bench_function("decode_and_apply", |b| {
+        b.iter_batched(
+            || PartitionState::new(Arc::clone(&policy)),
+            |mut state| {
+                for p in &payloads {
+                    if let Ok(env) = decode(p.as_bytes(), now, &limits) {
+                        let _ = state.apply(&env);
+                    }
+                }
+                state
+            },
+            BatchSize::LargeInput,
+        );
+    });
+    group.finish();
+
+    let mut state = PartitionState::new(Arc::clone(&policy));
+    for env in &events {
+        let _ = state.apply(env);
+    }
+    let mut group = c.benchmark_group("snapshot");
+    group.sample_size(20);
+    group.bench_function("partition_snapshot_100_queues_10k_agents", |b| {
+        b.iter(|| state.snapshot(now))
+    });
+    let parts: Vec<_> = (0..4).map(|_| Arc::new(state.snapshot(now))).collect();
+    group.bench_function("merge_4_partitions", |b| {
+        b.iter(|| Snapshot::build(1, now, &parts, &Retired::default(), &policy));
+    });
+    group.finish();
+}
+
+criterion_group!(benches, apply);
+criterion_main!(benches);

@@ -1,1 +1,229 @@
-fn main() {}
+//! End-to-end load harness: N events preloaded into the four topics of an external broker
+//! (tansu, started here on a free loopback port), then, alternately in each round:
+//! - a raw rdkafka consumer that only counts messages (the baseline), and
+//! - the `callpulse run` process, until every message is applied or rejected,
+//!
+//! each in a fresh consumer group reading from the start. Prints both rates, their ratio per
+//! round and the medians, and the engine's peak RSS. Bounded: a fixed number of rounds, and
+//! every wait has a deadline.
+
+use std::collections::BTreeMap;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+use callpulse_bench::mixed_events;
+use callpulse_e2e::{Scrape, Tansu, free_port, http_get};
+use callpulse_sim::{EventProducer, SimTopics, ensure_topics};
+use clap::Parser;
+use rdkafka::ClientConfig;
+use rdkafka::consumer::{BaseConsumer, Consumer};
+
+const TOPICS: [&str; 4] = ["calls", "agents", "tickets", "surveys"];
+
+#[derive(Debug, Parser)]
+struct Args {
+    /// Events to preload.
+    #[arg(long, default_value_t = 1_000_000)]
+    events: usize,
+    /// Partitions per topic.
+    #[arg(long, default_value_t = 4)]
+    partitions: i32,
+    /// Rounds of (raw, engine).
+    #[arg(long, default_value_t = 3)]
+    rounds: usize,
+    /// The callpulse binary to measure.
+    #[arg(long, default_value = "target/release/callpulse")]
+    callpulse: String,
+    /// `tansu` (external broker process) or `mock` (librdkafka's mock cluster in this
+    /// process; it keeps only ~5 MB per partition, so use enough partitions for the load).
+    #[arg(long, default_value = "tansu")]
+    broker: String,
+    /// Deadline for one run, seconds.
+    #[arg(long, default_value_t = 300)]
+    deadline_secs: u64,
+}
+
+#[allow(clippy::disallowed_methods)] // a benchmark measures wall time
+fn now() -> Instant {
+    Instant::now()
+}
+
+fn raw_consume(
+    brokers: &str,
+    group: &str,
+    expected: usize,
+    deadline: Duration,
+) -> anyhow::Result<Duration> {
+    let consumer: BaseConsumer = ClientConfig::new()
+        .set("bootstrap.servers", brokers)
+        .set("group.id", group)
+        .set("auto.offset.reset", "earliest")
+        .set("enable.auto.commit", "false")
+        .create()?;
+    let start = now();
+    consumer.subscribe(&TOPICS)?;
+    let mut count = 0usize;
+    while count < expected {
+        if start.elapsed() > deadline {
+            bail!("raw consumer saw {count} of {expected} messages before the deadline");
+        }
+        match consumer.poll(Duration::from_millis(100)) {
+            Some(Ok(_)) => count += 1,
+            Some(Err(err)) => eprintln!("raw consumer: {err}"),
+            None => {}
+        }
+    }
+    Ok(start.elapsed())
+}
+
+fn peak_rss_kib(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+}
+
+async fn engine_consume(
+    bin: &str,
+    brokers: &str,
+    group: &str,
+    expected: usize,
+    deadline: Duration,
+) -> anyhow::Result<(Duration, u64)> {
+    let port = free_port();
+    let start = now();
+    let mut child = Command::new(bin)
+        .arg("run")
+        .env("CALLPULSE__INGEST__BROKERS", brokers)
+        .env("CALLPULSE__INGEST__GROUP_ID", group)
+        .env(
+            "CALLPULSE__INGEST__TICK_MS",
+            std::env::var("E2E_TICK_MS").unwrap_or_else(|_| "100".into()),
+        )
+        .env("CALLPULSE__EXPORT__LISTEN", format!("127.0.0.1:{port}"))
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::null())
+        .spawn()
+        .with_context(|| format!("while starting {bin}"))?;
+    let addr = format!("127.0.0.1:{port}").parse()?;
+    let result = async {
+        loop {
+            if start.elapsed() > deadline {
+                bail!("engine did not apply {expected} events before the deadline");
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            if std::net::TcpStream::connect(addr).is_err() {
+                continue;
+            }
+            let (_, body) = http_get(addr, "/metrics").await;
+            let m = Scrape::parse(&body);
+            let done =
+                m.sum("callpulse_events_applied_total") + m.sum("callpulse_events_rejected_total");
+            if done >= expected as f64 {
+                return Ok(start.elapsed());
+            }
+        }
+    }
+    .await;
+    let rss = peak_rss_kib(child.id()).unwrap_or(0);
+    let _ = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
+    let _ = child.wait();
+    Ok((result?, rss))
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let args = Args::parse();
+    let mut _tansu = None;
+    let mut _mock = None;
+    let brokers = match args.broker.as_str() {
+        "tansu" => {
+            let tansu = Tansu::start().await;
+            ensure_topics(&tansu.brokers, &TOPICS, args.partitions).await?;
+            let brokers = tansu.brokers.clone();
+            _tansu = Some(tansu);
+            brokers
+        }
+        "mock" => {
+            let mock = rdkafka::mocking::MockCluster::new(1)?;
+            for topic in TOPICS {
+                mock.create_topic(topic, args.partitions, 1)?;
+            }
+            let brokers = mock.bootstrap_servers();
+            _mock = Some(mock);
+            brokers
+        }
+        other => bail!("unknown broker {other:?}: tansu or mock"),
+    };
+    let start = callpulse_e2e::wall_now().plus_millis(-60 * 60 * 1000);
+    let events = mixed_events(args.events, 100, start);
+    let producer = EventProducer::new(
+        &brokers,
+        &BTreeMap::new(),
+        SimTopics::new("calls", "agents", "tickets", "surveys"),
+    )?;
+    let t = now();
+    for env in &events {
+        producer.send(env)?;
+    }
+    producer.flush(Duration::from_secs(300))?;
+    let bytes: usize = events.iter().map(|e| e.to_json().len()).sum();
+    println!(
+        "preloaded {} events ({:.1} MB, {} partitions x 4 topics, 100 queues) into {} in {:.1} s",
+        args.events,
+        bytes as f64 / 1e6,
+        args.partitions,
+        args.broker,
+        t.elapsed().as_secs_f64()
+    );
+    let deadline = Duration::from_secs(args.deadline_secs);
+    let (mut raw_rates, mut engine_rates, mut ratios, mut rss) = (vec![], vec![], vec![], 0u64);
+    for round in 0..args.rounds {
+        let raw_brokers = brokers.clone();
+        let n = args.events;
+        let raw = tokio::task::spawn_blocking(move || {
+            raw_consume(&raw_brokers, &format!("raw-{round}"), n, deadline)
+        })
+        .await??;
+        let (engine, peak) = engine_consume(
+            &args.callpulse,
+            &brokers,
+            &format!("engine-{round}"),
+            n,
+            deadline,
+        )
+        .await?;
+        let (raw_rate, engine_rate) = (
+            n as f64 / raw.as_secs_f64(),
+            n as f64 / engine.as_secs_f64(),
+        );
+        rss = rss.max(peak);
+        println!(
+            "round {round}: raw {raw_rate:>10.0} msg/s ({:.2} s)   engine {engine_rate:>10.0} ev/s ({:.2} s)   engine/raw {:.2}   engine peak RSS {:.0} MiB",
+            raw.as_secs_f64(),
+            engine.as_secs_f64(),
+            engine_rate / raw_rate,
+            peak as f64 / 1024.0
+        );
+        raw_rates.push(raw_rate);
+        engine_rates.push(engine_rate);
+        ratios.push(engine_rate / raw_rate);
+    }
+    println!(
+        "median: raw {:.0} msg/s, engine {:.0} ev/s, engine/raw {:.2}; engine peak RSS {:.0} MiB",
+        median(raw_rates),
+        median(engine_rates),
+        median(ratios),
+        rss as f64 / 1024.0
+    );
+    Ok(())
+}

@@ -1,1 +1,99 @@
-//! stub
+//! callpulse benchmark support: synthetic event mixes for the core benches, and the
+//! end-to-end load harness (`e2e-load`).
+
+use callpulse_events::{
+    AgentState, AgentStateChanged, CallAbandoned, CallAnswered, CallCompleted, CallQueued,
+    CsatResponse, Envelope, Event, Ts,
+};
+
+/// A realistic mix over `queues` queues: per call a `call_queued`, an answer (90 %) or an
+/// abandon, a `call_completed` for answered calls, a CSAT response for one in five, plus the
+/// answering agent's state changes. Event times advance ~20 ms per call from `start`, and
+/// outcomes follow their call by up to a few minutes, so the windows see real spread.
+pub fn mixed_events(n: usize, queues: usize, start: Ts) -> Vec<Envelope> {
+    let mut out = Vec::with_capacity(n + 8);
+    let mut rng = 0x9E37_79B9_7F4A_7C15u64;
+    let mut next = || {
+        rng ^= rng << 13;
+        rng ^= rng >> 7;
+        rng ^= rng << 17;
+        rng
+    };
+    let mut call = 0u64;
+    while out.len() < n {
+        call += 1;
+        let r = next();
+        let queue = format!("queue-{:03}", r % queues as u64);
+        let agent = format!("agent-{:05}", (r >> 8) % 10_000);
+        let call_id = format!("call-{call}");
+        let queued = start.plus_millis(call as i64 * 20);
+        let wait = ((r >> 20) % 120_000) as i64;
+        let at = queued.plus_millis(wait);
+        let id = |k: &str| format!("{call}-{k}");
+        out.push(Envelope {
+            event_id: id("q"),
+            ts: queued,
+            event: Event::CallQueued(CallQueued {
+                call_id: call_id.clone(),
+                queue: queue.clone(),
+                customer_id: None,
+                priority: None,
+            }),
+        });
+        if (r >> 40) % 10 == 0 {
+            out.push(Envelope {
+                event_id: id("x"),
+                ts: at,
+                event: Event::CallAbandoned(CallAbandoned { call_id, queue }),
+            });
+            continue;
+        }
+        out.push(Envelope {
+            event_id: id("a"),
+            ts: at,
+            event: Event::CallAnswered(CallAnswered {
+                call_id: call_id.clone(),
+                queue: queue.clone(),
+                agent_id: agent.clone(),
+            }),
+        });
+        out.push(Envelope {
+            event_id: id("s"),
+            ts: at,
+            event: Event::AgentState(AgentStateChanged {
+                agent_id: agent.clone(),
+                team: format!("team-{:02}", r % 20),
+                state: AgentState::OnCall,
+                reason: None,
+            }),
+        });
+        let done = at.plus_millis(180_000 + ((r >> 30) % 60_000) as i64);
+        out.push(Envelope {
+            event_id: id("c"),
+            ts: done,
+            event: Event::CallCompleted(CallCompleted {
+                call_id: call_id.clone(),
+                queue: queue.clone(),
+                agent_id: agent,
+                talk_ms: 150_000,
+                hold_ms: 10_000,
+                acw_ms: 20_000,
+                resolved: Some(true),
+            }),
+        });
+        if (r >> 50) % 5 == 0 {
+            out.push(Envelope {
+                event_id: id("v"),
+                ts: done,
+                event: Event::CsatResponse(CsatResponse {
+                    interaction_id: call_id,
+                    queue,
+                    agent_id: None,
+                    score: (1 + (r >> 52) % 5) as u8,
+                }),
+            });
+        }
+    }
+    out.truncate(n);
+    out
+}
