@@ -34,7 +34,6 @@ promtool check rules deploy/prometheus/callpulse-alerts.yml
 promtool test rules deploy/prometheus/callpulse-alerts.test.yml
 promtool check config --syntax-only deploy/prometheus/prometheus.yml
 python3 -m json.tool deploy/grafana/callpulse-overview.json >/dev/null
-python3 -m json.tool deploy/grafana/callpulse-overview.json >/dev/null
 
 step "cargo build (the binary the demo smoke test runs)"
 cargo build --locked -p callpulse

@@ -108,6 +108,24 @@ async fn demo_starts_serves_and_stops_on_sigterm() {
         "four simulated queues"
     );
 
+    let dom = tokio::task::spawn_blocking(move || render_in_chromium(&format!("http://{addr}/")))
+        .await
+        .expect("chromium");
+    for queue in ["billing", "sales", "support", "vip"] {
+        assert!(
+            dom.contains(&format!(r#"data-queue="{queue}""#)),
+            "wallboard shows {queue}:\n{dom}"
+        );
+    }
+    assert!(
+        dom.contains("data-seq=\""),
+        "wallboard received a websocket frame"
+    );
+    assert!(
+        dom.contains("live · seq"),
+        "wallboard shows the live status"
+    );
+
     let rc = sigterm(child.0.id());
     assert_eq!(rc, 0, "SIGTERM sent");
     let status = eventually(Duration::from_secs(30), "demo exits after SIGTERM", || {
@@ -129,6 +147,32 @@ async fn demo_starts_serves_and_stops_on_sigterm() {
     })
     .await;
     assert!(closed.unwrap_or(false), "websocket closed on shutdown");
+}
+
+/// The wallboard's DOM after its script ran for a few (virtual) seconds in headless Chromium
+/// (Debian's `chromium`; flags keep it off the network and out of the user's profile).
+fn render_in_chromium(url: &str) -> String {
+    let profile = std::env::temp_dir().join(format!("callpulse-chromium-{}", std::process::id()));
+    let out = Command::new("chromium")
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--virtual-time-budget=4000",
+            "--dump-dom",
+        ])
+        .arg(format!("--user-data-dir={}", profile.display()))
+        .arg(url)
+        .stderr(Stdio::null())
+        .output()
+        .expect("chromium on PATH (Debian package `chromium`; .ci/run installs it)");
+    let _ = std::fs::remove_dir_all(&profile);
+    String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
 /// Kills the demo if the test fails before it could stop it.
