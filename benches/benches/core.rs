@@ -65,7 +65,7 @@ fn apply(c: &mut Criterion) {
     let mut group = c.benchmark_group("snapshot");
     group.sample_size(20);
     group.bench_function("partition_snapshot_100_queues_10k_agents", |b| {
-        b.iter(|| state.snapshot(now))
+        b.iter(|| state.snapshot(now));
     });
     let parts: Vec<_> = (0..4).map(|_| Arc::new(state.snapshot(now))).collect();
     group.bench_function("merge_4_partitions", |b| {

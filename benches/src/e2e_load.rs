@@ -7,6 +7,9 @@
 //! round and the medians, and the engine's peak RSS. Bounded: a fixed number of rounds, and
 //! every wait has a deadline.
 
+// A benchmark's report is its output.
+#![allow(clippy::print_stdout, clippy::print_stderr)]
+
 use std::collections::BTreeMap;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};

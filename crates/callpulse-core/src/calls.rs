@@ -11,60 +11,128 @@ pub const MAX_SL_THRESHOLDS: usize = 4;
 /// Longest wait the percentile histogram resolves (2 h, in ms); longer waits saturate.
 const WAIT_HIST_MAX_MS: u64 = 2 * 3600 * 1000;
 
-/// Answered-wait distribution in milliseconds with 2 significant digits (1 % error), created
-/// lazily: a bucket with no answered call costs nothing.
+/// Answered-wait distribution in milliseconds with 2 significant digits (1 % error).
+///
+/// Three shapes, because most of them sit in closed buckets that only get read: `Empty`
+/// costs nothing; `Full` is a dense HdrHistogram (~9 KB), used while recording and merging;
+/// `Compact` is the sorted list of recorded (value, count) pairs of a Full one, a few bytes
+/// per distinct wait. Compacting keeps HdrHistogram's own bucketing (values are its highest
+/// equivalent values), so expanding again and recording land in the same buckets.
 #[derive(Debug, Clone, Default)]
-pub struct WaitHistogram(Option<Box<Histogram<u32>>>);
+pub struct WaitHistogram(Repr);
+
+#[derive(Debug, Clone, Default)]
+enum Repr {
+    #[default]
+    Empty,
+    Full(Box<Histogram<u32>>),
+    Compact(Box<[(u64, u32)]>),
+}
 
 impl WaitHistogram {
-    fn empty() -> Histogram<u32> {
+    fn dense() -> Histogram<u32> {
         // The bounds are constants known to be valid, so construction cannot fail.
         Histogram::new_with_bounds(1, WAIT_HIST_MAX_MS, 2).unwrap_or_else(|_| unreachable!())
     }
 
+    /// The dense form, expanding or creating it as needed.
+    fn full(&mut self) -> &mut Histogram<u32> {
+        if !matches!(self.0, Repr::Full(_)) {
+            let mut hist = Box::new(Self::dense());
+            if let Repr::Compact(pairs) = &self.0 {
+                for (value, count) in pairs.iter() {
+                    hist.saturating_record_n(*value, *count);
+                }
+            }
+            self.0 = Repr::Full(hist);
+        }
+        match &mut self.0 {
+            Repr::Full(hist) => hist,
+            Repr::Empty | Repr::Compact(_) => unreachable!("made dense just above"),
+        }
+    }
+
     /// Records one wait.
     pub fn record(&mut self, wait_ms: u64) {
-        let hist = self.0.get_or_insert_with(|| Box::new(Self::empty()));
-        hist.saturating_record(wait_ms.clamp(1, WAIT_HIST_MAX_MS));
+        self.full()
+            .saturating_record(wait_ms.clamp(1, WAIT_HIST_MAX_MS));
+    }
+
+    /// Switches to the sparse form (for buckets that are no longer written).
+    pub fn compact(&mut self) {
+        if let Repr::Full(hist) = &self.0 {
+            let pairs: Box<[(u64, u32)]> = hist
+                .iter_recorded()
+                .map(|v| (v.value_iterated_to(), v.count_at_value()))
+                .collect();
+            self.0 = if pairs.is_empty() {
+                Repr::Empty
+            } else {
+                Repr::Compact(pairs)
+            };
+        }
     }
 
     /// The wait at quantile `q` (0..1) in ms; `None` when empty. Waits under 1 ms read as 1.
     pub fn quantile_ms(&self, q: f64) -> Option<u64> {
-        self.0
-            .as_ref()
-            .filter(|h| !h.is_empty())
-            .map(|h| h.value_at_quantile(q))
+        match &self.0 {
+            Repr::Empty => None,
+            Repr::Full(hist) => (!hist.is_empty()).then(|| hist.value_at_quantile(q)),
+            Repr::Compact(_) => {
+                let mut dense = self.clone();
+                let hist = dense.full();
+                (!hist.is_empty()).then(|| hist.value_at_quantile(q))
+            }
+        }
     }
 
     /// Number of recorded waits.
     pub fn len(&self) -> u64 {
-        self.0.as_ref().map_or(0, |h| h.len())
+        match &self.0 {
+            Repr::Empty => 0,
+            Repr::Full(hist) => hist.len(),
+            Repr::Compact(pairs) => pairs.iter().map(|(_, n)| u64::from(*n)).sum(),
+        }
     }
 
     /// Whether nothing was recorded.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
-}
 
-impl Merge for WaitHistogram {
-    fn merge(&mut self, other: &Self) {
-        if let Some(theirs) = &other.0 {
-            let ours = self.0.get_or_insert_with(|| Box::new(Self::empty()));
-            // Both sides share the same bounds, so `add` cannot run out of range; saturation
-            // happened at record time.
-            let _ = ours.add(theirs.as_ref());
+    /// Bytes held on the heap (for memory accounting in benches).
+    pub fn heap_bytes(&self) -> usize {
+        match &self.0 {
+            Repr::Empty => 0,
+            Repr::Full(hist) => hist.distinct_values() * 4 + 64,
+            Repr::Compact(pairs) => std::mem::size_of_val(&**pairs),
         }
     }
 }
 
-/// One queue's call figures over a span of event time (a bucket or a merged window).
-///
-/// Numbers are attributed to the bucket of the event that completes them: `offered` at the
-/// `call_queued` time, answers and abandons (with their wait) at the outcome time, handle
-/// time at `call_completed`, CSAT at the response.
-#[derive(Debug, Clone, Default)]
-pub struct CallAgg {
+impl Merge for WaitHistogram {
+    fn merge(&mut self, other: &Self) {
+        match &other.0 {
+            Repr::Empty => {}
+            // Both sides share the same bounds, so `add` cannot run out of range; saturation
+            // happened at record time.
+            Repr::Full(theirs) => {
+                let _ = self.full().add(theirs.as_ref());
+            }
+            Repr::Compact(pairs) => {
+                let ours = self.full();
+                for (value, count) in pairs.iter() {
+                    ours.saturating_record_n(*value, *count);
+                }
+            }
+        }
+    }
+}
+
+/// The counters of one queue's calls, handling and CSAT over some span: a bucket, a window
+/// or a lifetime. All of them add under merge.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CallCounts {
     pub offered: u64,
     pub answered: u64,
     /// Every abandon, short ones included.
@@ -77,10 +145,6 @@ pub struct CallAgg {
     pub answer_wait_ms: u64,
     /// Sum of abandoned calls' waits (ms), short ones included.
     pub abandon_wait_ms: u64,
-    /// Longest wait of an answered call (ms).
-    pub max_answer_wait_ms: u64,
-    /// Answered-wait distribution, for percentiles.
-    pub wait_hist: WaitHistogram,
     pub completed: u64,
     pub talk_ms: u64,
     pub hold_ms: u64,
@@ -94,16 +158,14 @@ pub struct CallAgg {
     pub csat_score_sum: u64,
 }
 
-impl CallAgg {
-    /// An answered call with its wait, checked against `thresholds_ms`.
+impl CallCounts {
+    /// An answered call with its wait, checked against `thresholds_ms` (inclusive).
     pub fn record_answer(&mut self, wait_ms: u64, thresholds_ms: &[u64]) {
         self.answered += 1;
         self.answer_wait_ms += wait_ms;
-        self.max_answer_wait_ms = self.max_answer_wait_ms.max(wait_ms);
         for (count, &limit) in self.answered_within.iter_mut().zip(thresholds_ms) {
             *count += u64::from(wait_ms <= limit);
         }
-        self.wait_hist.record(wait_ms);
     }
 
     /// An abandoned call with its wait; `short` when under the short-abandon threshold.
@@ -152,10 +214,9 @@ impl CallAgg {
     pub fn handle_ms(&self) -> u64 {
         self.talk_ms + self.hold_ms + self.acw_ms
     }
-}
 
-impl Merge for CallAgg {
-    fn merge(&mut self, other: &Self) {
+    /// Adds `other` into `self`.
+    pub fn merge(&mut self, other: &CallCounts) {
         self.offered += other.offered;
         self.answered += other.answered;
         self.abandoned += other.abandoned;
@@ -165,8 +226,6 @@ impl Merge for CallAgg {
         }
         self.answer_wait_ms += other.answer_wait_ms;
         self.abandon_wait_ms += other.abandon_wait_ms;
-        self.max_answer_wait_ms = self.max_answer_wait_ms.max(other.max_answer_wait_ms);
-        self.wait_hist.merge(&other.wait_hist);
         self.completed += other.completed;
         self.talk_ms += other.talk_ms;
         self.hold_ms += other.hold_ms;
@@ -179,29 +238,52 @@ impl Merge for CallAgg {
     }
 }
 
-/// Lifetime counters of one queue: what becomes Prometheus `_total` counters and the wait
+/// One queue's figures over a span of event time (a bucket or a merged window): the counts
+/// plus what only windows need, the longest answered wait and the wait distribution.
+///
+/// Numbers are attributed to the bucket of the event that completes them: `offered` at the
+/// `call_queued` time, answers and abandons (with their wait) at the outcome time, handle
+/// time at `call_completed`, CSAT at the response.
+#[derive(Debug, Clone, Default)]
+pub struct CallAgg {
+    pub counts: CallCounts,
+    /// Longest wait of an answered call (ms).
+    pub max_answer_wait_ms: u64,
+    /// Answered-wait distribution, for percentiles.
+    pub wait_hist: WaitHistogram,
+}
+
+impl CallAgg {
+    /// An answered call: counted, and its wait kept for the maximum and the percentiles.
+    pub fn record_answer(&mut self, wait_ms: u64, thresholds_ms: &[u64]) {
+        self.counts.record_answer(wait_ms, thresholds_ms);
+        self.max_answer_wait_ms = self.max_answer_wait_ms.max(wait_ms);
+        self.wait_hist.record(wait_ms);
+    }
+}
+
+impl Merge for CallAgg {
+    fn merge(&mut self, other: &Self) {
+        self.counts.merge(&other.counts);
+        self.max_answer_wait_ms = self.max_answer_wait_ms.max(other.max_answer_wait_ms);
+        self.wait_hist.merge(&other.wait_hist);
+    }
+}
+
+/// Lifetime figures of one queue: what becomes Prometheus `_total` counters and the wait
 /// histogram. Only ever grows.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct CallTotals {
-    pub offered: u64,
-    pub answered: u64,
-    pub abandoned: u64,
-    pub short_abandoned: u64,
-    pub answered_within: [u64; MAX_SL_THRESHOLDS],
-    pub answer_wait_ms: u64,
-    pub abandon_wait_ms: u64,
-    pub completed: u64,
-    pub handle_ms: u64,
-    pub csat_responses: u64,
-    pub csat_positive: u64,
+    pub counts: CallCounts,
     /// Answered waits per histogram bound (non-cumulative): `wait_le[i]` counts waits in
     /// `(bound[i-1], bound[i]]`; the last slot holds waits above every bound.
     pub wait_le: Vec<u64>,
 }
 
 impl CallTotals {
-    /// Adds one answered wait into the Prometheus-style buckets with `bounds_ms`.
-    pub fn record_wait_bucket(&mut self, wait_ms: u64, bounds_ms: &[u64]) {
+    /// An answered call: counted, and its wait put in the Prometheus-style bucket.
+    pub fn record_answer(&mut self, wait_ms: u64, thresholds_ms: &[u64], bounds_ms: &[u64]) {
+        self.counts.record_answer(wait_ms, thresholds_ms);
         if self.wait_le.len() != bounds_ms.len() + 1 {
             self.wait_le.resize(bounds_ms.len() + 1, 0);
         }
@@ -211,19 +293,7 @@ impl CallTotals {
 
     /// Adds `other` into `self`.
     pub fn merge(&mut self, other: &CallTotals) {
-        self.offered += other.offered;
-        self.answered += other.answered;
-        self.abandoned += other.abandoned;
-        self.short_abandoned += other.short_abandoned;
-        for (ours, theirs) in self.answered_within.iter_mut().zip(other.answered_within) {
-            *ours += theirs;
-        }
-        self.answer_wait_ms += other.answer_wait_ms;
-        self.abandon_wait_ms += other.abandon_wait_ms;
-        self.completed += other.completed;
-        self.handle_ms += other.handle_ms;
-        self.csat_responses += other.csat_responses;
-        self.csat_positive += other.csat_positive;
+        self.counts.merge(&other.counts);
         if self.wait_le.len() < other.wait_le.len() {
             self.wait_le.resize(other.wait_le.len(), 0);
         }
@@ -243,8 +313,8 @@ mod tests {
         for wait in [0, 10_000, 20_000, 20_001, 60_000] {
             agg.record_answer(wait, &[20_000, 60_000]);
         }
-        assert_eq!(agg.answered_within, [3, 5, 0, 0]);
-        assert_eq!(agg.answer_wait_ms, 110_001);
+        assert_eq!(agg.counts.answered_within, [3, 5, 0, 0]);
+        assert_eq!(agg.counts.answer_wait_ms, 110_001);
         assert_eq!(agg.max_answer_wait_ms, 60_000);
         assert_eq!(agg.wait_hist.len(), 5);
         let p50 = agg.wait_hist.quantile_ms(0.5).expect("non-empty");
@@ -252,26 +322,58 @@ mod tests {
     }
 
     #[test]
+    fn compact_round_trips_exactly() {
+        let mut full = WaitHistogram::default();
+        for wait in [1, 15, 999, 20_000, 20_000, 61_234, 7_000_000] {
+            full.record(wait);
+        }
+        let mut compact = full.clone();
+        compact.compact();
+        assert!(
+            compact.heap_bytes() < 200,
+            "sparse: {} bytes",
+            compact.heap_bytes()
+        );
+        assert_eq!(compact.len(), 7);
+        for q in [0.0, 0.25, 0.5, 0.9, 0.99, 1.0] {
+            assert_eq!(compact.quantile_ms(q), full.quantile_ms(q), "q {q}");
+        }
+        // A late record into a compacted bucket expands it again.
+        compact.record(30);
+        full.record(30);
+        assert_eq!(compact.quantile_ms(0.3), full.quantile_ms(0.3));
+        // Merging a compact one equals merging the full one.
+        let (mut a, mut b) = (WaitHistogram::default(), WaitHistogram::default());
+        a.merge(&compact);
+        b.merge(&full);
+        assert_eq!((a.len(), a.quantile_ms(0.5)), (b.len(), b.quantile_ms(0.5)));
+        let mut empty = WaitHistogram::default();
+        empty.compact();
+        assert!(empty.is_empty() && empty.quantile_ms(0.5).is_none());
+    }
+
+    #[test]
     fn merge_adds_and_maxes() {
         let mut a = CallAgg::default();
         a.record_answer(5_000, &[20_000]);
-        a.record_abandon(3_000, true);
+        a.counts.record_abandon(3_000, true);
         let mut b = CallAgg::default();
         b.record_answer(30_000, &[20_000]);
-        b.record_abandon(40_000, false);
-        b.record_csat(4);
-        b.record_completed(1, 2, 3, Some(true));
+        b.counts.record_abandon(40_000, false);
+        b.counts.record_csat(4);
+        b.counts.record_completed(1, 2, 3, Some(true));
         a.merge(&b);
-        assert_eq!((a.answered, a.abandoned, a.short_abandoned), (2, 2, 1));
-        assert_eq!(a.sl_denominator(), 3);
-        assert_eq!(a.answered_within[0], 1);
+        let c = a.counts;
+        assert_eq!((c.answered, c.abandoned, c.short_abandoned), (2, 2, 1));
+        assert_eq!(c.sl_denominator(), 3);
+        assert_eq!(c.answered_within[0], 1);
         assert_eq!(a.max_answer_wait_ms, 30_000);
         assert_eq!(a.wait_hist.len(), 2);
         assert_eq!(
-            (a.csat_responses, a.csat_positive, a.csat_score_sum),
+            (c.csat_responses, c.csat_positive, c.csat_score_sum),
             (1, 1, 4)
         );
-        assert_eq!((a.completed, a.handle_ms(), a.resolved_true), (1, 6, 1));
+        assert_eq!((c.completed, c.handle_ms(), c.resolved_true), (1, 6, 1));
     }
 
     #[test]
@@ -279,8 +381,9 @@ mod tests {
         let mut t = CallTotals::default();
         let bounds = [5_000, 20_000];
         for wait in [0, 5_000, 5_001, 20_000, 20_001] {
-            t.record_wait_bucket(wait, &bounds);
+            t.record_answer(wait, &[20_000], &bounds);
         }
         assert_eq!(t.wait_le, [2, 2, 1]);
+        assert_eq!(t.counts.answered_within[0], 4);
     }
 }

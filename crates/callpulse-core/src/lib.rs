@@ -14,8 +14,8 @@
 //! - `dedupe.rs`: bounded memory of applied `event_id`s.
 //! - `snapshot.rs`: merging partition snapshots into the one [`Snapshot`] every reader sees.
 //!
-//! Adding a metric: a field in [`CallAgg`] (recorded in `calls.rs`, merged in
-//! `CallAgg::merge`), and its derived value in [`WindowMetrics`].
+//! Adding a metric: a field in [`CallCounts`] (recorded and merged in `calls.rs`), and its
+//! derived value in [`WindowMetrics`] (`snapshot.rs`).
 
 mod calls;
 mod dedupe;
@@ -25,7 +25,7 @@ pub mod policy;
 mod snapshot;
 mod window;
 
-pub use calls::{CallAgg, CallTotals, MAX_SL_THRESHOLDS, WaitHistogram};
+pub use calls::{CallAgg, CallCounts, CallTotals, MAX_SL_THRESHOLDS, WaitHistogram};
 pub use live::{AgentView, TeamStates};
 pub use partition::{Applied, PartitionCounters, PartitionSnapshot, PartitionState, QueueSnapshot};
 pub use policy::{MetricsPolicy, PolicyError, QueuePolicy};

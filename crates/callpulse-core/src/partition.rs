@@ -188,18 +188,20 @@ impl PartitionState {
                 let queue = self.queue_id(&e.queue)?;
                 let q = &mut self.queues[queue as usize];
                 let (talk, hold, acw) = (e.talk_ms as u64, e.hold_ms as u64, e.acw_ms as u64);
-                q.totals.completed += 1;
-                q.totals.handle_ms += talk + hold + acw;
+                q.totals
+                    .counts
+                    .record_completed(talk, hold, acw, e.resolved);
                 record(q.ring.bucket_mut(ts.millis()), |b| {
-                    b.record_completed(talk, hold, acw, e.resolved);
+                    b.counts.record_completed(talk, hold, acw, e.resolved);
                 })
             }
             Event::CsatResponse(e) => {
                 let queue = self.queue_id(&e.queue)?;
                 let q = &mut self.queues[queue as usize];
-                q.totals.csat_responses += 1;
-                q.totals.csat_positive += u64::from(e.score >= 4);
-                record(q.ring.bucket_mut(ts.millis()), |b| b.record_csat(e.score))
+                q.totals.counts.record_csat(e.score);
+                record(q.ring.bucket_mut(ts.millis()), |b| {
+                    b.counts.record_csat(e.score);
+                })
             }
             Event::AgentState(e) => {
                 let caps = (self.policy.max_teams, self.policy.max_agents);
@@ -266,8 +268,8 @@ impl PartitionState {
 
     fn on_queued(&mut self, queue: u32, call: u64, ts: Ts) -> Applied {
         let q = &mut self.queues[queue as usize];
-        q.totals.offered += 1;
-        let applied = record(q.ring.bucket_mut(ts.millis()), |b| b.offered += 1);
+        q.totals.counts.offered += 1;
+        let applied = record(q.ring.bucket_mut(ts.millis()), |b| b.counts.offered += 1);
         match self.calls.remove(&call) {
             Some(CallRec {
                 queue: outcome_queue,
@@ -346,23 +348,16 @@ impl PartitionState {
         match outcome {
             Outcome::Answered => {
                 let thresholds = &q.thresholds_ms[..q.threshold_count];
-                q.totals.answered += 1;
-                q.totals.answer_wait_ms += wait;
-                for (count, limit) in q.totals.answered_within.iter_mut().zip(thresholds) {
-                    *count += u64::from(wait <= *limit);
-                }
-                q.totals.record_wait_bucket(wait, &q.wait_bounds_ms);
+                q.totals.record_answer(wait, thresholds, &q.wait_bounds_ms);
                 record(q.ring.bucket_mut(at.millis()), |b| {
                     b.record_answer(wait, thresholds);
                 })
             }
             Outcome::Abandoned => {
                 let short = wait < q.short_abandon_ms;
-                q.totals.abandoned += 1;
-                q.totals.short_abandoned += u64::from(short);
-                q.totals.abandon_wait_ms += wait;
+                q.totals.counts.record_abandon(wait, short);
                 record(q.ring.bucket_mut(at.millis()), |b| {
-                    b.record_abandon(wait, short);
+                    b.counts.record_abandon(wait, short);
                 })
             }
         }
@@ -377,7 +372,10 @@ impl PartitionState {
             .queues
             .iter()
             .map(|q| {
-                let sorted = q.ring.windows(now.millis(), &self.window_lens);
+                let mut sorted = q.ring.windows(now.millis(), &self.window_lens);
+                for window in &mut sorted {
+                    window.wait_hist.compact();
+                }
                 QueueSnapshot {
                     name: Arc::clone(&q.name),
                     windows: window_order.iter().map(|&i| sorted[i].clone()).collect(),
@@ -419,6 +417,8 @@ impl PartitionState {
         self.swept_bucket = bucket;
         for q in &mut self.queues {
             q.ring.advance(clock.millis());
+            // Closed buckets are read, rarely written: keep their histograms sparse.
+            q.ring.for_each_closed(|agg| agg.wait_hist.compact());
         }
         let orphan_before = clock.plus_millis(-i64::from(self.policy.orphan_timeout_secs) * 1000);
         let stale_before = clock.plus_millis(-i64::from(self.policy.max_wait_secs) * 1000);

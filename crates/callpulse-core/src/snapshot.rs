@@ -282,14 +282,15 @@ fn avg_s(sum_ms: u64, count: u64) -> Option<f64> {
 }
 
 /// Derives one window's figures from its aggregate; the formulas of `docs/metrics.md`.
-pub(crate) fn window_metrics(label: &str, agg: &CallAgg, thresholds: &[u32]) -> WindowMetrics {
+pub(crate) fn window_metrics(label: &str, window: &CallAgg, thresholds: &[u32]) -> WindowMetrics {
+    let agg = &window.counts;
     let den = agg.sl_denominator();
     let within: BTreeMap<u32, u64> = thresholds
         .iter()
         .zip(agg.answered_within)
         .map(|(t, n)| (*t, n))
         .collect();
-    let quantile = |q: f64| agg.wait_hist.quantile_ms(q).map(secs);
+    let quantile = |q: f64| window.wait_hist.quantile_ms(q).map(secs);
     WindowMetrics {
         window: label.to_owned(),
         offered: agg.offered,
@@ -305,7 +306,7 @@ pub(crate) fn window_metrics(label: &str, agg: &CallAgg, thresholds: &[u32]) -> 
         wait_p50_s: quantile(0.5),
         wait_p90_s: quantile(0.9),
         wait_p99_s: quantile(0.99),
-        wait_max_s: (agg.answered > 0).then(|| secs(agg.max_answer_wait_ms)),
+        wait_max_s: (agg.answered > 0).then(|| secs(window.max_answer_wait_ms)),
         avg_abandon_s: avg_s(agg.abandon_wait_ms, agg.abandoned),
         completed: agg.completed,
         handle_sum_s: secs(agg.handle_ms()),
@@ -322,14 +323,15 @@ pub(crate) fn window_metrics(label: &str, agg: &CallAgg, thresholds: &[u32]) -> 
     }
 }
 
-fn totals_view(t: &CallTotals, thresholds: &[u32], bounds: &[u32]) -> TotalsView {
+fn totals_view(totals: &CallTotals, thresholds: &[u32], bounds: &[u32]) -> TotalsView {
     let mut running = 0;
     let cumulative = (0..bounds.len())
         .map(|i| {
-            running += t.wait_le.get(i).copied().unwrap_or(0);
+            running += totals.wait_le.get(i).copied().unwrap_or(0);
             running
         })
         .collect();
+    let t = &totals.counts;
     TotalsView {
         offered: t.offered,
         answered: t.answered,
@@ -343,7 +345,7 @@ fn totals_view(t: &CallTotals, thresholds: &[u32], bounds: &[u32]) -> TotalsView
         answer_wait_s: secs(t.answer_wait_ms),
         abandon_wait_s: secs(t.abandon_wait_ms),
         completed: t.completed,
-        handle_s: secs(t.handle_ms),
+        handle_s: secs(t.handle_ms()),
         csat_responses: t.csat_responses,
         csat_positive: t.csat_positive,
         wait_le_bounds_s: bounds.to_vec(),

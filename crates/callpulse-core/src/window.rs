@@ -65,6 +65,17 @@ impl<T: Merge> BucketRing<T> {
         slot.as_mut().map(|(_, value)| value)
     }
 
+    /// Runs `f` on every stored bucket older than the head: the closed ones, which only a
+    /// late event still writes to.
+    pub fn for_each_closed(&mut self, mut f: impl FnMut(&mut T)) {
+        let head = self.head;
+        for (bucket, value) in self.slots.iter_mut().flatten() {
+            if *bucket < head {
+                f(value);
+            }
+        }
+    }
+
     /// The merges of the last `lens[i]` buckets up to and including the bucket of `now_ms`,
     /// one per entry of `lens` (which must be ascending). Buckets after `now_ms` (events from
     /// slightly fast clocks) are not included until time reaches them.
