@@ -7,4 +7,5 @@
 mod demo_smoke;
 mod known_events;
 mod offsets;
+mod scale_out;
 mod ws_limits;

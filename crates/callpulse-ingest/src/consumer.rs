@@ -349,7 +349,10 @@ fn client_config(config: &IngestConfig) -> ClientConfig {
         .set("auto.commit.interval.ms", "1000")
         .set("auto.offset.reset", "earliest")
         .set("statistics.interval.ms", "5000")
-        .set("enable.partition.eof", "false");
+        .set("enable.partition.eof", "false")
+        // Incremental rebalancing: when an instance joins or leaves, only the partitions that
+        // move are revoked, so the others keep their windows.
+        .set("partition.assignment.strategy", "cooperative-sticky");
     for (key, value) in &config.librdkafka {
         cc.set(key, value);
     }

@@ -1,0 +1,117 @@
+//! Scaling out: a second instance joins the consumer group, partitions move to it (the first
+//! drains and commits before letting them go), and between them every event is counted
+//! exactly once.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use callpulse_e2e::{Engine, eventually, test_config, wall_now};
+use callpulse_events::{CallQueued, Envelope, Event};
+use callpulse_sim::{EventProducer, SimTopics};
+use rdkafka::mocking::MockCluster;
+
+fn produce(brokers: &str, from: u32, to: u32) {
+    let producer = EventProducer::new(
+        brokers,
+        &BTreeMap::new(),
+        SimTopics::new("calls", "agents", "tickets", "surveys"),
+    )
+    .expect("producer");
+    for i in from..to {
+        let env = Envelope {
+            event_id: format!("scale-{i}"),
+            ts: wall_now(),
+            event: Event::CallQueued(CallQueued {
+                call_id: format!("call-{i}"),
+                queue: "q".into(),
+                customer_id: None,
+                priority: None,
+            }),
+        };
+        producer.send(&env).expect("send");
+    }
+    producer.flush(Duration::from_secs(10)).expect("flush");
+}
+
+async fn offered(engine: &Engine) -> f64 {
+    engine
+        .metrics()
+        .await
+        .get("callpulse_calls_offered_total", &[("queue", "q")])
+        .unwrap_or(0.0)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_instance_takes_partitions_and_nothing_is_counted_twice() {
+    let mock = MockCluster::new(1).expect("mock cluster");
+    for topic in ["calls", "agents", "tickets", "surveys"] {
+        mock.create_topic(topic, 4, 1).expect("topic");
+    }
+    let brokers = mock.bootstrap_servers();
+    produce(&brokers, 0, 200);
+    let first = Engine::start(test_config(&brokers, "scale")).await;
+    eventually(
+        Duration::from_secs(60),
+        "first instance applied the first batch",
+        || async { (offered(&first).await == 200.0).then_some(()) },
+    )
+    .await;
+
+    let second = Engine::start(test_config(&brokers, "scale")).await;
+    eventually(
+        Duration::from_secs(60),
+        "both instances own partitions",
+        || async {
+            let a = first
+                .metrics()
+                .await
+                .value("callpulse_consumer_assigned_partitions", &[]);
+            let b = second
+                .metrics()
+                .await
+                .value("callpulse_consumer_assigned_partitions", &[]);
+            (a >= 1.0 && b >= 1.0 && a + b == 16.0).then_some(())
+        },
+    )
+    .await;
+    let revokes = first
+        .metrics()
+        .await
+        .value("callpulse_consumer_rebalances_total", &[("kind", "revoke")]);
+    assert!(revokes >= 1.0, "the first instance gave partitions away");
+    // Incremental rebalancing: the first instance kept some partitions through the join.
+    assert!(
+        first
+            .metrics()
+            .await
+            .value("callpulse_consumer_assigned_partitions", &[])
+            >= 1.0
+    );
+
+    produce(&brokers, 200, 400);
+    eventually(
+        Duration::from_secs(60),
+        "all 400 events counted once between the two",
+        || async {
+            let (a, b) = (offered(&first).await, offered(&second).await);
+            (a + b >= 400.0).then_some((a, b))
+        },
+    )
+    .await;
+    // Three more snapshots on each: nothing is counted a second time.
+    for engine in [&first, &second] {
+        let seq = engine.metrics().await.value("callpulse_snapshot_seq", &[]);
+        eventually(Duration::from_secs(10), "three more snapshots", || async {
+            (engine.metrics().await.value("callpulse_snapshot_seq", &[]) >= seq + 3.0).then_some(())
+        })
+        .await;
+    }
+    let (a, b) = (offered(&first).await, offered(&second).await);
+    assert_eq!(a + b, 400.0, "first {a} + second {b}");
+    assert!(
+        b > 0.0,
+        "the second instance applied events of its partitions"
+    );
+    second.stop().await;
+    first.stop().await;
+}
