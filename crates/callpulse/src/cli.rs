@@ -6,7 +6,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 /// callpulse: real-time contact-center metrics from Kafka events.
 #[derive(Debug, Parser)]
-#[command(name = "callpulse", version, about, long_about = None)]
+#[command(name = "callpulse", version)]
 pub struct Cli {
     /// TOML configuration file, layered over the shipped defaults (config/callpulse.toml).
     /// Environment variables CALLPULSE__SECTION__KEY override both.
