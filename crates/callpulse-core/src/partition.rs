@@ -131,6 +131,11 @@ pub struct PartitionState {
     high_water: Option<Ts>,
     /// Bucket number of the last housekeeping pass; it runs once per bucket, not per tick.
     swept_bucket: i64,
+    /// Whether anything changed since the last snapshot, and the bucket it was read in: an
+    /// unchanged partition read in the same bucket has the same windows, so the worker can
+    /// keep publishing the previous snapshot.
+    changed: bool,
+    snapshot_bucket: i64,
     counters: PartitionCounters,
 }
 
@@ -154,6 +159,8 @@ impl PartitionState {
             dedupe,
             high_water: None,
             swept_bucket: i64::MIN,
+            changed: true,
+            snapshot_bucket: i64::MIN,
             counters: PartitionCounters::default(),
         }
     }
@@ -170,6 +177,7 @@ impl PartitionState {
         if !self.dedupe.insert(id_hash(&env.event_id), generation) {
             return Err(Rejection::Duplicate);
         }
+        self.changed = true;
         let ts = env.ts;
         let applied = match &env.event {
             Event::CallQueued(e) => {
@@ -363,10 +371,25 @@ impl PartitionState {
         }
     }
 
+    /// Whether [`PartitionState::snapshot`] at `now` would differ from the last one: an event
+    /// was applied since, or `now` is in another bucket (windows slide, housekeeping runs).
+    pub fn changed_since_snapshot(&self, now: Ts) -> bool {
+        self.changed || now.millis().div_euclid(self.policy.bucket_ms()) != self.snapshot_bucket
+    }
+
     /// Reads every window at `now` and publishes the partition's view. Also runs the
     /// once-per-bucket housekeeping (expiring orphans, stale waiting calls, dedupe memory).
     pub fn snapshot(&mut self, now: Ts) -> PartitionSnapshot {
+        self.changed = false;
+        self.snapshot_bucket = now.millis().div_euclid(self.policy.bucket_ms());
         self.housekeeping(now);
+        for q in &mut self.queues {
+            // Closed buckets are read at every tick and rarely written: keep their histograms
+            // sparse. Done per snapshot, not per minute, because a backlog being caught up
+            // closes many buckets between two wall-clock minutes; a bucket already sparse
+            // costs nothing here.
+            q.ring.for_each_closed(|agg| agg.wait_hist.compact());
+        }
         let window_order = self.window_order();
         let queues = self
             .queues
@@ -417,8 +440,6 @@ impl PartitionState {
         self.swept_bucket = bucket;
         for q in &mut self.queues {
             q.ring.advance(clock.millis());
-            // Closed buckets are read, rarely written: keep their histograms sparse.
-            q.ring.for_each_closed(|agg| agg.wait_hist.compact());
         }
         let orphan_before = clock.plus_millis(-i64::from(self.policy.orphan_timeout_secs) * 1000);
         let stale_before = clock.plus_millis(-i64::from(self.policy.max_wait_secs) * 1000);

@@ -79,7 +79,38 @@ pub struct IngestConfig {
     /// librdkafka properties passed through untouched (e.g. `security.protocol`,
     /// `sasl.mechanisms`, `ssl.ca.location`, `auto.offset.reset`). They override the
     /// engine's own settings, except `enable.auto.offset.store`, which must stay false.
+    /// Values may be written as strings, numbers or booleans.
+    #[serde(deserialize_with = "properties")]
     pub librdkafka: BTreeMap<String, String>,
+}
+
+/// A librdkafka property value: librdkafka takes strings, but `6000` or `true` written in
+/// TOML (or read from an environment variable) should not need quoting.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum Property {
+    Text(String),
+    Integer(i64),
+    Float(f64),
+    Flag(bool),
+}
+
+fn properties<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<BTreeMap<String, String>, D::Error> {
+    let raw = BTreeMap::<String, Property>::deserialize(d)?;
+    Ok(raw
+        .into_iter()
+        .map(|(key, value)| {
+            let value = match value {
+                Property::Text(text) => text,
+                Property::Integer(n) => n.to_string(),
+                Property::Float(x) => x.to_string(),
+                Property::Flag(b) => b.to_string(),
+            };
+            (key, value)
+        })
+        .collect())
 }
 
 impl Default for IngestConfig {

@@ -84,7 +84,8 @@ pub struct SimulateArgs {
     #[arg(long)]
     pub seed: Option<u64>,
     /// Produce this many events as fast as possible (simulated time fast-forwarded from
-    /// --lookback-mins ago), then exit. Without it, produce in real time until stopped.
+    /// --lookback-mins ago, shifted back if needed so no event lies in the future), then
+    /// exit. Without it, produce in real time until stopped.
     #[arg(long)]
     pub count: Option<usize>,
     /// With --count: how far back simulated time starts.

@@ -182,6 +182,11 @@ mod tests {
                 "CALLPULSE__INGEST__LIBRDKAFKA__SECURITY.PROTOCOL",
                 "SASL_SSL",
             ),
+            ("CALLPULSE__INGEST__LIBRDKAFKA__SESSION.TIMEOUT.MS", "6000"),
+            (
+                "CALLPULSE__INGEST__LIBRDKAFKA__ENABLE.SSL.CERTIFICATE.VERIFICATION",
+                "false",
+            ),
             ("OTHER", "ignored"),
         ]
         .into_iter()
@@ -198,6 +203,14 @@ mod tests {
             "unset keys keep defaults"
         );
         assert_eq!(c.ingest.librdkafka["security.protocol"], "SASL_SSL");
+        assert_eq!(
+            c.ingest.librdkafka["session.timeout.ms"], "6000",
+            "numbers become strings"
+        );
+        assert_eq!(
+            c.ingest.librdkafka["enable.ssl.certificate.verification"],
+            "false"
+        );
     }
 
     #[test]

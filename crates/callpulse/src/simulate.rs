@@ -77,10 +77,22 @@ pub async fn simulate(
     }
     match opts.count {
         Some(count) => {
-            let start = Ts(wall_now().millis() - i64::from(opts.lookback_mins) * 60_000);
-            let mut sim = Simulator::new(sim_config, start);
-            let events = sim.take(count);
-            for env in events.iter().take(count) {
+            let now = wall_now();
+            let mut sim = Simulator::new(
+                sim_config,
+                Ts(now.millis() - i64::from(opts.lookback_mins) * 60_000),
+            );
+            let mut events = sim.take(count);
+            events.truncate(count);
+            // However long the simulated span, it ends now: no event lies in the future
+            // (which a live engine would reject).
+            let shift = events
+                .last()
+                .map_or(0, |last| now.millis_since(last.ts).min(0));
+            for env in &mut events {
+                env.ts = env.ts.plus_millis(shift);
+            }
+            for env in &events {
                 producer.send(env).context("while producing")?;
             }
             producer

@@ -172,6 +172,30 @@ fn duplicates_are_rejected_and_change_nothing() {
 }
 
 #[test]
+fn unchanged_partitions_need_no_new_snapshot() {
+    let mut s = state();
+    assert!(s.changed_since_snapshot(NOW));
+    s.apply(&queued("e1", "c1", "q", Ts(NOW.0 - MIN)))
+        .expect("ok");
+    s.snapshot(NOW);
+    assert!(
+        !s.changed_since_snapshot(NOW.plus_millis(1_000)),
+        "same bucket, no event"
+    );
+    assert!(
+        s.changed_since_snapshot(NOW.plus_millis(MIN)),
+        "next bucket: windows slide"
+    );
+    let _ = s.apply(&queued("e1", "c1", "q", NOW));
+    assert!(
+        !s.changed_since_snapshot(NOW),
+        "a duplicate changes nothing"
+    );
+    s.apply(&queued("e2", "c2", "q", NOW)).expect("ok");
+    assert!(s.changed_since_snapshot(NOW));
+}
+
+#[test]
 fn answer_before_queued_is_parked_then_counted() {
     let mut s = state();
     assert_eq!(
