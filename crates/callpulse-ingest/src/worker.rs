@@ -87,7 +87,14 @@ impl<C: ConsumerContext + 'static> Worker<C> {
         let mut log_limit = RateLimit::new(Duration::from_secs(10), 5);
         loop {
             tokio::select! {
+                // The tick first: it is ready at most once per period, so it cannot starve the
+                // data, while with the data first a busy channel (a backlog being caught up)
+                // would starve the tick, freezing the published figures and the offset store.
                 biased;
+                _ = tick.tick() => {
+                    self.store(&mut partitions, |_| true);
+                    self.publish(&mut partitions);
+                }
                 input = self.inputs.recv() => match input {
                     Some(Input::Batch(batch)) => self.apply(&mut partitions, batch, &mut log_limit),
                     Some(Input::Revoke { partitions: gone, done }) => {
@@ -109,10 +116,6 @@ impl<C: ConsumerContext + 'static> Worker<C> {
                     }
                     None => break,
                 },
-                _ = tick.tick() => {
-                    self.store(&mut partitions, |_| true);
-                    self.publish(&mut partitions);
-                }
             }
         }
         self.publish(&mut partitions);
