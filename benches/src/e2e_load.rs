@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 use callpulse_bench::mixed_events;
-use callpulse_e2e::{Scrape, Tansu, free_port, http_get};
+use callpulse_e2e::{Tansu, free_port, http_get};
 use callpulse_sim::{EventProducer, SimTopics, ensure_topics};
 use clap::Parser;
 use rdkafka::ClientConfig;
@@ -139,9 +139,10 @@ async fn engine_consume(
     let pid = child.id();
     let result = async {
         // Timed from the first message read, as the baseline is: the group join and the first
-        // fetch after assignment are not consuming. Both ends are seen through /metrics polled
-        // every 20 ms; applied counts are published once per tick, so the engine's figure
-        // includes up to one tick of detection latency (it is the pessimistic side).
+        // fetch after assignment are not consuming. Both ends are seen through
+        // /api/v1/engine polled every 20 ms (a full /metrics scrape at that rate would cost the
+        // engine more than it measures); progress is published once per tick, so the engine's
+        // figure includes up to one tick of detection latency (it is the pessimistic side).
         let mut first: Option<(Instant, f64)> = None;
         loop {
             if start.elapsed() > deadline {
@@ -151,13 +152,15 @@ async fn engine_consume(
             if std::net::TcpStream::connect(addr).is_err() {
                 continue;
             }
-            let (_, body) = http_get(addr, "/metrics").await;
-            let m = Scrape::parse(&body);
-            if first.is_none() && m.sum("callpulse_events_consumed_total") > 0.0 {
+            let (status, body) = http_get(addr, "/api/v1/engine").await;
+            if status != 200 {
+                continue;
+            }
+            let progress: serde_json::Value = serde_json::from_str(&body)?;
+            if first.is_none() && progress["engine"]["consumed"].as_u64().unwrap_or(0) > 0 {
                 first = Some((now(), cpu_secs(pid)));
             }
-            let done =
-                m.sum("callpulse_events_applied_total") + m.sum("callpulse_events_rejected_total");
+            let done = progress["processed"].as_u64().unwrap_or(0) as f64;
             if done >= expected as f64 {
                 let (at, cpu) = first.unwrap_or((now(), 0.0));
                 return Ok((at.elapsed(), cpu_secs(pid) - cpu));

@@ -353,6 +353,14 @@ async fn scenario(brokers: &str, group: &str) {
         1.0
     );
 
+    // The engine status endpoint accounts for every message: 22 applied + 6 rejected.
+    let (status, body) = engine.get("/api/v1/engine").await;
+    assert_eq!(status, 200);
+    let status_json: serde_json::Value = serde_json::from_str(&body).expect("engine json");
+    assert_eq!(status_json["engine"]["consumed"], total as u64);
+    assert_eq!(status_json["engine"]["rejected"], 6);
+    assert_eq!(status_json["processed"], total as u64);
+
     // The JSON API and the WebSocket feed tell the same story.
     let snap = engine.snapshot().await;
     let billing = snap["queues"]

@@ -29,7 +29,7 @@ pub use calls::{CallAgg, CallCounts, CallTotals, MAX_SL_THRESHOLDS, WaitHistogra
 pub use live::{AgentView, TeamStates};
 pub use partition::{Applied, PartitionCounters, PartitionSnapshot, PartitionState, QueueSnapshot};
 pub use policy::{MetricsPolicy, PolicyError, QueuePolicy};
-pub use snapshot::{QueueView, Retired, Snapshot, WindowMetrics};
+pub use snapshot::{EngineView, QueueView, Retired, Snapshot, WindowMetrics};
 pub use window::BucketRing;
 
 pub use callpulse_events::Ts;

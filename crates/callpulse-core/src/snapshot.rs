@@ -132,6 +132,18 @@ pub struct EngineView {
     pub last_event_ts: Option<String>,
     pub last_event_ms: Option<i64>,
     pub counters: PartitionCounters,
+    /// Messages this instance read from Kafka, and rejected (filled in by the engine from its
+    /// ingest telemetry; the core itself never sees Kafka).
+    pub consumed: u64,
+    pub rejected: u64,
+}
+
+impl EngineView {
+    /// Messages fully dealt with: applied in any way, or rejected.
+    pub fn processed(&self) -> u64 {
+        let c = &self.counters;
+        c.applied + c.late + c.parked + c.ignored + self.rejected
+    }
 }
 
 /// Everything readers see, at one sequence number.
@@ -259,6 +271,8 @@ impl Snapshot {
                 last_event_ts: high_water.map(Ts::to_rfc3339),
                 last_event_ms: high_water.map(Ts::millis),
                 counters,
+                consumed: 0,
+                rejected: 0,
             },
         }
     }

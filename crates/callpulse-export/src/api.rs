@@ -54,6 +54,20 @@ pub(crate) async fn queue(
     )
 }
 
+/// `GET /api/v1/engine`: the engine's own progress at the latest snapshot (consumed,
+/// applied, rejected, partitions, newest event time): cheap to poll, unlike a full scrape.
+pub(crate) async fn engine(State(state): State<ExportState>) -> Response {
+    let published = std::sync::Arc::clone(&state.latest.borrow());
+    let snap = &published.snapshot;
+    Json(json!({
+        "seq": snap.seq,
+        "at": snap.at,
+        "engine": snap.engine,
+        "processed": snap.engine.processed(),
+    }))
+    .into_response()
+}
+
 /// `GET /healthz`: the process serves requests (liveness).
 pub(crate) async fn healthz() -> &'static str {
     "ok"

@@ -64,6 +64,7 @@ pub fn router(state: ExportState) -> Router {
         .route("/metrics", get(api::metrics))
         .route("/api/v1/snapshot", get(api::snapshot))
         .route("/api/v1/queues/{queue}", get(api::queue))
+        .route("/api/v1/engine", get(api::engine))
         .route("/healthz", get(api::healthz))
         .route("/readyz", get(api::readyz))
         .layer(TimeoutLayer::with_status_code(

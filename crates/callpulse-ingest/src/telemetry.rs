@@ -24,6 +24,19 @@ pub struct IngestTelemetry {
 }
 
 impl IngestTelemetry {
+    /// Messages consumed and rejected so far, summed over topics and reasons.
+    pub fn totals(&self) -> (u64, u64) {
+        use prometheus::core::Collector;
+        let sum = |vec: &IntCounterVec| -> u64 {
+            vec.collect()
+                .iter()
+                .flat_map(|family| family.get_metric())
+                .map(|metric| metric.get_counter().get_value() as u64)
+                .sum()
+        };
+        (sum(&self.consumed), sum(&self.rejected))
+    }
+
     /// Creates and registers every ingest metric.
     ///
     /// # Errors

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use callpulse_core::{MetricsPolicy, Snapshot};
 use callpulse_export::Published;
-use callpulse_ingest::PartitionBoard;
+use callpulse_ingest::{IngestTelemetry, PartitionBoard};
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
@@ -17,6 +17,7 @@ pub(crate) async fn run(
     board: Arc<PartitionBoard>,
     latest: watch::Sender<Arc<Published>>,
     policy: Arc<MetricsPolicy>,
+    telemetry: IngestTelemetry,
     tick: Duration,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
@@ -25,7 +26,8 @@ pub(crate) async fn run(
     interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let publish = |seq: u64| {
         let (parts, retired) = board.read();
-        let snapshot = Snapshot::build(seq, wall_now(), &parts, &retired, &policy);
+        let mut snapshot = Snapshot::build(seq, wall_now(), &parts, &retired, &policy);
+        (snapshot.engine.consumed, snapshot.engine.rejected) = telemetry.totals();
         latest.send_replace(Arc::new(Published::new(snapshot)));
     };
     loop {

@@ -143,6 +143,7 @@ pub async fn run(
             Arc::clone(&ingest.board),
             latest_tx,
             policy,
+            ingest.telemetry.clone(),
             tick,
             publish_stop.clone(),
         ),
