@@ -2,37 +2,10 @@
 //! offset (librdkafka commits offset + 1), committed on shutdown, and a restarted consumer
 //! in the same group starts exactly after the last applied message.
 
-use std::collections::BTreeMap;
 use std::time::Duration;
 
-use callpulse_e2e::{Engine, eventually, test_config};
-use callpulse_events::{CallQueued, Envelope, Event};
-use callpulse_sim::{EventProducer, SimTopics};
+use callpulse_e2e::{Engine, eventually, produce_queued_calls, test_config};
 use rdkafka::mocking::MockCluster;
-
-fn produce(brokers: &str, from: u32, to: u32) {
-    let producer = EventProducer::new(
-        brokers,
-        &BTreeMap::new(),
-        SimTopics::new("calls", "agents", "tickets", "surveys"),
-    )
-    .expect("producer");
-    let now = callpulse_e2e::wall_now();
-    for i in from..to {
-        let env = Envelope {
-            event_id: format!("restart-{i}"),
-            ts: now,
-            event: Event::CallQueued(CallQueued {
-                call_id: format!("call-{i}"),
-                queue: "q".into(),
-                customer_id: None,
-                priority: None,
-            }),
-        };
-        producer.send(&env).expect("send");
-    }
-    producer.flush(Duration::from_secs(10)).expect("flush");
-}
 
 async fn consumed_settles_at(engine: &Engine, expected: f64) {
     let seq = eventually(Duration::from_secs(60), "messages consumed", || async {
@@ -61,11 +34,11 @@ async fn a_restarted_consumer_resumes_after_the_last_applied_message() {
         mock.create_topic(topic, 2, 1).expect("topic");
     }
     let brokers = mock.bootstrap_servers();
-    produce(&brokers, 0, 10);
+    produce_queued_calls(&brokers, "restart", 0..10);
     let first = Engine::start(test_config(&brokers, "restart")).await;
     consumed_settles_at(&first, 10.0).await;
     first.stop().await;
-    produce(&brokers, 10, 15);
+    produce_queued_calls(&brokers, "restart", 10..15);
     let second = Engine::start(test_config(&brokers, "restart")).await;
     consumed_settles_at(&second, 5.0).await;
     second.stop().await;

@@ -2,36 +2,10 @@
 //! drains and commits before letting them go), and between them every event is counted
 //! exactly once.
 
-use std::collections::BTreeMap;
 use std::time::Duration;
 
-use callpulse_e2e::{Engine, eventually, test_config, wall_now};
-use callpulse_events::{CallQueued, Envelope, Event};
-use callpulse_sim::{EventProducer, SimTopics};
+use callpulse_e2e::{Engine, eventually, produce_queued_calls, test_config};
 use rdkafka::mocking::MockCluster;
-
-fn produce(brokers: &str, from: u32, to: u32) {
-    let producer = EventProducer::new(
-        brokers,
-        &BTreeMap::new(),
-        SimTopics::new("calls", "agents", "tickets", "surveys"),
-    )
-    .expect("producer");
-    for i in from..to {
-        let env = Envelope {
-            event_id: format!("scale-{i}"),
-            ts: wall_now(),
-            event: Event::CallQueued(CallQueued {
-                call_id: format!("call-{i}"),
-                queue: "q".into(),
-                customer_id: None,
-                priority: None,
-            }),
-        };
-        producer.send(&env).expect("send");
-    }
-    producer.flush(Duration::from_secs(10)).expect("flush");
-}
 
 async fn offered(engine: &Engine) -> f64 {
     engine
@@ -48,7 +22,7 @@ async fn a_second_instance_takes_partitions_and_nothing_is_counted_twice() {
         mock.create_topic(topic, 4, 1).expect("topic");
     }
     let brokers = mock.bootstrap_servers();
-    produce(&brokers, 0, 200);
+    produce_queued_calls(&brokers, "scale", 0..200);
     let first = Engine::start(test_config(&brokers, "scale")).await;
     eventually(
         Duration::from_secs(60),
@@ -88,7 +62,7 @@ async fn a_second_instance_takes_partitions_and_nothing_is_counted_twice() {
             >= 1.0
     );
 
-    produce(&brokers, 200, 400);
+    produce_queued_calls(&brokers, "scale", 200..400);
     eventually(
         Duration::from_secs(60),
         "all 400 events counted once between the two",

@@ -21,6 +21,30 @@ pub fn wall_now() -> callpulse_events::Ts {
     callpulse_events::Ts::from_datetime(chrono::Utc::now())
 }
 
+/// Produces `call_queued` events with ids `{prefix}-{i}` for each `i` in `range` (calls
+/// `call-{i}`, queue `q`, stamped now) and waits until they are delivered.
+pub fn produce_queued_calls(brokers: &str, prefix: &str, range: std::ops::Range<u32>) {
+    use callpulse_events::{CallQueued, Envelope, Event};
+    let topics = callpulse_sim::SimTopics::new("calls", "agents", "tickets", "surveys");
+    let producer =
+        callpulse_sim::EventProducer::new(brokers, &BTreeMap::new(), topics).expect("producer");
+    let now = wall_now();
+    for i in range {
+        let env = Envelope {
+            event_id: format!("{prefix}-{i}"),
+            ts: now,
+            event: Event::CallQueued(CallQueued {
+                call_id: format!("call-{i}"),
+                queue: "q".into(),
+                customer_id: None,
+                priority: None,
+            }),
+        };
+        producer.send(&env).expect("send");
+    }
+    producer.flush(Duration::from_secs(10)).expect("flush");
+}
+
 /// An external Kafka-compatible broker process (tansu, in-memory storage), killed on drop.
 #[derive(Debug)]
 pub struct Tansu {
