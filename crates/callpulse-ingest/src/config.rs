@@ -120,7 +120,7 @@ impl Default for IngestConfig {
             group_id: "callpulse".to_owned(),
             topics: TopicsConfig::default(),
             workers: 2,
-            batch_size: 512,
+            batch_size: 2048,
             channel_batches: 16,
             tick_ms: 1000,
             drain_timeout_ms: 10_000,
