@@ -4,16 +4,16 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use callpulse_e2e::{Engine, Scrape, Tansu, eventually, promtool_check, test_config};
+use callpulse_e2e::{
+    Engine, Scrape, TOPICS, Tansu, eventually, mock_cluster, promtool_check, test_config,
+};
 use callpulse_events::{
     AgentState, AgentStateChanged, CallAbandoned, CallAnswered, CallCompleted, CallQueued,
     CsatResponse, Envelope, Event, TicketChannel, TicketCreated, Ts,
 };
 use callpulse_sim::{EventProducer, SimTopics};
 use futures::StreamExt;
-use rdkafka::mocking::MockCluster;
 
-const TOPICS: [&str; 4] = ["calls", "agents", "tickets", "surveys"];
 /// Messages produced per topic below (good, duplicated and bad alike).
 const CALLS_MSGS: f64 = 18.0;
 const AGENTS_MSGS: f64 = 4.0;
@@ -433,10 +433,7 @@ where
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn exact_figures_through_the_mock_cluster() {
-    let mock = MockCluster::new(1).expect("mock cluster");
-    for topic in TOPICS {
-        mock.create_topic(topic, 3, 1).expect("topic");
-    }
+    let mock = mock_cluster(3);
     scenario(&mock.bootstrap_servers(), "known-mock").await;
 }
 

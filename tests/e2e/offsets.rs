@@ -4,8 +4,7 @@
 
 use std::time::Duration;
 
-use callpulse_e2e::{Engine, eventually, produce_queued_calls, test_config};
-use rdkafka::mocking::MockCluster;
+use callpulse_e2e::{Engine, eventually, mock_cluster, produce_queued_calls, test_config};
 
 async fn consumed_settles_at(engine: &Engine, expected: f64) {
     let seq = eventually(Duration::from_secs(60), "messages consumed", || async {
@@ -29,10 +28,7 @@ async fn consumed_settles_at(engine: &Engine, expected: f64) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_restarted_consumer_resumes_after_the_last_applied_message() {
-    let mock = MockCluster::new(1).expect("mock cluster");
-    for topic in ["calls", "agents", "tickets", "surveys"] {
-        mock.create_topic(topic, 2, 1).expect("topic");
-    }
+    let mock = mock_cluster(2);
     let brokers = mock.bootstrap_servers();
     produce_queued_calls(&brokers, "restart", 0..10);
     let first = Engine::start(test_config(&brokers, "restart")).await;

@@ -4,8 +4,7 @@
 
 use std::time::Duration;
 
-use callpulse_e2e::{Engine, eventually, produce_queued_calls, test_config};
-use rdkafka::mocking::MockCluster;
+use callpulse_e2e::{Engine, eventually, mock_cluster, produce_queued_calls, test_config};
 
 async fn offered(engine: &Engine) -> f64 {
     engine
@@ -17,10 +16,7 @@ async fn offered(engine: &Engine) -> f64 {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_second_instance_takes_partitions_and_nothing_is_counted_twice() {
-    let mock = MockCluster::new(1).expect("mock cluster");
-    for topic in ["calls", "agents", "tickets", "surveys"] {
-        mock.create_topic(topic, 4, 1).expect("topic");
-    }
+    let mock = mock_cluster(4);
     let brokers = mock.bootstrap_servers();
     produce_queued_calls(&brokers, "scale", 0..200);
     let first = Engine::start(test_config(&brokers, "scale")).await;

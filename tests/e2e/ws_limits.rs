@@ -3,16 +3,12 @@
 
 use std::time::Duration;
 
-use callpulse_e2e::{Engine, eventually, test_config};
+use callpulse_e2e::{Engine, eventually, mock_cluster, test_config};
 use futures::StreamExt;
-use rdkafka::mocking::MockCluster;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn client_limits_and_errors() {
-    let mock = MockCluster::new(1).expect("mock cluster");
-    for topic in ["calls", "agents", "tickets", "surveys"] {
-        mock.create_topic(topic, 1, 1).expect("topic");
-    }
+    let mock = mock_cluster(1);
     let mut config = test_config(&mock.bootstrap_servers(), "limits");
     config.export.ws_max_clients = 1;
     let engine = Engine::start(config).await;

@@ -45,6 +45,21 @@ pub fn produce_queued_calls(brokers: &str, prefix: &str, range: std::ops::Range<
     producer.flush(Duration::from_secs(10)).expect("flush");
 }
 
+/// The contract's four topic names, as the tests use them.
+pub const TOPICS: [&str; 4] = ["calls", "agents", "tickets", "surveys"];
+
+/// librdkafka's in-process mock cluster (one broker) with the four topics, `partitions` each.
+/// Not `Send`: keep it on the test's own task for as long as the test needs the broker.
+pub fn mock_cluster(
+    partitions: i32,
+) -> rdkafka::mocking::MockCluster<'static, rdkafka::producer::DefaultProducerContext> {
+    let mock = rdkafka::mocking::MockCluster::new(1).expect("mock cluster");
+    for topic in TOPICS {
+        mock.create_topic(topic, partitions, 1).expect("topic");
+    }
+    mock
+}
+
 /// An external Kafka-compatible broker process (tansu, in-memory storage), killed on drop.
 #[derive(Debug)]
 pub struct Tansu {
