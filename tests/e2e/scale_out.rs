@@ -4,7 +4,9 @@
 
 use std::time::Duration;
 
-use callpulse_e2e::{Engine, eventually, mock_cluster, produce_queued_calls, test_config};
+use callpulse_e2e::{
+    Engine, committed_total, eventually, mock_cluster, produce_queued_calls, test_config,
+};
 
 async fn offered(engine: &Engine) -> f64 {
     engine
@@ -27,6 +29,24 @@ async fn a_second_instance_takes_partitions_and_nothing_is_counted_twice() {
     )
     .await;
 
+    // librdkafka's mock coordinator refuses every offset commit while a group is joining
+    // (real brokers accept them from current members), and it holds a join open for most of
+    // a session timeout: had the first instance not committed before the second joins, its
+    // revoke commit could be refused and the second would re-read from 0. Not what this
+    // test is about, so the join waits for the commit.
+    eventually(
+        Duration::from_secs(30),
+        "the first instance committed its 200 offsets",
+        || async {
+            let brokers = brokers.clone();
+            let done =
+                tokio::task::spawn_blocking(move || committed_total(&brokers, "scale", "calls", 4))
+                    .await
+                    .expect("committed");
+            (done == 200).then_some(())
+        },
+    )
+    .await;
     let second = Engine::start(test_config(&brokers, "scale")).await;
     eventually(
         Duration::from_secs(60),

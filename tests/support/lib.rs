@@ -45,6 +45,30 @@ pub fn produce_queued_calls(brokers: &str, prefix: &str, range: std::ops::Range<
     producer.flush(Duration::from_secs(10)).expect("flush");
 }
 
+/// The sum over `topic`'s partitions of the offsets `group` has committed (0 for a partition
+/// without a commit): with offsets starting at 0, the number of messages the group is done
+/// with. Asks the coordinator without joining the group.
+pub fn committed_total(brokers: &str, group: &str, topic: &str, partitions: i32) -> i64 {
+    use rdkafka::consumer::{BaseConsumer, Consumer};
+    let consumer: BaseConsumer = rdkafka::ClientConfig::new()
+        .set("bootstrap.servers", brokers)
+        .set("group.id", group)
+        .create()
+        .expect("consumer");
+    let mut list = rdkafka::TopicPartitionList::new();
+    for partition in 0..partitions {
+        list.add_partition(topic, partition);
+    }
+    let committed = consumer
+        .committed_offsets(list, Duration::from_secs(10))
+        .expect("committed offsets");
+    committed
+        .elements()
+        .iter()
+        .map(|e| e.offset().to_raw().unwrap_or(0).max(0))
+        .sum()
+}
+
 /// The contract's four topic names, as the tests use them.
 pub const TOPICS: [&str; 4] = ["calls", "agents", "tickets", "surveys"];
 
@@ -166,6 +190,7 @@ pub fn test_config(brokers: &str, group: &str) -> Config {
 impl Engine {
     /// Starts the engine with `config`.
     pub async fn start(config: Config) -> Engine {
+        init_test_logging();
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = listener.local_addr().expect("addr");
         let shutdown = CancellationToken::new();
@@ -214,6 +239,20 @@ impl Drop for Engine {
     fn drop(&mut self) {
         self.shutdown.cancel();
     }
+}
+
+/// Engine logs go to the test's captured output (printed when a test fails), filtered by
+/// `RUST_LOG` (default `info`): a failure on CI then shows what the consumers did.
+pub fn init_test_logging() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+            .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(filter)
+            .with_test_writer()
+            .try_init();
+    });
 }
 
 /// A minimal HTTP/1.1 GET (no client dependency needed for loopback tests).
