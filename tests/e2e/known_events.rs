@@ -258,7 +258,8 @@ async fn scenario(brokers: &str, group: &str) {
     };
     assert_eq!(bt("callpulse_queue_answered_within_threshold_calls"), 2.0);
     assert_eq!(bt("callpulse_queue_service_level_ratio"), 0.5);
-    assert_eq!(b("callpulse_queue_abandon_ratio"), 0.25);
+    // (2 abandoned - 1 short) / (6 offered - 1 short)
+    assert_eq!(b("callpulse_queue_abandon_ratio"), 0.2);
     assert_eq!(b("callpulse_queue_answer_wait_seconds"), 45.0);
     assert_eq!(b("callpulse_queue_asa_seconds"), 15.0);
     assert_eq!(b("callpulse_queue_wait_max_seconds"), 30.0);

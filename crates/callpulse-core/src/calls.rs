@@ -3,6 +3,7 @@
 
 use hdrhistogram::Histogram;
 
+use crate::policy::SlFormula;
 use crate::window::Merge;
 
 /// How many SL thresholds a queue may have; fixed so that recording never allocates.
@@ -205,9 +206,26 @@ impl CallCounts {
         self.abandoned - self.short_abandoned
     }
 
-    /// The service-level denominator: answered plus abandons that are not short.
-    pub fn sl_denominator(&self) -> u64 {
-        self.answered + self.counted_abandons()
+    /// The service-level denominator under `formula`.
+    pub fn sl_denominator(&self, formula: SlFormula) -> u64 {
+        match formula {
+            SlFormula::AnsweredAbandoned => self.answered + self.counted_abandons(),
+            SlFormula::Offered => self.offered,
+            SlFormula::OfferedMinusShort => self.offered.saturating_sub(self.short_abandoned),
+        }
+    }
+
+    /// The abandonment rate's numerator and denominator: abandoned over offered, short
+    /// abandons left out of both when `exclude_short`.
+    pub fn abandon_parts(&self, exclude_short: bool) -> (u64, u64) {
+        if exclude_short {
+            (
+                self.counted_abandons(),
+                self.offered.saturating_sub(self.short_abandoned),
+            )
+        } else {
+            (self.abandoned, self.offered)
+        }
     }
 
     /// Total handle time (talk + hold + after-call work), ms.
@@ -365,7 +383,7 @@ mod tests {
         a.merge(&b);
         let c = a.counts;
         assert_eq!((c.answered, c.abandoned, c.short_abandoned), (2, 2, 1));
-        assert_eq!(c.sl_denominator(), 3);
+        assert_eq!(c.sl_denominator(SlFormula::AnsweredAbandoned), 3);
         assert_eq!(c.answered_within[0], 1);
         assert_eq!(a.max_answer_wait_ms, 30_000);
         assert_eq!(a.wait_hist.len(), 2);

@@ -17,6 +17,7 @@
 //! Adding a metric: a field in [`CallCounts`] (recorded and merged in `calls.rs`), and its
 //! derived value in [`WindowMetrics`] (`snapshot.rs`).
 
+pub mod calendar;
 mod calls;
 mod dedupe;
 mod live;
@@ -25,10 +26,11 @@ pub mod policy;
 mod snapshot;
 mod window;
 
+pub use calendar::{Calendar, CalendarError};
 pub use calls::{CallAgg, CallCounts, CallTotals, MAX_SL_THRESHOLDS, WaitHistogram};
 pub use live::{AgentView, TeamStates};
 pub use partition::{Applied, PartitionCounters, PartitionSnapshot, PartitionState, QueueSnapshot};
-pub use policy::{MetricsPolicy, PolicyError, QueuePolicy};
+pub use policy::{MetricsPolicy, PolicyError, QueuePolicy, SlFormula};
 pub use snapshot::{EngineView, QueueView, Retired, Snapshot, WindowMetrics};
 pub use window::BucketRing;
 

@@ -31,6 +31,10 @@ pub struct QueuePolicy {
     /// Calls abandoned after waiting less than this many seconds are short abandons: counted,
     /// but excluded from the service level and abandonment rate.
     pub short_abandon_secs: u32,
+    /// The service-level formula; see [`SlFormula`].
+    pub sl_formula: SlFormula,
+    /// Whether short abandons are left out of the abandonment rate (both sides of it).
+    pub abandon_rate_excludes_short: bool,
 }
 
 impl Default for QueuePolicy {
@@ -39,6 +43,35 @@ impl Default for QueuePolicy {
             sl_thresholds_secs: vec![20],
             sl_target: 0.8,
             short_abandon_secs: 5,
+            sl_formula: SlFormula::default(),
+            abandon_rate_excludes_short: true,
+        }
+    }
+}
+
+/// How the service level's denominator is counted: vendors and centers disagree.
+/// The numerator is always the calls answered within the threshold.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SlFormula {
+    /// `answered / (answered + abandoned)`, short abandons left out of `abandoned`
+    /// (Genesys Cloud's default "Service Level %" with short abandons excluded).
+    #[default]
+    AnsweredAbandoned,
+    /// `answered / offered`: every offered call counts, abandons of any length included
+    /// (Amazon Connect's "Service level X seconds").
+    Offered,
+    /// `answered / (offered - short_abandoned)`.
+    OfferedMinusShort,
+}
+
+impl SlFormula {
+    /// The name used in configuration and reports.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            SlFormula::AnsweredAbandoned => "answered_abandoned",
+            SlFormula::Offered => "offered",
+            SlFormula::OfferedMinusShort => "offered_minus_short",
         }
     }
 }

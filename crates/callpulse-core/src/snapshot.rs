@@ -12,7 +12,7 @@ use serde::Serialize;
 use crate::calls::{CallAgg, CallTotals};
 use crate::live::{AgentView, TeamStates};
 use crate::partition::{PartitionCounters, PartitionSnapshot};
-use crate::policy::MetricsPolicy;
+use crate::policy::{MetricsPolicy, QueuePolicy};
 use crate::window::Merge;
 
 /// Lifetime totals of partitions this instance no longer owns. Exported counters are
@@ -48,11 +48,14 @@ pub struct WindowMetrics {
     pub short_abandoned: u64,
     /// Answered within each SL threshold, keyed by threshold in seconds.
     pub answered_within: BTreeMap<u32, u64>,
-    /// answered + abandoned - short_abandoned.
+    /// The denominator of the queue's SL formula (`answered + abandoned - short_abandoned`
+    /// by default).
     pub sl_denominator: u64,
     /// answered_within / sl_denominator, keyed by threshold in seconds.
     pub service_level: BTreeMap<u32, Option<f64>>,
-    /// (abandoned - short_abandoned) / sl_denominator.
+    /// Abandonment rate's denominator: offered, minus short abandons when they are excluded.
+    pub abandon_denominator: u64,
+    /// (abandoned - short_abandoned) / (offered - short_abandoned) by default.
     pub abandon_rate: Option<f64>,
     pub wait_sum_s: f64,
     pub asa_s: Option<f64>,
@@ -240,7 +243,7 @@ impl Snapshot {
                     windows: labels
                         .iter()
                         .zip(&acc.windows)
-                        .map(|(label, agg)| window_metrics(label, agg, thresholds))
+                        .map(|(label, agg)| window_metrics(label, agg, queue_policy))
                         .collect(),
                     totals: totals_view(&acc.totals, thresholds, &policy.wait_bounds(queue_policy)),
                     queue: name,
@@ -296,9 +299,11 @@ fn avg_s(sum_ms: u64, count: u64) -> Option<f64> {
 }
 
 /// Derives one window's figures from its aggregate; the formulas of `docs/metrics.md`.
-pub(crate) fn window_metrics(label: &str, window: &CallAgg, thresholds: &[u32]) -> WindowMetrics {
+pub(crate) fn window_metrics(label: &str, window: &CallAgg, policy: &QueuePolicy) -> WindowMetrics {
+    let thresholds = &policy.sl_thresholds_secs;
     let agg = &window.counts;
-    let den = agg.sl_denominator();
+    let den = agg.sl_denominator(policy.sl_formula);
+    let (abandons, abandon_den) = agg.abandon_parts(policy.abandon_rate_excludes_short);
     let within: BTreeMap<u32, u64> = thresholds
         .iter()
         .zip(agg.answered_within)
@@ -314,7 +319,8 @@ pub(crate) fn window_metrics(label: &str, window: &CallAgg, thresholds: &[u32]) 
         service_level: within.iter().map(|(t, n)| (*t, ratio(*n, den))).collect(),
         answered_within: within,
         sl_denominator: den,
-        abandon_rate: ratio(agg.counted_abandons(), den),
+        abandon_denominator: abandon_den,
+        abandon_rate: ratio(abandons, abandon_den),
         wait_sum_s: secs(agg.answer_wait_ms),
         asa_s: avg_s(agg.answer_wait_ms, agg.answered),
         wait_p50_s: quantile(0.5),

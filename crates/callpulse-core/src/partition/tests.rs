@@ -4,7 +4,7 @@ use callpulse_events::{
 use proptest::prelude::*;
 
 use super::*;
-use crate::policy::QueuePolicy;
+use crate::policy::{QueuePolicy, SlFormula};
 use crate::snapshot::Snapshot;
 
 const MIN: i64 = 60_000;
@@ -142,7 +142,8 @@ fn a_known_hour_gives_exact_figures() {
     assert_eq!(w5.sl_denominator, 3);
     assert_eq!(w5.answered_within[&20], 1);
     assert_eq!(w5.service_level[&20], Some(1.0 / 3.0));
-    assert_eq!(w5.abandon_rate, Some(1.0 / 3.0));
+    // (2 abandoned - 1 short) / (5 offered - 1 short)
+    assert_eq!(w5.abandon_rate, Some(1.0 / 4.0));
     assert_eq!(w5.asa_s, Some(20.0));
     assert_eq!(w5.wait_max_s, Some(30.0));
     assert_eq!(w5.avg_abandon_s, Some(21.5));
@@ -264,8 +265,25 @@ fn per_queue_policy_applies() {
             sl_thresholds_secs: vec![10, 30],
             sl_target: 0.9,
             short_abandon_secs: 0,
+            ..QueuePolicy::default()
         },
     );
+    // The same calls under the other formulas, with a 2 s short-abandon threshold.
+    for (name, formula) in [
+        ("offered", SlFormula::Offered),
+        ("oms", SlFormula::OfferedMinusShort),
+    ] {
+        policy.queues.insert(
+            name.into(),
+            QueuePolicy {
+                sl_thresholds_secs: vec![30],
+                short_abandon_secs: 2,
+                sl_formula: formula,
+                abandon_rate_excludes_short: formula == SlFormula::Offered,
+                ..QueuePolicy::default()
+            },
+        );
+    }
     let policy = Arc::new(policy);
     let mut s = PartitionState::new(Arc::clone(&policy));
     s.apply(&queued("e1", "c1", "vip", Ts(NOW.0 - MIN)))
@@ -285,6 +303,43 @@ fn per_queue_policy_applies() {
         "short-abandon threshold 0 disables it"
     );
     assert_eq!(w.service_level[&30], Some(0.5));
+    assert_eq!((w.abandon_denominator, w.abandon_rate), (2, Some(0.5)));
+
+    // A third call, still waiting: offered but in no outcome-based denominator.
+    for queue in ["offered", "oms"] {
+        let mut s = PartitionState::new(Arc::clone(&policy));
+        for (id, e) in [
+            queued("e1", "c1", queue, Ts(NOW.0 - MIN)),
+            answered("e2", "c1", queue, Ts(NOW.0 - MIN + 15_000)),
+            queued("e3", "c2", queue, Ts(NOW.0 - MIN)),
+            abandoned("e4", "c2", queue, Ts(NOW.0 - MIN + 1_000)),
+            queued("e5", "c3", queue, Ts(NOW.0 - MIN)),
+        ]
+        .iter()
+        .enumerate()
+        {
+            s.apply(e).unwrap_or_else(|r| panic!("{id}: {r}"));
+        }
+        let part = Arc::new(s.snapshot(NOW));
+        let snap = Snapshot::build(1, NOW, &[part], &Retired::default(), &policy);
+        let w = &snap.queue(queue).expect("queue").windows[0];
+        assert_eq!(w.short_abandoned, 1);
+        if queue == "offered" {
+            // answered / offered; abandon rate excludes the short one: 0 / (3 - 1).
+            assert_eq!(
+                (w.sl_denominator, w.service_level[&30]),
+                (3, Some(1.0 / 3.0))
+            );
+            assert_eq!((w.abandon_denominator, w.abandon_rate), (2, Some(0.0)));
+        } else {
+            // answered / (offered - short); abandon rate counts the short one: 1 / 3.
+            assert_eq!((w.sl_denominator, w.service_level[&30]), (2, Some(0.5)));
+            assert_eq!(
+                (w.abandon_denominator, w.abandon_rate),
+                (3, Some(1.0 / 3.0))
+            );
+        }
+    }
 }
 
 #[test]
