@@ -12,6 +12,8 @@
 //! - `calls.rs`: the per-bucket call/handling/CSAT aggregate and its merge.
 //! - `live.rs`: calls waiting now and agents by state now.
 //! - `dedupe.rs`: bounded memory of applied `event_id`s.
+//! - [`report`]: interval reports over a finite history (`callpulse replay --report`).
+//! - [`calendar`]: local days and intervals in the center's time zone.
 //! - `snapshot.rs`: merging partition snapshots into the one [`Snapshot`] every reader sees.
 //!
 //! Adding a metric: a field in [`CallCounts`] (recorded and merged in `calls.rs`), and its
@@ -23,6 +25,7 @@ mod dedupe;
 mod live;
 mod partition;
 pub mod policy;
+pub mod report;
 mod snapshot;
 mod window;
 
@@ -31,6 +34,7 @@ pub use calls::{CallAgg, CallCounts, CallTotals, MAX_SL_THRESHOLDS, WaitHistogra
 pub use live::{AgentView, TeamStates};
 pub use partition::{Applied, PartitionCounters, PartitionSnapshot, PartitionState, QueueSnapshot};
 pub use policy::{MetricsPolicy, PolicyError, QueuePolicy, SlFormula};
+pub use report::{Attribution, ReportBuilder, ReportCounters, ReportRow, ReportSpec};
 pub use snapshot::{EngineView, QueueView, Retired, Snapshot, WindowMetrics};
 pub use window::BucketRing;
 

@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
 use crate::MAX_SL_THRESHOLDS;
+use crate::calendar::{Calendar, CalendarError};
 
 /// A policy value that cannot work.
 #[derive(Debug, Error, PartialEq, Eq)]
@@ -13,6 +14,9 @@ pub enum PolicyError {
     /// Windows must be whole multiples of the bucket width, non-empty and at most 24 h.
     #[error("invalid window list: {0}")]
     Windows(String),
+    /// The time zone or interval cannot make calendar periods.
+    #[error(transparent)]
+    Calendar(#[from] CalendarError),
     /// A queue has no SL threshold or more than the supported number.
     #[error("queue {queue:?}: between 1 and {max} service-level thresholds are supported")]
     Thresholds { queue: String, max: usize },
@@ -107,6 +111,13 @@ pub struct MetricsPolicy {
     /// Upper bounds (seconds) of the Prometheus wait histogram's buckets. Each queue's SL
     /// thresholds and short-abandon threshold are added, so `le` lines fall on them exactly.
     pub wait_buckets_secs: Vec<u32>,
+    /// The center's IANA time zone: where days and intervals begin.
+    pub timezone: String,
+    /// Length of the live "current interval" window, in minutes (divides a day; 15 or 30).
+    pub interval_mins: u32,
+    /// First contact resolution: a completed contact is resolved first time when the same
+    /// customer makes no further contact (any channel) within this many seconds.
+    pub fcr_window_secs: u32,
 }
 
 impl Default for MetricsPolicy {
@@ -123,6 +134,9 @@ impl Default for MetricsPolicy {
             orphan_timeout_secs: 600,
             max_wait_secs: 4 * 3600,
             wait_buckets_secs: vec![5, 10, 15, 20, 30, 45, 60, 90, 120, 180, 300, 600],
+            timezone: "UTC".into(),
+            interval_mins: 30,
+            fcr_window_secs: 24 * 3600,
         }
     }
 }
@@ -147,6 +161,8 @@ impl MetricsPolicy {
                 )));
             }
         }
+        Calendar::new(&self.timezone)?;
+        Calendar::check_period(self.interval_mins.saturating_mul(60))?;
         let all = std::iter::once(("(default)", &self.default_queue)).chain(
             self.queues
                 .iter()
@@ -162,6 +178,12 @@ impl MetricsPolicy {
             }
         }
         Ok(())
+    }
+
+    /// The center's calendar (the zone was checked by [`Self::validate`]; UTC otherwise).
+    pub fn calendar(&self) -> Calendar {
+        Calendar::new(&self.timezone)
+            .unwrap_or_else(|_| Calendar::new("UTC").unwrap_or_else(|_| unreachable!()))
     }
 
     /// The policy for `queue`.

@@ -1,0 +1,648 @@
+//! Interval reports: the figures of a finite history per queue and calendar interval, plus
+//! the whole center (queue `*`), as `callpulse replay --report` writes them.
+//!
+//! Unlike the live windows, a report sees the whole history before it answers, so it keeps
+//! every call's facts (a few dozen bytes per call) and settles them at the end: out-of-order
+//! events need no parking, and a contact's numbers can all go to the interval it was offered
+//! in. The formulas are the live ones ([`CallAgg`], [`window_metrics`]); `docs/reports.md`
+//! documents the format.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use callpulse_events::{Envelope, Event, Rejection, Ts};
+use rustc_hash::{FxHashMap, FxHashSet};
+use serde::Serialize;
+
+use crate::calendar::Calendar;
+use crate::calls::{CallAgg, MAX_SL_THRESHOLDS};
+use crate::dedupe::id_hash;
+use crate::policy::{MetricsPolicy, QueuePolicy};
+use crate::snapshot::{WindowMetrics, window_metrics};
+
+/// The queue name of the whole-center rows.
+pub const CENTER: &str = "*";
+
+/// Which interval a number belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Attribution {
+    /// Every number of a contact goes to the interval it was offered to the queue in (its
+    /// answer, abandon, handle time, CSAT and FCR), as vendors' interval reports do.
+    Offered,
+    /// Each event counts in the interval of its own timestamp, as the live windows do.
+    Event,
+}
+
+/// What to report and how.
+#[derive(Debug, Clone)]
+pub struct ReportSpec {
+    /// Interval length in seconds; divides a day or is one day (see [`Calendar`]).
+    pub interval_secs: u32,
+    pub calendar: Calendar,
+    pub attribution: Attribution,
+    /// Replaces every queue's configured SL thresholds when set.
+    pub sl_thresholds_override: Option<Vec<u32>>,
+}
+
+/// One report line: a queue (or `*`) in one interval.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ReportRow {
+    /// RFC 3339 in the report's zone.
+    pub interval_start: String,
+    pub interval_end: String,
+    pub queue: String,
+    /// The live window figures of this interval (`window` is the interval length).
+    #[serde(flatten)]
+    pub metrics: WindowMetrics,
+    /// The SL formula the row's `service_level` used.
+    pub sl_formula: &'static str,
+    /// Completed contacts whose FCR window has closed within the history, and those of them
+    /// whose customer made no further contact in it.
+    pub fcr_success: u64,
+    pub fcr_eligible: u64,
+    pub fcr: Option<f64>,
+    /// Completed contacts whose FCR window was still open where the history ends (left out
+    /// of `fcr_eligible`), and those without a `customer_id` (never eligible).
+    pub fcr_open: u64,
+    pub fcr_unknown_customer: u64,
+}
+
+/// Events a report took in, by fate.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct ReportCounters {
+    pub applied: u64,
+    pub duplicates: u64,
+    /// Valid events a call report has no use for (agent states, ticket updates).
+    pub ignored: u64,
+    /// Answers and abandons of calls never queued in the history.
+    pub orphaned: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Outcome {
+    Answered,
+    Abandoned,
+}
+
+/// One time a call was queued (a transfer queues it again) and how that ended.
+#[derive(Debug)]
+struct Leg {
+    queue: Arc<str>,
+    queued: Ts,
+    outcome: Option<(Outcome, Ts)>,
+}
+
+#[derive(Debug)]
+struct Completion {
+    queue: Arc<str>,
+    at: Ts,
+    talk_ms: u64,
+    hold_ms: u64,
+    acw_ms: u64,
+    resolved: Option<bool>,
+}
+
+#[derive(Debug, Default)]
+struct CallFacts {
+    legs: Vec<Leg>,
+    outcomes: Vec<(Outcome, Ts)>,
+    customer: Option<Arc<str>>,
+    completion: Option<Completion>,
+}
+
+#[derive(Debug)]
+struct Csat {
+    interaction: String,
+    queue: Arc<str>,
+    at: Ts,
+    score: u8,
+}
+
+#[derive(Debug)]
+struct Row {
+    agg: CallAgg,
+    fcr_success: u64,
+    fcr_eligible: u64,
+    fcr_open: u64,
+    fcr_unknown_customer: u64,
+}
+
+/// A row's definitions: the queue's policy with the report's threshold override applied.
+#[derive(Debug)]
+struct RowPolicy {
+    policy: QueuePolicy,
+    thresholds_ms: Vec<u64>,
+    short_abandon_ms: u64,
+}
+
+/// Collects a history, then settles it into rows.
+#[derive(Debug)]
+pub struct ReportBuilder {
+    policy: Arc<MetricsPolicy>,
+    spec: ReportSpec,
+    seen: FxHashSet<u64>,
+    names: FxHashMap<String, Arc<str>>,
+    calls: FxHashMap<String, CallFacts>,
+    csat: Vec<Csat>,
+    /// Ticket contacts: (customer, created).
+    tickets: Vec<(Arc<str>, Ts)>,
+    high_water: Option<Ts>,
+    counters: ReportCounters,
+}
+
+impl ReportBuilder {
+    /// An empty report under `policy` (validated) and `spec`.
+    pub fn new(policy: Arc<MetricsPolicy>, spec: ReportSpec) -> Self {
+        ReportBuilder {
+            policy,
+            spec,
+            seen: FxHashSet::default(),
+            names: FxHashMap::default(),
+            calls: FxHashMap::default(),
+            csat: Vec::new(),
+            tickets: Vec::new(),
+            high_water: None,
+            counters: ReportCounters::default(),
+        }
+    }
+
+    fn name(&mut self, name: &str) -> Arc<str> {
+        if let Some(n) = self.names.get(name) {
+            return Arc::clone(n);
+        }
+        let n: Arc<str> = Arc::from(name);
+        self.names.insert(name.to_owned(), Arc::clone(&n));
+        n
+    }
+
+    /// Takes one decoded event, in any order.
+    ///
+    /// # Errors
+    /// [`Rejection::Duplicate`] for an `event_id` already taken.
+    pub fn apply(&mut self, env: &Envelope) -> Result<(), Rejection> {
+        if !self.seen.insert(id_hash(&env.event_id)) {
+            self.counters.duplicates += 1;
+            return Err(Rejection::Duplicate);
+        }
+        let ts = env.ts;
+        self.high_water = Some(self.high_water.map_or(ts, |hw| hw.max(ts)));
+        match &env.event {
+            Event::CallQueued(e) => {
+                let queue = self.name(&e.queue);
+                let customer = e.customer_id.as_deref().map(|c| self.name(c));
+                let call = self.calls.entry(e.call_id.clone()).or_default();
+                call.legs.push(Leg {
+                    queue,
+                    queued: ts,
+                    outcome: None,
+                });
+                call.customer = call.customer.take().or(customer);
+            }
+            Event::CallAnswered(e) => self.outcome(&e.call_id, Outcome::Answered, ts),
+            Event::CallAbandoned(e) => self.outcome(&e.call_id, Outcome::Abandoned, ts),
+            Event::CallCompleted(e) => {
+                let queue = self.name(&e.queue);
+                let call = self.calls.entry(e.call_id.clone()).or_default();
+                // A second completion of the same call (a redelivery under a new id) is not
+                // a second contact handled.
+                if call.completion.is_none() {
+                    call.completion = Some(Completion {
+                        queue,
+                        at: ts,
+                        talk_ms: e.talk_ms.max(0) as u64,
+                        hold_ms: e.hold_ms.max(0) as u64,
+                        acw_ms: e.acw_ms.max(0) as u64,
+                        resolved: e.resolved,
+                    });
+                }
+            }
+            Event::CsatResponse(e) => {
+                let queue = self.name(&e.queue);
+                self.csat.push(Csat {
+                    interaction: e.interaction_id.clone(),
+                    queue,
+                    at: ts,
+                    score: e.score,
+                });
+            }
+            Event::TicketCreated(e) => match e.customer_id.as_deref() {
+                Some(customer) => {
+                    let customer = self.name(customer);
+                    self.tickets.push((customer, ts));
+                }
+                None => self.counters.ignored += 1,
+            },
+            Event::AgentState(_)
+            | Event::TicketFirstResponse(_)
+            | Event::TicketResolved(_)
+            | Event::TicketReopened(_) => {
+                self.counters.ignored += 1;
+                return Ok(());
+            }
+        }
+        self.counters.applied += 1;
+        Ok(())
+    }
+
+    fn outcome(&mut self, call_id: &str, outcome: Outcome, ts: Ts) {
+        let call = self.calls.entry(call_id.to_owned()).or_default();
+        call.outcomes.push((outcome, ts));
+    }
+
+    /// The counters so far.
+    pub fn counters(&self) -> ReportCounters {
+        self.counters
+    }
+
+    /// Settles every call and returns the rows, sorted by interval then queue (`*` first),
+    /// with the final counters.
+    pub fn finish(mut self) -> (Vec<ReportRow>, ReportCounters) {
+        let fcr_window_ms = i64::from(self.policy.fcr_window_secs) * 1000;
+        let end = self.high_water.unwrap_or_default();
+        // Every customer's contacts (a call counts once, at its first queueing), sorted.
+        let mut contacts: FxHashMap<Arc<str>, Vec<Ts>> = FxHashMap::default();
+        for call in self.calls.values_mut() {
+            call.legs.sort_by_key(|leg| leg.queued);
+            call.outcomes.sort_by_key(|(_, at)| *at);
+            if let (Some(customer), Some(first)) = (&call.customer, call.legs.first()) {
+                contacts
+                    .entry(Arc::clone(customer))
+                    .or_default()
+                    .push(first.queued);
+            }
+        }
+        for (customer, at) in &self.tickets {
+            contacts.entry(Arc::clone(customer)).or_default().push(*at);
+        }
+        for list in contacts.values_mut() {
+            list.sort_unstable();
+        }
+
+        let mut rows = Rows::new(&self.policy, &self.spec);
+        let offered_mode = self.spec.attribution == Attribution::Offered;
+        let mut offered_at: FxHashMap<&str, Ts> = FxHashMap::default();
+        let mut orphaned = 0;
+        for (call_id, call) in &mut self.calls {
+            orphaned += settle_outcomes(call);
+            for leg in &call.legs {
+                rows.each(leg.queued, &leg.queue, |row, _| row.agg.counts.offered += 1);
+                let Some((outcome, at)) = leg.outcome else {
+                    continue;
+                };
+                let wait = at.millis_since(leg.queued).max(0) as u64;
+                let key = if offered_mode { leg.queued } else { at };
+                rows.each(key, &leg.queue, |row, p| match outcome {
+                    Outcome::Answered => row.agg.record_answer(wait, &p.thresholds_ms),
+                    Outcome::Abandoned => row
+                        .agg
+                        .counts
+                        .record_abandon(wait, wait < p.short_abandon_ms),
+                });
+            }
+            // The leg a contact is reported under: the one answered last, else the last.
+            let home = call
+                .legs
+                .iter()
+                .rev()
+                .find(|leg| matches!(leg.outcome, Some((Outcome::Answered, _))))
+                .or(call.legs.last())
+                .map(|leg| leg.queued);
+            if let Some(home) = home {
+                offered_at.insert(call_id.as_str(), home);
+            }
+            let Some(done) = &call.completion else {
+                continue;
+            };
+            let key = match home {
+                Some(home) if offered_mode => home,
+                _ => done.at,
+            };
+            let fcr = match (&call.customer, call.legs.first()) {
+                (Some(customer), Some(first)) => {
+                    let deadline = done.at.millis() + fcr_window_ms;
+                    if deadline > end.millis() {
+                        Fcr::Open
+                    } else {
+                        let list = &contacts[customer];
+                        let after = list.partition_point(|t| *t <= first.queued);
+                        let repeat = list.get(after).is_some_and(|t| t.millis() <= deadline);
+                        Fcr::Closed { success: !repeat }
+                    }
+                }
+                _ => Fcr::UnknownCustomer,
+            };
+            rows.each(key, &done.queue, |row, _| {
+                row.agg.counts.record_completed(
+                    done.talk_ms,
+                    done.hold_ms,
+                    done.acw_ms,
+                    done.resolved,
+                );
+                match fcr {
+                    Fcr::Open => row.fcr_open += 1,
+                    Fcr::UnknownCustomer => row.fcr_unknown_customer += 1,
+                    Fcr::Closed { success } => {
+                        row.fcr_eligible += 1;
+                        row.fcr_success += u64::from(success);
+                    }
+                }
+            });
+        }
+        for response in &self.csat {
+            let key = match offered_at.get(response.interaction.as_str()) {
+                Some(home) if offered_mode => *home,
+                _ => response.at,
+            };
+            rows.each(key, &response.queue, |row, _| {
+                row.agg.counts.record_csat(response.score);
+            });
+        }
+        self.counters.orphaned = orphaned;
+        (rows.into_rows(), self.counters)
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Fcr {
+    Open,
+    UnknownCustomer,
+    Closed { success: bool },
+}
+
+/// Pairs each outcome with the leg it ended: the latest leg queued at or before it that has
+/// no outcome yet (an outcome stamped before every leg, a clock skew, takes the first free
+/// leg). Returns how many outcomes had no leg at all.
+fn settle_outcomes(call: &mut CallFacts) -> u64 {
+    let mut orphaned = 0;
+    for &(outcome, at) in &call.outcomes {
+        match pick_leg(&mut call.legs, at) {
+            Some(leg) => leg.outcome = Some((outcome, at)),
+            None => orphaned += 1,
+        }
+    }
+    orphaned
+}
+
+fn pick_leg(legs: &mut [Leg], at: Ts) -> Option<&mut Leg> {
+    let index = legs
+        .iter()
+        .rposition(|leg| leg.outcome.is_none() && leg.queued <= at)
+        .or_else(|| legs.iter().position(|leg| leg.outcome.is_none()))?;
+    legs.get_mut(index)
+}
+
+/// The rows being filled: per (interval start, queue), each number also going to `*`.
+struct Rows<'a> {
+    policy: &'a MetricsPolicy,
+    spec: &'a ReportSpec,
+    rows: BTreeMap<(Ts, Arc<str>), Row>,
+    policies: FxHashMap<Arc<str>, Arc<RowPolicy>>,
+    center: Arc<str>,
+}
+
+impl<'a> Rows<'a> {
+    fn new(policy: &'a MetricsPolicy, spec: &'a ReportSpec) -> Self {
+        Rows {
+            policy,
+            spec,
+            rows: BTreeMap::new(),
+            policies: FxHashMap::default(),
+            center: Arc::from(CENTER),
+        }
+    }
+
+    fn row_policy(&mut self, queue: &Arc<str>) -> Arc<RowPolicy> {
+        if let Some(p) = self.policies.get(queue) {
+            return Arc::clone(p);
+        }
+        let mut policy = if **queue == *CENTER {
+            self.policy.default_queue.clone()
+        } else {
+            self.policy.queue(queue).clone()
+        };
+        if let Some(thresholds) = &self.spec.sl_thresholds_override {
+            policy.sl_thresholds_secs.clone_from(thresholds);
+        }
+        policy.sl_thresholds_secs.truncate(MAX_SL_THRESHOLDS);
+        let p = Arc::new(RowPolicy {
+            thresholds_ms: policy
+                .sl_thresholds_secs
+                .iter()
+                .map(|s| u64::from(*s) * 1000)
+                .collect(),
+            short_abandon_ms: u64::from(policy.short_abandon_secs) * 1000,
+            policy,
+        });
+        self.policies.insert(Arc::clone(queue), Arc::clone(&p));
+        p
+    }
+
+    /// Runs `f` on the row of `queue` and on the center's row, in the interval of `at`.
+    fn each(&mut self, at: Ts, queue: &Arc<str>, mut f: impl FnMut(&mut Row, &RowPolicy)) {
+        let start = self.spec.calendar.period_start(at, self.spec.interval_secs);
+        let center = Arc::clone(&self.center);
+        for name in [queue, &center] {
+            let policy = self.row_policy(name);
+            let row = self
+                .rows
+                .entry((start, Arc::clone(name)))
+                .or_insert_with(|| Row {
+                    agg: CallAgg::default(),
+                    fcr_success: 0,
+                    fcr_eligible: 0,
+                    fcr_open: 0,
+                    fcr_unknown_customer: 0,
+                });
+            f(row, &policy);
+        }
+    }
+
+    fn into_rows(mut self) -> Vec<ReportRow> {
+        let label = crate::policy::window_label(self.spec.interval_secs.div_ceil(60));
+        let rows = std::mem::take(&mut self.rows);
+        rows.into_iter()
+            .map(|((start, queue), row)| {
+                let policy = self.row_policy(&queue);
+                let cal = &self.spec.calendar;
+                ReportRow {
+                    interval_start: cal.rfc3339(start),
+                    interval_end: cal
+                        .rfc3339(cal.next_period_start(start, self.spec.interval_secs)),
+                    queue: queue.to_string(),
+                    metrics: window_metrics(&label, &row.agg, &policy.policy),
+                    sl_formula: policy.policy.sl_formula.as_str(),
+                    fcr_success: row.fcr_success,
+                    fcr_eligible: row.fcr_eligible,
+                    fcr: (row.fcr_eligible > 0)
+                        .then(|| row.fcr_success as f64 / row.fcr_eligible as f64),
+                    fcr_open: row.fcr_open,
+                    fcr_unknown_customer: row.fcr_unknown_customer,
+                }
+            })
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use callpulse_events::{DecodeLimits, decode};
+
+    use super::*;
+
+    /// A small history with known answers (UTC, 30-minute intervals, default policy: SL 20 s,
+    /// short abandons under 5 s, FCR window 24 h).
+    const HISTORY: &str = r#"
+{"type":"call_queued","event_id":"1","ts":"2026-11-26T09:10:00Z","call_id":"c1","queue":"billing","customer_id":"A"}
+{"type":"call_answered","event_id":"2","ts":"2026-11-26T09:10:15Z","call_id":"c1","queue":"billing","agent_id":"a1"}
+{"type":"call_completed","event_id":"3","ts":"2026-11-26T09:20:00Z","call_id":"c1","queue":"billing","agent_id":"a1","talk_ms":300000,"hold_ms":0,"acw_ms":60000,"resolved":true}
+{"type":"csat_response","event_id":"4","ts":"2026-11-26T09:21:00Z","interaction_id":"c1","queue":"billing","score":5}
+{"type":"call_abandoned","event_id":"6","ts":"2026-11-26T09:25:03Z","call_id":"c2","queue":"billing"}
+{"type":"call_queued","event_id":"5","ts":"2026-11-26T09:25:00Z","call_id":"c2","queue":"billing"}
+{"type":"call_queued","event_id":"7","ts":"2026-11-26T09:29:50Z","call_id":"c3","queue":"billing"}
+{"type":"call_answered","event_id":"8","ts":"2026-11-26T09:30:30Z","call_id":"c3","queue":"billing","agent_id":"a2"}
+{"type":"csat_response","event_id":"9","ts":"2026-11-26T09:31:00Z","interaction_id":"c3","queue":"billing","score":3}
+{"type":"call_queued","event_id":"10","ts":"2026-11-26T09:40:00Z","call_id":"c4","queue":"billing","customer_id":"A"}
+{"type":"call_answered","event_id":"11","ts":"2026-11-26T09:40:10Z","call_id":"c4","queue":"billing","agent_id":"a1"}
+{"type":"call_completed","event_id":"12","ts":"2026-11-26T09:50:00Z","call_id":"c4","queue":"billing","agent_id":"a1","talk_ms":100000,"hold_ms":20000,"acw_ms":0}
+{"type":"call_answered","event_id":"13","ts":"2026-11-26T09:41:00Z","call_id":"c9","queue":"billing","agent_id":"a2"}
+{"type":"call_answered","event_id":"2","ts":"2026-11-26T09:10:15Z","call_id":"c1","queue":"billing","agent_id":"a1"}
+{"type":"agent_state","event_id":"14","ts":"2026-11-27T10:00:00Z","agent_id":"a1","team":"t","state":"offline"}
+"#;
+
+    fn report(attribution: Attribution, tz: &str) -> (Vec<ReportRow>, ReportCounters) {
+        let spec = ReportSpec {
+            interval_secs: 1800,
+            calendar: Calendar::new(tz).expect("zone"),
+            attribution,
+            sl_thresholds_override: None,
+        };
+        let mut builder = ReportBuilder::new(Arc::new(MetricsPolicy::default()), spec);
+        let limits = DecodeLimits {
+            max_past_ms: None,
+            ..DecodeLimits::default()
+        };
+        let now = Ts(i64::MAX / 4);
+        let mut duplicates = 0;
+        for line in HISTORY.lines().filter(|l| !l.trim().is_empty()) {
+            let env = decode(line.as_bytes(), now, &limits).expect("valid event");
+            if builder.apply(&env) == Err(Rejection::Duplicate) {
+                duplicates += 1;
+            }
+        }
+        assert_eq!(duplicates, 1);
+        builder.finish()
+    }
+
+    fn row<'a>(rows: &'a [ReportRow], start: &str, queue: &str) -> &'a WindowMetrics {
+        &rows
+            .iter()
+            .find(|r| r.interval_start == start && r.queue == queue)
+            .unwrap_or_else(|| panic!("no row {start} {queue}"))
+            .metrics
+    }
+
+    #[test]
+    fn offered_attribution_puts_a_contact_in_its_offer_interval() {
+        let (rows, counters) = report(Attribution::Offered, "UTC");
+        assert_eq!(counters.orphaned, 1, "c9 was never queued");
+        assert_eq!((counters.duplicates, counters.ignored), (1, 1));
+        // Sorted by interval, then queue with `*` first; no row for the ignored event.
+        let keys: Vec<(&str, &str)> = rows
+            .iter()
+            .map(|r| (r.interval_start.as_str(), r.queue.as_str()))
+            .collect();
+        assert_eq!(
+            keys,
+            [
+                ("2026-11-26T09:00:00+00:00", "*"),
+                ("2026-11-26T09:00:00+00:00", "billing"),
+                ("2026-11-26T09:30:00+00:00", "*"),
+                ("2026-11-26T09:30:00+00:00", "billing"),
+            ]
+        );
+        let first = &rows[1];
+        assert_eq!(first.interval_end, "2026-11-26T09:30:00+00:00");
+        let m = &first.metrics;
+        assert_eq!(
+            (m.offered, m.answered, m.abandoned, m.short_abandoned),
+            (3, 2, 1, 1)
+        );
+        assert_eq!(m.answered_within[&20], 1);
+        assert_eq!((m.sl_denominator, m.service_level[&20]), (2, Some(0.5)));
+        assert_eq!(m.abandon_rate, Some(0.0), "the only abandon was short");
+        assert_eq!(
+            (m.wait_sum_s, m.asa_s, m.wait_max_s),
+            (55.0, Some(27.5), Some(40.0))
+        );
+        assert_eq!(
+            (m.completed, m.handle_sum_s, m.aht_s),
+            (1, 360.0, Some(360.0))
+        );
+        assert_eq!(
+            (m.csat_responses, m.csat),
+            (2, Some(0.5)),
+            "c3's survey goes to its offer"
+        );
+        // c1's customer called again 20 minutes later: not resolved first time.
+        assert_eq!(
+            (first.fcr_success, first.fcr_eligible, first.fcr),
+            (0, 1, Some(0.0))
+        );
+        let second = &rows[3];
+        assert_eq!((second.fcr_success, second.fcr_eligible), (1, 1));
+        assert_eq!(second.metrics.completed, 1);
+        assert_eq!(second.metrics.hold_avg_s, Some(20.0));
+        // The center equals the one queue.
+        assert_eq!(rows[0].metrics, rows[1].metrics);
+    }
+
+    #[test]
+    fn event_attribution_counts_each_event_at_its_own_time() {
+        let (rows, _) = report(Attribution::Event, "UTC");
+        let early = row(&rows, "2026-11-26T09:00:00+00:00", "billing");
+        assert_eq!((early.offered, early.answered, early.abandoned), (3, 1, 1));
+        assert_eq!(early.csat_responses, 1);
+        let late = row(&rows, "2026-11-26T09:30:00+00:00", "billing");
+        assert_eq!(
+            (late.offered, late.answered, late.wait_max_s),
+            (1, 2, Some(40.0))
+        );
+        assert_eq!(late.csat_responses, 1);
+    }
+
+    #[test]
+    fn open_fcr_windows_and_zones() {
+        // Without the next-day event, c4's 24 h window is still open at the end.
+        let spec = ReportSpec {
+            interval_secs: 86_400,
+            calendar: Calendar::new("America/New_York").expect("zone"),
+            attribution: Attribution::Offered,
+            sl_thresholds_override: Some(vec![10, 60]),
+        };
+        let mut builder = ReportBuilder::new(Arc::new(MetricsPolicy::default()), spec);
+        let limits = DecodeLimits {
+            max_past_ms: None,
+            ..DecodeLimits::default()
+        };
+        for line in HISTORY
+            .lines()
+            .filter(|l| !l.trim().is_empty() && !l.contains("agent_state"))
+        {
+            let env = decode(line.as_bytes(), Ts(i64::MAX / 4), &limits).expect("valid");
+            let _ = builder.apply(&env);
+        }
+        let (rows, _) = builder.finish();
+        assert_eq!(rows.len(), 2);
+        let day = &rows[1];
+        assert_eq!(day.interval_start, "2026-11-26T00:00:00-05:00");
+        assert_eq!(day.interval_end, "2026-11-27T00:00:00-05:00");
+        // Both windows are open where the history ends: neither counts yet, not even c1's,
+        // whose repeat is already known (counting early failures only would bias FCR down).
+        assert_eq!((day.fcr_eligible, day.fcr_open, day.fcr), (0, 2, None));
+        assert_eq!(
+            day.metrics.answered_within,
+            [(10, 1), (60, 3)].into_iter().collect(),
+            "--sl-threshold overrides the configured 20 s"
+        );
+    }
+}
