@@ -2,32 +2,11 @@
 //! `/metrics`, read `/ws`, stop it with SIGTERM and expect a clean exit.
 
 use std::io::{BufRead, BufReader};
-use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use callpulse_e2e::{Scrape, eventually, http_get};
+use callpulse_e2e::{Scrape, callpulse_binary as binary, eventually, http_get};
 use futures::StreamExt;
-
-/// The `callpulse` binary next to this test binary (target/<profile>/callpulse), or
-/// `$CALLPULSE_BIN`. scripts/test.sh builds it first.
-fn binary() -> PathBuf {
-    if let Ok(path) = std::env::var("CALLPULSE_BIN") {
-        return PathBuf::from(path);
-    }
-    let exe = std::env::current_exe().expect("test binary path");
-    let profile_dir = exe
-        .parent()
-        .and_then(|deps| deps.parent())
-        .expect("target/<profile>");
-    let bin = profile_dir.join("callpulse");
-    assert!(
-        bin.exists(),
-        "{} missing: run `cargo build -p callpulse` first (scripts/test.sh does)",
-        bin.display()
-    );
-    bin
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn demo_starts_serves_and_stops_on_sigterm() {

@@ -7,5 +7,6 @@
 mod demo_smoke;
 mod known_events;
 mod offsets;
+mod replay_report;
 mod scale_out;
 mod ws_limits;

@@ -241,6 +241,26 @@ impl Drop for Engine {
     }
 }
 
+/// The `callpulse` binary next to this test binary (target/<profile>/callpulse), or
+/// `$CALLPULSE_BIN`. scripts/test.sh builds it first.
+pub fn callpulse_binary() -> PathBuf {
+    if let Ok(path) = std::env::var("CALLPULSE_BIN") {
+        return PathBuf::from(path);
+    }
+    let exe = std::env::current_exe().expect("test binary path");
+    let profile_dir = exe
+        .parent()
+        .and_then(|deps| deps.parent())
+        .expect("target/<profile>");
+    let bin = profile_dir.join("callpulse");
+    assert!(
+        bin.exists(),
+        "{} missing: run `cargo build -p callpulse` first (scripts/test.sh does)",
+        bin.display()
+    );
+    bin
+}
+
 /// Engine logs go to the test's captured output (printed when a test fails), filtered by
 /// `RUST_LOG` (default `info`): a failure on CI then shows what the consumers did.
 pub fn init_test_logging() {

@@ -38,6 +38,51 @@ pub enum Command {
     Demo(DemoArgs),
     /// Produce simulated contact-center events to a Kafka cluster.
     Simulate(SimulateArgs),
+    /// Read NDJSON event files (plain or gzip; `-` is stdin) through the core at full speed:
+    /// the final snapshot as JSON, or with --report an interval report (docs/reports.md).
+    Replay(ReplayArgs),
+}
+
+/// `callpulse replay`.
+#[derive(Debug, Args)]
+pub struct ReplayArgs {
+    /// Event files, one JSON event per line, read in order; `-` (or none) reads stdin.
+    #[arg(value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+    /// Write an interval report with this interval (e.g. 15m, 30m, 1h, 1d), aligned to the
+    /// configured time zone's clock.
+    #[arg(long, value_name = "DURATION", value_parser = crate::replay::parse_duration)]
+    pub report: Option<u32>,
+    /// IANA time zone for interval alignment (overrides metrics.timezone).
+    #[arg(long, value_name = "ZONE")]
+    pub tz: Option<String>,
+    /// Write to this file instead of stdout.
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// Report format.
+    #[arg(long, value_enum, default_value_t = crate::replay::ReportFormat::Ndjson)]
+    pub format: crate::replay::ReportFormat,
+    /// Service-level threshold in seconds, replacing every queue's configured ones
+    /// (repeat for several, e.g. --sl-threshold 20 --sl-threshold 60).
+    #[arg(long = "sl-threshold", value_name = "SECONDS")]
+    pub sl_thresholds: Vec<u32>,
+    /// Which interval a number counts in: the contact's offer time, or the event's own.
+    #[arg(long, value_enum, default_value_t = crate::replay::AttributeTo::Offered)]
+    pub attribute_to: crate::replay::AttributeTo,
+}
+
+impl From<&ReplayArgs> for crate::replay::ReplayOptions {
+    fn from(args: &ReplayArgs) -> Self {
+        crate::replay::ReplayOptions {
+            files: args.files.clone(),
+            report_secs: args.report,
+            tz: args.tz.clone(),
+            out: args.out.clone(),
+            format: args.format,
+            sl_thresholds: args.sl_thresholds.clone(),
+            attribute_to: args.attribute_to,
+        }
+    }
 }
 
 /// `callpulse run`.

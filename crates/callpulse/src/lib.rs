@@ -6,6 +6,7 @@
 //! - `publisher.rs`: merges partition snapshots into the one published snapshot each tick.
 //! - `demo.rs`: [`demo`]: the whole product in one process on librdkafka's mock cluster.
 //! - `simulate.rs`: producing simulated events to a real cluster.
+//! - `replay.rs`: NDJSON history through the core: final snapshot or interval report.
 //! - `logging.rs`: `tracing` set-up (text or JSON, `RUST_LOG`).
 
 pub mod cli;
@@ -13,6 +14,7 @@ pub mod config;
 mod demo;
 pub mod logging;
 mod publisher;
+pub mod replay;
 mod runtime;
 mod simulate;
 
@@ -34,6 +36,10 @@ pub fn main_with(cli: cli::Cli) -> anyhow::Result<()> {
     let env: HashMap<String, String> = std::env::vars().collect();
     let mut config =
         Config::load(cli.config.as_deref(), &env).context("while loading the configuration")?;
+    if let cli::Command::Replay(args) = &cli.command {
+        // Synchronous and single-threaded: no runtime needed.
+        return replay::replay(&config, &replay::ReplayOptions::from(args)).map(|_| ());
+    }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .thread_name("callpulse")
@@ -64,6 +70,7 @@ pub fn main_with(cli: cli::Cli) -> anyhow::Result<()> {
             cli::Command::Simulate(args) => {
                 simulate(&config, SimulateOptions::from(&args), shutdown).await
             }
+            cli::Command::Replay(_) => unreachable!("replay returned above"),
         }
     })
 }

@@ -1,0 +1,420 @@
+//! `callpulse replay`: NDJSON event files (plain or gzip, `-` for stdin) through the core at
+//! full speed, for backfill checks and interval reports (`docs/reports.md`).
+//!
+//! Lines are decoded by the same decoder as Kafka messages, with the same rejections; past
+//! times are accepted (it is history). Without `--report` the history goes through a
+//! [`PartitionState`] and the final snapshot (windows read at the newest event time) is
+//! written as JSON; with it, through a [`ReportBuilder`].
+
+use std::collections::BTreeSet;
+use std::fs::File;
+use std::io::{self, BufRead, BufReader, BufWriter, Read, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use anyhow::Context;
+use callpulse_core::{
+    Attribution, Calendar, PartitionState, ReportBuilder, ReportRow, ReportSpec, Retired, Snapshot,
+    Ts,
+};
+use callpulse_events::{DecodeLimits, Rejection, decode};
+use tracing::{info, warn};
+
+use crate::Config;
+
+/// Output format of a report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ReportFormat {
+    /// One JSON object per line.
+    Ndjson,
+    /// A header line, then one row per line; thresholds become `answered_within_20s` and
+    /// `service_level_20s` columns; `null` is an empty field.
+    Csv,
+}
+
+/// Interval attribution (`--attribute-to`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum AttributeTo {
+    /// Every number of a contact goes to the interval it was offered in.
+    Offered,
+    /// Each event counts in the interval of its own timestamp (as live windows do).
+    Event,
+}
+
+/// What `replay` was asked to do.
+#[derive(Debug, Clone)]
+pub struct ReplayOptions {
+    pub files: Vec<PathBuf>,
+    /// Interval length in seconds; `None` writes the final snapshot instead of a report.
+    pub report_secs: Option<u32>,
+    pub tz: Option<String>,
+    pub out: Option<PathBuf>,
+    pub format: ReportFormat,
+    pub sl_thresholds: Vec<u32>,
+    pub attribute_to: AttributeTo,
+}
+
+/// What a replay read, for the summary line and for tests.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ReplaySummary {
+    pub lines: u64,
+    pub accepted: u64,
+    /// Rejections by reason ([`Rejection::REASONS`] order).
+    pub rejected: Vec<(&'static str, u64)>,
+    pub rows: usize,
+}
+
+/// Parses `30m`, `1h`, `1d`, `900s` (a bare number is seconds) into seconds.
+///
+/// # Errors
+/// A message naming the bad value.
+pub fn parse_duration(text: &str) -> Result<u32, String> {
+    let text = text.trim();
+    let (digits, unit) = text.split_at(
+        text.find(|c: char| !c.is_ascii_digit())
+            .unwrap_or(text.len()),
+    );
+    let n: u32 = digits
+        .parse()
+        .map_err(|_| format!("{text:?} is not a duration like 30m, 1h or 1d"))?;
+    let scale = match unit {
+        "" | "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        "d" => 86_400,
+        _ => return Err(format!("{text:?}: unit must be s, m, h or d")),
+    };
+    n.checked_mul(scale)
+        .ok_or_else(|| format!("{text:?} is too long"))
+}
+
+/// Runs a replay.
+///
+/// # Errors
+/// An unreadable input, an unwritable output, or an invalid zone or interval.
+pub fn replay(config: &Config, options: &ReplayOptions) -> anyhow::Result<ReplaySummary> {
+    let mut policy = config.metrics.clone();
+    if let Some(tz) = &options.tz {
+        policy.timezone.clone_from(tz);
+    }
+    policy.validate().context("invalid metrics policy")?;
+    let policy = Arc::new(policy);
+    let mut sink = match options.report_secs {
+        Some(secs) => {
+            Calendar::check_period(secs).context("--report")?;
+            Sink::Report(Box::new(ReportBuilder::new(
+                Arc::clone(&policy),
+                ReportSpec {
+                    interval_secs: secs,
+                    calendar: policy.calendar(),
+                    attribution: match options.attribute_to {
+                        AttributeTo::Offered => Attribution::Offered,
+                        AttributeTo::Event => Attribution::Event,
+                    },
+                    sl_thresholds_override: (!options.sl_thresholds.is_empty())
+                        .then(|| options.sl_thresholds.clone()),
+                },
+            )))
+        }
+        None => Sink::Live(Box::new(PartitionState::new(Arc::clone(&policy)))),
+    };
+    let limits = DecodeLimits {
+        max_past_ms: None,
+        ..config.ingest.decode_limits()
+    };
+    let now = wall_now();
+    let mut summary = ReplaySummary::default();
+    let mut rejected = [0u64; Rejection::REASONS.len()];
+    let mut high_water: Option<Ts> = None;
+    let files = if options.files.is_empty() {
+        vec![PathBuf::from("-")]
+    } else {
+        options.files.clone()
+    };
+    for path in &files {
+        let mut lines = open(path)?;
+        let mut line_no = 0u64;
+        let mut buf = Vec::new();
+        loop {
+            let read = read_line_capped(&mut lines, &mut buf, limits.max_payload_bytes)
+                .with_context(|| format!("while reading {}", path.display()))?;
+            let oversized = match read {
+                Line::End => break,
+                Line::Oversized(len) => Some(len),
+                Line::Complete => None,
+            };
+            line_no += 1;
+            if oversized.is_none() && buf.iter().all(u8::is_ascii_whitespace) {
+                continue;
+            }
+            summary.lines += 1;
+            let result = match oversized {
+                Some(len) => Err(Rejection::PayloadTooLarge(len)),
+                None => decode(&buf, now, &limits).and_then(|env| {
+                    high_water = high_water.max(Some(env.ts));
+                    sink.apply(&env)
+                }),
+            };
+            match result {
+                Ok(()) => summary.accepted += 1,
+                Err(rejection) => {
+                    let i = rejection.reason_index();
+                    rejected[i] += 1;
+                    // The first few of each reason name their line; then only the count.
+                    if rejected[i] <= 3 {
+                        warn!(file = %path.display(), line = line_no, reason = rejection.reason(), error = %rejection, "rejected event");
+                    }
+                }
+            }
+        }
+    }
+    summary.rejected = Rejection::REASONS
+        .iter()
+        .zip(rejected)
+        .filter(|(_, n)| *n > 0)
+        .map(|(reason, n)| (*reason, n))
+        .collect();
+    let mut out: Box<dyn Write> = match &options.out {
+        Some(path) => Box::new(BufWriter::new(
+            File::create(path).with_context(|| format!("while creating {}", path.display()))?,
+        )),
+        None => Box::new(BufWriter::new(io::stdout().lock())),
+    };
+    match sink {
+        Sink::Report(builder) => {
+            let (rows, counters) = builder.finish();
+            summary.rows = rows.len();
+            match options.format {
+                ReportFormat::Ndjson => write_ndjson(&mut out, &rows)?,
+                ReportFormat::Csv => write_csv(&mut out, &rows)?,
+            }
+            info!(?counters, "report settled");
+        }
+        Sink::Live(mut state) => {
+            let at = high_water.unwrap_or(now);
+            let part = Arc::new(state.snapshot(at));
+            let snapshot = Snapshot::build(0, at, &[part], &Retired::default(), &policy);
+            serde_json::to_writer_pretty(&mut out, &snapshot)?;
+            writeln!(out)?;
+        }
+    }
+    out.flush().context("while writing the output")?;
+    info!(
+        lines = summary.lines,
+        accepted = summary.accepted,
+        rejected = ?summary.rejected,
+        rows = summary.rows,
+        "replay finished"
+    );
+    Ok(summary)
+}
+
+enum Sink {
+    Report(Box<ReportBuilder>),
+    Live(Box<PartitionState>),
+}
+
+impl Sink {
+    fn apply(&mut self, env: &callpulse_events::Envelope) -> Result<(), Rejection> {
+        match self {
+            Sink::Report(builder) => builder.apply(env),
+            Sink::Live(state) => state.apply(env).map(|_| ()),
+        }
+    }
+}
+
+#[allow(clippy::disallowed_methods)] // replay's one clock read: the future-skew check
+fn wall_now() -> Ts {
+    Ts::from_datetime(chrono::Utc::now())
+}
+
+/// A file, gzip-decoded when it starts with the gzip magic bytes, or stdin for `-`.
+fn open(path: &Path) -> anyhow::Result<Box<dyn BufRead>> {
+    let raw: Box<dyn Read> = if path.as_os_str() == "-" {
+        Box::new(io::stdin().lock())
+    } else {
+        Box::new(File::open(path).with_context(|| format!("while opening {}", path.display()))?)
+    };
+    let mut reader = BufReader::with_capacity(1 << 16, raw);
+    let gzip = reader
+        .fill_buf()
+        .with_context(|| format!("while reading {}", path.display()))?
+        .starts_with(&[0x1f, 0x8b]);
+    Ok(if gzip {
+        Box::new(BufReader::with_capacity(
+            1 << 16,
+            flate2::bufread::MultiGzDecoder::new(reader),
+        ))
+    } else {
+        Box::new(reader)
+    })
+}
+
+enum Line {
+    Complete,
+    /// Longer than the cap: skipped to its end without being held in memory.
+    Oversized(usize),
+    End,
+}
+
+/// Reads one line into `buf` (without the newline), holding at most `cap` bytes of it.
+fn read_line_capped(reader: &mut dyn BufRead, buf: &mut Vec<u8>, cap: usize) -> io::Result<Line> {
+    buf.clear();
+    let mut len = 0usize;
+    let mut any = false;
+    loop {
+        let chunk = reader.fill_buf()?;
+        if chunk.is_empty() {
+            return Ok(match (any, len > cap) {
+                (false, _) => Line::End,
+                (true, true) => Line::Oversized(len),
+                (true, false) => Line::Complete,
+            });
+        }
+        any = true;
+        let (part, done) = match chunk.iter().position(|b| *b == b'\n') {
+            Some(i) => (&chunk[..i], Some(i + 1)),
+            None => (chunk, None),
+        };
+        len += part.len();
+        if len <= cap {
+            buf.extend_from_slice(part);
+        } else {
+            buf.clear();
+        }
+        let used = done.unwrap_or(chunk.len());
+        reader.consume(used);
+        if done.is_some() {
+            return Ok(if len > cap {
+                Line::Oversized(len)
+            } else {
+                Line::Complete
+            });
+        }
+    }
+}
+
+fn write_ndjson(out: &mut dyn Write, rows: &[ReportRow]) -> anyhow::Result<()> {
+    for row in rows {
+        serde_json::to_writer(&mut *out, row)?;
+        out.write_all(b"\n")?;
+    }
+    Ok(())
+}
+
+/// Columns before, between and after the per-threshold ones; names as in the NDJSON.
+const CSV_HEAD: &[&str] = &[
+    "interval_start",
+    "interval_end",
+    "queue",
+    "offered",
+    "answered",
+    "abandoned",
+    "short_abandoned",
+    "abandon_rate",
+    "sl_formula",
+    "sl_denominator",
+];
+const CSV_TAIL: &[&str] = &[
+    "wait_sum_s",
+    "asa_s",
+    "wait_p50_s",
+    "wait_p90_s",
+    "wait_p99_s",
+    "wait_max_s",
+    "avg_abandon_s",
+    "completed",
+    "handle_sum_s",
+    "aht_s",
+    "talk_avg_s",
+    "hold_avg_s",
+    "acw_avg_s",
+    "fcr_success",
+    "fcr_eligible",
+    "fcr",
+    "fcr_open",
+    "resolved_reported_ratio",
+    "csat_responses",
+    "csat",
+    "csat_mean",
+];
+
+fn write_csv(out: &mut dyn Write, rows: &[ReportRow]) -> anyhow::Result<()> {
+    let thresholds: BTreeSet<u32> = rows
+        .iter()
+        .flat_map(|r| r.metrics.answered_within.keys().copied())
+        .collect();
+    let mut header: Vec<String> = CSV_HEAD.iter().map(|s| (*s).to_owned()).collect();
+    for t in &thresholds {
+        header.push(format!("answered_within_{t}s"));
+        header.push(format!("service_level_{t}s"));
+    }
+    header.extend(CSV_TAIL.iter().map(|s| (*s).to_owned()));
+    writeln!(out, "{}", header.join(","))?;
+    for row in rows {
+        let value = serde_json::to_value(row)?;
+        let mut fields: Vec<String> = CSV_HEAD.iter().map(|k| csv_field(&value[*k])).collect();
+        for t in &thresholds {
+            let key = t.to_string();
+            fields.push(csv_field(&value["answered_within"][&key]));
+            fields.push(csv_field(&value["service_level"][&key]));
+        }
+        fields.extend(CSV_TAIL.iter().map(|k| csv_field(&value[*k])));
+        writeln!(out, "{}", fields.join(","))?;
+    }
+    Ok(())
+}
+
+fn csv_field(value: &serde_json::Value) -> String {
+    match value {
+        serde_json::Value::Null => String::new(),
+        serde_json::Value::String(s) if s.contains([',', '"', '\n', '\r']) => {
+            format!("\"{}\"", s.replace('"', "\"\""))
+        }
+        serde_json::Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("30m"), Ok(1800));
+        assert_eq!(parse_duration("1h"), Ok(3600));
+        assert_eq!(parse_duration("1d"), Ok(86_400));
+        assert_eq!(parse_duration("900"), Ok(900));
+        assert!(parse_duration("1w").is_err());
+        assert!(parse_duration("m").is_err());
+    }
+
+    #[test]
+    fn long_lines_are_skipped_without_being_held() {
+        let text = format!("short\n{}\nlast", "x".repeat(100));
+        let mut reader = BufReader::with_capacity(8, text.as_bytes());
+        let mut buf = Vec::new();
+        let mut seen = Vec::new();
+        loop {
+            match read_line_capped(&mut reader, &mut buf, 10).expect("read") {
+                Line::End => break,
+                Line::Complete => seen.push(String::from_utf8_lossy(&buf).into_owned()),
+                Line::Oversized(n) => seen.push(format!("<{n}>")),
+            }
+            assert!(buf.len() <= 10);
+        }
+        assert_eq!(seen, ["short", "<100>", "last"]);
+    }
+
+    #[test]
+    fn csv_quotes_what_needs_it() {
+        assert_eq!(csv_field(&serde_json::json!("a,b")), "\"a,b\"");
+        assert_eq!(
+            csv_field(&serde_json::json!("say \"hi\"")),
+            "\"say \"\"hi\"\"\""
+        );
+        assert_eq!(csv_field(&serde_json::Value::Null), "");
+        assert_eq!(csv_field(&serde_json::json!(0.5)), "0.5");
+    }
+}
