@@ -150,6 +150,8 @@ pub struct CallCounts {
     pub talk_ms: u64,
     pub hold_ms: u64,
     pub acw_ms: u64,
+    /// Completed calls with some hold time.
+    pub held: u64,
     /// Completed calls that carried the agent's `resolved` flag, and how many said true.
     pub resolved_reported: u64,
     pub resolved_true: u64,
@@ -188,6 +190,7 @@ impl CallCounts {
         self.talk_ms += talk_ms;
         self.hold_ms += hold_ms;
         self.acw_ms += acw_ms;
+        self.held += u64::from(hold_ms > 0);
         if let Some(resolved) = resolved {
             self.resolved_reported += 1;
             self.resolved_true += u64::from(resolved);
@@ -248,6 +251,7 @@ impl CallCounts {
         self.talk_ms += other.talk_ms;
         self.hold_ms += other.hold_ms;
         self.acw_ms += other.acw_ms;
+        self.held += other.held;
         self.resolved_reported += other.resolved_reported;
         self.resolved_true += other.resolved_true;
         self.csat_responses += other.csat_responses;

@@ -70,6 +70,13 @@ pub struct WindowMetrics {
     pub talk_avg_s: Option<f64>,
     pub hold_avg_s: Option<f64>,
     pub acw_avg_s: Option<f64>,
+    /// Sums of AHT's parts (numerators of the averages).
+    pub talk_sum_s: f64,
+    pub hold_sum_s: f64,
+    pub acw_sum_s: f64,
+    /// Completed calls with hold time, and their share of completed calls.
+    pub held_calls: u64,
+    pub hold_rate: Option<f64>,
     /// Share of completed calls the agent flagged `resolved: true`, of those with the flag.
     pub resolved_reported_ratio: Option<f64>,
     pub csat_responses: u64,
@@ -334,6 +341,11 @@ pub(crate) fn window_metrics(label: &str, window: &CallAgg, policy: &QueuePolicy
         talk_avg_s: avg_s(agg.talk_ms, agg.completed),
         hold_avg_s: avg_s(agg.hold_ms, agg.completed),
         acw_avg_s: avg_s(agg.acw_ms, agg.completed),
+        talk_sum_s: secs(agg.talk_ms),
+        hold_sum_s: secs(agg.hold_ms),
+        acw_sum_s: secs(agg.acw_ms),
+        held_calls: agg.held,
+        hold_rate: ratio(agg.held, agg.completed),
         resolved_reported_ratio: ratio(agg.resolved_true, agg.resolved_reported),
         csat_responses: agg.csat_responses,
         csat_positive: agg.csat_positive,

@@ -60,7 +60,7 @@ const FAMILIES: &[(&str, &str, MetricType, &[&str])] = &[
     ),
     (
         "callpulse_queue_sl_denominator_calls",
-        "Answered plus non-short abandoned calls in the window (SL denominator).",
+        "SL denominator in the window, by the queue's sl_formula (default: answered plus non-short abandoned).",
         GAUGE,
         QW,
     ),
@@ -72,7 +72,7 @@ const FAMILIES: &[(&str, &str, MetricType, &[&str])] = &[
     ),
     (
         "callpulse_queue_abandon_ratio",
-        "Non-short abandons / SL denominator in the window.",
+        "Abandoned / offered in the window (short abandons excluded from both by default).",
         GAUGE,
         QW,
     ),
@@ -115,6 +115,30 @@ const FAMILIES: &[(&str, &str, MetricType, &[&str])] = &[
     (
         "callpulse_queue_aht_seconds",
         "Average handle time in the window.",
+        GAUGE,
+        QW,
+    ),
+    (
+        "callpulse_queue_handle_part_seconds",
+        "Sum of one part of handle time (talk, hold, acw) of calls completed in the window.",
+        GAUGE,
+        &["queue", "window", "part"],
+    ),
+    (
+        "callpulse_queue_held_calls",
+        "Completed calls with hold time in the window (hold-rate numerator).",
+        GAUGE,
+        QW,
+    ),
+    (
+        "callpulse_queue_abandon_wait_avg_seconds",
+        "Average wait of calls abandoned in the window.",
+        GAUGE,
+        QW,
+    ),
+    (
+        "callpulse_queue_resolved_reported_ratio",
+        "Share of completed calls the agent flagged resolved (agent-reported FCR) in the window.",
         GAUGE,
         QW,
     ),
@@ -532,6 +556,28 @@ fn window_families(queue: &str, w: &WindowMetrics, out: &mut Families) {
     out.gauge("callpulse_queue_completed_calls", &l, w.completed as f64);
     out.gauge("callpulse_queue_handle_seconds", &l, w.handle_sum_s);
     out.maybe("callpulse_queue_aht_seconds", &l, w.aht_s);
+    for (part, value) in [
+        ("talk", w.talk_sum_s),
+        ("hold", w.hold_sum_s),
+        ("acw", w.acw_sum_s),
+    ] {
+        out.gauge(
+            "callpulse_queue_handle_part_seconds",
+            &[l[0], l[1], ("part", part)],
+            value,
+        );
+    }
+    out.gauge("callpulse_queue_held_calls", &l, w.held_calls as f64);
+    out.maybe(
+        "callpulse_queue_abandon_wait_avg_seconds",
+        &l,
+        w.avg_abandon_s,
+    );
+    out.maybe(
+        "callpulse_queue_resolved_reported_ratio",
+        &l,
+        w.resolved_reported_ratio,
+    );
     out.gauge(
         "callpulse_queue_csat_responses",
         &l,

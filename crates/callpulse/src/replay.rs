@@ -329,6 +329,8 @@ const CSV_TAIL: &[&str] = &[
     "talk_avg_s",
     "hold_avg_s",
     "acw_avg_s",
+    "held_calls",
+    "hold_rate",
     "fcr_success",
     "fcr_eligible",
     "fcr",
