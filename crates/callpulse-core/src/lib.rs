@@ -13,6 +13,7 @@
 //! - `live.rs`: calls waiting now and agents by state now.
 //! - `dedupe.rs`: bounded memory of applied `event_id`s.
 //! - [`report`]: interval reports over a finite history (`callpulse replay --report`).
+//! - [`erlang`]: Erlang C staffing and Erlang A abandonment (pure functions).
 //! - [`calendar`]: local days and intervals in the center's time zone.
 //! - `snapshot.rs`: merging partition snapshots into the one [`Snapshot`] every reader sees.
 //!
@@ -22,6 +23,7 @@
 pub mod calendar;
 mod calls;
 mod dedupe;
+pub mod erlang;
 mod live;
 mod partition;
 pub mod policy;
