@@ -9,4 +9,5 @@ mod known_events;
 mod offsets;
 mod replay_report;
 mod scale_out;
+mod theory;
 mod ws_limits;

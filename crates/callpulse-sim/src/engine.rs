@@ -17,7 +17,7 @@ use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 use rand_distr::{Distribution, Exp, LogNormal};
 
-use crate::model::{SimConfig, daily_shape};
+use crate::model::{SimConfig, TalkDistribution, daily_shape};
 
 const SEC: i64 = 1000;
 /// Staffing is re-planned this often (simulated ms).
@@ -181,6 +181,10 @@ impl Simulator {
     /// shape(t), which gives exact non-homogeneous Poisson arrivals.
     fn next_gap(&mut self, peak_per_min: f64) -> Option<i64> {
         let rate_per_ms = peak_per_min * self.cfg.scale / 60_000.0;
+        // No arrivals at all (a rate of 0 would schedule one at the end of time).
+        if rate_per_ms.is_nan() || rate_per_ms <= 0.0 {
+            return None;
+        }
         let exp = Exp::new(rate_per_ms).ok()?;
         let mut gap = 0.0;
         loop {
@@ -274,7 +278,8 @@ impl Simulator {
         self.schedule_arrival(q);
         let n = self.id();
         let model = &self.cfg.queues[q];
-        let (talk_mean, hold_share, hold_mean, acw_mean, patience) = (
+        let (talk_shape, talk_mean, hold_share, hold_mean, acw_mean, patience) = (
+            model.talk_distribution,
             model.mean_talk_secs,
             model.hold_share,
             model.mean_hold_secs,
@@ -287,13 +292,20 @@ impl Simulator {
             queued_at: self.now,
             answered_at: None,
             agent: None,
-            talk_ms: lognormal(&mut self.rng, talk_mean) * SEC,
+            talk_ms: match talk_shape {
+                TalkDistribution::LogNormal => lognormal(&mut self.rng, talk_mean) * SEC,
+                TalkDistribution::Exponential => exp_ms(&mut self.rng, talk_mean),
+            },
             hold_ms: if self.rng.random::<f64>() < hold_share {
                 exp_ms(&mut self.rng, hold_mean)
             } else {
                 0
             },
-            acw_ms: lognormal(&mut self.rng, acw_mean) * SEC,
+            acw_ms: if acw_mean > 0.0 {
+                lognormal(&mut self.rng, acw_mean) * SEC
+            } else {
+                0
+            },
             done: false,
         };
         let customer_id = format!("cust-{}", self.rng.random_range(1..=CUSTOMERS));
@@ -381,7 +393,7 @@ impl Simulator {
         } else {
             self.calls.remove(&c);
         }
-        if !self.agents[agent].leaving && self.rng.random::<f64>() < 0.04 {
+        if self.cfg.breaks && !self.agents[agent].leaving && self.rng.random::<f64>() < 0.04 {
             self.emit_agent(agent, AgentState::Aux);
             let pause = self.rng.random_range(5..15) * 60 * SEC;
             self.schedule(pause, Ev::BreakEnd(agent));

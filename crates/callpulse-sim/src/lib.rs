@@ -12,5 +12,5 @@ mod model;
 mod produce;
 
 pub use engine::Simulator;
-pub use model::{QueueModel, SimConfig, daily_shape};
+pub use model::{QueueModel, SimConfig, TalkDistribution, daily_shape};
 pub use produce::{EventProducer, ProduceError, SimTopics, ensure_topics, run_realtime};

@@ -14,15 +14,28 @@ pub struct QueueModel {
     pub peak_calls_per_min: f64,
     /// Agents on shift at the busiest hour; staffing follows the daily shape.
     pub peak_agents: u32,
-    /// Mean talk time (s); talk times are log-normal around it.
+    /// Mean talk time (s); talk times are log-normal around it, or exponential.
     pub mean_talk_secs: f64,
+    /// Shape of talk times: `log_normal` (σ = 0.6, like real handle times) or `exponential`
+    /// (the M/M/c textbook model, for checking against Erlang C).
+    #[serde(default)]
+    pub talk_distribution: TalkDistribution,
     /// Share of calls put on hold, and the mean hold (s) when they are.
     pub hold_share: f64,
     pub mean_hold_secs: f64,
-    /// Mean after-call work (s).
+    /// Mean after-call work (s), log-normal; 0 for none.
     pub mean_acw_secs: f64,
     /// Mean caller patience (s), exponential: how long callers wait before hanging up.
     pub mean_patience_secs: f64,
+}
+
+/// Distribution of talk times.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TalkDistribution {
+    #[default]
+    LogNormal,
+    Exponential,
 }
 
 /// The simulated center.
@@ -39,6 +52,8 @@ pub struct SimConfig {
     pub peak_tickets_per_min: f64,
     /// Ignore the daily shape and run every hour as the busiest (demos at night).
     pub flat_day: bool,
+    /// Agents take an occasional short break between calls (4 % of calls, 5-15 min).
+    pub breaks: bool,
     /// The queues.
     pub queues: Vec<QueueModel>,
 }
@@ -52,6 +67,7 @@ impl Default for SimConfig {
                 peak_calls_per_min: rate,
                 peak_agents: agents,
                 mean_talk_secs: talk,
+                talk_distribution: TalkDistribution::LogNormal,
                 hold_share: 0.25,
                 mean_hold_secs: 45.0,
                 mean_acw_secs: 40.0,
@@ -63,6 +79,7 @@ impl Default for SimConfig {
             survey_share: 0.2,
             peak_tickets_per_min: 2.0,
             flat_day: false,
+            breaks: true,
             queues: vec![
                 queue("billing", "billing-team", 8.0, 42, 220.0, 180.0),
                 queue("support", "tech-team", 6.0, 45, 330.0, 240.0),
