@@ -190,7 +190,15 @@ fn produce(brokers: &str) -> Ts {
 
 async fn scenario(brokers: &str, group: &str) {
     let waiting_since = produce(brokers);
-    let engine = Engine::start(test_config(brokers, group)).await;
+    let mut config = test_config(brokers, group);
+    config.metrics.queues.insert(
+        "billing".into(),
+        callpulse_core::QueuePolicy {
+            team: Some("billing-team".into()),
+            ..config.metrics.default_queue.clone()
+        },
+    );
+    let engine = Engine::start(config).await;
     let total = CALLS_MSGS + AGENTS_MSGS + SURVEYS_MSGS + TICKETS_MSGS;
     // Everything consumed, and a snapshot taken after that.
     let seq_after = eventually(Duration::from_secs(60), "all messages consumed", || async {
@@ -267,6 +275,15 @@ async fn scenario(brokers: &str, group: &str) {
     assert_eq!(b("callpulse_queue_aht_seconds"), 90.0);
     assert_eq!(b("callpulse_queue_csat_responses"), 2.0);
     assert_eq!(b("callpulse_queue_csat_ratio"), 0.5);
+    // Staffing: billing-team has a1 on a call (a2 is in aux); Erlang C needs at least one.
+    let q = |name: &str| m.value(name, &[("queue", "billing")]);
+    assert_eq!(q("callpulse_queue_staffed_agents"), 1.0);
+    assert!(q("callpulse_queue_offered_load_erlangs") > 0.0);
+    assert!(q("callpulse_queue_required_agents") >= 1.0);
+    assert_eq!(
+        q("callpulse_queue_staffing_gap_agents"),
+        q("callpulse_queue_required_agents") - 1.0
+    );
     assert_eq!(
         m.value("callpulse_queue_calls_waiting", &[("queue", "billing")]),
         1.0

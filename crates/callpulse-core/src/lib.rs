@@ -37,7 +37,7 @@ pub use live::{AgentView, TeamStates};
 pub use partition::{Applied, PartitionCounters, PartitionSnapshot, PartitionState, QueueSnapshot};
 pub use policy::{MetricsPolicy, PolicyError, QueuePolicy, SlFormula};
 pub use report::{Attribution, ReportBuilder, ReportCounters, ReportRow, ReportSpec};
-pub use snapshot::{EngineView, QueueView, Retired, Snapshot, WindowMetrics};
+pub use snapshot::{EngineView, QueueView, Retired, Snapshot, StaffingView, WindowMetrics};
 pub use window::BucketRing;
 
 pub use callpulse_events::Ts;

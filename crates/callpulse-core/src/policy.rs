@@ -39,6 +39,9 @@ pub struct QueuePolicy {
     pub sl_formula: SlFormula,
     /// Whether short abandons are left out of the abandonment rate (both sides of it).
     pub abandon_rate_excludes_short: bool,
+    /// The team whose agents answer this queue: staffing compares its agents (available,
+    /// on a call or in wrap-up) with the Erlang C requirement. Unset: no comparison.
+    pub team: Option<String>,
 }
 
 impl Default for QueuePolicy {
@@ -49,6 +52,7 @@ impl Default for QueuePolicy {
             short_abandon_secs: 5,
             sl_formula: SlFormula::default(),
             abandon_rate_excludes_short: true,
+            team: None,
         }
     }
 }
@@ -115,6 +119,9 @@ pub struct MetricsPolicy {
     pub timezone: String,
     /// Length of the live "current interval" window, in minutes (divides a day; 15 or 30).
     pub interval_mins: u32,
+    /// The window (one of `windows_mins`) whose arrival rate and AHT feed the Erlang C
+    /// staffing figures.
+    pub staffing_window_mins: u32,
     /// First contact resolution: a completed contact is resolved first time when the same
     /// customer makes no further contact (any channel) within this many seconds.
     pub fcr_window_secs: u32,
@@ -136,6 +143,7 @@ impl Default for MetricsPolicy {
             wait_buckets_secs: vec![5, 10, 15, 20, 30, 45, 60, 90, 120, 180, 300, 600],
             timezone: "UTC".into(),
             interval_mins: 30,
+            staffing_window_mins: 15,
             fcr_window_secs: 24 * 3600,
         }
     }
@@ -160,6 +168,12 @@ impl MetricsPolicy {
                     self.bucket_secs
                 )));
             }
+        }
+        if !self.windows_mins.contains(&self.staffing_window_mins) {
+            return Err(PolicyError::Windows(format!(
+                "staffing_window_mins {} is not one of windows_mins",
+                self.staffing_window_mins
+            )));
         }
         Calendar::new(&self.timezone)?;
         Calendar::check_period(self.interval_mins.saturating_mul(60))?;

@@ -120,6 +120,31 @@ pub struct QueueView {
     /// One entry per configured window, in configuration order.
     pub windows: Vec<WindowMetrics>,
     pub totals: TotalsView,
+    /// Erlang C staffing now; `null` until the staffing window has a completed call.
+    pub staffing: Option<StaffingView>,
+}
+
+/// "Do I need more people right now": the Erlang C requirement at the current arrival rate
+/// and AHT (both from `metrics.staffing_window_mins`), next to the agents the queue's team
+/// has available, on a call or in wrap-up.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct StaffingView {
+    pub window: String,
+    /// Offered calls per minute over the window's elapsed span.
+    pub arrival_rate_per_min: f64,
+    pub aht_s: f64,
+    /// Offered load: arrival rate × AHT.
+    pub traffic_erlangs: f64,
+    /// The first SL threshold and the queue's target, which the requirement meets.
+    pub threshold_s: u32,
+    pub target: f64,
+    /// Fewest agents meeting the target (Erlang C); `null` beyond any sane staff.
+    pub required_agents: Option<u32>,
+    /// The queue's team (`metrics.queues.NAME.team`) available + on_call + wrap_up now;
+    /// `null` without a team.
+    pub staffed_agents: Option<u64>,
+    /// required − staffed: positive means short of people.
+    pub gap_agents: Option<i64>,
 }
 
 /// Agents per state for one team.
@@ -253,6 +278,7 @@ impl Snapshot {
                         .map(|(label, agg)| window_metrics(label, agg, queue_policy))
                         .collect(),
                     totals: totals_view(&acc.totals, thresholds, &policy.wait_bounds(queue_policy)),
+                    staffing: staffing(policy, queue_policy, &labels, &acc.windows, at, &teams),
                     queue: name,
                 }
             })
@@ -353,6 +379,56 @@ pub(crate) fn window_metrics(label: &str, window: &CallAgg, policy: &QueuePolicy
         csat_mean: (agg.csat_responses > 0)
             .then(|| agg.csat_score_sum as f64 / agg.csat_responses as f64),
     }
+}
+
+/// The Erlang C figures of one queue (see [`StaffingView`]).
+fn staffing(
+    policy: &MetricsPolicy,
+    queue: &QueuePolicy,
+    labels: &[String],
+    windows: &[CallAgg],
+    at: Ts,
+    teams: &BTreeMap<Arc<str>, TeamStates>,
+) -> Option<StaffingView> {
+    let i = policy
+        .windows_mins
+        .iter()
+        .position(|m| *m == policy.staffing_window_mins)?;
+    let counts = &windows.get(i)?.counts;
+    // The window is the current bucket so far plus the whole ones before it.
+    let bucket_ms = policy.bucket_ms();
+    let buckets = i64::from(policy.staffing_window_mins) * 60_000 / bucket_ms;
+    let span_s = ((buckets - 1) * bucket_ms + at.millis().rem_euclid(bucket_ms)) as f64 / 1000.0;
+    if counts.completed == 0 || span_s <= 0.0 {
+        return None;
+    }
+    let rate_per_s = counts.offered as f64 / span_s;
+    let aht_s = counts.handle_ms() as f64 / counts.completed as f64 / 1000.0;
+    let threshold_s = queue.sl_thresholds_secs.first().copied().unwrap_or(20);
+    let required = crate::erlang::required_agents(
+        rate_per_s,
+        aht_s,
+        f64::from(threshold_s),
+        queue.sl_target.clamp(0.0, 0.999),
+    );
+    let staffed = queue.team.as_deref().map(|team| {
+        teams.get(team).map_or(0, |s| {
+            s[AgentState::Available.index()]
+                + s[AgentState::OnCall.index()]
+                + s[AgentState::WrapUp.index()]
+        })
+    });
+    Some(StaffingView {
+        window: labels.get(i).cloned().unwrap_or_default(),
+        arrival_rate_per_min: rate_per_s * 60.0,
+        aht_s,
+        traffic_erlangs: rate_per_s * aht_s,
+        threshold_s,
+        target: queue.sl_target,
+        required_agents: required,
+        staffed_agents: staffed,
+        gap_agents: required.zip(staffed).map(|(r, s)| i64::from(r) - s as i64),
+    })
 }
 
 fn totals_view(totals: &CallTotals, thresholds: &[u32], bounds: &[u32]) -> TotalsView {

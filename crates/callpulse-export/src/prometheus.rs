@@ -179,6 +179,30 @@ const FAMILIES: &[(&str, &str, MetricType, &[&str])] = &[
         Q,
     ),
     (
+        "callpulse_queue_offered_load_erlangs",
+        "Arrival rate x AHT over the staffing window (Erlang C traffic).",
+        GAUGE,
+        Q,
+    ),
+    (
+        "callpulse_queue_required_agents",
+        "Agents Erlang C needs now to meet the queue's first SL threshold and target.",
+        GAUGE,
+        Q,
+    ),
+    (
+        "callpulse_queue_staffed_agents",
+        "Agents of the queue's team available, on a call or in wrap-up, now.",
+        GAUGE,
+        Q,
+    ),
+    (
+        "callpulse_queue_staffing_gap_agents",
+        "Required minus staffed agents: positive means short of people.",
+        GAUGE,
+        Q,
+    ),
+    (
         "callpulse_team_agents",
         "Agents per team and state, now.",
         GAUGE,
@@ -462,8 +486,24 @@ fn queue_families(q: &QueueView, out: &mut Families) {
         &[("queue", queue)],
         q.sl_target,
     );
-    let t = &q.totals;
     let ql = [("queue", queue)];
+    if let Some(s) = &q.staffing {
+        out.gauge(
+            "callpulse_queue_offered_load_erlangs",
+            &ql,
+            s.traffic_erlangs,
+        );
+        if let Some(required) = s.required_agents {
+            out.gauge("callpulse_queue_required_agents", &ql, f64::from(required));
+        }
+        if let Some(staffed) = s.staffed_agents {
+            out.gauge("callpulse_queue_staffed_agents", &ql, staffed as f64);
+        }
+        if let Some(gap) = s.gap_agents {
+            out.gauge("callpulse_queue_staffing_gap_agents", &ql, gap as f64);
+        }
+    }
+    let t = &q.totals;
     out.counter("callpulse_calls_offered_total", &ql, t.offered as f64);
     out.counter("callpulse_calls_answered_total", &ql, t.answered as f64);
     out.counter("callpulse_calls_abandoned_total", &ql, t.abandoned as f64);

@@ -77,6 +77,7 @@ impl Config {
                 .collect();
             set_path(&mut table, &path, env_value(value));
         }
+        inherit_default_queue(&mut table);
         let config: Config =
             toml::Value::Table(table)
                 .try_into()
@@ -86,6 +87,27 @@ impl Config {
                 })?;
         config.metrics.validate()?;
         Ok(config)
+    }
+}
+
+/// Each `[metrics.queues.NAME]` table starts from `[metrics.default_queue]` as configured
+/// (not from the built-in defaults), so a queue that only names its team keeps the center's
+/// thresholds and target.
+fn inherit_default_queue(table: &mut toml::Table) {
+    let Some(toml::Value::Table(metrics)) = table.get_mut("metrics") else {
+        return;
+    };
+    let Some(toml::Value::Table(default)) = metrics.get("default_queue").cloned() else {
+        return;
+    };
+    if let Some(toml::Value::Table(queues)) = metrics.get_mut("queues") {
+        for (_, queue) in queues.iter_mut() {
+            if let toml::Value::Table(own) = queue {
+                let mut full = default.clone();
+                merge(&mut full, own.clone());
+                *own = full;
+            }
+        }
     }
 }
 
@@ -174,10 +196,10 @@ mod tests {
     fn file_and_env_override_in_order() {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("c.toml");
-        std::fs::write(&path, "[ingest]\nbrokers = \"file:9092\"\nworkers = 3\n[metrics.queues.vip]\nsl_thresholds_secs = [10, 30]\n").expect("write");
+        std::fs::write(&path, "[ingest]\nbrokers = \"file:9092\"\nworkers = 3\n[metrics.default_queue]\nsl_target = 0.9\n[metrics.queues.vip]\nsl_thresholds_secs = [10, 30]\n").expect("write");
         let env: HashMap<String, String> = [
             ("CALLPULSE__INGEST__BROKERS", "env:9092"),
-            ("CALLPULSE__METRICS__WINDOWS_MINS", "[5, 60]"),
+            ("CALLPULSE__METRICS__WINDOWS_MINS", "[5, 15, 60]"),
             (
                 "CALLPULSE__INGEST__LIBRDKAFKA__SECURITY.PROTOCOL",
                 "SASL_SSL",
@@ -195,12 +217,17 @@ mod tests {
         let c = Config::load(Some(&path), &env).expect("loads");
         assert_eq!(c.ingest.brokers, "env:9092");
         assert_eq!(c.ingest.workers, 3);
-        assert_eq!(c.metrics.windows_mins, [5, 60]);
+        assert_eq!(c.metrics.windows_mins, [5, 15, 60]);
         assert_eq!(c.metrics.queue("vip").sl_thresholds_secs, [10, 30]);
         assert_eq!(
             c.metrics.queue("vip").short_abandon_secs,
             5,
             "unset keys keep defaults"
+        );
+        assert_eq!(
+            c.metrics.queue("vip").sl_target,
+            0.9,
+            "a queue inherits the configured default_queue, not the built-in one"
         );
         assert_eq!(c.ingest.librdkafka["security.protocol"], "SASL_SSL");
         assert_eq!(

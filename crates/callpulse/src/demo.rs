@@ -63,6 +63,15 @@ pub async fn demo(
         config.simulator.seed = seed;
     }
     config.simulator.flat_day = !opts.real_day;
+    // Staffing compares each queue with the team the simulator staffs it with.
+    for model in &config.simulator.queues {
+        let queue = config
+            .metrics
+            .queues
+            .entry(model.name.clone())
+            .or_insert_with(|| config.metrics.default_queue.clone());
+        queue.team.get_or_insert_with(|| model.team.clone());
+    }
     let sim_topics = SimTopics::new(
         &topics.calls,
         &topics.agents,

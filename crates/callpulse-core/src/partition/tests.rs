@@ -544,3 +544,77 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn staffing_compares_erlang_c_with_the_team() {
+    let mut policy = MetricsPolicy::default();
+    policy.queues.insert(
+        "q".into(),
+        QueuePolicy {
+            team: Some("t".into()),
+            ..QueuePolicy::default()
+        },
+    );
+    let policy = Arc::new(policy);
+    let mut s = PartitionState::new(Arc::clone(&policy));
+    // 60 calls in the last 10 minutes, 10 of them completed with 180 s of handle time each.
+    for i in 0..60 {
+        let at = Ts(NOW.0 - 10 * MIN + i * 10_000);
+        s.apply(&queued(&format!("q{i}"), &format!("c{i}"), "q", at))
+            .expect("queued");
+        if i < 10 {
+            s.apply(&completed(
+                &format!("d{i}"),
+                &format!("c{i}"),
+                "q",
+                Ts(at.0 + 200_000),
+                (150_000, 10_000, 20_000),
+            ))
+            .expect("completed");
+        }
+    }
+    for (i, agent_state) in [
+        AgentState::Available,
+        AgentState::OnCall,
+        AgentState::WrapUp,
+        AgentState::Aux,
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let e = env(
+            &format!("s{i}"),
+            Ts(NOW.0 - MIN),
+            Event::AgentState(AgentStateChanged {
+                agent_id: format!("agent-{i}"),
+                team: "t".into(),
+                state: agent_state,
+                reason: None,
+            }),
+        );
+        s.apply(&e).expect("agent");
+    }
+    let part = Arc::new(s.snapshot(NOW));
+    let snap = Snapshot::build(1, NOW, &[part], &Retired::default(), &policy);
+    let staffing = snap
+        .queue("q")
+        .and_then(|q| q.staffing.clone())
+        .expect("staffing");
+    // The 15-minute window's span: 14 whole minutes plus the current one so far.
+    let span_s = (14 * MIN + NOW.0.rem_euclid(MIN)) as f64 / 1000.0;
+    let rate = 60.0 / span_s;
+    assert!((staffing.arrival_rate_per_min - rate * 60.0).abs() < 1e-9);
+    assert_eq!(staffing.aht_s, 180.0);
+    let required = crate::erlang::required_agents(rate, 180.0, 20.0, 0.8).expect("finite");
+    assert_eq!(staffing.required_agents, Some(required));
+    assert_eq!(staffing.staffed_agents, Some(3), "aux is not staffed");
+    assert_eq!(staffing.gap_agents, Some(i64::from(required) - 3));
+    // Without completed calls there is no AHT, hence no staffing figure.
+    let mut empty = PartitionState::new(Arc::clone(&policy));
+    empty
+        .apply(&queued("x", "cx", "q", Ts(NOW.0 - MIN)))
+        .expect("queued");
+    let part = Arc::new(empty.snapshot(NOW));
+    let snap = Snapshot::build(1, NOW, &[part], &Retired::default(), &policy);
+    assert_eq!(snap.queue("q").expect("q").staffing, None);
+}
