@@ -11,6 +11,7 @@
 //! - `window.rs`: the ring of fixed-width event-time buckets (O(1) per event, windows at read).
 //! - `calls.rs`: the per-bucket call/handling/CSAT aggregate and its merge.
 //! - `live.rs`: calls waiting now and agents by state now.
+//! - `periods.rs`: the calendar windows (`interval`, `today`) in the center's zone.
 //! - `dedupe.rs`: bounded memory of applied `event_id`s.
 //! - [`report`]: interval reports over a finite history (`callpulse replay --report`).
 //! - [`erlang`]: Erlang C staffing and Erlang A abandonment (pure functions).
@@ -26,6 +27,7 @@ mod dedupe;
 pub mod erlang;
 mod live;
 mod partition;
+mod periods;
 pub mod policy;
 pub mod report;
 mod snapshot;

@@ -18,6 +18,7 @@ use serde::Serialize;
 use crate::calls::{CallAgg, CallTotals, MAX_SL_THRESHOLDS};
 use crate::dedupe::{Dedupe, id_hash, key_hash};
 use crate::live::{AgentUpdate, AgentView, Agents, Names, TeamStates, Waiting};
+use crate::periods::Periods;
 use crate::policy::MetricsPolicy;
 use crate::window::BucketRing;
 
@@ -91,6 +92,22 @@ struct QueueState {
     ring: BucketRing<CallAgg>,
     totals: CallTotals,
     waiting: Waiting,
+    periods: Periods,
+}
+
+impl QueueState {
+    /// Records into the bucket of `ts` and the calendar periods it falls in; `Late` when the
+    /// ring no longer holds that bucket.
+    fn record(&mut self, ts: Ts, f: impl Fn(&mut CallAgg)) -> Applied {
+        self.periods.record(ts, &f);
+        match self.ring.bucket_mut(ts.millis()) {
+            Some(bucket) => {
+                f(bucket);
+                Applied::Counted
+            }
+            None => Applied::Late,
+        }
+    }
 }
 
 /// One queue's part of a partition snapshot.
@@ -199,7 +216,7 @@ impl PartitionState {
                 q.totals
                     .counts
                     .record_completed(talk, hold, acw, e.resolved);
-                record(q.ring.bucket_mut(ts.millis()), |b| {
+                q.record(ts, |b| {
                     b.counts.record_completed(talk, hold, acw, e.resolved);
                 })
             }
@@ -207,7 +224,7 @@ impl PartitionState {
                 let queue = self.queue_id(&e.queue)?;
                 let q = &mut self.queues[queue as usize];
                 q.totals.counts.record_csat(e.score);
-                record(q.ring.bucket_mut(ts.millis()), |b| {
+                q.record(ts, |b| {
                     b.counts.record_csat(e.score);
                 })
             }
@@ -264,6 +281,10 @@ impl PartitionState {
                 ring: BucketRing::new(self.policy.bucket_ms(), self.ring_capacity),
                 totals: CallTotals::default(),
                 waiting: Waiting::default(),
+                periods: Periods::new(
+                    self.policy.calendar(),
+                    self.policy.interval_mins.saturating_mul(60),
+                ),
             });
         }
         // A queue first seen now still knows how far event time has got, so an old event
@@ -277,7 +298,7 @@ impl PartitionState {
     fn on_queued(&mut self, queue: u32, call: u64, ts: Ts) -> Applied {
         let q = &mut self.queues[queue as usize];
         q.totals.counts.offered += 1;
-        let applied = record(q.ring.bucket_mut(ts.millis()), |b| b.counts.offered += 1);
+        let applied = q.record(ts, |b| b.counts.offered += 1);
         match self.calls.remove(&call) {
             Some(CallRec {
                 queue: outcome_queue,
@@ -355,18 +376,15 @@ impl PartitionState {
         let q = &mut self.queues[queue as usize];
         match outcome {
             Outcome::Answered => {
-                let thresholds = &q.thresholds_ms[..q.threshold_count];
-                q.totals.record_answer(wait, thresholds, &q.wait_bounds_ms);
-                record(q.ring.bucket_mut(at.millis()), |b| {
-                    b.record_answer(wait, thresholds);
-                })
+                let (thresholds, n) = (q.thresholds_ms, q.threshold_count);
+                q.totals
+                    .record_answer(wait, &thresholds[..n], &q.wait_bounds_ms);
+                q.record(at, |b| b.record_answer(wait, &thresholds[..n]))
             }
             Outcome::Abandoned => {
                 let short = wait < q.short_abandon_ms;
                 q.totals.counts.record_abandon(wait, short);
-                record(q.ring.bucket_mut(at.millis()), |b| {
-                    b.counts.record_abandon(wait, short);
-                })
+                q.record(at, |b| b.counts.record_abandon(wait, short))
             }
         }
     }
@@ -391,17 +409,21 @@ impl PartitionState {
             q.ring.for_each_closed(|agg| agg.wait_hist.compact());
         }
         let window_order = self.window_order();
+        let window_lens = &self.window_lens;
         let queues = self
             .queues
-            .iter()
+            .iter_mut()
             .map(|q| {
-                let mut sorted = q.ring.windows(now.millis(), &self.window_lens);
+                let mut sorted = q.ring.windows(now.millis(), window_lens);
                 for window in &mut sorted {
                     window.wait_hist.compact();
                 }
+                let mut windows: Vec<CallAgg> =
+                    window_order.iter().map(|&i| sorted[i].clone()).collect();
+                windows.extend(q.periods.read(now));
                 QueueSnapshot {
                     name: Arc::clone(&q.name),
-                    windows: window_order.iter().map(|&i| sorted[i].clone()).collect(),
+                    windows,
                     waiting: q.waiting.len(),
                     oldest_waiting: q.waiting.oldest(),
                     totals: q.totals.clone(),
@@ -486,15 +508,5 @@ impl PartitionState {
 }
 
 /// Runs `f` on the bucket, or reports the event as late when the ring no longer has it.
-fn record(bucket: Option<&mut CallAgg>, f: impl FnOnce(&mut CallAgg)) -> Applied {
-    match bucket {
-        Some(bucket) => {
-            f(bucket);
-            Applied::Counted
-        }
-        None => Applied::Late,
-    }
-}
-
 #[cfg(test)]
 mod tests;

@@ -12,6 +12,7 @@ use serde::Serialize;
 use crate::calls::{CallAgg, CallTotals};
 use crate::live::{AgentView, TeamStates};
 use crate::partition::{PartitionCounters, PartitionSnapshot};
+use crate::periods::PERIOD_LABELS;
 use crate::policy::{MetricsPolicy, QueuePolicy};
 use crate::window::Merge;
 
@@ -211,7 +212,8 @@ impl Snapshot {
         retired: &Retired,
         policy: &MetricsPolicy,
     ) -> Snapshot {
-        let labels = policy.window_labels();
+        let mut labels = policy.window_labels();
+        labels.extend(PERIOD_LABELS.map(String::from));
         #[derive(Default)]
         struct Acc {
             windows: Vec<CallAgg>,

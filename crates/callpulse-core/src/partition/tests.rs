@@ -618,3 +618,41 @@ fn staffing_compares_erlang_c_with_the_team() {
     let snap = Snapshot::build(1, NOW, &[part], &Retired::default(), &policy);
     assert_eq!(snap.queue("q").expect("q").staffing, None);
 }
+
+#[test]
+fn calendar_windows_follow_the_center_clock() {
+    // NOW is 12:00:30 UTC = 13:00:30 in Berlin.
+    let policy = Arc::new(MetricsPolicy {
+        timezone: "Europe/Berlin".into(),
+        interval_mins: 15,
+        ..MetricsPolicy::default()
+    });
+    let mut s = PartitionState::new(Arc::clone(&policy));
+    for (i, ago) in [14 * 60 * MIN, 40 * MIN, 20 * MIN, 10_000]
+        .iter()
+        .enumerate()
+    {
+        s.apply(&queued(
+            &format!("e{i}"),
+            &format!("c{i}"),
+            "q",
+            Ts(NOW.0 - ago),
+        ))
+        .expect("queued");
+    }
+    let part = Arc::new(s.snapshot(NOW));
+    let snap = Snapshot::build(1, NOW, &[part], &Retired::default(), &policy);
+    assert_eq!(
+        snap.windows,
+        ["5m", "15m", "30m", "1h", "interval", "today"]
+    );
+    let offered: Vec<u64> = snap
+        .queue("q")
+        .expect("q")
+        .windows
+        .iter()
+        .map(|w| w.offered)
+        .collect();
+    // 14 h ago was yesterday 23:00:30 Berlin time: in no window but the lifetime total.
+    assert_eq!(offered, [1, 1, 2, 3, 1, 3]);
+}
