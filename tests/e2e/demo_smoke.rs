@@ -83,14 +83,14 @@ async fn demo_starts_serves_and_stops_on_sigterm() {
     assert!(
         first["data"]["queues"]
             .as_array()
-            .is_some_and(|q| q.len() == 4),
-        "four simulated queues"
+            .is_some_and(|q| q.len() == 5),
+        "four simulated voice queues and the ticket queue"
     );
 
     let dom = tokio::task::spawn_blocking(move || render_in_chromium(&format!("http://{addr}/")))
         .await
         .expect("chromium");
-    for queue in ["billing", "sales", "support", "vip"] {
+    for queue in ["billing", "sales", "support", "vip", "digital"] {
         assert!(
             dom.contains(&format!(r#"data-queue="{queue}""#)),
             "wallboard shows {queue}:\n{dom}"

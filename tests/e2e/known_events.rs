@@ -9,7 +9,8 @@ use callpulse_e2e::{
 };
 use callpulse_events::{
     AgentState, AgentStateChanged, CallAbandoned, CallAnswered, CallCompleted, CallQueued,
-    CsatResponse, Envelope, Event, TicketChannel, TicketCreated, Ts,
+    CsatResponse, Envelope, Event, TicketChannel, TicketCreated, TicketFirstResponse,
+    TicketReopened, TicketResolved, Ts,
 };
 use callpulse_sim::{EventProducer, SimTopics};
 use futures::StreamExt;
@@ -18,7 +19,7 @@ use futures::StreamExt;
 const CALLS_MSGS: f64 = 18.0;
 const AGENTS_MSGS: f64 = 4.0;
 const SURVEYS_MSGS: f64 = 4.0;
-const TICKETS_MSGS: f64 = 2.0;
+const TICKETS_MSGS: f64 = 6.0;
 
 use callpulse_e2e::wall_now as now;
 
@@ -148,6 +149,37 @@ fn produce(brokers: &str) -> Ts {
             priority: None,
         }),
     );
+    // t1: first response after 60 s, resolved after 120 s, reopened; t2 waits.
+    s.at(
+        61,
+        Event::TicketFirstResponse(TicketFirstResponse {
+            ticket_id: "t1".into(),
+            agent_id: "d1".into(),
+        }),
+    );
+    s.at(
+        121,
+        Event::TicketResolved(TicketResolved {
+            ticket_id: "t1".into(),
+            agent_id: "d1".into(),
+        }),
+    );
+    s.at(
+        130,
+        Event::TicketReopened(TicketReopened {
+            ticket_id: "t1".into(),
+        }),
+    );
+    s.at(
+        2,
+        Event::TicketCreated(TicketCreated {
+            ticket_id: "t2".into(),
+            queue: "digital".into(),
+            channel: TicketChannel::Chat,
+            customer_id: None,
+            priority: Some(1),
+        }),
+    );
     for env in &s.out {
         producer.send(env).expect("send");
     }
@@ -275,6 +307,19 @@ async fn scenario(brokers: &str, group: &str) {
     assert_eq!(b("callpulse_queue_aht_seconds"), 90.0);
     assert_eq!(b("callpulse_queue_csat_responses"), 2.0);
     assert_eq!(b("callpulse_queue_csat_ratio"), 0.5);
+    // Tickets: t1 and t2 open (t1 reopened), t2 still waiting for its first response.
+    let d = |name: &str| m.value(name, &[("queue", "digital")]);
+    assert_eq!(d("callpulse_queue_tickets_open"), 2.0);
+    assert_eq!(d("callpulse_queue_tickets_awaiting_first_response"), 1.0);
+    assert_eq!(d("callpulse_queue_tickets_overdue"), 0.0);
+    let dw = |name: &str| m.value(name, &[("queue", "digital"), ("window", "5m")]);
+    assert_eq!(dw("callpulse_queue_tickets_created"), 2.0);
+    assert_eq!(
+        dw("callpulse_queue_ticket_first_response_avg_seconds"),
+        60.0
+    );
+    assert_eq!(dw("callpulse_queue_ticket_resolution_avg_seconds"), 120.0);
+    assert_eq!(dw("callpulse_queue_ticket_reopen_ratio"), 1.0);
     // Staffing: billing-team has a1 on a call (a2 is in aux); Erlang C needs at least one.
     let q = |name: &str| m.value(name, &[("queue", "billing")]);
     assert_eq!(q("callpulse_queue_staffed_agents"), 1.0);
@@ -356,11 +401,10 @@ async fn scenario(brokers: &str, group: &str) {
         3.0
     );
     assert_eq!(m.value("callpulse_calls_answer_wait_seconds_sum", &q), 45.0);
-    // Applied outcomes: 22 good events, one parked until its call_queued came, one ticket
-    // event that no metric uses yet.
+    // Applied outcomes: 26 good events, one parked until its call_queued came.
     assert_eq!(
         m.value("callpulse_events_applied_total", &[("outcome", "counted")]),
-        20.0
+        25.0
     );
     assert_eq!(
         m.value("callpulse_events_applied_total", &[("outcome", "parked")]),
@@ -368,10 +412,10 @@ async fn scenario(brokers: &str, group: &str) {
     );
     assert_eq!(
         m.value("callpulse_events_applied_total", &[("outcome", "ignored")]),
-        1.0
+        0.0
     );
 
-    // The engine status endpoint accounts for every message: 22 applied + 6 rejected.
+    // The engine status endpoint accounts for every message: 26 applied + 6 rejected.
     let (status, body) = engine.get("/api/v1/engine").await;
     assert_eq!(status, 200);
     let status_json: serde_json::Value = serde_json::from_str(&body).expect("engine json");

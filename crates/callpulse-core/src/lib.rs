@@ -16,6 +16,7 @@
 //! - [`report`]: interval reports over a finite history (`callpulse replay --report`).
 //! - [`erlang`]: Erlang C staffing and Erlang A abandonment (pure functions).
 //! - [`calendar`]: local days and intervals in the center's time zone.
+//! - `tickets.rs`: ticket backlog, first response and resolution per queue.
 //! - `snapshot.rs`: merging partition snapshots into the one [`Snapshot`] every reader sees.
 //!
 //! Adding a metric: a field in [`CallCounts`] (recorded and merged in `calls.rs`), and its
@@ -31,6 +32,7 @@ mod periods;
 pub mod policy;
 pub mod report;
 mod snapshot;
+mod tickets;
 mod window;
 
 pub use calendar::{Calendar, CalendarError};
@@ -39,7 +41,10 @@ pub use live::{AgentView, TeamStates};
 pub use partition::{Applied, PartitionCounters, PartitionSnapshot, PartitionState, QueueSnapshot};
 pub use policy::{MetricsPolicy, PolicyError, QueuePolicy, SlFormula};
 pub use report::{Attribution, ReportBuilder, ReportCounters, ReportRow, ReportSpec};
-pub use snapshot::{EngineView, QueueView, Retired, Snapshot, StaffingView, WindowMetrics};
+pub use snapshot::{
+    EngineView, QueueView, Retired, Snapshot, StaffingView, TicketView, TicketWindow, WindowMetrics,
+};
+pub use tickets::{TicketAgg, TicketLive};
 pub use window::BucketRing;
 
 pub use callpulse_events::Ts;

@@ -20,6 +20,7 @@ use crate::dedupe::{Dedupe, id_hash, key_hash};
 use crate::live::{AgentUpdate, AgentView, Agents, Names, TeamStates, Waiting};
 use crate::periods::Periods;
 use crate::policy::MetricsPolicy;
+use crate::tickets::{TicketAgg, TicketLive, TicketQueue, TicketUpdate, Tickets};
 use crate::window::BucketRing;
 
 /// What applying an accepted event did.
@@ -32,7 +33,8 @@ pub enum Applied {
     /// An outcome waiting for its `call_queued`.
     Parked,
     /// Valid, but changes nothing: an agent state older than the one known, a second outcome
-    /// for the same call, or a ticket event (ticket metrics are not aggregated yet).
+    /// for the same call, a ticket event for a ticket this partition does not know, or a
+    /// repeat of one it already applied.
     Ignored,
 }
 
@@ -51,6 +53,8 @@ pub struct PartitionCounters {
     pub clock_skew: u64,
     /// `event_id`s forgotten early because the dedupe capacity was reached.
     pub dedupe_evicted: u64,
+    /// Resolved tickets forgotten early because `max_tickets` was reached.
+    pub ticket_evicted: u64,
 }
 
 impl PartitionCounters {
@@ -64,6 +68,7 @@ impl PartitionCounters {
         self.stale_waiting += other.stale_waiting;
         self.clock_skew += other.clock_skew;
         self.dedupe_evicted += other.dedupe_evicted;
+        self.ticket_evicted += other.ticket_evicted;
     }
 }
 
@@ -119,6 +124,8 @@ pub struct QueueSnapshot {
     pub waiting: u64,
     pub oldest_waiting: Option<Ts>,
     pub totals: CallTotals,
+    /// The queue's tickets, if it has had any: one aggregate per sliding window, and now.
+    pub tickets: Option<(Vec<TicketAgg>, TicketLive)>,
 }
 
 /// What a partition publishes on each tick: immutable, cheap to merge.
@@ -143,6 +150,9 @@ pub struct PartitionState {
     queue_names: Names,
     queues: Vec<QueueState>,
     calls: FxHashMap<u64, CallRec>,
+    tickets: Tickets,
+    /// Per queue id, its ticket windows once it has had a ticket.
+    ticket_queues: Vec<Option<Box<TicketQueue>>>,
     agents: Agents,
     dedupe: Dedupe,
     high_water: Option<Ts>,
@@ -172,6 +182,8 @@ impl PartitionState {
             queue_names: Names::default(),
             queues: Vec::new(),
             calls: FxHashMap::default(),
+            tickets: Tickets::default(),
+            ticket_queues: Vec::new(),
             agents: Agents::default(),
             dedupe,
             high_water: None,
@@ -237,10 +249,42 @@ impl PartitionState {
                     AgentUpdate::TooManyAgents => return Err(Rejection::TooManyNames("agent")),
                 }
             }
-            Event::TicketCreated(_)
-            | Event::TicketFirstResponse(_)
-            | Event::TicketResolved(_)
-            | Event::TicketReopened(_) => Applied::Ignored,
+            Event::TicketCreated(e) => {
+                let queue = self.queue_id(&e.queue)?;
+                if self.ticket_queues[queue as usize].is_none() {
+                    let policy = self.policy.queue(&e.queue);
+                    self.ticket_queues[queue as usize] = Some(Box::new(TicketQueue::new(
+                        policy,
+                        self.policy.bucket_ms(),
+                        self.ring_capacity,
+                    )));
+                }
+                let ticket = key_hash(e.ticket_id.as_str());
+                let update = self.tickets.created(
+                    &mut self.ticket_queues,
+                    queue,
+                    ticket,
+                    e.priority,
+                    ts,
+                    self.policy.max_tickets,
+                );
+                ticket_applied(update)?
+            }
+            Event::TicketFirstResponse(e) => ticket_applied(self.tickets.first_response(
+                &mut self.ticket_queues,
+                key_hash(e.ticket_id.as_str()),
+                ts,
+            ))?,
+            Event::TicketResolved(e) => ticket_applied(self.tickets.resolved(
+                &mut self.ticket_queues,
+                key_hash(e.ticket_id.as_str()),
+                ts,
+            ))?,
+            Event::TicketReopened(e) => ticket_applied(self.tickets.reopened(
+                &mut self.ticket_queues,
+                key_hash(e.ticket_id.as_str()),
+                ts,
+            ))?,
         };
         self.high_water = Some(self.high_water.map_or(ts, |hw| hw.max(ts)));
         let counter = match applied {
@@ -259,6 +303,7 @@ impl PartitionState {
             .id(name, self.policy.max_queues)
             .ok_or(Rejection::TooManyNames("queue"))?;
         if id as usize == self.queues.len() {
+            self.ticket_queues.push(None);
             let queue_policy = self.policy.queue(name);
             let mut thresholds_ms = [0u64; MAX_SL_THRESHOLDS];
             for (slot, secs) in thresholds_ms
@@ -410,10 +455,25 @@ impl PartitionState {
         }
         let window_order = self.window_order();
         let window_lens = &self.window_lens;
+        let ticket_live =
+            self.tickets
+                .live(&self.ticket_queues, now, self.policy.ticket_at_risk_share);
+        let ticket_queues = &mut self.ticket_queues;
         let queues = self
             .queues
             .iter_mut()
-            .map(|q| {
+            .enumerate()
+            .map(|(id, q)| {
+                let tickets = ticket_queues.get_mut(id).and_then(Option::as_mut).map(|t| {
+                    t.ring.for_each_closed(|agg| {
+                        agg.first_response_hist.compact();
+                        agg.resolution_hist.compact();
+                    });
+                    let sorted = t.ring.windows(now.millis(), window_lens);
+                    let windows = window_order.iter().map(|&i| sorted[i].clone()).collect();
+                    let live = ticket_live.get(&(id as u32)).copied().unwrap_or_default();
+                    (windows, live)
+                });
                 let mut sorted = q.ring.windows(now.millis(), window_lens);
                 for window in &mut sorted {
                     window.wait_hist.compact();
@@ -423,6 +483,7 @@ impl PartitionState {
                 windows.extend(q.periods.read(now));
                 QueueSnapshot {
                     name: Arc::clone(&q.name),
+                    tickets,
                     windows,
                     waiting: q.waiting.len(),
                     oldest_waiting: q.waiting.oldest(),
@@ -433,6 +494,7 @@ impl PartitionState {
         let (teams, agents) = self.agents.view();
         let mut counters = self.counters;
         counters.dedupe_evicted = self.dedupe.evicted_early;
+        counters.ticket_evicted = self.tickets.evicted;
         PartitionSnapshot {
             at: now,
             high_water: self.high_water,
@@ -463,6 +525,11 @@ impl PartitionState {
         for q in &mut self.queues {
             q.ring.advance(clock.millis());
         }
+        for t in self.ticket_queues.iter_mut().flatten() {
+            t.ring.advance(clock.millis());
+        }
+        self.tickets
+            .expire(clock.plus_millis(-i64::from(self.policy.ticket_retention_secs) * 1000));
         let orphan_before = clock.plus_millis(-i64::from(self.policy.orphan_timeout_secs) * 1000);
         let stale_before = clock.plus_millis(-i64::from(self.policy.max_wait_secs) * 1000);
         let (queues, counters) = (&mut self.queues, &mut self.counters);
@@ -484,6 +551,11 @@ impl PartitionState {
             + i64::from(self.policy.orphan_timeout_secs) * 1000;
         self.dedupe
             .expire((clock.millis() - keep_ms).div_euclid(bucket_ms));
+    }
+
+    /// Tickets tracked right now (open, or resolved within retention), for memory accounting.
+    pub fn tracked_tickets(&self) -> usize {
+        self.tickets.len()
     }
 
     /// Calls tracked right now (waiting or parked), for memory accounting.
@@ -508,5 +580,15 @@ impl PartitionState {
 }
 
 /// Runs `f` on the bucket, or reports the event as late when the ring no longer has it.
+/// A ticket update as the partition reports it.
+fn ticket_applied(update: TicketUpdate) -> Result<Applied, Rejection> {
+    match update {
+        TicketUpdate::Counted => Ok(Applied::Counted),
+        TicketUpdate::Late => Ok(Applied::Late),
+        TicketUpdate::Ignored => Ok(Applied::Ignored),
+        TicketUpdate::Full => Err(Rejection::TooManyNames("ticket")),
+    }
+}
+
 #[cfg(test)]
 mod tests;

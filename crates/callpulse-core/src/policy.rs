@@ -42,6 +42,11 @@ pub struct QueuePolicy {
     /// The team whose agents answer this queue: staffing compares its agents (available,
     /// on a call or in wrap-up) with the Erlang C requirement. Unset: no comparison.
     pub team: Option<String>,
+    /// Tickets: first-response target in seconds (an SLA breach after it).
+    pub ticket_first_response_secs: u32,
+    /// Per-priority first-response targets (priority "0".."9" -> seconds), overriding
+    /// `ticket_first_response_secs` for tickets of that priority.
+    pub ticket_first_response_by_priority: BTreeMap<String, u32>,
 }
 
 impl Default for QueuePolicy {
@@ -53,6 +58,8 @@ impl Default for QueuePolicy {
             sl_formula: SlFormula::default(),
             abandon_rate_excludes_short: true,
             team: None,
+            ticket_first_response_secs: 4 * 3600,
+            ticket_first_response_by_priority: BTreeMap::new(),
         }
     }
 }
@@ -104,6 +111,14 @@ pub struct MetricsPolicy {
     pub max_teams: usize,
     /// Cap on distinct agents tracked per partition; agent events beyond it are rejected.
     pub max_agents: usize,
+    /// Cap on tickets tracked per partition (open ones, and resolved ones kept for reopens);
+    /// at the cap the oldest resolved ticket is forgotten, and with none a new ticket is
+    /// rejected (`too_many_names`).
+    pub max_tickets: usize,
+    /// How long (event-time seconds) a resolved ticket is remembered, so a reopen is counted.
+    pub ticket_retention_secs: u32,
+    /// An open ticket without a first response is "at risk" past this share of its target.
+    pub ticket_at_risk_share: f64,
     /// How many applied `event_id`s each partition remembers for duplicate detection.
     pub dedupe_capacity: usize,
     /// How long (event-time seconds) an answer or abandon whose `call_queued` has not arrived
@@ -137,6 +152,9 @@ impl Default for MetricsPolicy {
             max_queues: 500,
             max_teams: 500,
             max_agents: 50_000,
+            max_tickets: 1_000_000,
+            ticket_retention_secs: 7 * 24 * 3600,
+            ticket_at_risk_share: 0.8,
             dedupe_capacity: 1_000_000,
             orphan_timeout_secs: 600,
             max_wait_secs: 4 * 3600,

@@ -14,6 +14,7 @@ use crate::live::{AgentView, TeamStates};
 use crate::partition::{PartitionCounters, PartitionSnapshot};
 use crate::periods::PERIOD_LABELS;
 use crate::policy::{MetricsPolicy, QueuePolicy};
+use crate::tickets::{TicketAgg, TicketLive};
 use crate::window::Merge;
 
 /// Lifetime totals of partitions this instance no longer owns. Exported counters are
@@ -123,6 +124,55 @@ pub struct QueueView {
     pub totals: TotalsView,
     /// Erlang C staffing now; `null` until the staffing window has a completed call.
     pub staffing: Option<StaffingView>,
+    /// Ticket figures, for a queue that has had tickets.
+    pub tickets: Option<TicketView>,
+}
+
+/// A queue's tickets: now, and per sliding window.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TicketView {
+    #[serde(flatten)]
+    pub live: TicketLive,
+    pub windows: Vec<TicketWindow>,
+}
+
+/// One window's ticket figures; times in seconds, `null` with a zero denominator.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TicketWindow {
+    pub window: String,
+    pub created: u64,
+    pub first_responses: u64,
+    pub first_response_sum_s: f64,
+    pub first_response_avg_s: Option<f64>,
+    pub first_response_p90_s: Option<f64>,
+    /// First responses later than their queue/priority target.
+    pub first_response_breaches: u64,
+    pub resolved: u64,
+    pub resolution_sum_s: f64,
+    pub resolution_avg_s: Option<f64>,
+    pub resolution_p90_s: Option<f64>,
+    pub reopened: u64,
+    /// reopened / resolved.
+    pub reopen_rate: Option<f64>,
+}
+
+fn ticket_window(label: &str, agg: &TicketAgg) -> TicketWindow {
+    let p90 = |h: &crate::calls::WaitHistogram| h.quantile_ms(0.9).map(|s| s as f64);
+    TicketWindow {
+        window: label.to_owned(),
+        created: agg.created,
+        first_responses: agg.first_responses,
+        first_response_sum_s: secs(agg.first_response_ms),
+        first_response_avg_s: avg_s(agg.first_response_ms, agg.first_responses),
+        first_response_p90_s: p90(&agg.first_response_hist),
+        first_response_breaches: agg.first_response_breaches,
+        resolved: agg.resolved,
+        resolution_sum_s: secs(agg.resolution_ms),
+        resolution_avg_s: avg_s(agg.resolution_ms, agg.resolved),
+        resolution_p90_s: p90(&agg.resolution_hist),
+        reopened: agg.reopened,
+        reopen_rate: ratio(agg.reopened, agg.resolved),
+    }
 }
 
 /// "Do I need more people right now": the Erlang C requirement at the current arrival rate
@@ -220,6 +270,7 @@ impl Snapshot {
             waiting: u64,
             oldest: Option<Ts>,
             totals: CallTotals,
+            tickets: Option<(Vec<TicketAgg>, TicketLive)>,
         }
         let mut queues: BTreeMap<Arc<str>, Acc> = BTreeMap::new();
         for (name, totals) in &retired.queues {
@@ -248,6 +299,18 @@ impl Snapshot {
                     (a, b) => a.or(b),
                 };
                 acc.totals.merge(&q.totals);
+                if let Some((windows, live)) = &q.tickets {
+                    let (ours, our_live) = acc
+                        .tickets
+                        .get_or_insert_with(|| (Vec::new(), TicketLive::default()));
+                    if ours.len() < windows.len() {
+                        ours.resize_with(windows.len(), TicketAgg::default);
+                    }
+                    for (o, t) in ours.iter_mut().zip(windows) {
+                        o.merge(t);
+                    }
+                    our_live.merge(live);
+                }
             }
             for (team, states) in &part.teams {
                 let ours = teams.entry(Arc::clone(team)).or_default();
@@ -281,6 +344,14 @@ impl Snapshot {
                         .collect(),
                     totals: totals_view(&acc.totals, thresholds, &policy.wait_bounds(queue_policy)),
                     staffing: staffing(policy, queue_policy, &labels, &acc.windows, at, &teams),
+                    tickets: acc.tickets.as_ref().map(|(windows, live)| TicketView {
+                        live: *live,
+                        windows: labels
+                            .iter()
+                            .zip(windows)
+                            .map(|(label, agg)| ticket_window(label, agg))
+                            .collect(),
+                    }),
                     queue: name,
                 }
             })

@@ -10,7 +10,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use callpulse_core::{QueueView, Snapshot, WindowMetrics};
+use callpulse_core::{QueueView, Snapshot, TicketView, WindowMetrics};
 use prometheus::core::{Collector, Desc};
 use prometheus::proto::{
     Bucket, Counter, Gauge, Histogram, LabelPair, Metric, MetricFamily, MetricType,
@@ -203,6 +203,102 @@ const FAMILIES: &[(&str, &str, MetricType, &[&str])] = &[
         Q,
     ),
     (
+        "callpulse_queue_tickets_open",
+        "Open tickets (created or reopened, not resolved), now.",
+        GAUGE,
+        Q,
+    ),
+    (
+        "callpulse_queue_tickets_awaiting_first_response",
+        "Open tickets with no first response yet, now.",
+        GAUGE,
+        Q,
+    ),
+    (
+        "callpulse_queue_tickets_at_risk",
+        "Tickets with no first response past the at-risk share of their target, not yet past it, now.",
+        GAUGE,
+        Q,
+    ),
+    (
+        "callpulse_queue_tickets_overdue",
+        "Tickets with no first response past their target, now.",
+        GAUGE,
+        Q,
+    ),
+    (
+        "callpulse_queue_tickets_created",
+        "Tickets created in the window.",
+        GAUGE,
+        QW,
+    ),
+    (
+        "callpulse_queue_ticket_first_responses",
+        "First responses in the window.",
+        GAUGE,
+        QW,
+    ),
+    (
+        "callpulse_queue_ticket_first_response_seconds",
+        "Sum of first response times in the window.",
+        GAUGE,
+        QW,
+    ),
+    (
+        "callpulse_queue_ticket_first_response_avg_seconds",
+        "Mean first response time in the window.",
+        GAUGE,
+        QW,
+    ),
+    (
+        "callpulse_queue_ticket_first_response_p90_seconds",
+        "90th percentile first response time in the window.",
+        GAUGE,
+        QW,
+    ),
+    (
+        "callpulse_queue_ticket_first_response_breaches",
+        "First responses later than their target in the window.",
+        GAUGE,
+        QW,
+    ),
+    (
+        "callpulse_queue_tickets_resolved",
+        "Tickets resolved in the window.",
+        GAUGE,
+        QW,
+    ),
+    (
+        "callpulse_queue_ticket_resolution_seconds",
+        "Sum of creation-to-resolution times of tickets resolved in the window.",
+        GAUGE,
+        QW,
+    ),
+    (
+        "callpulse_queue_ticket_resolution_avg_seconds",
+        "Mean resolution time in the window.",
+        GAUGE,
+        QW,
+    ),
+    (
+        "callpulse_queue_ticket_resolution_p90_seconds",
+        "90th percentile resolution time in the window.",
+        GAUGE,
+        QW,
+    ),
+    (
+        "callpulse_queue_tickets_reopened",
+        "Tickets reopened in the window.",
+        GAUGE,
+        QW,
+    ),
+    (
+        "callpulse_queue_ticket_reopen_ratio",
+        "Reopened / resolved in the window.",
+        GAUGE,
+        QW,
+    ),
+    (
         "callpulse_team_agents",
         "Agents per team and state, now.",
         GAUGE,
@@ -276,7 +372,7 @@ const FAMILIES: &[(&str, &str, MetricType, &[&str])] = &[
     ),
     (
         "callpulse_events_anomalies_total",
-        "Bookkeeping anomalies, by kind (orphaned, stale_waiting, clock_skew, dedupe_evicted).",
+        "Bookkeeping anomalies, by kind (orphaned, stale_waiting, clock_skew, dedupe_evicted, ticket_evicted).",
         COUNTER,
         &["kind"],
     ),
@@ -439,6 +535,7 @@ fn families(snap: &Snapshot, out: &mut Families) {
         ("stale_waiting", c.stale_waiting),
         ("clock_skew", c.clock_skew),
         ("dedupe_evicted", c.dedupe_evicted),
+        ("ticket_evicted", c.ticket_evicted),
     ] {
         out.counter(
             "callpulse_events_anomalies_total",
@@ -487,6 +584,9 @@ fn queue_families(q: &QueueView, out: &mut Families) {
         q.sl_target,
     );
     let ql = [("queue", queue)];
+    if let Some(tickets) = &q.tickets {
+        ticket_families(queue, tickets, out);
+    }
     if let Some(s) = &q.staffing {
         out.gauge(
             "callpulse_queue_offered_load_erlangs",
@@ -550,6 +650,66 @@ fn queue_families(q: &QueueView, out: &mut Families) {
     let mut metric = Metric::default();
     metric.set_histogram(hist);
     out.push("callpulse_calls_answer_wait_seconds", &ql, metric);
+}
+
+fn ticket_families(queue: &str, tickets: &TicketView, out: &mut Families) {
+    let ql = [("queue", queue)];
+    let live = &tickets.live;
+    out.gauge("callpulse_queue_tickets_open", &ql, live.backlog as f64);
+    out.gauge(
+        "callpulse_queue_tickets_awaiting_first_response",
+        &ql,
+        live.awaiting_first_response as f64,
+    );
+    out.gauge("callpulse_queue_tickets_at_risk", &ql, live.at_risk as f64);
+    out.gauge("callpulse_queue_tickets_overdue", &ql, live.breached as f64);
+    for w in &tickets.windows {
+        let l = [("queue", queue), ("window", w.window.as_str())];
+        out.gauge("callpulse_queue_tickets_created", &l, w.created as f64);
+        out.gauge(
+            "callpulse_queue_ticket_first_responses",
+            &l,
+            w.first_responses as f64,
+        );
+        out.gauge(
+            "callpulse_queue_ticket_first_response_seconds",
+            &l,
+            w.first_response_sum_s,
+        );
+        out.maybe(
+            "callpulse_queue_ticket_first_response_avg_seconds",
+            &l,
+            w.first_response_avg_s,
+        );
+        out.maybe(
+            "callpulse_queue_ticket_first_response_p90_seconds",
+            &l,
+            w.first_response_p90_s,
+        );
+        out.gauge(
+            "callpulse_queue_ticket_first_response_breaches",
+            &l,
+            w.first_response_breaches as f64,
+        );
+        out.gauge("callpulse_queue_tickets_resolved", &l, w.resolved as f64);
+        out.gauge(
+            "callpulse_queue_ticket_resolution_seconds",
+            &l,
+            w.resolution_sum_s,
+        );
+        out.maybe(
+            "callpulse_queue_ticket_resolution_avg_seconds",
+            &l,
+            w.resolution_avg_s,
+        );
+        out.maybe(
+            "callpulse_queue_ticket_resolution_p90_seconds",
+            &l,
+            w.resolution_p90_s,
+        );
+        out.gauge("callpulse_queue_tickets_reopened", &l, w.reopened as f64);
+        out.maybe("callpulse_queue_ticket_reopen_ratio", &l, w.reopen_rate);
+    }
 }
 
 fn window_families(queue: &str, w: &WindowMetrics, out: &mut Families) {

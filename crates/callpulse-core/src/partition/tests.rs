@@ -6,6 +6,7 @@ use proptest::prelude::*;
 use super::*;
 use crate::policy::{QueuePolicy, SlFormula};
 use crate::snapshot::Snapshot;
+use crate::tickets::TicketLive;
 
 const MIN: i64 = 60_000;
 const NOW: Ts = Ts(1_764_158_400_000 + 30_000); // 12:00:30 UTC: mid-bucket on purpose
@@ -655,4 +656,135 @@ fn calendar_windows_follow_the_center_clock() {
         .collect();
     // 14 h ago was yesterday 23:00:30 Berlin time: in no window but the lifetime total.
     assert_eq!(offered, [1, 1, 2, 3, 1, 3]);
+}
+
+#[test]
+fn tickets_backlog_first_response_and_resolution() {
+    use callpulse_events::{
+        TicketChannel, TicketCreated, TicketFirstResponse, TicketReopened, TicketResolved,
+    };
+    let mut policy = MetricsPolicy::default();
+    policy.queues.insert(
+        "digital".into(),
+        QueuePolicy {
+            ticket_first_response_secs: 600,
+            ticket_first_response_by_priority: [("1".to_owned(), 60)].into_iter().collect(),
+            ..QueuePolicy::default()
+        },
+    );
+    let policy = Arc::new(policy);
+    let mut s = PartitionState::new(Arc::clone(&policy));
+    let created = |id: &str, ticket: &str, ago: i64, priority: Option<u8>| {
+        env(
+            id,
+            Ts(NOW.0 - ago),
+            Event::TicketCreated(TicketCreated {
+                ticket_id: ticket.into(),
+                queue: "digital".into(),
+                channel: TicketChannel::Email,
+                customer_id: None,
+                priority,
+            }),
+        )
+    };
+    let ticket = |id: &str| id.to_owned();
+    let events = [
+        (created("e1", "t1", 30 * MIN, None), Applied::Counted),
+        (
+            env(
+                "e2",
+                Ts(NOW.0 - 20 * MIN),
+                Event::TicketFirstResponse(TicketFirstResponse {
+                    ticket_id: ticket("t1"),
+                    agent_id: "a".into(),
+                }),
+            ),
+            Applied::Counted,
+        ),
+        (
+            env(
+                "e3",
+                Ts(NOW.0 - 10 * MIN),
+                Event::TicketResolved(TicketResolved {
+                    ticket_id: ticket("t1"),
+                    agent_id: "a".into(),
+                }),
+            ),
+            Applied::Counted,
+        ),
+        (
+            env(
+                "e4",
+                Ts(NOW.0 - 5 * MIN),
+                Event::TicketReopened(TicketReopened {
+                    ticket_id: ticket("t1"),
+                }),
+            ),
+            Applied::Counted,
+        ),
+        (created("e5", "t2", 9 * MIN, Some(1)), Applied::Counted),
+        (created("e6", "t3", 9 * MIN, None), Applied::Counted),
+        (created("e7", "t4", MIN, None), Applied::Counted),
+        // A first response for a ticket never created here, and a re-creation of t1.
+        (
+            env(
+                "e8",
+                Ts(NOW.0 - MIN),
+                Event::TicketFirstResponse(TicketFirstResponse {
+                    ticket_id: ticket("t9"),
+                    agent_id: "a".into(),
+                }),
+            ),
+            Applied::Ignored,
+        ),
+        (created("e9", "t1", MIN, None), Applied::Ignored),
+    ];
+    for (e, expected) in &events {
+        assert_eq!(s.apply(e), Ok(*expected), "{}", e.event_id);
+    }
+    let part = Arc::new(s.snapshot(NOW));
+    let snap = Snapshot::build(1, NOW, &[part], &Retired::default(), &policy);
+    let tickets = snap
+        .queue("digital")
+        .and_then(|q| q.tickets.clone())
+        .expect("tickets");
+    // Open: t1 (reopened), t2, t3, t4. Waiting for a first response: t2 (priority 1, 60 s
+    // target, 9 min old: breached), t3 (600 s target, 570 s old: at risk), t4.
+    assert_eq!(
+        tickets.live,
+        TicketLive {
+            backlog: 4,
+            awaiting_first_response: 3,
+            at_risk: 1,
+            breached: 1,
+        }
+    );
+    let hour = &tickets.windows[3];
+    assert_eq!(hour.window, "1h");
+    assert_eq!(
+        (hour.created, hour.first_responses, hour.resolved),
+        (4, 1, 1)
+    );
+    // 600 s is the target itself: not a breach.
+    assert_eq!(
+        (hour.first_response_avg_s, hour.first_response_breaches),
+        (Some(600.0), 0)
+    );
+    assert_eq!(hour.resolution_avg_s, Some(1200.0));
+    assert_eq!((hour.reopened, hour.reopen_rate), (1, Some(1.0)));
+    let p90 = hour.first_response_p90_s.expect("p90");
+    assert!((594.0..=606.0).contains(&p90), "{p90}");
+    // A policy cap: with room for two tickets and none resolved, a third is rejected.
+    let tight = Arc::new(MetricsPolicy {
+        max_tickets: 2,
+        ..MetricsPolicy::default()
+    });
+    let mut s = PartitionState::new(tight);
+    s.apply(&created("f1", "u1", MIN, None)).expect("first");
+    s.apply(&created("f2", "u2", MIN, None)).expect("second");
+    assert_eq!(
+        s.apply(&created("f3", "u3", MIN, None)),
+        Err(Rejection::TooManyNames("ticket"))
+    );
+    assert_eq!(s.tracked_tickets(), 2);
 }
