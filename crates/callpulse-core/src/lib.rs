@@ -27,6 +27,7 @@ mod calls;
 mod dedupe;
 pub mod erlang;
 mod live;
+mod occupancy;
 mod partition;
 mod periods;
 pub mod policy;
@@ -38,11 +39,13 @@ mod window;
 pub use calendar::{Calendar, CalendarError};
 pub use calls::{CallAgg, CallCounts, CallTotals, MAX_SL_THRESHOLDS, WaitHistogram};
 pub use live::{AgentView, TeamStates};
+pub use occupancy::{StateTimeView, StateTimes};
 pub use partition::{Applied, PartitionCounters, PartitionSnapshot, PartitionState, QueueSnapshot};
 pub use policy::{MetricsPolicy, PolicyError, QueuePolicy, SlFormula};
 pub use report::{Attribution, ReportBuilder, ReportCounters, ReportRow, ReportSpec};
 pub use snapshot::{
-    EngineView, QueueView, Retired, Snapshot, StaffingView, TicketView, TicketWindow, WindowMetrics,
+    EngineView, QueueView, Retired, Snapshot, StaffingView, TeamView, TeamWindow, TicketView,
+    TicketWindow, WindowMetrics,
 };
 pub use tickets::{TicketAgg, TicketLive};
 pub use window::BucketRing;

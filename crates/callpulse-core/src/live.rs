@@ -1,5 +1,6 @@
 //! Live state: what is true *now* rather than over a window. Calls waiting per queue (with
-//! the oldest), and every agent's current state per team.
+//! the oldest), and every agent's current state per team, with the time agents spent in
+//! each state (per team over the windows, per agent since local midnight).
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -7,6 +8,12 @@ use std::sync::Arc;
 use callpulse_events::{AgentState, Ts};
 use rustc_hash::FxHashMap;
 use serde::Serialize;
+
+use crate::calendar::Calendar;
+use crate::occupancy::{StateTimeView, StateTimes, record_span};
+use crate::window::BucketRing;
+
+const DAY_SECS: u32 = 24 * 3600;
 
 /// Interned names (queues, teams) with a cardinality cap: a bounded label set by construction.
 #[derive(Debug, Default)]
@@ -73,6 +80,9 @@ pub struct AgentView {
     pub state: AgentState,
     /// When the agent entered `state` (event time, ms since the epoch).
     pub since_ms: i64,
+    /// Time per state since local midnight (the current state up to the snapshot) and the
+    /// agent's occupancy over it.
+    pub today: StateTimeView,
 }
 
 /// Agents per state for one team, indexed by [`AgentState::index`].
@@ -83,13 +93,21 @@ struct AgentRec {
     team: u32,
     state: AgentState,
     since: Ts,
+    /// Start of the local day `today` covers, and the finished spans in it.
+    day: Ts,
+    today: StateTimes,
 }
 
-/// The agents whose events this partition owns.
-#[derive(Debug, Default)]
+/// The agents whose events this partition owns, and their teams' time in state.
+#[derive(Debug)]
 pub(crate) struct Agents {
     agents: FxHashMap<Arc<str>, AgentRec>,
     teams: Names,
+    /// Per team id: finished state spans per event-time bucket.
+    team_time: Vec<BucketRing<StateTimes>>,
+    width_ms: i64,
+    capacity: usize,
+    calendar: Calendar,
 }
 
 /// What an agent event did.
@@ -103,6 +121,40 @@ pub(crate) enum AgentUpdate {
 }
 
 impl Agents {
+    /// No agents yet; team time rings of `capacity` buckets of `width_ms`, days in `calendar`.
+    pub(crate) fn new(width_ms: i64, capacity: usize, calendar: Calendar) -> Self {
+        Agents {
+            agents: FxHashMap::default(),
+            teams: Names::default(),
+            team_time: Vec::new(),
+            width_ms,
+            capacity,
+            calendar,
+        }
+    }
+
+    /// Agents in `state` now, over all teams.
+    pub(crate) fn count_in(&self, state: AgentState) -> u64 {
+        self.agents.values().filter(|a| a.state == state).count() as u64
+    }
+
+    /// Books the span the agent's current state has lasted up to `to`.
+    fn close_span(&mut self, agent_id: &str, to: Ts) {
+        let Some(rec) = self.agents.get_mut(agent_id) else {
+            return;
+        };
+        if let Some(ring) = self.team_time.get_mut(rec.team as usize) {
+            record_span(ring, self.width_ms, self.capacity, rec.state, rec.since, to);
+        }
+        let day = self.calendar.period_start(to, DAY_SECS);
+        if day != rec.day {
+            rec.day = day;
+            rec.today = StateTimes::default();
+        }
+        rec.today
+            .add_overlap(rec.state, rec.since, to, day.millis(), i64::MAX);
+    }
+
     pub(crate) fn apply(
         &mut self,
         agent_id: &str,
@@ -115,15 +167,21 @@ impl Agents {
         let Some(team) = self.teams.id(team, max_teams) else {
             return AgentUpdate::TooManyTeams;
         };
-        if let Some(rec) = self.agents.get_mut(agent_id) {
+        if self.team_time.len() <= team as usize {
+            self.team_time.resize_with(team as usize + 1, || {
+                BucketRing::new(self.width_ms, self.capacity)
+            });
+        }
+        if let Some(rec) = self.agents.get(agent_id) {
             if at < rec.since {
                 return AgentUpdate::Stale;
             }
-            *rec = AgentRec {
-                team,
-                state,
-                since: at,
-            };
+            self.close_span(agent_id, at);
+            if let Some(rec) = self.agents.get_mut(agent_id) {
+                rec.team = team;
+                rec.state = state;
+                rec.since = at;
+            }
             return AgentUpdate::Applied;
         }
         if self.agents.len() >= max_agents {
@@ -135,30 +193,71 @@ impl Agents {
                 team,
                 state,
                 since: at,
+                day: self.calendar.period_start(at, DAY_SECS),
+                today: StateTimes::default(),
             },
         );
         AgentUpdate::Applied
     }
 
-    /// Per-team state counts (every interned team, even with no agents left in a state) and
-    /// the per-agent list, sorted by agent id.
-    pub(crate) fn view(&self) -> (Vec<(Arc<str>, TeamStates)>, Vec<AgentView>) {
+    /// Per-team state counts (every interned team, even with no agents left in a state), the
+    /// per-agent list sorted by agent id, and per team its time in state over each window
+    /// (`window_lens` buckets each, in that order) at `now`, running states included.
+    pub(crate) fn view(&self, now: Ts, window_lens: &[usize]) -> AgentsView {
         let mut teams: Vec<(Arc<str>, TeamStates)> = (0..self.teams.len() as u32)
             .map(|id| (Arc::clone(self.teams.name(id)), TeamStates::default()))
             .collect();
+        let mut time: Vec<Vec<StateTimes>> = self
+            .team_time
+            .iter()
+            .map(|ring| ring.windows(now.millis(), window_lens))
+            .collect();
+        let now_bucket = now.millis().div_euclid(self.width_ms);
+        let day = self.calendar.period_start(now, DAY_SECS);
         let mut agents = Vec::with_capacity(self.agents.len());
         for (agent_id, rec) in &self.agents {
             teams[rec.team as usize].1[rec.state.index()] += 1;
+            if let Some(windows) = time.get_mut(rec.team as usize) {
+                for (window, len) in windows.iter_mut().zip(window_lens) {
+                    let start = (now_bucket - *len as i64 + 1) * self.width_ms;
+                    window.add_overlap(rec.state, rec.since, now, start, now.millis());
+                }
+            }
+            let mut today = if rec.day == day {
+                rec.today
+            } else {
+                StateTimes::default()
+            };
+            today.add_overlap(rec.state, rec.since, now, day.millis(), now.millis());
             agents.push(AgentView {
                 agent_id: Arc::clone(agent_id),
                 team: Arc::clone(self.teams.name(rec.team)),
                 state: rec.state,
                 since_ms: rec.since.millis(),
+                today: StateTimeView::from(&today),
             });
         }
         agents.sort_by(|a, b| a.agent_id.cmp(&b.agent_id));
-        (teams, agents)
+        let team_time = (0..self.teams.len() as u32)
+            .map(|id| {
+                let windows = time.get(id as usize).cloned().unwrap_or_default();
+                (Arc::clone(self.teams.name(id)), windows)
+            })
+            .collect();
+        AgentsView {
+            teams,
+            agents,
+            team_time,
+        }
     }
+}
+
+/// What [`Agents::view`] reads.
+#[derive(Debug)]
+pub(crate) struct AgentsView {
+    pub(crate) teams: Vec<(Arc<str>, TeamStates)>,
+    pub(crate) agents: Vec<AgentView>,
+    pub(crate) team_time: Vec<(Arc<str>, Vec<StateTimes>)>,
 }
 
 #[cfg(test)]
@@ -176,7 +275,7 @@ mod tests {
 
     #[test]
     fn newer_agent_state_wins() {
-        let mut agents = Agents::default();
+        let mut agents = Agents::new(60_000, 61, Calendar::new("UTC").expect("zone"));
         let caps = (10, 10);
         assert_eq!(
             agents.apply("a1", "t", AgentState::OnCall, Ts(2_000), caps),
@@ -190,7 +289,8 @@ mod tests {
             agents.apply("a2", "t", AgentState::Aux, Ts(1_000), caps),
             AgentUpdate::Applied
         );
-        let (teams, list) = agents.view();
+        let view = agents.view(Ts(2_000), &[5]);
+        let (teams, list) = (view.teams, view.agents);
         assert_eq!(teams.len(), 1);
         assert_eq!(teams[0].1, [0, 1, 0, 1, 0]);
         assert_eq!(list[0].state, AgentState::OnCall);

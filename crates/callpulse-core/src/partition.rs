@@ -18,6 +18,7 @@ use serde::Serialize;
 use crate::calls::{CallAgg, CallTotals, MAX_SL_THRESHOLDS};
 use crate::dedupe::{Dedupe, id_hash, key_hash};
 use crate::live::{AgentUpdate, AgentView, Agents, Names, TeamStates, Waiting};
+use crate::occupancy::StateTimes;
 use crate::periods::Periods;
 use crate::policy::MetricsPolicy;
 use crate::tickets::{TicketAgg, TicketLive, TicketQueue, TicketUpdate, Tickets};
@@ -137,6 +138,9 @@ pub struct PartitionSnapshot {
     pub high_water: Option<Ts>,
     pub queues: Vec<QueueSnapshot>,
     pub teams: Vec<(Arc<str>, TeamStates)>,
+    /// Per team, time in state over each policy window (policy order), running states
+    /// included.
+    pub team_time: Vec<(Arc<str>, Vec<StateTimes>)>,
     pub agents: Vec<AgentView>,
     pub counters: PartitionCounters,
 }
@@ -175,6 +179,7 @@ impl PartitionState {
         // is still filling.
         let ring_capacity = window_lens.last().copied().unwrap_or(1) + 1;
         let dedupe = Dedupe::new(policy.dedupe_capacity);
+        let agents = Agents::new(policy.bucket_ms(), ring_capacity, policy.calendar());
         PartitionState {
             policy,
             window_lens,
@@ -184,7 +189,7 @@ impl PartitionState {
             calls: FxHashMap::default(),
             tickets: Tickets::default(),
             ticket_queues: Vec::new(),
-            agents: Agents::default(),
+            agents,
             dedupe,
             high_water: None,
             swept_bucket: i64::MIN,
@@ -491,7 +496,12 @@ impl PartitionState {
                 }
             })
             .collect();
-        let (teams, agents) = self.agents.view();
+        let view = self.agents.view(now, &self.window_lens);
+        let team_time = view
+            .team_time
+            .into_iter()
+            .map(|(team, sorted)| (team, window_order.iter().map(|&i| sorted[i]).collect()))
+            .collect();
         let mut counters = self.counters;
         counters.dedupe_evicted = self.dedupe.evicted_early;
         counters.ticket_evicted = self.tickets.evicted;
@@ -499,8 +509,9 @@ impl PartitionState {
             at: now,
             high_water: self.high_water,
             queues,
-            teams,
-            agents,
+            teams: view.teams,
+            team_time,
+            agents: view.agents,
             counters,
         }
     }
@@ -570,16 +581,10 @@ impl PartitionState {
 
     /// Number of agents known in `state`, summed over teams (for tests and benches).
     pub fn agents_in(&self, state: AgentState) -> u64 {
-        self.agents
-            .view()
-            .0
-            .iter()
-            .map(|(_, s)| s[state.index()])
-            .sum()
+        self.agents.count_in(state)
     }
 }
 
-/// Runs `f` on the bucket, or reports the event as late when the ring no longer has it.
 /// A ticket update as the partition reports it.
 fn ticket_applied(update: TicketUpdate) -> Result<Applied, Rejection> {
     match update {

@@ -11,6 +11,7 @@ use serde::Serialize;
 
 use crate::calls::{CallAgg, CallTotals};
 use crate::live::{AgentView, TeamStates};
+use crate::occupancy::{StateTimeView, StateTimes};
 use crate::partition::{PartitionCounters, PartitionSnapshot};
 use crate::periods::PERIOD_LABELS;
 use crate::policy::{MetricsPolicy, QueuePolicy};
@@ -199,7 +200,7 @@ pub struct StaffingView {
 }
 
 /// Agents per state for one team.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct TeamView {
     pub team: Arc<str>,
     pub available: u64,
@@ -207,6 +208,16 @@ pub struct TeamView {
     pub wrap_up: u64,
     pub aux: u64,
     pub offline: u64,
+    /// Time in state and occupancy over each sliding window, running states included.
+    pub windows: Vec<TeamWindow>,
+}
+
+/// One team's time in state over one window.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TeamWindow {
+    pub window: String,
+    #[serde(flatten)]
+    pub time: StateTimeView,
 }
 
 /// Engine bookkeeping visible to readers.
@@ -281,6 +292,7 @@ impl Snapshot {
                 .merge(totals);
         }
         let mut teams: BTreeMap<Arc<str>, TeamStates> = BTreeMap::new();
+        let mut team_time: BTreeMap<Arc<str>, Vec<StateTimes>> = BTreeMap::new();
         let mut agents: Vec<AgentView> = Vec::new();
         let mut counters = retired.counters;
         let mut high_water: Option<Ts> = None;
@@ -316,6 +328,15 @@ impl Snapshot {
                 let ours = teams.entry(Arc::clone(team)).or_default();
                 for (o, t) in ours.iter_mut().zip(states) {
                     *o += t;
+                }
+            }
+            for (team, windows) in &part.team_time {
+                let ours = team_time.entry(Arc::clone(team)).or_default();
+                if ours.len() < windows.len() {
+                    ours.resize_with(windows.len(), StateTimes::default);
+                }
+                for (o, t) in ours.iter_mut().zip(windows) {
+                    o.merge(t);
                 }
             }
             agents.extend(part.agents.iter().cloned());
@@ -359,6 +380,19 @@ impl Snapshot {
         let teams = teams
             .into_iter()
             .map(|(team, s)| TeamView {
+                windows: team_time
+                    .get(&team)
+                    .map(|windows| {
+                        labels
+                            .iter()
+                            .zip(windows)
+                            .map(|(label, t)| TeamWindow {
+                                window: label.clone(),
+                                time: StateTimeView::from(t),
+                            })
+                            .collect()
+                    })
+                    .unwrap_or_default(),
                 team,
                 available: s[AgentState::Available.index()],
                 on_call: s[AgentState::OnCall.index()],

@@ -299,6 +299,18 @@ const FAMILIES: &[(&str, &str, MetricType, &[&str])] = &[
         QW,
     ),
     (
+        "callpulse_team_state_seconds",
+        "Agent time per state in the window, summed over the team's agents.",
+        GAUGE,
+        &["team", "window", "state"],
+    ),
+    (
+        "callpulse_team_occupancy_ratio",
+        "(on_call + wrap_up) / (available + on_call + wrap_up) time in the window.",
+        GAUGE,
+        &["team", "window"],
+    ),
+    (
         "callpulse_team_agents",
         "Agents per team and state, now.",
         GAUGE,
@@ -514,6 +526,31 @@ fn families(snap: &Snapshot, out: &mut Families) {
                 "callpulse_team_agents",
                 &[("team", &team.team), ("state", state)],
                 n as f64,
+            );
+        }
+        for w in &team.windows {
+            let t = &w.time;
+            for (state, secs) in [
+                ("available", t.available_s),
+                ("on_call", t.on_call_s),
+                ("wrap_up", t.wrap_up_s),
+                ("aux", t.aux_s),
+                ("offline", t.offline_s),
+            ] {
+                out.gauge(
+                    "callpulse_team_state_seconds",
+                    &[
+                        ("team", &team.team),
+                        ("window", &w.window),
+                        ("state", state),
+                    ],
+                    secs,
+                );
+            }
+            out.maybe(
+                "callpulse_team_occupancy_ratio",
+                &[("team", &team.team), ("window", &w.window)],
+                t.occupancy,
             );
         }
     }

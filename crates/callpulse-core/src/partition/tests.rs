@@ -788,3 +788,46 @@ fn tickets_backlog_first_response_and_resolution() {
     );
     assert_eq!(s.tracked_tickets(), 2);
 }
+
+#[test]
+fn time_in_state_and_occupancy() {
+    let mut s = state();
+    for (i, (ago, agent_state)) in [
+        (10 * MIN, AgentState::Available),
+        (8 * MIN, AgentState::OnCall),
+        (4 * MIN, AgentState::WrapUp),
+        (3 * MIN, AgentState::Available),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let e = env(
+            &format!("s{i}"),
+            Ts(NOW.0 - ago),
+            Event::AgentState(AgentStateChanged {
+                agent_id: "a1".into(),
+                team: "t".into(),
+                state: agent_state,
+                reason: None,
+            }),
+        );
+        s.apply(&e).expect("agent");
+    }
+    let snap = view(&mut s, NOW);
+    let team = &snap.teams[0];
+    // 5m = 11:56:00 to 12:00:30: 30 s of the call, 60 s wrap-up, 180 s available (running).
+    let five = &team.windows[0].time;
+    assert_eq!(
+        (five.on_call_s, five.wrap_up_s, five.available_s),
+        (30.0, 60.0, 180.0)
+    );
+    assert_eq!(five.occupancy, Some(1.0 / 3.0));
+    // 15m covers all ten minutes: 300 s available, 240 s on call, 60 s wrap-up.
+    let fifteen = &team.windows[1].time;
+    assert_eq!(
+        (fifteen.available_s, fifteen.on_call_s, fifteen.wrap_up_s),
+        (300.0, 240.0, 60.0)
+    );
+    assert_eq!(fifteen.occupancy, Some(0.5));
+    assert_eq!(snap.agents[0].today, team.windows[1].time);
+}
