@@ -41,12 +41,15 @@ impl Script {
         env
     }
     fn queued(&mut self, s: i64, call: &str, queue: &str) {
+        self.queued_by(s, call, queue, None);
+    }
+    fn queued_by(&mut self, s: i64, call: &str, queue: &str, customer: Option<&str>) {
         self.at(
             s,
             Event::CallQueued(CallQueued {
                 call_id: call.into(),
                 queue: queue.into(),
-                customer_id: None,
+                customer_id: customer.map(Into::into),
                 priority: None,
             }),
         );
@@ -107,7 +110,7 @@ fn produce(brokers: &str) -> Ts {
         n: 0,
         out: Vec::new(),
     };
-    s.queued(0, "c1", "billing");
+    s.queued_by(0, "c1", "billing", Some("k1"));
     let duplicate = s.answered(10, "c1", "billing"); // wait 10 s
     s.at(
         100,
@@ -128,7 +131,7 @@ fn produce(brokers: &str) -> Ts {
     s.queued(20, "c4", "billing");
     s.abandoned(60, "c4", "billing"); // 40 s
     s.answered(50, "c5", "billing"); // the answer arrives before its call_queued...
-    s.queued(45, "c5", "billing"); // ...wait 5 s
+    s.queued_by(45, "c5", "billing", Some("k1")); // ...wait 5 s; k1 calls again
     s.queued(100, "c6", "billing"); // still waiting
     s.queued(0, "s1", "sales");
     s.answered(25, "s1", "sales"); // 25 s: outside the 20 s threshold
@@ -307,6 +310,18 @@ async fn scenario(brokers: &str, group: &str) {
     assert_eq!(b("callpulse_queue_aht_seconds"), 90.0);
     assert_eq!(b("callpulse_queue_csat_responses"), 2.0);
     assert_eq!(b("callpulse_queue_csat_ratio"), 0.5);
+    // FCR: customer k1's call c1 completed, and k1 called again (c5): not resolved first time.
+    assert_eq!(b("callpulse_queue_fcr_eligible_contacts"), 1.0);
+    assert_eq!(b("callpulse_queue_fcr_resolved_contacts"), 0.0);
+    assert_eq!(b("callpulse_queue_fcr_ratio"), 0.0);
+    assert_eq!(
+        m.value(
+            "callpulse_queue_fcr_pending_contacts",
+            &[("queue", "billing")]
+        ),
+        0.0
+    );
+    assert_eq!(m.value("callpulse_fcr_customers", &[]), 1.0);
     // Tickets: t1 and t2 open (t1 reopened), t2 still waiting for its first response.
     let d = |name: &str| m.value(name, &[("queue", "digital")]);
     assert_eq!(d("callpulse_queue_tickets_open"), 2.0);

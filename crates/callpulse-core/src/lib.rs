@@ -14,6 +14,7 @@
 //! - `periods.rs`: the calendar windows (`interval`, `today`) in the center's zone.
 //! - `dedupe.rs`: bounded memory of applied `event_id`s.
 //! - [`report`]: interval reports over a finite history (`callpulse replay --report`).
+//! - `fcr.rs`: live first contact resolution from the partitions' facts, bounded memory.
 //! - [`erlang`]: Erlang C staffing and Erlang A abandonment (pure functions).
 //! - [`calendar`]: local days and intervals in the center's time zone.
 //! - `tickets.rs`: ticket backlog, first response and resolution per queue.
@@ -26,6 +27,7 @@ pub mod calendar;
 mod calls;
 mod dedupe;
 pub mod erlang;
+mod fcr;
 mod live;
 mod occupancy;
 mod partition;
@@ -38,14 +40,15 @@ mod window;
 
 pub use calendar::{Calendar, CalendarError};
 pub use calls::{CallAgg, CallCounts, CallTotals, MAX_SL_THRESHOLDS, WaitHistogram};
+pub use fcr::{FcrCounts, FcrFact, FcrQueueView, FcrTracker};
 pub use live::{AgentView, TeamStates};
 pub use occupancy::{StateTimeView, StateTimes};
 pub use partition::{Applied, PartitionCounters, PartitionSnapshot, PartitionState, QueueSnapshot};
 pub use policy::{MetricsPolicy, PolicyError, QueuePolicy, SlFormula};
 pub use report::{Attribution, ReportBuilder, ReportCounters, ReportRow, ReportSpec};
 pub use snapshot::{
-    EngineView, QueueView, Retired, Snapshot, StaffingView, TeamView, TeamWindow, TicketView,
-    TicketWindow, WindowMetrics,
+    EngineView, FcrView, FcrWindow, QueueView, Retired, Snapshot, StaffingView, TeamView,
+    TeamWindow, TicketView, TicketWindow, WindowMetrics,
 };
 pub use tickets::{TicketAgg, TicketLive};
 pub use window::BucketRing;

@@ -17,6 +17,7 @@ use serde::Serialize;
 
 use crate::calls::{CallAgg, CallTotals, MAX_SL_THRESHOLDS};
 use crate::dedupe::{Dedupe, id_hash, key_hash};
+use crate::fcr::FcrFact;
 use crate::live::{AgentUpdate, AgentView, Agents, Names, TeamStates, Waiting};
 use crate::occupancy::StateTimes;
 use crate::periods::Periods;
@@ -56,6 +57,9 @@ pub struct PartitionCounters {
     pub dedupe_evicted: u64,
     /// Resolved tickets forgotten early because `max_tickets` was reached.
     pub ticket_evicted: u64,
+    /// Customers with pending FCR contacts forgotten at `max_fcr_customers` (filled in by
+    /// the instance's tracker, not by partitions).
+    pub fcr_evicted: u64,
 }
 
 impl PartitionCounters {
@@ -70,6 +74,7 @@ impl PartitionCounters {
         self.clock_skew += other.clock_skew;
         self.dedupe_evicted += other.dedupe_evicted;
         self.ticket_evicted += other.ticket_evicted;
+        self.fcr_evicted += other.fcr_evicted;
     }
 }
 
@@ -154,6 +159,11 @@ pub struct PartitionState {
     queue_names: Names,
     queues: Vec<QueueState>,
     calls: FxHashMap<u64, CallRec>,
+    /// Call -> (customer, first offered) for calls with a `customer_id`, until completed or
+    /// abandoned: what an FCR `Completed` fact needs.
+    call_customers: FxHashMap<u64, (u64, Ts)>,
+    /// FCR facts since the last drain (see `fcr.rs`).
+    fcr_facts: Vec<FcrFact>,
     tickets: Tickets,
     /// Per queue id, its ticket windows once it has had a ticket.
     ticket_queues: Vec<Option<Box<TicketQueue>>>,
@@ -187,6 +197,8 @@ impl PartitionState {
             queue_names: Names::default(),
             queues: Vec::new(),
             calls: FxHashMap::default(),
+            call_customers: FxHashMap::default(),
+            fcr_facts: Vec::new(),
             tickets: Tickets::default(),
             ticket_queues: Vec::new(),
             agents,
@@ -216,7 +228,18 @@ impl PartitionState {
         let applied = match &env.event {
             Event::CallQueued(e) => {
                 let queue = self.queue_id(&e.queue)?;
-                self.on_queued(queue, key_hash(e.call_id.as_str()), ts)
+                let call = key_hash(e.call_id.as_str());
+                if let Some(customer) = &e.customer_id {
+                    // A transfer queues the call again: still the same contact.
+                    if let std::collections::hash_map::Entry::Vacant(slot) =
+                        self.call_customers.entry(call)
+                    {
+                        let customer = key_hash(customer.as_str());
+                        slot.insert((customer, ts));
+                        self.fcr_facts.push(FcrFact::Contact { customer, at: ts });
+                    }
+                }
+                self.on_queued(queue, call, ts)
             }
             Event::CallAnswered(e) => {
                 let queue = self.queue_id(&e.queue)?;
@@ -224,10 +247,22 @@ impl PartitionState {
             }
             Event::CallAbandoned(e) => {
                 let queue = self.queue_id(&e.queue)?;
-                self.on_outcome(queue, key_hash(e.call_id.as_str()), Outcome::Abandoned, ts)
+                let call = key_hash(e.call_id.as_str());
+                self.call_customers.remove(&call);
+                self.on_outcome(queue, call, Outcome::Abandoned, ts)
             }
             Event::CallCompleted(e) => {
                 let queue = self.queue_id(&e.queue)?;
+                if let Some((customer, offered)) =
+                    self.call_customers.remove(&key_hash(e.call_id.as_str()))
+                {
+                    self.fcr_facts.push(FcrFact::Completed {
+                        customer,
+                        offered,
+                        done: ts,
+                        queue: Arc::clone(self.queue_names.name(queue)),
+                    });
+                }
                 let q = &mut self.queues[queue as usize];
                 let (talk, hold, acw) = (e.talk_ms as u64, e.hold_ms as u64, e.acw_ms as u64);
                 q.totals
@@ -256,6 +291,12 @@ impl PartitionState {
             }
             Event::TicketCreated(e) => {
                 let queue = self.queue_id(&e.queue)?;
+                if let Some(customer) = &e.customer_id {
+                    self.fcr_facts.push(FcrFact::Contact {
+                        customer: key_hash(customer.as_str()),
+                        at: ts,
+                    });
+                }
                 if self.ticket_queues[queue as usize].is_none() {
                     let policy = self.policy.queue(&e.queue);
                     self.ticket_queues[queue as usize] = Some(Box::new(TicketQueue::new(
@@ -542,6 +583,11 @@ impl PartitionState {
         self.tickets
             .expire(clock.plus_millis(-i64::from(self.policy.ticket_retention_secs) * 1000));
         let orphan_before = clock.plus_millis(-i64::from(self.policy.orphan_timeout_secs) * 1000);
+        // A call still unfinished a day past the longest wait will not complete.
+        let customer_before =
+            clock.plus_millis(-(i64::from(self.policy.max_wait_secs) + 86_400) * 1000);
+        self.call_customers
+            .retain(|_, (_, offered)| *offered >= customer_before);
         let stale_before = clock.plus_millis(-i64::from(self.policy.max_wait_secs) * 1000);
         let (queues, counters) = (&mut self.queues, &mut self.counters);
         self.calls
@@ -562,6 +608,11 @@ impl PartitionState {
             + i64::from(self.policy.orphan_timeout_secs) * 1000;
         self.dedupe
             .expire((clock.millis() - keep_ms).div_euclid(bucket_ms));
+    }
+
+    /// The FCR facts gathered since the last call, for the instance's [`crate::FcrTracker`].
+    pub fn drain_fcr_facts(&mut self) -> Vec<FcrFact> {
+        std::mem::take(&mut self.fcr_facts)
     }
 
     /// Tickets tracked right now (open, or resolved within retention), for memory accounting.

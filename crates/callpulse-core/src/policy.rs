@@ -140,6 +140,9 @@ pub struct MetricsPolicy {
     /// First contact resolution: a completed contact is resolved first time when the same
     /// customer makes no further contact (any channel) within this many seconds.
     pub fcr_window_secs: u32,
+    /// Cap on customers the live FCR tracker remembers (per engine instance, ~100 bytes
+    /// each); at the cap the customer idle longest is forgotten.
+    pub max_fcr_customers: usize,
 }
 
 impl Default for MetricsPolicy {
@@ -163,6 +166,7 @@ impl Default for MetricsPolicy {
             interval_mins: 30,
             staffing_window_mins: 15,
             fcr_window_secs: 24 * 3600,
+            max_fcr_customers: 2_000_000,
         }
     }
 }

@@ -10,6 +10,7 @@ use callpulse_events::{AgentState, Ts};
 use serde::Serialize;
 
 use crate::calls::{CallAgg, CallTotals};
+use crate::fcr::FcrQueueView;
 use crate::live::{AgentView, TeamStates};
 use crate::occupancy::{StateTimeView, StateTimes};
 use crate::partition::{PartitionCounters, PartitionSnapshot};
@@ -127,6 +128,32 @@ pub struct QueueView {
     pub staffing: Option<StaffingView>,
     /// Ticket figures, for a queue that has had tickets.
     pub tickets: Option<TicketView>,
+    /// Customer-based first contact resolution, for a queue with completed contacts of known
+    /// customers.
+    pub fcr: Option<FcrView>,
+}
+
+/// A queue's first contact resolution (see `fcr.rs`).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct FcrView {
+    /// Outcomes that became known within each sliding window.
+    pub windows: Vec<FcrWindow>,
+    pub eligible_total: u64,
+    pub success_total: u64,
+    /// Completed contacts whose window is open, no repeat contact so far.
+    pub pending: u64,
+    /// (success_total + pending) / (eligible_total + pending): the figure if no pending
+    /// customer calls back (an upper bound).
+    pub provisional: Option<f64>,
+}
+
+/// FCR outcomes known within one window.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct FcrWindow {
+    pub window: String,
+    pub eligible: u64,
+    pub success: u64,
+    pub fcr: Option<f64>,
 }
 
 /// A queue's tickets: now, and per sliding window.
@@ -233,6 +260,8 @@ pub struct EngineView {
     /// ingest telemetry; the core itself never sees Kafka).
     pub consumed: u64,
     pub rejected: u64,
+    /// Customers the instance's FCR tracker remembers.
+    pub fcr_customers: u64,
 }
 
 impl EngineView {
@@ -365,6 +394,7 @@ impl Snapshot {
                         .collect(),
                     totals: totals_view(&acc.totals, thresholds, &policy.wait_bounds(queue_policy)),
                     staffing: staffing(policy, queue_policy, &labels, &acc.windows, at, &teams),
+                    fcr: None,
                     tickets: acc.tickets.as_ref().map(|(windows, live)| TicketView {
                         live: *live,
                         windows: labels
@@ -416,8 +446,37 @@ impl Snapshot {
                 counters,
                 consumed: 0,
                 rejected: 0,
+                fcr_customers: 0,
             },
         }
+    }
+
+    /// Attaches the instance's FCR figures (from its [`crate::FcrTracker`]) to the queues.
+    pub fn with_fcr(mut self, fcr: &[(Arc<str>, FcrQueueView)]) -> Snapshot {
+        for (name, view) in fcr {
+            let Some(q) = self.queues.iter_mut().find(|q| q.queue == *name) else {
+                continue;
+            };
+            let t = view.totals;
+            q.fcr = Some(FcrView {
+                windows: self
+                    .windows
+                    .iter()
+                    .zip(&view.windows)
+                    .map(|(label, w)| FcrWindow {
+                        window: label.clone(),
+                        eligible: w.eligible,
+                        success: w.success,
+                        fcr: ratio(w.success, w.eligible),
+                    })
+                    .collect(),
+                eligible_total: t.eligible,
+                success_total: t.success,
+                pending: view.pending,
+                provisional: ratio(t.success + view.pending, t.eligible + view.pending),
+            });
+        }
+        self
     }
 
     /// The queue named `name`.

@@ -311,6 +311,54 @@ const FAMILIES: &[(&str, &str, MetricType, &[&str])] = &[
         &["team", "window"],
     ),
     (
+        "callpulse_queue_fcr_eligible_contacts",
+        "Completed contacts whose FCR outcome became known in the window.",
+        GAUGE,
+        QW,
+    ),
+    (
+        "callpulse_queue_fcr_resolved_contacts",
+        "Of those, resolved first time (no further contact within the FCR window).",
+        GAUGE,
+        QW,
+    ),
+    (
+        "callpulse_queue_fcr_ratio",
+        "First contact resolution in the window: resolved / eligible.",
+        GAUGE,
+        QW,
+    ),
+    (
+        "callpulse_queue_fcr_pending_contacts",
+        "Completed contacts whose FCR window is still open, no repeat contact yet.",
+        GAUGE,
+        Q,
+    ),
+    (
+        "callpulse_queue_fcr_provisional_ratio",
+        "(resolved + pending) / (eligible + pending) since start: FCR if no pending customer calls back.",
+        GAUGE,
+        Q,
+    ),
+    (
+        "callpulse_fcr_eligible_total",
+        "Completed contacts whose FCR outcome is known.",
+        COUNTER,
+        Q,
+    ),
+    (
+        "callpulse_fcr_resolved_total",
+        "Completed contacts resolved first time.",
+        COUNTER,
+        Q,
+    ),
+    (
+        "callpulse_fcr_customers",
+        "Customers the FCR tracker remembers now.",
+        GAUGE,
+        &[],
+    ),
+    (
         "callpulse_team_agents",
         "Agents per team and state, now.",
         GAUGE,
@@ -384,7 +432,7 @@ const FAMILIES: &[(&str, &str, MetricType, &[&str])] = &[
     ),
     (
         "callpulse_events_anomalies_total",
-        "Bookkeeping anomalies, by kind (orphaned, stale_waiting, clock_skew, dedupe_evicted, ticket_evicted).",
+        "Bookkeeping anomalies, by kind (orphaned, stale_waiting, clock_skew, dedupe_evicted, ticket_evicted, fcr_evicted).",
         COUNTER,
         &["kind"],
     ),
@@ -573,6 +621,7 @@ fn families(snap: &Snapshot, out: &mut Families) {
         ("clock_skew", c.clock_skew),
         ("dedupe_evicted", c.dedupe_evicted),
         ("ticket_evicted", c.ticket_evicted),
+        ("fcr_evicted", c.fcr_evicted),
     ] {
         out.counter(
             "callpulse_events_anomalies_total",
@@ -588,6 +637,11 @@ fn families(snap: &Snapshot, out: &mut Families) {
         );
     }
     out.gauge("callpulse_snapshot_seq", &[], snap.seq as f64);
+    out.gauge(
+        "callpulse_fcr_customers",
+        &[],
+        snap.engine.fcr_customers as f64,
+    );
     out.gauge(
         "callpulse_snapshot_timestamp_seconds",
         &[],
@@ -623,6 +677,42 @@ fn queue_families(q: &QueueView, out: &mut Families) {
     let ql = [("queue", queue)];
     if let Some(tickets) = &q.tickets {
         ticket_families(queue, tickets, out);
+    }
+    if let Some(fcr) = &q.fcr {
+        for w in &fcr.windows {
+            let l = [("queue", queue), ("window", w.window.as_str())];
+            out.gauge(
+                "callpulse_queue_fcr_eligible_contacts",
+                &l,
+                w.eligible as f64,
+            );
+            out.gauge(
+                "callpulse_queue_fcr_resolved_contacts",
+                &l,
+                w.success as f64,
+            );
+            out.maybe("callpulse_queue_fcr_ratio", &l, w.fcr);
+        }
+        out.gauge(
+            "callpulse_queue_fcr_pending_contacts",
+            &ql,
+            fcr.pending as f64,
+        );
+        out.maybe(
+            "callpulse_queue_fcr_provisional_ratio",
+            &ql,
+            fcr.provisional,
+        );
+        out.counter(
+            "callpulse_fcr_eligible_total",
+            &ql,
+            fcr.eligible_total as f64,
+        );
+        out.counter(
+            "callpulse_fcr_resolved_total",
+            &ql,
+            fcr.success_total as f64,
+        );
     }
     if let Some(s) = &q.staffing {
         out.gauge(

@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 
-use callpulse_core::{PartitionSnapshot, Retired};
+use callpulse_core::{FcrFact, PartitionSnapshot, Retired};
 
 type Key = (Arc<str>, i32);
 
@@ -23,6 +23,9 @@ struct Inner {
 #[derive(Debug, Default)]
 pub struct PartitionBoard {
     inner: Mutex<Inner>,
+    /// FCR facts from every partition since the publisher last took them (its own lock:
+    /// pushed per batch, taken per tick).
+    fcr_facts: Mutex<Vec<FcrFact>>,
 }
 
 impl PartitionBoard {
@@ -51,6 +54,26 @@ impl PartitionBoard {
         (
             inner.live.values().cloned().collect(),
             inner.retired.clone(),
+        )
+    }
+
+    /// Adds facts for the instance's FCR tracker.
+    pub fn push_fcr_facts(&self, facts: Vec<FcrFact>) {
+        if !facts.is_empty() {
+            self.fcr_facts
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .extend(facts);
+        }
+    }
+
+    /// Takes every fact pushed so far.
+    pub fn take_fcr_facts(&self) -> Vec<FcrFact> {
+        std::mem::take(
+            &mut *self
+                .fcr_facts
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner),
         )
     }
 

@@ -154,6 +154,11 @@ impl<C: ConsumerContext + 'static> Worker<C> {
             }
             owned.pending_offset = Some(raw.offset);
         }
+        let facts: Vec<_> = partitions
+            .values_mut()
+            .flat_map(|owned| owned.state.drain_fcr_facts())
+            .collect();
+        self.board.push_fcr_facts(facts);
         for (i, count) in rejected.iter().enumerate() {
             if *count > 0 {
                 self.telemetry

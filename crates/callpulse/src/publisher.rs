@@ -5,7 +5,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use callpulse_core::{MetricsPolicy, Snapshot};
+use callpulse_core::{FcrTracker, MetricsPolicy, Snapshot};
 use callpulse_export::Published;
 use callpulse_ingest::{IngestTelemetry, PartitionBoard};
 use tokio::sync::watch;
@@ -22,11 +22,22 @@ pub(crate) async fn run(
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
     let mut seq = 0u64;
+    // The instance's one FCR tracker: a customer's contacts reach every partition.
+    let fcr = std::sync::Mutex::new(FcrTracker::for_policy(&policy));
     let mut interval = tokio::time::interval(tick);
     interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let publish = |seq: u64| {
         let (parts, retired) = board.read();
-        let mut snapshot = Snapshot::build(seq, wall_now(), &parts, &retired, &policy);
+        let now = wall_now();
+        let mut tracker = fcr
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        tracker.apply_all(board.take_fcr_facts());
+        let mut snapshot = Snapshot::build(seq, now, &parts, &retired, &policy)
+            .with_fcr(&tracker.view(now, &policy));
+        snapshot.engine.fcr_customers = tracker.customers() as u64;
+        snapshot.engine.counters.fcr_evicted = tracker.evicted;
+        drop(tracker);
         (snapshot.engine.consumed, snapshot.engine.rejected) = telemetry.totals();
         latest.send_replace(Arc::new(Published::new(snapshot)));
     };

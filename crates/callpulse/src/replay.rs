@@ -14,8 +14,8 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use callpulse_core::{
-    Attribution, Calendar, PartitionState, ReportBuilder, ReportRow, ReportSpec, Retired, Snapshot,
-    Ts,
+    Attribution, Calendar, FcrTracker, PartitionState, ReportBuilder, ReportRow, ReportSpec,
+    Retired, Snapshot, Ts,
 };
 use callpulse_events::{DecodeLimits, Rejection, decode};
 use tracing::{info, warn};
@@ -116,7 +116,10 @@ pub fn replay(config: &Config, options: &ReplayOptions) -> anyhow::Result<Replay
                 },
             )))
         }
-        None => Sink::Live(Box::new(PartitionState::new(Arc::clone(&policy)))),
+        None => Sink::Live(
+            Box::new(PartitionState::new(Arc::clone(&policy))),
+            Box::new(FcrTracker::for_policy(&policy)),
+        ),
     };
     let limits = DecodeLimits {
         max_past_ms: None,
@@ -190,10 +193,12 @@ pub fn replay(config: &Config, options: &ReplayOptions) -> anyhow::Result<Replay
             }
             info!(?counters, "report settled");
         }
-        Sink::Live(mut state) => {
+        Sink::Live(mut state, mut fcr) => {
             let at = high_water.unwrap_or(now);
+            fcr.apply_all(state.drain_fcr_facts());
             let part = Arc::new(state.snapshot(at));
-            let snapshot = Snapshot::build(0, at, &[part], &Retired::default(), &policy);
+            let snapshot = Snapshot::build(0, at, &[part], &Retired::default(), &policy)
+                .with_fcr(&fcr.view(at, &policy));
             serde_json::to_writer_pretty(&mut out, &snapshot)?;
             writeln!(out)?;
         }
@@ -211,14 +216,21 @@ pub fn replay(config: &Config, options: &ReplayOptions) -> anyhow::Result<Replay
 
 enum Sink {
     Report(Box<ReportBuilder>),
-    Live(Box<PartitionState>),
+    Live(Box<PartitionState>, Box<FcrTracker>),
 }
 
 impl Sink {
     fn apply(&mut self, env: &callpulse_events::Envelope) -> Result<(), Rejection> {
         match self {
             Sink::Report(builder) => builder.apply(env),
-            Sink::Live(state) => state.apply(env).map(|_| ()),
+            Sink::Live(state, fcr) => {
+                let applied = state.apply(env).map(|_| ());
+                // Settled as they come: a history is in time order, more or less.
+                for fact in state.drain_fcr_facts() {
+                    fcr.apply(&fact);
+                }
+                applied
+            }
         }
     }
 }

@@ -1,0 +1,497 @@
+//! First contact resolution, live: a completed contact is resolved first time when the same
+//! customer makes no further contact (a call or a ticket, any queue) within the FCR window
+//! after its completion.
+//!
+//! A customer's contacts spread over every partition (calls are keyed by call id), so the
+//! partitions only report facts ([`FcrFact`]: "customer X made contact at t", "X's contact
+//! offered at t1 completed at t2 in queue Q") and one tracker per engine instance settles
+//! them. An outcome is counted when it becomes known: a failure at the repeat contact, a
+//! success when the window closes (event time: the newest fact's time). Until then the
+//! contact is pending, which gives the provisional figure.
+//!
+//! Memory is bounded: a customer is forgotten once nothing of theirs is pending and their
+//! last contact is older than the window, and at `max_customers` the customer idle longest
+//! is evicted (their pending contacts are dropped, not counted, and `evicted` says so).
+
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, VecDeque};
+use std::sync::Arc;
+
+use callpulse_events::Ts;
+use rustc_hash::FxHashMap;
+use serde::Serialize;
+
+use crate::policy::MetricsPolicy;
+use crate::window::{BucketRing, Merge};
+
+/// Windows close this far behind the newest fact, so a partition slightly behind the others
+/// can still report the repeat contact that fails one.
+pub const SETTLE_LAG_MS: i64 = 60_000;
+
+/// What a partition tells the tracker.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FcrFact {
+    /// The customer (hashed id) made a contact offered at `at`.
+    Contact { customer: u64, at: Ts },
+    /// The customer's contact offered at `offered` was completed at `done` in `queue`.
+    Completed {
+        customer: u64,
+        offered: Ts,
+        done: Ts,
+        queue: Arc<str>,
+    },
+}
+
+/// FCR outcomes over a span.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct FcrCounts {
+    /// Completed contacts whose outcome is known.
+    pub eligible: u64,
+    /// Of those, resolved first time.
+    pub success: u64,
+}
+
+impl Merge for FcrCounts {
+    fn merge(&mut self, other: &Self) {
+        self.eligible += other.eligible;
+        self.success += other.success;
+    }
+}
+
+/// One queue's FCR as readers see it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FcrQueueView {
+    /// Outcomes known within each window (policy order).
+    pub windows: Vec<FcrCounts>,
+    /// Since the instance started.
+    pub totals: FcrCounts,
+    /// Completed contacts whose window is still open with no repeat contact yet.
+    pub pending: u64,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Pending {
+    offered: Ts,
+    done: Ts,
+    queue: u32,
+}
+
+#[derive(Debug, Default)]
+struct Customer {
+    /// The newest contacts (offered times), newest first: enough to recognise a repeat of a
+    /// completion that arrives after it.
+    recent: [Option<Ts>; 2],
+    pending: Vec<Pending>,
+    last_activity: Ts,
+}
+
+impl Customer {
+    fn note_contact(&mut self, at: Ts) {
+        if self.recent[0].is_none_or(|newest| at > newest) {
+            self.recent = [Some(at), self.recent[0]];
+        } else if self.recent[1].is_none_or(|second| at > second) && self.recent[0] != Some(at) {
+            self.recent[1] = Some(at);
+        }
+    }
+}
+
+#[derive(Debug)]
+struct QueueFcr {
+    name: Arc<str>,
+    ring: BucketRing<FcrCounts>,
+    totals: FcrCounts,
+    pending: u64,
+}
+
+/// The instance-wide FCR tracker.
+#[derive(Debug)]
+pub struct FcrTracker {
+    window_ms: i64,
+    max_customers: usize,
+    bucket_ms: i64,
+    ring_capacity: usize,
+    customers: FxHashMap<u64, Customer>,
+    /// (activity time, customer), in the order activity was seen; stale entries (the
+    /// customer was active again since) are skipped when popped.
+    activity: VecDeque<(Ts, u64)>,
+    /// (window end, customer, offered) of every pending contact.
+    deadlines: BinaryHeap<Reverse<(i64, u64, i64)>>,
+    queues: Vec<QueueFcr>,
+    queue_ids: FxHashMap<Arc<str>, u32>,
+    high_water: Option<Ts>,
+    /// Customers evicted at the cap with contacts still pending (those are not counted).
+    pub evicted: u64,
+}
+
+impl FcrTracker {
+    /// A tracker with an FCR window of `window_secs`, at most `max_customers` customers,
+    /// and windows read from a ring of `ring_capacity` buckets of `bucket_ms`.
+    pub fn new(
+        window_secs: u32,
+        max_customers: usize,
+        bucket_ms: i64,
+        ring_capacity: usize,
+    ) -> Self {
+        FcrTracker {
+            window_ms: i64::from(window_secs) * 1000,
+            max_customers: max_customers.max(1),
+            bucket_ms,
+            ring_capacity,
+            customers: FxHashMap::default(),
+            activity: VecDeque::new(),
+            deadlines: BinaryHeap::new(),
+            queues: Vec::new(),
+            queue_ids: FxHashMap::default(),
+            high_water: None,
+            evicted: 0,
+        }
+    }
+
+    /// Customers remembered now.
+    pub fn customers(&self) -> usize {
+        self.customers.len()
+    }
+
+    fn queue_id(&mut self, name: &Arc<str>) -> u32 {
+        if let Some(id) = self.queue_ids.get(name) {
+            return *id;
+        }
+        let id = self.queues.len() as u32;
+        self.queues.push(QueueFcr {
+            name: Arc::clone(name),
+            ring: BucketRing::new(self.bucket_ms, self.ring_capacity),
+            totals: FcrCounts::default(),
+            pending: 0,
+        });
+        self.queue_ids.insert(Arc::clone(name), id);
+        id
+    }
+
+    fn count(&mut self, queue: u32, at: Ts, success: bool) {
+        let q = &mut self.queues[queue as usize];
+        q.pending = q.pending.saturating_sub(1);
+        q.totals.eligible += 1;
+        q.totals.success += u64::from(success);
+        if let Some(bucket) = q.ring.bucket_mut(at.millis()) {
+            bucket.eligible += 1;
+            bucket.success += u64::from(success);
+        }
+    }
+
+    fn customer(&mut self, id: u64, at: Ts) -> &mut Customer {
+        if !self.customers.contains_key(&id) && self.customers.len() >= self.max_customers {
+            self.evict_one();
+        }
+        self.activity.push_back((at, id));
+        let customer = self.customers.entry(id).or_default();
+        customer.last_activity = customer.last_activity.max(at);
+        customer
+    }
+
+    fn evict_one(&mut self) {
+        while let Some((at, id)) = self.activity.pop_front() {
+            let current = self.customers.get(&id).map(|c| c.last_activity);
+            if current == Some(at) {
+                if let Some(gone) = self.customers.remove(&id) {
+                    if !gone.pending.is_empty() {
+                        self.evicted += 1;
+                    }
+                    for p in gone.pending {
+                        let q = &mut self.queues[p.queue as usize];
+                        q.pending = q.pending.saturating_sub(1);
+                    }
+                }
+                return;
+            }
+        }
+    }
+
+    /// Takes one fact, then settles what the newest time closes.
+    pub fn apply(&mut self, fact: &FcrFact) {
+        match fact {
+            FcrFact::Contact { customer, at } => {
+                let window = self.window_ms;
+                let c = self.customer(*customer, *at);
+                c.note_contact(*at);
+                let (repeats, keep): (Vec<Pending>, Vec<Pending>) = c
+                    .pending
+                    .iter()
+                    .partition(|p| *at > p.offered && at.millis() <= p.done.millis() + window);
+                c.pending = keep;
+                for p in repeats {
+                    self.count(p.queue, *at, false);
+                }
+                self.advance(*at);
+            }
+            FcrFact::Completed {
+                customer,
+                offered,
+                done,
+                queue,
+            } => {
+                let queue = self.queue_id(queue);
+                let window = self.window_ms;
+                let c = self.customer(*customer, *done);
+                let deadline = done.millis() + window;
+                // A repeat contact seen before this completion arrived.
+                let repeat = c
+                    .recent
+                    .iter()
+                    .flatten()
+                    .copied()
+                    .find(|t| *t > *offered && t.millis() <= deadline);
+                self.queues[queue as usize].pending += 1;
+                match repeat {
+                    Some(at) => self.count(queue, at, false),
+                    None => {
+                        let c = self.customers.entry(*customer).or_default();
+                        c.pending.push(Pending {
+                            offered: *offered,
+                            done: *done,
+                            queue,
+                        });
+                        self.deadlines
+                            .push(Reverse((deadline, *customer, offered.millis())));
+                    }
+                }
+                self.advance(*done);
+            }
+        }
+    }
+
+    /// Moves event time to `at`: windows ending before it close as successes, and customers
+    /// with nothing pending and no contact within the window are forgotten.
+    pub fn advance(&mut self, at: Ts) {
+        if self.high_water.is_some_and(|hw| at <= hw) {
+            return;
+        }
+        self.high_water = Some(at);
+        let settle_before = at.millis() - SETTLE_LAG_MS;
+        while let Some(Reverse((deadline, customer, offered))) = self.deadlines.peek().copied() {
+            if deadline >= settle_before {
+                break;
+            }
+            self.deadlines.pop();
+            let Some(c) = self.customers.get_mut(&customer) else {
+                continue; // evicted
+            };
+            if let Some(i) = c.pending.iter().position(|p| {
+                p.offered.millis() == offered && p.done.millis() + self.window_ms == deadline
+            }) {
+                let p = c.pending.swap_remove(i);
+                self.count(p.queue, Ts(deadline), true);
+            }
+        }
+        let forget_before = at.millis() - self.window_ms;
+        while let Some(&(seen, id)) = self.activity.front() {
+            if seen.millis() >= forget_before {
+                break;
+            }
+            self.activity.pop_front();
+            let idle = self
+                .customers
+                .get(&id)
+                .is_some_and(|c| c.last_activity == seen && c.pending.is_empty());
+            if idle {
+                self.customers.remove(&id);
+            }
+        }
+    }
+
+    /// Every queue's FCR at `now`: the policy's sliding windows (policy order), totals and
+    /// pending.
+    pub fn view(&self, now: Ts, policy: &MetricsPolicy) -> Vec<(Arc<str>, FcrQueueView)> {
+        let lens = policy.window_buckets();
+        let mut sorted = lens.clone();
+        sorted.sort_unstable();
+        self.queues
+            .iter()
+            .map(|q| {
+                let windows = q.ring.windows(now.millis(), &sorted);
+                (
+                    Arc::clone(&q.name),
+                    FcrQueueView {
+                        windows: lens
+                            .iter()
+                            .map(|len| {
+                                sorted
+                                    .iter()
+                                    .position(|l| l == len)
+                                    .map_or_else(FcrCounts::default, |i| windows[i])
+                            })
+                            .collect(),
+                        totals: q.totals,
+                        pending: q.pending,
+                    },
+                )
+            })
+            .collect()
+    }
+
+    /// A tracker for `policy` (FCR window, customer cap, bucket width, longest window).
+    pub fn for_policy(policy: &MetricsPolicy) -> Self {
+        let longest = policy.window_buckets().into_iter().max().unwrap_or(1);
+        FcrTracker::new(
+            policy.fcr_window_secs,
+            policy.max_fcr_customers,
+            policy.bucket_ms(),
+            longest + 1,
+        )
+    }
+
+    /// Takes a batch of facts from several partitions, oldest first.
+    pub fn apply_all(&mut self, mut facts: Vec<FcrFact>) {
+        facts.sort_by_key(|f| match f {
+            FcrFact::Contact { at, .. } => (*at, 0),
+            FcrFact::Completed { done, .. } => (*done, 1),
+        });
+        for fact in &facts {
+            self.apply(fact);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    const H: i64 = 3_600_000;
+
+    fn tracker(cap: usize) -> FcrTracker {
+        FcrTracker::new(24 * 3600, cap, 60_000, 2 * 24 * 60 + 1)
+    }
+
+    fn completed(customer: u64, offered: i64, done: i64) -> FcrFact {
+        FcrFact::Completed {
+            customer,
+            offered: Ts(offered),
+            done: Ts(done),
+            queue: Arc::from("q"),
+        }
+    }
+
+    fn totals(t: &FcrTracker) -> (u64, u64, u64) {
+        let v = t.view(Ts(0), &MetricsPolicy::default());
+        v.first().map_or((0, 0, 0), |(_, q)| {
+            (q.totals.eligible, q.totals.success, q.pending)
+        })
+    }
+
+    #[test]
+    fn repeat_within_the_window_fails_quiet_customer_succeeds() {
+        let mut t = tracker(100);
+        t.apply(&FcrFact::Contact {
+            customer: 1,
+            at: Ts(0),
+        });
+        t.apply(&completed(1, 0, H));
+        t.apply(&FcrFact::Contact {
+            customer: 2,
+            at: Ts(0),
+        });
+        t.apply(&completed(2, 0, H));
+        assert_eq!(totals(&t), (0, 0, 2), "both pending");
+        t.apply(&FcrFact::Contact {
+            customer: 1,
+            at: Ts(5 * H),
+        });
+        assert_eq!(totals(&t), (1, 0, 1), "customer 1 called back");
+        // Time passes the end of customer 2's window (completion + 24 h) by more than the lag.
+        t.apply(&FcrFact::Contact {
+            customer: 3,
+            at: Ts(26 * H),
+        });
+        assert_eq!(totals(&t), (2, 1, 0));
+        // Customers 1 and 2 were idle for a window: forgotten.
+        assert_eq!(t.customers(), 2, "customer 1 (contact at 5 h) and 3 remain");
+    }
+
+    #[test]
+    fn a_repeat_seen_before_the_late_completion_still_counts() {
+        let mut t = tracker(100);
+        t.apply(&FcrFact::Contact {
+            customer: 1,
+            at: Ts(2 * H),
+        });
+        t.apply(&completed(1, 0, H));
+        assert_eq!(totals(&t), (1, 0, 0));
+    }
+
+    #[test]
+    fn the_cap_evicts_the_idlest_customer() {
+        let mut t = tracker(2);
+        t.apply(&completed(1, 0, H));
+        t.apply(&completed(2, 0, 2 * H));
+        t.apply(&completed(3, 0, 3 * H));
+        assert_eq!(t.customers(), 2);
+        assert_eq!(t.evicted, 1);
+        assert_eq!(
+            totals(&t),
+            (0, 0, 2),
+            "the evicted contact is not pending any more"
+        );
+    }
+
+    /// Naive FCR: for each completion, eligible when its window closed before the last time
+    /// seen, success when no contact of the customer falls in (offered, done + window].
+    fn naive(facts: &[FcrFact], window: i64) -> (u64, u64) {
+        let end = facts
+            .iter()
+            .map(|f| match f {
+                FcrFact::Contact { at, .. } => at.millis(),
+                FcrFact::Completed { done, .. } => done.millis(),
+            })
+            .max()
+            .unwrap_or(0);
+        let (mut eligible, mut success) = (0, 0);
+        for f in facts {
+            if let FcrFact::Completed {
+                customer,
+                offered,
+                done,
+                ..
+            } = f
+            {
+                let deadline = done.millis() + window;
+                let repeat = facts.iter().any(|g| {
+                    matches!(g, FcrFact::Contact { customer: c, at }
+                        if c == customer && *at > *offered && at.millis() <= deadline)
+                });
+                if repeat {
+                    eligible += 1;
+                } else if deadline < end - SETTLE_LAG_MS {
+                    eligible += 1;
+                    success += 1;
+                }
+            }
+        }
+        (eligible, success)
+    }
+
+    proptest! {
+        /// In time order and with room for everyone, the tracker is the naive count.
+        #[test]
+        fn matches_the_naive_count(
+            contacts in proptest::collection::vec((0u64..6, 0i64..72, 0i64..3), 1..40)
+        ) {
+            let mut facts = Vec::new();
+            for (customer, hour, handle) in &contacts {
+                let offered = hour * H;
+                facts.push(FcrFact::Contact { customer: *customer, at: Ts(offered) });
+                facts.push(completed(*customer, offered, offered + handle * H / 4 + 1));
+            }
+            facts.sort_by_key(|f| match f {
+                FcrFact::Contact { at, .. } => (at.millis(), 0),
+                FcrFact::Completed { done, .. } => (done.millis(), 1),
+            });
+            let mut t = tracker(1000);
+            for f in &facts {
+                t.apply(f);
+            }
+            let (eligible, success, _) = totals(&t);
+            prop_assert_eq!((eligible, success), naive(&facts, 24 * H));
+        }
+    }
+}
