@@ -182,10 +182,38 @@ impl FcrTracker {
         if !self.customers.contains_key(&id) && self.customers.len() >= self.max_customers {
             self.evict_one();
         }
+        self.compact_indexes();
         self.activity.push_back((at, id));
         let customer = self.customers.entry(id).or_default();
         customer.last_activity = customer.last_activity.max(at);
         customer
+    }
+
+    /// The activity queue and the deadline heap drop stale entries lazily; past twice the
+    /// customer cap they are rebuilt from what is live, so their size stays proportional to
+    /// the cap however many customers come and go.
+    fn compact_indexes(&mut self) {
+        let limit = 2 * self.max_customers + 1024;
+        if self.activity.len() > limit {
+            let customers = &self.customers;
+            self.activity
+                .retain(|(at, id)| customers.get(id).is_some_and(|c| c.last_activity == *at));
+        }
+        if self.deadlines.len() > limit {
+            let customers = &self.customers;
+            let window = self.window_ms;
+            let live: Vec<_> = std::mem::take(&mut self.deadlines)
+                .into_iter()
+                .filter(|Reverse((deadline, id, offered))| {
+                    customers.get(id).is_some_and(|c| {
+                        c.pending.iter().any(|p| {
+                            p.offered.millis() == *offered && p.done.millis() + window == *deadline
+                        })
+                    })
+                })
+                .collect();
+            self.deadlines = live.into();
+        }
     }
 
     fn evict_one(&mut self) {

@@ -140,7 +140,7 @@ pub struct MetricsPolicy {
     /// First contact resolution: a completed contact is resolved first time when the same
     /// customer makes no further contact (any channel) within this many seconds.
     pub fcr_window_secs: u32,
-    /// Cap on customers the live FCR tracker remembers (per engine instance, ~100 bytes
+    /// Cap on customers the live FCR tracker remembers (per engine instance, ~270 bytes
     /// each); at the cap the customer idle longest is forgotten.
     pub max_fcr_customers: usize,
 }
