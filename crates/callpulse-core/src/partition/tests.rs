@@ -410,7 +410,8 @@ struct GenCall {
 fn arb_call() -> impl Strategy<Value = GenCall> {
     (
         0usize..3,
-        0i64..59 * MIN,
+        // Mostly within the hour; some from up to 13 h ago, across UTC midnight from NOW.
+        prop_oneof![3 => 0i64..59 * MIN, 1 => 0i64..13 * 60 * MIN],
         proptest::option::of((any::<bool>(), 0i64..90_000)),
         proptest::option::of((0i64..600_000, 0i64..60_000, 0i64..120_000)),
         proptest::option::of(1u8..=5),
@@ -485,8 +486,19 @@ proptest! {
         let snap = view(&mut s, NOW);
         let bucket = |ts: i64| ts.div_euclid(MIN);
         let end = bucket(NOW.0);
-        for (w, len) in [5i64, 15, 30, 60].into_iter().enumerate() {
-            let inside = |ts: Ts| bucket(ts.0) > end - len && bucket(ts.0) <= end;
+        // The sliding windows, then the calendar ones: the 30-minute interval and the UTC day
+        // holding NOW (events of earlier periods never count there, whatever the order).
+        let interval_start = NOW.0 - NOW.0.rem_euclid(30 * MIN);
+        let day_start = NOW.0 - NOW.0.rem_euclid(24 * 60 * MIN);
+        let windows: [Box<dyn Fn(Ts) -> bool>; 6] = [
+            Box::new(move |ts: Ts| bucket(ts.0) > end - 5 && bucket(ts.0) <= end),
+            Box::new(move |ts: Ts| bucket(ts.0) > end - 15 && bucket(ts.0) <= end),
+            Box::new(move |ts: Ts| bucket(ts.0) > end - 30 && bucket(ts.0) <= end),
+            Box::new(move |ts: Ts| bucket(ts.0) > end - 60 && bucket(ts.0) <= end),
+            Box::new(move |ts: Ts| ts.0 >= interval_start && ts.0 <= NOW.0),
+            Box::new(move |ts: Ts| ts.0 >= day_start && ts.0 <= NOW.0),
+        ];
+        for (w, inside) in windows.iter().enumerate() {
             for (qi, qname) in queues.iter().enumerate() {
                 let mut n = Naive::default();
                 for c in calls.iter().filter(|c| c.queue == qi) {
@@ -532,12 +544,18 @@ proptest! {
                         csat_pos: m.csat_positive,
                     }
                 }).unwrap_or_default();
-                prop_assert_eq!(&got, &n, "queue {} window {}", qname, len);
+                prop_assert_eq!(&got, &n, "queue {} window {}", qname, w);
             }
         }
-        // Live state: calls with no outcome are waiting; the oldest sets the longest wait.
+        // Live state: calls with no outcome are waiting (until max_wait_secs says they are
+        // lost); the oldest sets the longest wait.
+        let max_wait_ms = i64::from(MetricsPolicy::default().max_wait_secs) * 1000;
         for (qi, qname) in queues.iter().enumerate() {
-            let waiting: Vec<i64> = calls.iter().filter(|c| c.queue == qi && c.outcome.is_none()).map(|c| c.queued_ago_ms).collect();
+            let waiting: Vec<i64> = calls
+                .iter()
+                .filter(|c| c.queue == qi && c.outcome.is_none() && c.queued_ago_ms <= max_wait_ms)
+                .map(|c| c.queued_ago_ms)
+                .collect();
             let q = snap.queue(qname);
             prop_assert_eq!(q.map_or(0, |q| q.waiting), waiting.len() as u64);
             let longest = waiting.iter().max().map_or(0.0, |ms| *ms as f64 / 1000.0);
