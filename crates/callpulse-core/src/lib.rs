@@ -47,8 +47,8 @@ pub use partition::{Applied, PartitionCounters, PartitionSnapshot, PartitionStat
 pub use policy::{MetricsPolicy, PolicyError, QueuePolicy, SlFormula};
 pub use report::{Attribution, ReportBuilder, ReportCounters, ReportRow, ReportSpec};
 pub use snapshot::{
-    EngineView, FcrView, FcrWindow, QueueView, Retired, Snapshot, StaffingView, TeamView,
-    TeamWindow, TicketView, TicketWindow, WindowMetrics,
+    CenterView, EngineView, FcrView, FcrWindow, QueueView, Retired, Snapshot, StaffingView,
+    TeamView, TeamWindow, TicketView, TicketWindow, WindowMetrics,
 };
 pub use tickets::{TicketAgg, TicketLive};
 pub use window::BucketRing;

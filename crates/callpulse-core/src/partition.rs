@@ -106,6 +106,45 @@ struct QueueState {
     periods: Periods,
 }
 
+/// The whole center: every queue's calls in one ring, answered-within counted at the
+/// default queue's thresholds, short abandons as each queue defines them.
+#[derive(Debug)]
+struct Center {
+    ring: BucketRing<CallAgg>,
+    periods: Periods,
+    thresholds_ms: [u64; MAX_SL_THRESHOLDS],
+    threshold_count: usize,
+}
+
+impl Center {
+    fn new(policy: &MetricsPolicy, ring_capacity: usize) -> Self {
+        let mut thresholds_ms = [0u64; MAX_SL_THRESHOLDS];
+        for (slot, secs) in thresholds_ms
+            .iter_mut()
+            .zip(&policy.default_queue.sl_thresholds_secs)
+        {
+            *slot = u64::from(*secs) * 1000;
+        }
+        Center {
+            ring: BucketRing::new(policy.bucket_ms(), ring_capacity),
+            periods: Periods::new(policy.calendar(), policy.interval_mins.saturating_mul(60)),
+            thresholds_ms,
+            threshold_count: policy
+                .default_queue
+                .sl_thresholds_secs
+                .len()
+                .min(MAX_SL_THRESHOLDS),
+        }
+    }
+
+    fn record(&mut self, ts: Ts, f: impl Fn(&mut CallAgg)) {
+        self.periods.record(ts, &f);
+        if let Some(bucket) = self.ring.bucket_mut(ts.millis()) {
+            f(bucket);
+        }
+    }
+}
+
 impl QueueState {
     /// Records into the bucket of `ts` and the calendar periods it falls in; `Late` when the
     /// ring no longer holds that bucket.
@@ -142,6 +181,8 @@ pub struct PartitionSnapshot {
     /// The newest event time applied.
     pub high_water: Option<Ts>,
     pub queues: Vec<QueueSnapshot>,
+    /// The whole center's windows (as [`QueueSnapshot::windows`]).
+    pub center: Vec<CallAgg>,
     pub teams: Vec<(Arc<str>, TeamStates)>,
     /// Per team, time in state over each policy window (policy order), running states
     /// included.
@@ -164,6 +205,7 @@ pub struct PartitionState {
     call_customers: FxHashMap<u64, (u64, Ts)>,
     /// FCR facts since the last drain (see `fcr.rs`).
     fcr_facts: Vec<FcrFact>,
+    center: Center,
     tickets: Tickets,
     /// Per queue id, its ticket windows once it has had a ticket.
     ticket_queues: Vec<Option<Box<TicketQueue>>>,
@@ -190,6 +232,7 @@ impl PartitionState {
         let ring_capacity = window_lens.last().copied().unwrap_or(1) + 1;
         let dedupe = Dedupe::new(policy.dedupe_capacity);
         let agents = Agents::new(policy.bucket_ms(), ring_capacity, policy.calendar());
+        let center = Center::new(&policy, ring_capacity);
         PartitionState {
             policy,
             window_lens,
@@ -199,6 +242,7 @@ impl PartitionState {
             calls: FxHashMap::default(),
             call_customers: FxHashMap::default(),
             fcr_facts: Vec::new(),
+            center,
             tickets: Tickets::default(),
             ticket_queues: Vec::new(),
             agents,
@@ -268,17 +312,23 @@ impl PartitionState {
                 q.totals
                     .counts
                     .record_completed(talk, hold, acw, e.resolved);
-                q.record(ts, |b| {
+                let applied = q.record(ts, |b| {
                     b.counts.record_completed(talk, hold, acw, e.resolved);
-                })
+                });
+                self.center.record(ts, |b| {
+                    b.counts.record_completed(talk, hold, acw, e.resolved);
+                });
+                applied
             }
             Event::CsatResponse(e) => {
                 let queue = self.queue_id(&e.queue)?;
                 let q = &mut self.queues[queue as usize];
                 q.totals.counts.record_csat(e.score);
-                q.record(ts, |b| {
+                let applied = q.record(ts, |b| {
                     b.counts.record_csat(e.score);
-                })
+                });
+                self.center.record(ts, |b| b.counts.record_csat(e.score));
+                applied
             }
             Event::AgentState(e) => {
                 let caps = (self.policy.max_teams, self.policy.max_agents);
@@ -390,6 +440,7 @@ impl PartitionState {
         let q = &mut self.queues[queue as usize];
         q.totals.counts.offered += 1;
         let applied = q.record(ts, |b| b.counts.offered += 1);
+        self.center.record(ts, |b| b.counts.offered += 1);
         match self.calls.remove(&call) {
             Some(CallRec {
                 queue: outcome_queue,
@@ -470,12 +521,19 @@ impl PartitionState {
                 let (thresholds, n) = (q.thresholds_ms, q.threshold_count);
                 q.totals
                     .record_answer(wait, &thresholds[..n], &q.wait_bounds_ms);
-                q.record(at, |b| b.record_answer(wait, &thresholds[..n]))
+                let applied = q.record(at, |b| b.record_answer(wait, &thresholds[..n]));
+                let (center, cn) = (self.center.thresholds_ms, self.center.threshold_count);
+                self.center
+                    .record(at, |b| b.record_answer(wait, &center[..cn]));
+                applied
             }
             Outcome::Abandoned => {
                 let short = wait < q.short_abandon_ms;
                 q.totals.counts.record_abandon(wait, short);
-                q.record(at, |b| b.counts.record_abandon(wait, short))
+                let applied = q.record(at, |b| b.counts.record_abandon(wait, short));
+                self.center
+                    .record(at, |b| b.counts.record_abandon(wait, short));
+                applied
             }
         }
     }
@@ -500,6 +558,18 @@ impl PartitionState {
             q.ring.for_each_closed(|agg| agg.wait_hist.compact());
         }
         let window_order = self.window_order();
+        self.center
+            .ring
+            .for_each_closed(|agg| agg.wait_hist.compact());
+        let mut center_sorted = self.center.ring.windows(now.millis(), &self.window_lens);
+        for window in &mut center_sorted {
+            window.wait_hist.compact();
+        }
+        let mut center: Vec<CallAgg> = window_order
+            .iter()
+            .map(|&i| center_sorted[i].clone())
+            .collect();
+        center.extend(self.center.periods.read(now));
         let window_lens = &self.window_lens;
         let ticket_live =
             self.tickets
@@ -550,6 +620,7 @@ impl PartitionState {
             at: now,
             high_water: self.high_water,
             queues,
+            center,
             teams: view.teams,
             team_time,
             agents: view.agents,
@@ -580,6 +651,7 @@ impl PartitionState {
         for t in self.ticket_queues.iter_mut().flatten() {
             t.ring.advance(clock.millis());
         }
+        self.center.ring.advance(clock.millis());
         self.tickets
             .expire(clock.plus_millis(-i64::from(self.policy.ticket_retention_secs) * 1000));
         let orphan_before = clock.plus_millis(-i64::from(self.policy.orphan_timeout_secs) * 1000);

@@ -226,6 +226,17 @@ pub struct StaffingView {
     pub gap_agents: Option<i64>,
 }
 
+/// The whole center's figures.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CenterView {
+    pub sl_thresholds_secs: Vec<u32>,
+    pub sl_target: f64,
+    /// Calls waiting now, over all queues, and the longest wait among them.
+    pub waiting: u64,
+    pub longest_wait_s: f64,
+    pub windows: Vec<WindowMetrics>,
+}
+
 /// Agents per state for one team.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct TeamView {
@@ -283,6 +294,10 @@ pub struct Snapshot {
     /// Window labels in configuration order (`5m`, `15m`, ...).
     pub windows: Vec<String>,
     pub queues: Vec<QueueView>,
+    /// The whole center: every queue's calls, the SL at `[metrics.default_queue]`'s
+    /// thresholds and formula (on the API and WebSocket feed; on /metrics, sum the queues'
+    /// numerators and denominators instead).
+    pub center: CenterView,
     pub teams: Vec<TeamView>,
     pub agents: Vec<AgentView>,
     pub engine: EngineView,
@@ -324,8 +339,15 @@ impl Snapshot {
         let mut team_time: BTreeMap<Arc<str>, Vec<StateTimes>> = BTreeMap::new();
         let mut agents: Vec<AgentView> = Vec::new();
         let mut counters = retired.counters;
+        let mut center: Vec<CallAgg> = Vec::new();
         let mut high_water: Option<Ts> = None;
         for part in parts {
+            if center.len() < part.center.len() {
+                center.resize_with(part.center.len(), CallAgg::default);
+            }
+            for (ours, theirs) in center.iter_mut().zip(&part.center) {
+                ours.merge(theirs);
+            }
             for q in &part.queues {
                 let acc = queues.entry(Arc::clone(&q.name)).or_default();
                 if acc.windows.len() < q.windows.len() {
@@ -373,6 +395,22 @@ impl Snapshot {
             high_water = high_water.max(part.high_water);
         }
         agents.sort_by(|a, b| a.agent_id.cmp(&b.agent_id));
+        center.resize_with(labels.len(), CallAgg::default);
+        let center = CenterView {
+            sl_thresholds_secs: policy.default_queue.sl_thresholds_secs.clone(),
+            sl_target: policy.default_queue.sl_target,
+            waiting: queues.values().map(|acc| acc.waiting).sum(),
+            longest_wait_s: queues
+                .values()
+                .filter_map(|acc| acc.oldest)
+                .min()
+                .map_or(0.0, |oldest| secs(at.millis_since(oldest).max(0) as u64)),
+            windows: labels
+                .iter()
+                .zip(&center)
+                .map(|(label, agg)| window_metrics(label, agg, &policy.default_queue))
+                .collect(),
+        };
         let queues = queues
             .into_iter()
             .map(|(name, mut acc)| {
@@ -437,6 +475,7 @@ impl Snapshot {
             at_ms: at.millis(),
             windows: labels,
             queues,
+            center,
             teams,
             agents,
             engine: EngineView {

@@ -849,3 +849,43 @@ fn time_in_state_and_occupancy() {
     assert_eq!(fifteen.occupancy, Some(0.5));
     assert_eq!(snap.agents[0].today, team.windows[1].time);
 }
+
+#[test]
+fn the_center_rolls_up_every_queue_at_the_default_thresholds() {
+    let mut policy = MetricsPolicy::default();
+    policy.queues.insert(
+        "vip".into(),
+        QueuePolicy {
+            sl_thresholds_secs: vec![10],
+            ..QueuePolicy::default()
+        },
+    );
+    let policy = Arc::new(policy);
+    let mut s = PartitionState::new(Arc::clone(&policy));
+    let t = |ago: i64| Ts(NOW.0 - ago);
+    for (i, (queue, wait_ms)) in [("vip", 15_000), ("billing", 15_000), ("billing", 30_000)]
+        .into_iter()
+        .enumerate()
+    {
+        let call = format!("c{i}");
+        s.apply(&queued(&format!("q{i}"), &call, queue, t(MIN)))
+            .expect("queued");
+        s.apply(&answered(&format!("a{i}"), &call, queue, t(MIN - wait_ms)))
+            .expect("answered");
+    }
+    s.apply(&queued("q9", "c9", "vip", t(2 * MIN)))
+        .expect("waiting");
+    let part = Arc::new(s.snapshot(NOW));
+    let snap = Snapshot::build(1, NOW, &[part], &Retired::default(), &policy);
+    let center = &snap.center;
+    assert_eq!((center.waiting, center.longest_wait_s), (1, 120.0));
+    let w = &center.windows[0];
+    assert_eq!((w.offered, w.answered), (4, 3));
+    // The vip call (15 s) misses vip's own 10 s threshold but counts within the center's 20 s.
+    assert_eq!(
+        snap.queue("vip").expect("vip").windows[0].answered_within[&10],
+        0
+    );
+    assert_eq!(w.answered_within[&20], 2);
+    assert_eq!(center.sl_thresholds_secs, [20]);
+}
