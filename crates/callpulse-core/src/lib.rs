@@ -41,7 +41,7 @@ mod window;
 pub use calendar::{Calendar, CalendarError};
 pub use calls::{CallAgg, CallCounts, CallTotals, MAX_SL_THRESHOLDS, WaitHistogram};
 pub use fcr::{FcrCounts, FcrFact, FcrQueueView, FcrTracker};
-pub use live::{AgentView, TeamStates};
+pub use live::{AgentCalls, AgentCallsView, AgentView, TeamStates};
 pub use occupancy::{StateTimeView, StateTimes};
 pub use partition::{Applied, PartitionCounters, PartitionSnapshot, PartitionState, QueueSnapshot};
 pub use policy::{MetricsPolicy, PolicyError, QueuePolicy, SlFormula};

@@ -83,6 +83,124 @@ pub struct AgentView {
     /// Time per state since local midnight (the current state up to the snapshot) and the
     /// agent's occupancy over it.
     pub today: StateTimeView,
+    /// The agent's calls since local midnight (from every partition's call events).
+    pub calls_today: Option<AgentCallsView>,
+}
+
+/// An agent's calls today, as readers see them; times in seconds.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AgentCallsView {
+    pub answered: u64,
+    pub completed: u64,
+    pub aht_s: Option<f64>,
+    pub talk_avg_s: Option<f64>,
+    pub hold_avg_s: Option<f64>,
+    pub acw_avg_s: Option<f64>,
+    /// Completed calls flagged resolved, of those carrying the flag.
+    pub resolved_reported_ratio: Option<f64>,
+    pub csat_responses: u64,
+    /// Top-2-box share.
+    pub csat: Option<f64>,
+}
+
+impl From<&AgentCalls> for AgentCallsView {
+    fn from(c: &AgentCalls) -> Self {
+        let avg = |ms: u64| (c.completed > 0).then(|| ms as f64 / c.completed as f64 / 1000.0);
+        let ratio = |n: u64, d: u64| (d > 0).then(|| n as f64 / d as f64);
+        AgentCallsView {
+            answered: c.answered,
+            completed: c.completed,
+            aht_s: avg(c.talk_ms + c.hold_ms + c.acw_ms),
+            talk_avg_s: avg(c.talk_ms),
+            hold_avg_s: avg(c.hold_ms),
+            acw_avg_s: avg(c.acw_ms),
+            resolved_reported_ratio: ratio(c.resolved_true, c.resolved_reported),
+            csat_responses: c.csat_responses,
+            csat: ratio(c.csat_positive, c.csat_responses),
+        }
+    }
+}
+
+/// One agent's calls since local midnight: counted where the call events are (any
+/// partition), merged by agent id in the snapshot.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct AgentCalls {
+    pub answered: u64,
+    pub completed: u64,
+    pub talk_ms: u64,
+    pub hold_ms: u64,
+    pub acw_ms: u64,
+    pub resolved_reported: u64,
+    pub resolved_true: u64,
+    pub csat_responses: u64,
+    pub csat_positive: u64,
+}
+
+impl AgentCalls {
+    pub(crate) fn merge(&mut self, o: &AgentCalls) {
+        self.answered += o.answered;
+        self.completed += o.completed;
+        self.talk_ms += o.talk_ms;
+        self.hold_ms += o.hold_ms;
+        self.acw_ms += o.acw_ms;
+        self.resolved_reported += o.resolved_reported;
+        self.resolved_true += o.resolved_true;
+        self.csat_responses += o.csat_responses;
+        self.csat_positive += o.csat_positive;
+    }
+}
+
+/// Per-agent call figures of today, bounded by the agent cap.
+#[derive(Debug)]
+pub(crate) struct AgentCallBook {
+    calendar: Calendar,
+    day: Ts,
+    agents: FxHashMap<Arc<str>, AgentCalls>,
+}
+
+impl AgentCallBook {
+    pub(crate) fn new(calendar: Calendar) -> Self {
+        AgentCallBook {
+            calendar,
+            day: Ts(i64::MIN),
+            agents: FxHashMap::default(),
+        }
+    }
+
+    /// The agent's figures for the day of `at`; `None` for an earlier day (late) or past
+    /// the cap of `max_agents`.
+    pub(crate) fn entry(
+        &mut self,
+        agent: &str,
+        at: Ts,
+        max_agents: usize,
+    ) -> Option<&mut AgentCalls> {
+        let day = self.calendar.period_start(at, DAY_SECS);
+        if day > self.day {
+            self.day = day;
+            self.agents.clear();
+        } else if day < self.day {
+            return None;
+        }
+        if !self.agents.contains_key(agent) {
+            if self.agents.len() >= max_agents {
+                return None;
+            }
+            self.agents.insert(Arc::from(agent), AgentCalls::default());
+        }
+        self.agents.get_mut(agent)
+    }
+
+    /// Today's figures at `now` (empty once the day is over).
+    pub(crate) fn view(&self, now: Ts) -> Vec<(Arc<str>, AgentCalls)> {
+        if self.calendar.period_start(now, DAY_SECS) != self.day {
+            return Vec::new();
+        }
+        self.agents
+            .iter()
+            .map(|(id, calls)| (Arc::clone(id), *calls))
+            .collect()
+    }
 }
 
 /// Agents per state for one team, indexed by [`AgentState::index`].
@@ -235,6 +353,7 @@ impl Agents {
                 state: rec.state,
                 since_ms: rec.since.millis(),
                 today: StateTimeView::from(&today),
+                calls_today: None,
             });
         }
         agents.sort_by(|a, b| a.agent_id.cmp(&b.agent_id));

@@ -18,7 +18,9 @@ use serde::Serialize;
 use crate::calls::{CallAgg, CallTotals, MAX_SL_THRESHOLDS};
 use crate::dedupe::{Dedupe, id_hash, key_hash};
 use crate::fcr::FcrFact;
-use crate::live::{AgentUpdate, AgentView, Agents, Names, TeamStates, Waiting};
+use crate::live::{
+    AgentCallBook, AgentCalls, AgentUpdate, AgentView, Agents, Names, TeamStates, Waiting,
+};
 use crate::occupancy::StateTimes;
 use crate::periods::Periods;
 use crate::policy::MetricsPolicy;
@@ -183,6 +185,8 @@ pub struct PartitionSnapshot {
     pub queues: Vec<QueueSnapshot>,
     /// The whole center's windows (as [`QueueSnapshot::windows`]).
     pub center: Vec<CallAgg>,
+    /// Today's call figures of agents whose calls this partition saw.
+    pub agent_calls: Vec<(Arc<str>, AgentCalls)>,
     pub teams: Vec<(Arc<str>, TeamStates)>,
     /// Per team, time in state over each policy window (policy order), running states
     /// included.
@@ -206,6 +210,7 @@ pub struct PartitionState {
     /// FCR facts since the last drain (see `fcr.rs`).
     fcr_facts: Vec<FcrFact>,
     center: Center,
+    agent_calls: AgentCallBook,
     tickets: Tickets,
     /// Per queue id, its ticket windows once it has had a ticket.
     ticket_queues: Vec<Option<Box<TicketQueue>>>,
@@ -233,6 +238,7 @@ impl PartitionState {
         let dedupe = Dedupe::new(policy.dedupe_capacity);
         let agents = Agents::new(policy.bucket_ms(), ring_capacity, policy.calendar());
         let center = Center::new(&policy, ring_capacity);
+        let agent_calls = AgentCallBook::new(policy.calendar());
         PartitionState {
             policy,
             window_lens,
@@ -243,6 +249,7 @@ impl PartitionState {
             call_customers: FxHashMap::default(),
             fcr_facts: Vec::new(),
             center,
+            agent_calls,
             tickets: Tickets::default(),
             ticket_queues: Vec::new(),
             agents,
@@ -287,6 +294,12 @@ impl PartitionState {
             }
             Event::CallAnswered(e) => {
                 let queue = self.queue_id(&e.queue)?;
+                if let Some(agent) = self
+                    .agent_calls
+                    .entry(&e.agent_id, ts, self.policy.max_agents)
+                {
+                    agent.answered += 1;
+                }
                 self.on_outcome(queue, key_hash(e.call_id.as_str()), Outcome::Answered, ts)
             }
             Event::CallAbandoned(e) => {
@@ -307,8 +320,19 @@ impl PartitionState {
                         queue: Arc::clone(self.queue_names.name(queue)),
                     });
                 }
-                let q = &mut self.queues[queue as usize];
                 let (talk, hold, acw) = (e.talk_ms as u64, e.hold_ms as u64, e.acw_ms as u64);
+                if let Some(agent) = self
+                    .agent_calls
+                    .entry(&e.agent_id, ts, self.policy.max_agents)
+                {
+                    agent.completed += 1;
+                    agent.talk_ms += talk;
+                    agent.hold_ms += hold;
+                    agent.acw_ms += acw;
+                    agent.resolved_reported += u64::from(e.resolved.is_some());
+                    agent.resolved_true += u64::from(e.resolved == Some(true));
+                }
+                let q = &mut self.queues[queue as usize];
                 q.totals
                     .counts
                     .record_completed(talk, hold, acw, e.resolved);
@@ -322,6 +346,14 @@ impl PartitionState {
             }
             Event::CsatResponse(e) => {
                 let queue = self.queue_id(&e.queue)?;
+                if let Some(agent) = e
+                    .agent_id
+                    .as_deref()
+                    .and_then(|agent| self.agent_calls.entry(agent, ts, self.policy.max_agents))
+                {
+                    agent.csat_responses += 1;
+                    agent.csat_positive += u64::from(e.score >= 4);
+                }
                 let q = &mut self.queues[queue as usize];
                 q.totals.counts.record_csat(e.score);
                 let applied = q.record(ts, |b| {
@@ -621,6 +653,7 @@ impl PartitionState {
             high_water: self.high_water,
             queues,
             center,
+            agent_calls: self.agent_calls.view(now),
             teams: view.teams,
             team_time,
             agents: view.agents,

@@ -11,7 +11,7 @@ use serde::Serialize;
 
 use crate::calls::{CallAgg, CallTotals};
 use crate::fcr::FcrQueueView;
-use crate::live::{AgentView, TeamStates};
+use crate::live::{AgentCalls, AgentCallsView, AgentView, TeamStates};
 use crate::occupancy::{StateTimeView, StateTimes};
 use crate::partition::{PartitionCounters, PartitionSnapshot};
 use crate::periods::PERIOD_LABELS;
@@ -395,6 +395,18 @@ impl Snapshot {
             high_water = high_water.max(part.high_water);
         }
         agents.sort_by(|a, b| a.agent_id.cmp(&b.agent_id));
+        let mut agent_calls: BTreeMap<Arc<str>, AgentCalls> = BTreeMap::new();
+        for part in parts {
+            for (agent, calls) in &part.agent_calls {
+                agent_calls
+                    .entry(Arc::clone(agent))
+                    .or_default()
+                    .merge(calls);
+            }
+        }
+        for agent in &mut agents {
+            agent.calls_today = agent_calls.get(&agent.agent_id).map(AgentCallsView::from);
+        }
         center.resize_with(labels.len(), CallAgg::default);
         let center = CenterView {
             sl_thresholds_secs: policy.default_queue.sl_thresholds_secs.clone(),

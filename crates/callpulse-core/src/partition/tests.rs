@@ -848,6 +848,27 @@ fn time_in_state_and_occupancy() {
     );
     assert_eq!(fifteen.occupancy, Some(0.5));
     assert_eq!(snap.agents[0].today, team.windows[1].time);
+    assert_eq!(snap.agents[0].calls_today, None, "no calls yet");
+    // The agent's calls (events of the calls topic) join the agent in the snapshot.
+    s.apply(&queued("k1", "c1", "q", Ts(NOW.0 - 3 * MIN)))
+        .expect("queued");
+    s.apply(&answered("k2", "c1", "q", Ts(NOW.0 - 2 * MIN)))
+        .expect("answered");
+    s.apply(&completed(
+        "k3",
+        "c1",
+        "q",
+        Ts(NOW.0 - MIN),
+        (100_000, 0, 20_000),
+    ))
+    .expect("completed");
+    let snap = view(&mut s, NOW);
+    let calls = snap.agents[0].calls_today.clone().expect("calls today");
+    assert_eq!(
+        (calls.answered, calls.completed, calls.aht_s),
+        (1, 1, Some(120.0))
+    );
+    assert_eq!(calls.resolved_reported_ratio, Some(1.0));
 }
 
 #[test]
