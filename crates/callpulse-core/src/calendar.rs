@@ -104,12 +104,55 @@ impl Calendar {
     }
 }
 
+/// The local day of the last time asked about: asking again within it costs a comparison,
+/// not a time-zone conversion (which is what per-event callers need).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct DayCache {
+    calendar: Calendar,
+    start: Ts,
+    end: Ts,
+}
+
+impl DayCache {
+    pub(crate) fn new(calendar: Calendar) -> Self {
+        DayCache {
+            calendar,
+            start: Ts(i64::MAX),
+            end: Ts(i64::MIN),
+        }
+    }
+
+    /// Start of the local day holding `ts`.
+    pub(crate) fn day_of(&mut self, ts: Ts) -> Ts {
+        if ts < self.start || ts >= self.end {
+            self.start = self.calendar.period_start(ts, DAY_SECS);
+            self.end = self.calendar.next_period_start(self.start, DAY_SECS);
+        }
+        self.start
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn at(s: &str) -> Ts {
         Ts::from_datetime(DateTime::parse_from_rfc3339(s).expect("time").to_utc())
+    }
+
+    #[test]
+    fn the_day_cache_agrees_with_the_calendar() {
+        let cal = Calendar::new("Europe/Berlin").expect("zone");
+        let mut cache = DayCache::new(cal);
+        for ts in [
+            at("2026-10-25T12:00:00Z"),
+            at("2026-10-25T22:59:59Z"),
+            at("2026-10-25T23:00:00Z"),
+            at("2026-10-24T21:59:59Z"),
+            at("2026-10-24T22:00:00Z"),
+        ] {
+            assert_eq!(cache.day_of(ts), cal.period_start(ts, DAY_SECS), "{ts:?}");
+        }
     }
 
     #[test]

@@ -3,17 +3,18 @@
 //! each state (per team over the windows, per agent since local midnight).
 
 use std::collections::BTreeSet;
+use std::collections::hash_map::Entry;
 use std::sync::Arc;
 
 use callpulse_events::{AgentState, Ts};
 use rustc_hash::FxHashMap;
 use serde::Serialize;
 
-use crate::calendar::Calendar;
+use crate::calendar::{Calendar, DayCache};
+use crate::dedupe::key_hash;
 use crate::occupancy::{StateTimeView, StateTimes, record_span};
 use crate::window::BucketRing;
 
-const DAY_SECS: u32 = 24 * 3600;
 
 /// Interned names (queues, teams) with a cardinality cap: a bounded label set by construction.
 #[derive(Debug, Default)]
@@ -153,15 +154,16 @@ impl AgentCalls {
 /// Per-agent call figures of today, bounded by the agent cap.
 #[derive(Debug)]
 pub(crate) struct AgentCallBook {
-    calendar: Calendar,
+    days: DayCache,
     day: Ts,
-    agents: FxHashMap<Arc<str>, AgentCalls>,
+    /// By hashed agent id (one lookup, no string compare), with the id for readers.
+    agents: FxHashMap<u64, (Arc<str>, AgentCalls)>,
 }
 
 impl AgentCallBook {
     pub(crate) fn new(calendar: Calendar) -> Self {
         AgentCallBook {
-            calendar,
+            days: DayCache::new(calendar),
             day: Ts(i64::MIN),
             agents: FxHashMap::default(),
         }
@@ -175,29 +177,30 @@ impl AgentCallBook {
         at: Ts,
         max_agents: usize,
     ) -> Option<&mut AgentCalls> {
-        let day = self.calendar.period_start(at, DAY_SECS);
+        let day = self.days.day_of(at);
         if day > self.day {
             self.day = day;
             self.agents.clear();
         } else if day < self.day {
             return None;
         }
-        if !self.agents.contains_key(agent) {
-            if self.agents.len() >= max_agents {
-                return None;
+        let full = self.agents.len() >= max_agents;
+        match self.agents.entry(key_hash(agent)) {
+            Entry::Occupied(slot) => Some(&mut slot.into_mut().1),
+            Entry::Vacant(_) if full => None,
+            Entry::Vacant(slot) => {
+                Some(&mut slot.insert((Arc::from(agent), AgentCalls::default())).1)
             }
-            self.agents.insert(Arc::from(agent), AgentCalls::default());
         }
-        self.agents.get_mut(agent)
     }
 
     /// Today's figures at `now` (empty once the day is over).
-    pub(crate) fn view(&self, now: Ts) -> Vec<(Arc<str>, AgentCalls)> {
-        if self.calendar.period_start(now, DAY_SECS) != self.day {
+    pub(crate) fn view(&mut self, now: Ts) -> Vec<(Arc<str>, AgentCalls)> {
+        if self.days.day_of(now) != self.day {
             return Vec::new();
         }
         self.agents
-            .iter()
+            .values()
             .map(|(id, calls)| (Arc::clone(id), *calls))
             .collect()
     }
@@ -225,7 +228,7 @@ pub(crate) struct Agents {
     team_time: Vec<BucketRing<StateTimes>>,
     width_ms: i64,
     capacity: usize,
-    calendar: Calendar,
+    days: DayCache,
 }
 
 /// What an agent event did.
@@ -247,7 +250,7 @@ impl Agents {
             team_time: Vec::new(),
             width_ms,
             capacity,
-            calendar,
+            days: DayCache::new(calendar),
         }
     }
 
@@ -256,22 +259,6 @@ impl Agents {
         self.agents.values().filter(|a| a.state == state).count() as u64
     }
 
-    /// Books the span the agent's current state has lasted up to `to`.
-    fn close_span(&mut self, agent_id: &str, to: Ts) {
-        let Some(rec) = self.agents.get_mut(agent_id) else {
-            return;
-        };
-        if let Some(ring) = self.team_time.get_mut(rec.team as usize) {
-            record_span(ring, self.width_ms, self.capacity, rec.state, rec.since, to);
-        }
-        let day = self.calendar.period_start(to, DAY_SECS);
-        if day != rec.day {
-            rec.day = day;
-            rec.today = StateTimes::default();
-        }
-        rec.today
-            .add_overlap(rec.state, rec.since, to, day.millis(), i64::MAX);
-    }
 
     pub(crate) fn apply(
         &mut self,
@@ -290,16 +277,24 @@ impl Agents {
                 BucketRing::new(self.width_ms, self.capacity)
             });
         }
-        if let Some(rec) = self.agents.get(agent_id) {
+        if let Some(rec) = self.agents.get_mut(agent_id) {
             if at < rec.since {
                 return AgentUpdate::Stale;
             }
-            self.close_span(agent_id, at);
-            if let Some(rec) = self.agents.get_mut(agent_id) {
-                rec.team = team;
-                rec.state = state;
-                rec.since = at;
+            // Book the span the previous state lasted, in its team's ring and the agent's day.
+            if let Some(ring) = self.team_time.get_mut(rec.team as usize) {
+                record_span(ring, self.width_ms, self.capacity, rec.state, rec.since, at);
             }
+            let day = self.days.day_of(at);
+            if day != rec.day {
+                rec.day = day;
+                rec.today = StateTimes::default();
+            }
+            rec.today
+                .add_overlap(rec.state, rec.since, at, day.millis(), i64::MAX);
+            rec.team = team;
+            rec.state = state;
+            rec.since = at;
             return AgentUpdate::Applied;
         }
         if self.agents.len() >= max_agents {
@@ -311,7 +306,7 @@ impl Agents {
                 team,
                 state,
                 since: at,
-                day: self.calendar.period_start(at, DAY_SECS),
+                day: self.days.day_of(at),
                 today: StateTimes::default(),
             },
         );
@@ -321,7 +316,7 @@ impl Agents {
     /// Per-team state counts (every interned team, even with no agents left in a state), the
     /// per-agent list sorted by agent id, and per team its time in state over each window
     /// (`window_lens` buckets each, in that order) at `now`, running states included.
-    pub(crate) fn view(&self, now: Ts, window_lens: &[usize]) -> AgentsView {
+    pub(crate) fn view(&mut self, now: Ts, window_lens: &[usize]) -> AgentsView {
         let mut teams: Vec<(Arc<str>, TeamStates)> = (0..self.teams.len() as u32)
             .map(|id| (Arc::clone(self.teams.name(id)), TeamStates::default()))
             .collect();
@@ -331,7 +326,7 @@ impl Agents {
             .map(|ring| ring.windows(now.millis(), window_lens))
             .collect();
         let now_bucket = now.millis().div_euclid(self.width_ms);
-        let day = self.calendar.period_start(now, DAY_SECS);
+        let day = self.days.day_of(now);
         let mut agents = Vec::with_capacity(self.agents.len());
         for (agent_id, rec) in &self.agents {
             teams[rec.team as usize].1[rec.state.index()] += 1;
