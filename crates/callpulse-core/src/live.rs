@@ -15,7 +15,6 @@ use crate::dedupe::key_hash;
 use crate::occupancy::{StateTimeView, StateTimes, record_span};
 use crate::window::BucketRing;
 
-
 /// Interned names (queues, teams) with a cardinality cap: a bounded label set by construction.
 #[derive(Debug, Default)]
 pub(crate) struct Names {
@@ -258,7 +257,6 @@ impl Agents {
     pub(crate) fn count_in(&self, state: AgentState) -> u64 {
         self.agents.values().filter(|a| a.state == state).count() as u64
     }
-
 
     pub(crate) fn apply(
         &mut self,

@@ -392,7 +392,7 @@ impl PartitionState {
                     &mut self.ticket_queues,
                     queue,
                     ticket,
-                    e.priority,
+                    (e.channel, e.priority),
                     ts,
                     self.policy.max_tickets,
                 );

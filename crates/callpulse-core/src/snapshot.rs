@@ -16,7 +16,7 @@ use crate::occupancy::{StateTimeView, StateTimes};
 use crate::partition::{PartitionCounters, PartitionSnapshot};
 use crate::periods::PERIOD_LABELS;
 use crate::policy::{MetricsPolicy, QueuePolicy};
-use crate::tickets::{TicketAgg, TicketLive};
+use crate::tickets::{CHANNELS, TicketAgg, TicketLive};
 use crate::window::Merge;
 
 /// Lifetime totals of partitions this instance no longer owns. Exported counters are
@@ -182,6 +182,15 @@ pub struct TicketWindow {
     pub reopened: u64,
     /// reopened / resolved.
     pub reopen_rate: Option<f64>,
+    /// Created and resolved per channel (`email`, `chat`, `social`, `web`).
+    pub by_channel: BTreeMap<&'static str, ChannelCounts>,
+}
+
+/// One channel's tickets in a window.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct ChannelCounts {
+    pub created: u64,
+    pub resolved: u64,
 }
 
 fn ticket_window(label: &str, agg: &TicketAgg) -> TicketWindow {
@@ -200,6 +209,17 @@ fn ticket_window(label: &str, agg: &TicketAgg) -> TicketWindow {
         resolution_p90_s: p90(&agg.resolution_hist),
         reopened: agg.reopened,
         reopen_rate: ratio(agg.reopened, agg.resolved),
+        by_channel: CHANNELS
+            .iter()
+            .enumerate()
+            .map(|(i, channel)| {
+                let counts = ChannelCounts {
+                    created: agg.created_by_channel[i],
+                    resolved: agg.resolved_by_channel[i],
+                };
+                (channel.as_str(), counts)
+            })
+            .collect(),
     }
 }
 
@@ -248,6 +268,11 @@ pub struct TeamView {
     pub offline: u64,
     /// Time in state and occupancy over each sliding window, running states included.
     pub windows: Vec<TeamWindow>,
+    /// The calls of the queues this team answers (`metrics.queues.NAME.team`), per window;
+    /// `null` when no queue names the team. Service levels only when those queues share
+    /// their thresholds and formula (answered-within counts of different thresholds do not
+    /// add up).
+    pub calls: Option<Vec<WindowMetrics>>,
 }
 
 /// One team's time in state over one window.
@@ -423,6 +448,13 @@ impl Snapshot {
                 .map(|(label, agg)| window_metrics(label, agg, &policy.default_queue))
                 .collect(),
         };
+        let team_calls = team_rollup(
+            queues
+                .iter()
+                .map(|(name, acc)| (name, acc.windows.as_slice())),
+            policy,
+            &labels,
+        );
         let queues = queues
             .into_iter()
             .map(|(name, mut acc)| {
@@ -460,6 +492,7 @@ impl Snapshot {
         let teams = teams
             .into_iter()
             .map(|(team, s)| TeamView {
+                calls: team_calls.get(&team).cloned(),
                 windows: team_time
                     .get(&team)
                     .map(|windows| {
@@ -596,6 +629,55 @@ pub(crate) fn window_metrics(label: &str, window: &CallAgg, policy: &QueuePolicy
         csat_mean: (agg.csat_responses > 0)
             .then(|| agg.csat_score_sum as f64 / agg.csat_responses as f64),
     }
+}
+
+/// Each team's call figures: the merge of the queues that name it as their team.
+fn team_rollup<'a>(
+    queues: impl Iterator<Item = (&'a Arc<str>, &'a [CallAgg])>,
+    policy: &MetricsPolicy,
+    labels: &[String],
+) -> BTreeMap<Arc<str>, Vec<WindowMetrics>> {
+    let mut teams: BTreeMap<Arc<str>, (Vec<CallAgg>, Option<QueuePolicy>, bool)> = BTreeMap::new();
+    for (name, acc) in queues {
+        let queue_policy = policy.queue(name);
+        let Some(team) = queue_policy.team.as_deref() else {
+            continue;
+        };
+        let (windows, shared, differ) = teams.entry(Arc::from(team)).or_default();
+        if windows.len() < labels.len() {
+            windows.resize_with(labels.len(), CallAgg::default);
+        }
+        for (ours, theirs) in windows.iter_mut().zip(acc) {
+            ours.merge(theirs);
+        }
+        match shared {
+            None => *shared = Some(queue_policy.clone()),
+            Some(first) => {
+                *differ |= first.sl_thresholds_secs != queue_policy.sl_thresholds_secs
+                    || first.sl_formula != queue_policy.sl_formula;
+            }
+        }
+    }
+    teams
+        .into_iter()
+        .map(|(team, (windows, shared, differ))| {
+            let mut rollup = shared.unwrap_or_default();
+            let mut windows = windows;
+            if differ {
+                // Not comparable: keep the counts, drop the service levels.
+                rollup.sl_thresholds_secs.clear();
+                for w in &mut windows {
+                    w.counts.answered_within = [0; crate::calls::MAX_SL_THRESHOLDS];
+                }
+            }
+            let views = labels
+                .iter()
+                .zip(&windows)
+                .map(|(label, agg)| window_metrics(label, agg, &rollup))
+                .collect();
+            (team, views)
+        })
+        .collect()
 }
 
 /// The Erlang C figures of one queue (see [`StaffingView`]).

@@ -11,7 +11,7 @@
 
 use std::collections::VecDeque;
 
-use callpulse_events::Ts;
+use callpulse_events::{TicketChannel, Ts};
 use rustc_hash::FxHashMap;
 use serde::Serialize;
 
@@ -33,6 +33,26 @@ pub struct TicketAgg {
     pub resolution_ms: u64,
     pub resolution_hist: WaitHistogram,
     pub reopened: u64,
+    /// Created and resolved per channel ([`CHANNELS`] order).
+    pub created_by_channel: [u64; 4],
+    pub resolved_by_channel: [u64; 4],
+}
+
+/// The ticket channels, in the order of the per-channel arrays.
+pub const CHANNELS: [TicketChannel; 4] = [
+    TicketChannel::Email,
+    TicketChannel::Chat,
+    TicketChannel::Social,
+    TicketChannel::Web,
+];
+
+fn channel_index(channel: TicketChannel) -> usize {
+    match channel {
+        TicketChannel::Email => 0,
+        TicketChannel::Chat => 1,
+        TicketChannel::Social => 2,
+        TicketChannel::Web => 3,
+    }
 }
 
 impl Merge for TicketAgg {
@@ -46,6 +66,10 @@ impl Merge for TicketAgg {
         self.resolution_ms += other.resolution_ms;
         self.resolution_hist.merge(&other.resolution_hist);
         self.reopened += other.reopened;
+        for i in 0..CHANNELS.len() {
+            self.created_by_channel[i] += other.created_by_channel[i];
+            self.resolved_by_channel[i] += other.resolved_by_channel[i];
+        }
     }
 }
 
@@ -81,6 +105,7 @@ impl TicketQueue {
 #[derive(Debug, Clone, Copy)]
 struct TicketRec {
     queue: u32,
+    channel: TicketChannel,
     created: Ts,
     priority: Option<u8>,
     first_response: Option<Ts>,
@@ -143,7 +168,7 @@ impl Tickets {
         queues: &mut [Option<Box<TicketQueue>>],
         queue: u32,
         ticket: u64,
-        priority: Option<u8>,
+        (channel, priority): (TicketChannel, Option<u8>),
         ts: Ts,
         max_tickets: usize,
     ) -> TicketUpdate {
@@ -157,13 +182,17 @@ impl Tickets {
             ticket,
             TicketRec {
                 queue,
+                channel,
                 created: ts,
                 priority,
                 first_response: None,
                 resolved: None,
             },
         );
-        record(queues, queue, ts, |b| b.created += 1)
+        record(queues, queue, ts, |b| {
+            b.created += 1;
+            b.created_by_channel[channel_index(channel)] += 1;
+        })
     }
 
     pub(crate) fn first_response(
@@ -211,6 +240,7 @@ impl Tickets {
         let took = ts.millis_since(rec.created).max(0) as u64;
         record(queues, rec.queue, ts, |b| {
             b.resolved += 1;
+            b.resolved_by_channel[channel_index(rec.channel)] += 1;
             b.resolution_ms += took;
             b.resolution_hist.record(took / 1000);
         })

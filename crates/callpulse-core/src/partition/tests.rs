@@ -628,6 +628,11 @@ fn staffing_compares_erlang_c_with_the_team() {
     assert_eq!(staffing.required_agents, Some(required));
     assert_eq!(staffing.staffed_agents, Some(3), "aux is not staffed");
     assert_eq!(staffing.gap_agents, Some(i64::from(required) - 3));
+    // The team answering q rolls up q's calls.
+    let team = snap.teams.iter().find(|t| &*t.team == "t").expect("team t");
+    let calls = team.calls.as_ref().expect("team calls");
+    assert_eq!((calls[1].offered, calls[1].completed), (60, 10));
+    assert_eq!(calls[1].aht_s, Some(180.0));
     // Without completed calls there is no AHT, hence no staffing figure.
     let mut empty = PartitionState::new(Arc::clone(&policy));
     empty
@@ -790,6 +795,14 @@ fn tickets_backlog_first_response_and_resolution() {
     );
     assert_eq!(hour.resolution_avg_s, Some(1200.0));
     assert_eq!((hour.reopened, hour.reopen_rate), (1, Some(1.0)));
+    assert_eq!(
+        (
+            hour.by_channel["email"].created,
+            hour.by_channel["email"].resolved
+        ),
+        (4, 1)
+    );
+    assert_eq!(hour.by_channel["chat"].created, 0);
     let p90 = hour.first_response_p90_s.expect("p90");
     assert!((594.0..=606.0).contains(&p90), "{p90}");
     // A policy cap: with room for two tickets and none resolved, a third is rejected.
