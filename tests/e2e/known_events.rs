@@ -98,7 +98,9 @@ impl Script {
 }
 
 /// Produces the set; returns the `call_queued` time of the call left waiting.
-fn produce(brokers: &str) -> Ts {
+/// Produces the known events; returns when the oldest still-waiting call was queued, and
+/// every message as a line of NDJSON history (for the replay comparison).
+fn produce(brokers: &str) -> (Ts, Vec<String>) {
     let producer = EventProducer::new(
         brokers,
         &BTreeMap::new(),
@@ -183,11 +185,18 @@ fn produce(brokers: &str) -> Ts {
             priority: Some(1),
         }),
     );
+    let mut history: Vec<String> = Vec::new();
     for env in &s.out {
         producer.send(env).expect("send");
+        history.push(env.to_json());
     }
     // Redelivery of an already-sent event (same id, same key, so the same partition).
     producer.send(&duplicate).expect("send duplicate");
+    history.push(duplicate.to_json());
+    history.push("{not json".to_owned());
+    history.push(
+        r#"{"type":"call_teleported","event_id":"x1","ts":"2025-01-01T00:00:00Z"}"#.to_owned(),
+    );
     producer
         .send_raw("calls", "c9", b"{not json")
         .expect("send");
@@ -205,6 +214,7 @@ fn produce(brokers: &str) -> Ts {
     producer
         .send_raw("calls", "c9", missing.as_bytes())
         .expect("send");
+    history.push(missing.clone());
     let bad_score = format!(
         r#"{{"type":"csat_response","event_id":"x3","ts":"{}","interaction_id":"c9","queue":"billing","score":9}}"#,
         now().to_rfc3339()
@@ -212,6 +222,7 @@ fn produce(brokers: &str) -> Ts {
     producer
         .send_raw("surveys", "c9", bad_score.as_bytes())
         .expect("send");
+    history.push(bad_score.clone());
     let huge = format!(
         r#"{{"type":"ticket_created","pad":"{}"}}"#,
         "x".repeat(70_000)
@@ -219,12 +230,55 @@ fn produce(brokers: &str) -> Ts {
     producer
         .send_raw("tickets", "t9", huge.as_bytes())
         .expect("send");
+    history.push(huge);
     producer.flush(Duration::from_secs(30)).expect("flush");
-    s.t0.plus_millis(100_000)
+    (s.t0.plus_millis(100_000), history)
+}
+
+/// The same history through `callpulse replay` gives the live run's lifetime figures: per
+/// queue totals, and every event's fate.
+fn replay_matches_live(history: &[String], live: &serde_json::Value) {
+    let path = std::env::temp_dir().join(format!(
+        "callpulse-known-{}-{}.ndjson",
+        std::process::id(),
+        live["seq"]
+    ));
+    std::fs::write(&path, history.join("\n") + "\n").expect("write history");
+    let out = std::process::Command::new(callpulse_e2e::callpulse_binary())
+        .args(["replay", path.to_str().expect("utf-8 path")])
+        .env("RUST_LOG", "error")
+        .output()
+        .expect("replay runs");
+    let _ = std::fs::remove_file(&path);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let replayed: serde_json::Value = serde_json::from_slice(&out.stdout).expect("snapshot json");
+    let totals = |snap: &serde_json::Value| -> Vec<(String, serde_json::Value)> {
+        snap["queues"]
+            .as_array()
+            .expect("queues")
+            .iter()
+            .map(|q| (q["queue"].to_string(), q["totals"].clone()))
+            .collect()
+    };
+    assert_eq!(
+        totals(&replayed),
+        totals(live),
+        "replay totals equal the live run's"
+    );
+    for counter in ["applied", "parked", "ignored", "orphaned", "late"] {
+        assert_eq!(
+            replayed["engine"]["counters"][counter], live["engine"]["counters"][counter],
+            "{counter}"
+        );
+    }
 }
 
 async fn scenario(brokers: &str, group: &str) {
-    let waiting_since = produce(brokers);
+    let (waiting_since, history) = produce(brokers);
     let mut config = test_config(brokers, group);
     config.metrics.queues.insert(
         "billing".into(),
@@ -459,6 +513,7 @@ async fn scenario(brokers: &str, group: &str) {
     assert_eq!(agents.len(), 3);
     assert_eq!(agents[0]["agent_id"], "a1");
     assert_eq!(agents[0]["state"], "on_call");
+    replay_matches_live(&history, &snap);
 
     let url = format!("ws://{}/ws", engine.addr);
     let (mut ws, _) = tokio_tungstenite::connect_async(&url)
