@@ -190,10 +190,12 @@ fn temp_path(name: &str) -> PathBuf {
     std::env::temp_dir().join(format!("callpulse-replay-{}-{name}", std::process::id()))
 }
 
+/// Runs `callpulse replay` with `args`, the 20 s and 60 s thresholds, and `stdin`.
 fn run(args: &[&str], stdin: Option<&str>) -> String {
     let mut child = Command::new(callpulse_binary())
         .arg("replay")
         .args(args)
+        .args(["--sl-threshold", "20", "--sl-threshold", "60"])
         .env("RUST_LOG", "warn")
         .stdin(if stdin.is_some() {
             Stdio::piped()
@@ -351,33 +353,12 @@ fn interval_reports_match_a_known_history() {
     let half_hour = |ms: i64| ms.div_euclid(1_800_000) * 1_800_000;
 
     // Offered attribution (the default), 30-minute UTC intervals, from the gzip file.
-    let offered = rows_of(&run(
-        &[
-            "--report",
-            "30m",
-            "--sl-threshold",
-            "20",
-            "--sl-threshold",
-            "60",
-            gz_arg,
-        ],
-        None,
-    ));
+    let offered = rows_of(&run(&["--report", "30m", gz_arg], None));
     check(&offered, &expected(&calls, half_hour, true));
 
     // Event attribution, the same history from stdin.
     let by_event = rows_of(&run(
-        &[
-            "--report",
-            "30m",
-            "--attribute-to",
-            "event",
-            "--sl-threshold",
-            "20",
-            "--sl-threshold",
-            "60",
-            "-",
-        ],
+        &["--report", "30m", "--attribute-to", "event", "-"],
         Some(&text),
     ));
     check(&by_event, &expected(&calls, half_hour, false));
@@ -398,17 +379,7 @@ fn interval_reports_match_a_known_history() {
             .timestamp_millis()
     };
     let days = rows_of(&run(
-        &[
-            "--report",
-            "1d",
-            "--tz",
-            "Europe/Berlin",
-            "--sl-threshold",
-            "20",
-            "--sl-threshold",
-            "60",
-            gz_arg,
-        ],
+        &["--report", "1d", "--tz", "Europe/Berlin", gz_arg],
         None,
     ));
     check(&days, &expected(&calls, local_day, true));
@@ -431,10 +402,6 @@ fn interval_reports_match_a_known_history() {
             "Europe/Berlin",
             "--format",
             "csv",
-            "--sl-threshold",
-            "20",
-            "--sl-threshold",
-            "60",
             gz_arg,
         ],
         None,
