@@ -207,7 +207,14 @@ async fn main() -> anyhow::Result<()> {
         other => bail!("unknown broker {other:?}: tansu or mock"),
     };
     let start = callpulse_e2e::wall_now().plus_millis(-60 * 60 * 1000);
-    let events = mixed_events(args.events, 100, start);
+    let mut events = mixed_events(args.events, 100, start);
+    // A million events span more than an hour: shift them so the newest lies a minute in
+    // the past, or the engine would rightly reject the tail as stamped in the future.
+    let newest = events.iter().map(|e| e.ts).max().unwrap_or(start);
+    let shift = callpulse_e2e::wall_now().millis() - 60_000 - newest.millis();
+    for env in &mut events {
+        env.ts = env.ts.plus_millis(shift.min(0));
+    }
     let producer = EventProducer::new(
         &brokers,
         &BTreeMap::new(),
