@@ -40,6 +40,11 @@ impl Calendar {
             .map_err(|_| CalendarError::Zone(name.to_owned()))
     }
 
+    /// UTC, which needs no lookup.
+    pub const fn utc() -> Self {
+        Calendar { tz: Tz::UTC }
+    }
+
     /// Checks that `len_secs` can be a period: it divides 24 h, or is 24 h.
     ///
     /// # Errors
@@ -104,31 +109,45 @@ impl Calendar {
     }
 }
 
-/// The local day of the last time asked about: asking again within it costs a comparison,
-/// not a time-zone conversion (which is what per-event callers need).
+/// One calendar period of fixed nominal length (an interval, a day), remembered: asking
+/// again about a time within it costs a comparison, not a time-zone conversion (which is
+/// what per-event callers need).
 #[derive(Debug, Clone, Copy)]
-pub(crate) struct DayCache {
+pub(crate) struct PeriodCache {
     calendar: Calendar,
+    len_secs: u32,
     start: Ts,
     end: Ts,
 }
 
-impl DayCache {
-    pub(crate) fn new(calendar: Calendar) -> Self {
-        DayCache {
+impl PeriodCache {
+    /// No period yet: the first time asked about starts one.
+    pub(crate) fn new(calendar: Calendar, len_secs: u32) -> Self {
+        PeriodCache {
             calendar,
+            len_secs,
             start: Ts(i64::MAX),
             end: Ts(i64::MIN),
         }
     }
 
-    /// Start of the local day holding `ts`.
-    pub(crate) fn day_of(&mut self, ts: Ts) -> Ts {
+    /// A cache of local days.
+    pub(crate) fn days(calendar: Calendar) -> Self {
+        PeriodCache::new(calendar, DAY_SECS)
+    }
+
+    /// Start of the period holding `ts`, which becomes the remembered one.
+    pub(crate) fn start_of(&mut self, ts: Ts) -> Ts {
         if ts < self.start || ts >= self.end {
-            self.start = self.calendar.period_start(ts, DAY_SECS);
-            self.end = self.calendar.next_period_start(self.start, DAY_SECS);
+            self.start = self.calendar.period_start(ts, self.len_secs);
+            self.end = self.calendar.next_period_start(self.start, self.len_secs);
         }
         self.start
+    }
+
+    /// Start and end of the remembered period (`MAX`, `MIN` before the first).
+    pub(crate) fn bounds(&self) -> (Ts, Ts) {
+        (self.start, self.end)
     }
 }
 
@@ -143,7 +162,7 @@ mod tests {
     #[test]
     fn the_day_cache_agrees_with_the_calendar() {
         let cal = Calendar::new("Europe/Berlin").expect("zone");
-        let mut cache = DayCache::new(cal);
+        let mut cache = PeriodCache::days(cal);
         for ts in [
             at("2026-10-25T12:00:00Z"),
             at("2026-10-25T22:59:59Z"),
@@ -151,7 +170,7 @@ mod tests {
             at("2026-10-24T21:59:59Z"),
             at("2026-10-24T22:00:00Z"),
         ] {
-            assert_eq!(cache.day_of(ts), cal.period_start(ts, DAY_SECS), "{ts:?}");
+            assert_eq!(cache.start_of(ts), cal.period_start(ts, DAY_SECS), "{ts:?}");
         }
     }
 

@@ -330,24 +330,13 @@ impl FcrTracker {
     /// pending.
     pub fn view(&self, now: Ts, policy: &MetricsPolicy) -> Vec<(Arc<str>, FcrQueueView)> {
         let lens = policy.window_buckets();
-        let mut sorted = lens.clone();
-        sorted.sort_unstable();
         self.queues
             .iter()
             .map(|q| {
-                let windows = q.ring.windows(now.millis(), &sorted);
                 (
                     Arc::clone(&q.name),
                     FcrQueueView {
-                        windows: lens
-                            .iter()
-                            .map(|len| {
-                                sorted
-                                    .iter()
-                                    .position(|l| l == len)
-                                    .map_or_else(FcrCounts::default, |i| windows[i])
-                            })
-                            .collect(),
+                        windows: q.ring.windows(now.millis(), &lens),
                         totals: q.totals,
                         pending: q.pending,
                     },

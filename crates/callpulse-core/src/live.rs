@@ -10,7 +10,7 @@ use callpulse_events::{AgentState, Ts};
 use rustc_hash::FxHashMap;
 use serde::Serialize;
 
-use crate::calendar::{Calendar, DayCache};
+use crate::calendar::{Calendar, PeriodCache};
 use crate::dedupe::key_hash;
 use crate::occupancy::{StateTimeView, StateTimes, record_span};
 use crate::window::BucketRing;
@@ -153,7 +153,7 @@ impl AgentCalls {
 /// Per-agent call figures of today, bounded by the agent cap.
 #[derive(Debug)]
 pub(crate) struct AgentCallBook {
-    days: DayCache,
+    days: PeriodCache,
     day: Ts,
     /// By hashed agent id (one lookup, no string compare), with the id for readers.
     agents: FxHashMap<u64, (Arc<str>, AgentCalls)>,
@@ -162,7 +162,7 @@ pub(crate) struct AgentCallBook {
 impl AgentCallBook {
     pub(crate) fn new(calendar: Calendar) -> Self {
         AgentCallBook {
-            days: DayCache::new(calendar),
+            days: PeriodCache::days(calendar),
             day: Ts(i64::MIN),
             agents: FxHashMap::default(),
         }
@@ -176,7 +176,7 @@ impl AgentCallBook {
         at: Ts,
         max_agents: usize,
     ) -> Option<&mut AgentCalls> {
-        let day = self.days.day_of(at);
+        let day = self.days.start_of(at);
         if day > self.day {
             self.day = day;
             self.agents.clear();
@@ -195,7 +195,7 @@ impl AgentCallBook {
 
     /// Today's figures at `now` (empty once the day is over).
     pub(crate) fn view(&mut self, now: Ts) -> Vec<(Arc<str>, AgentCalls)> {
-        if self.days.day_of(now) != self.day {
+        if self.days.start_of(now) != self.day {
             return Vec::new();
         }
         self.agents
@@ -227,7 +227,7 @@ pub(crate) struct Agents {
     team_time: Vec<BucketRing<StateTimes>>,
     width_ms: i64,
     capacity: usize,
-    days: DayCache,
+    days: PeriodCache,
 }
 
 /// What an agent event did.
@@ -249,7 +249,7 @@ impl Agents {
             team_time: Vec::new(),
             width_ms,
             capacity,
-            days: DayCache::new(calendar),
+            days: PeriodCache::days(calendar),
         }
     }
 
@@ -283,7 +283,7 @@ impl Agents {
             if let Some(ring) = self.team_time.get_mut(rec.team as usize) {
                 record_span(ring, self.width_ms, self.capacity, rec.state, rec.since, at);
             }
-            let day = self.days.day_of(at);
+            let day = self.days.start_of(at);
             if day != rec.day {
                 rec.day = day;
                 rec.today = StateTimes::default();
@@ -304,7 +304,7 @@ impl Agents {
                 team,
                 state,
                 since: at,
-                day: self.days.day_of(at),
+                day: self.days.start_of(at),
                 today: StateTimes::default(),
             },
         );
@@ -324,7 +324,7 @@ impl Agents {
             .map(|ring| ring.windows(now.millis(), window_lens))
             .collect();
         let now_bucket = now.millis().div_euclid(self.width_ms);
-        let day = self.days.day_of(now);
+        let day = self.days.start_of(now);
         let mut agents = Vec::with_capacity(self.agents.len());
         for (agent_id, rec) in &self.agents {
             teams[rec.team as usize].1[rec.state.index()] += 1;

@@ -102,18 +102,61 @@ struct QueueState {
     threshold_count: usize,
     short_abandon_ms: u64,
     wait_bounds_ms: Vec<u64>,
-    ring: BucketRing<CallAgg>,
+    windows: CallWindows,
     totals: CallTotals,
     waiting: Waiting,
+}
+
+/// The sliding (bucket ring) and calendar windows of call figures, as a queue and the
+/// center each keep them.
+#[derive(Debug)]
+struct CallWindows {
+    ring: BucketRing<CallAgg>,
     periods: Periods,
 }
 
-/// The whole center: every queue's calls in one ring, answered-within counted at the
-/// default queue's thresholds, short abandons as each queue defines them.
+impl CallWindows {
+    fn new(policy: &MetricsPolicy, ring_capacity: usize) -> Self {
+        CallWindows {
+            ring: BucketRing::new(policy.bucket_ms(), ring_capacity),
+            periods: Periods::new(policy.calendar(), policy.interval_mins.saturating_mul(60)),
+        }
+    }
+
+    /// Records into the bucket of `ts` and the calendar periods it falls in; `Late` when the
+    /// ring no longer holds that bucket.
+    fn record(&mut self, ts: Ts, f: impl Fn(&mut CallAgg)) -> Applied {
+        self.periods.record(ts, &f);
+        match self.ring.bucket_mut(ts.millis()) {
+            Some(bucket) => {
+                f(bucket);
+                Applied::Counted
+            }
+            None => Applied::Late,
+        }
+    }
+
+    /// The sliding windows of `lens` buckets (policy order), then the calendar ones.
+    fn read(&mut self, now: Ts, lens: &[usize]) -> Vec<CallAgg> {
+        // Closed buckets are read at every tick and rarely written: keep their histograms
+        // sparse. Done per snapshot, not per minute, because a backlog being caught up
+        // closes many buckets between two wall-clock minutes; a bucket already sparse
+        // costs nothing here.
+        self.ring.for_each_closed(|agg| agg.wait_hist.compact());
+        let mut windows = self.ring.windows(now.millis(), lens);
+        for window in &mut windows {
+            window.wait_hist.compact();
+        }
+        windows.extend(self.periods.read(now));
+        windows
+    }
+}
+
+/// The whole center: every queue's calls in one set of windows, answered-within counted at
+/// the default queue's thresholds, short abandons as each queue defines them.
 #[derive(Debug)]
 struct Center {
-    ring: BucketRing<CallAgg>,
-    periods: Periods,
+    windows: CallWindows,
     thresholds_ms: [u64; MAX_SL_THRESHOLDS],
     threshold_count: usize,
 }
@@ -128,8 +171,7 @@ impl Center {
             *slot = u64::from(*secs) * 1000;
         }
         Center {
-            ring: BucketRing::new(policy.bucket_ms(), ring_capacity),
-            periods: Periods::new(policy.calendar(), policy.interval_mins.saturating_mul(60)),
+            windows: CallWindows::new(policy, ring_capacity),
             thresholds_ms,
             threshold_count: policy
                 .default_queue
@@ -139,26 +181,15 @@ impl Center {
         }
     }
 
+    /// Records like a queue does; lateness is the queue's to report.
     fn record(&mut self, ts: Ts, f: impl Fn(&mut CallAgg)) {
-        self.periods.record(ts, &f);
-        if let Some(bucket) = self.ring.bucket_mut(ts.millis()) {
-            f(bucket);
-        }
+        let _ = self.windows.record(ts, f);
     }
 }
 
 impl QueueState {
-    /// Records into the bucket of `ts` and the calendar periods it falls in; `Late` when the
-    /// ring no longer holds that bucket.
     fn record(&mut self, ts: Ts, f: impl Fn(&mut CallAgg)) -> Applied {
-        self.periods.record(ts, &f);
-        match self.ring.bucket_mut(ts.millis()) {
-            Some(bucket) => {
-                f(bucket);
-                Applied::Counted
-            }
-            None => Applied::Late,
-        }
+        self.windows.record(ts, f)
     }
 }
 
@@ -230,11 +261,10 @@ pub struct PartitionState {
 impl PartitionState {
     /// Empty state under `policy` (which must have passed [`MetricsPolicy::validate`]).
     pub fn new(policy: Arc<MetricsPolicy>) -> Self {
-        let mut window_lens = policy.window_buckets();
-        window_lens.sort_unstable();
+        let window_lens = policy.window_buckets();
         // One extra bucket so that the longest window is complete while the newest bucket
         // is still filling.
-        let ring_capacity = window_lens.last().copied().unwrap_or(1) + 1;
+        let ring_capacity = window_lens.iter().max().copied().unwrap_or(1) + 1;
         let dedupe = Dedupe::new(policy.dedupe_capacity);
         let agents = Agents::new(policy.bucket_ms(), ring_capacity, policy.calendar());
         let center = Center::new(&policy, ring_capacity);
@@ -451,19 +481,18 @@ impl PartitionState {
                     .iter()
                     .map(|s| u64::from(*s) * 1000)
                     .collect(),
-                ring: BucketRing::new(self.policy.bucket_ms(), self.ring_capacity),
+                windows: CallWindows::new(&self.policy, self.ring_capacity),
                 totals: CallTotals::default(),
                 waiting: Waiting::default(),
-                periods: Periods::new(
-                    self.policy.calendar(),
-                    self.policy.interval_mins.saturating_mul(60),
-                ),
             });
         }
         // A queue first seen now still knows how far event time has got, so an old event
         // is recognised as late even on a fresh ring.
         if let Some(high_water) = self.high_water {
-            self.queues[id as usize].ring.advance(high_water.millis());
+            self.queues[id as usize]
+                .windows
+                .ring
+                .advance(high_water.millis());
         }
         Ok(id)
     }
@@ -582,27 +611,8 @@ impl PartitionState {
         self.changed = false;
         self.snapshot_bucket = now.millis().div_euclid(self.policy.bucket_ms());
         self.housekeeping(now);
-        for q in &mut self.queues {
-            // Closed buckets are read at every tick and rarely written: keep their histograms
-            // sparse. Done per snapshot, not per minute, because a backlog being caught up
-            // closes many buckets between two wall-clock minutes; a bucket already sparse
-            // costs nothing here.
-            q.ring.for_each_closed(|agg| agg.wait_hist.compact());
-        }
-        let window_order = self.window_order();
-        self.center
-            .ring
-            .for_each_closed(|agg| agg.wait_hist.compact());
-        let mut center_sorted = self.center.ring.windows(now.millis(), &self.window_lens);
-        for window in &mut center_sorted {
-            window.wait_hist.compact();
-        }
-        let mut center: Vec<CallAgg> = window_order
-            .iter()
-            .map(|&i| center_sorted[i].clone())
-            .collect();
-        center.extend(self.center.periods.read(now));
         let window_lens = &self.window_lens;
+        let center = self.center.windows.read(now, window_lens);
         let ticket_live =
             self.tickets
                 .live(&self.ticket_queues, now, self.policy.ticket_at_risk_share);
@@ -617,22 +627,14 @@ impl PartitionState {
                         agg.first_response_hist.compact();
                         agg.resolution_hist.compact();
                     });
-                    let sorted = t.ring.windows(now.millis(), window_lens);
-                    let windows = window_order.iter().map(|&i| sorted[i].clone()).collect();
+                    let windows = t.ring.windows(now.millis(), window_lens);
                     let live = ticket_live.get(&(id as u32)).copied().unwrap_or_default();
                     (windows, live)
                 });
-                let mut sorted = q.ring.windows(now.millis(), window_lens);
-                for window in &mut sorted {
-                    window.wait_hist.compact();
-                }
-                let mut windows: Vec<CallAgg> =
-                    window_order.iter().map(|&i| sorted[i].clone()).collect();
-                windows.extend(q.periods.read(now));
                 QueueSnapshot {
                     name: Arc::clone(&q.name),
                     tickets,
-                    windows,
+                    windows: q.windows.read(now, window_lens),
                     waiting: q.waiting.len(),
                     oldest_waiting: q.waiting.oldest(),
                     totals: q.totals.clone(),
@@ -640,11 +642,6 @@ impl PartitionState {
             })
             .collect();
         let view = self.agents.view(now, &self.window_lens);
-        let team_time = view
-            .team_time
-            .into_iter()
-            .map(|(team, sorted)| (team, window_order.iter().map(|&i| sorted[i]).collect()))
-            .collect();
         let mut counters = self.counters;
         counters.dedupe_evicted = self.dedupe.evicted_early;
         counters.ticket_evicted = self.tickets.evicted;
@@ -655,19 +652,10 @@ impl PartitionState {
             center,
             agent_calls: self.agent_calls.view(now),
             teams: view.teams,
-            team_time,
+            team_time: view.team_time,
             agents: view.agents,
             counters,
         }
-    }
-
-    /// For each policy window (in policy order), its index in the sorted `window_lens`.
-    fn window_order(&self) -> Vec<usize> {
-        self.policy
-            .window_buckets()
-            .iter()
-            .map(|len| self.window_lens.iter().position(|l| l == len).unwrap_or(0))
-            .collect()
     }
 
     fn housekeeping(&mut self, now: Ts) {
@@ -679,12 +667,12 @@ impl PartitionState {
         }
         self.swept_bucket = bucket;
         for q in &mut self.queues {
-            q.ring.advance(clock.millis());
+            q.windows.ring.advance(clock.millis());
         }
         for t in self.ticket_queues.iter_mut().flatten() {
             t.ring.advance(clock.millis());
         }
-        self.center.ring.advance(clock.millis());
+        self.center.windows.ring.advance(clock.millis());
         self.tickets
             .expire(clock.plus_millis(-i64::from(self.policy.ticket_retention_secs) * 1000));
         let orphan_before = clock.plus_millis(-i64::from(self.policy.orphan_timeout_secs) * 1000);

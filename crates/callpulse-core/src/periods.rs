@@ -9,7 +9,7 @@
 
 use callpulse_events::Ts;
 
-use crate::calendar::Calendar;
+use crate::calendar::{Calendar, PeriodCache};
 use crate::calls::CallAgg;
 
 /// Window labels of the calendar windows, after the sliding ones.
@@ -18,52 +18,51 @@ pub const PERIOD_LABELS: [&str; 2] = ["interval", "today"];
 /// One period's running aggregate.
 #[derive(Debug, Clone)]
 struct Period {
-    len_secs: u32,
-    start: Ts,
-    end: Ts,
+    span: PeriodCache,
     agg: CallAgg,
 }
 
 impl Period {
-    fn new(len_secs: u32) -> Self {
+    fn new(calendar: Calendar, len_secs: u32) -> Self {
         Period {
-            len_secs,
-            start: Ts(i64::MIN),
-            end: Ts(i64::MIN),
+            span: PeriodCache::new(calendar, len_secs),
             agg: CallAgg::default(),
         }
     }
 
-    /// Moves to the period holding `ts` if that is a later one.
-    fn roll(&mut self, calendar: &Calendar, ts: Ts) {
-        if ts >= self.end {
-            self.start = calendar.period_start(ts, self.len_secs);
-            self.end = calendar.next_period_start(self.start, self.len_secs);
+    /// Moves to the period holding `ts` if that is a later one; returns whether `ts` is in
+    /// the (possibly new) current period.
+    fn roll(&mut self, ts: Ts) -> bool {
+        let (start, end) = self.span.bounds();
+        if ts >= end {
+            self.span.start_of(ts);
             self.agg = CallAgg::default();
+            return true;
         }
+        ts >= start
     }
 }
 
 /// The interval and day aggregates of one queue.
 #[derive(Debug, Clone)]
 pub(crate) struct Periods {
-    calendar: Calendar,
     periods: [Period; 2],
 }
 
 impl Periods {
     pub(crate) fn new(calendar: Calendar, interval_secs: u32) -> Self {
         Periods {
-            calendar,
-            periods: [Period::new(interval_secs), Period::new(24 * 3600)],
+            periods: [
+                Period::new(calendar, interval_secs),
+                Period::new(calendar, 24 * 3600),
+            ],
         }
     }
 
     /// Applies `f` to every period aggregate `ts` falls in.
     pub(crate) fn record(&mut self, ts: Ts, f: &impl Fn(&mut CallAgg)) {
         for period in &mut self.periods {
-            period.roll(&self.calendar, ts);
-            if ts >= period.start {
+            if period.roll(ts) {
                 f(&mut period.agg);
             }
         }
@@ -73,7 +72,7 @@ impl Periods {
     /// `now` reads as the empty next one).
     pub(crate) fn read(&mut self, now: Ts) -> [CallAgg; 2] {
         for period in &mut self.periods {
-            period.roll(&self.calendar, now);
+            period.roll(now);
             period.agg.wait_hist.compact();
         }
         [self.periods[0].agg.clone(), self.periods[1].agg.clone()]

@@ -218,8 +218,7 @@ impl MetricsPolicy {
 
     /// The center's calendar (the zone was checked by [`Self::validate`]; UTC otherwise).
     pub fn calendar(&self) -> Calendar {
-        Calendar::new(&self.timezone)
-            .unwrap_or_else(|_| Calendar::new("UTC").unwrap_or_else(|_| unreachable!()))
+        Calendar::new(&self.timezone).unwrap_or(Calendar::utc())
     }
 
     /// The policy for `queue`.

@@ -14,7 +14,7 @@ use callpulse_events::{Envelope, Event, Rejection, Ts};
 use rustc_hash::{FxHashMap, FxHashSet};
 use serde::Serialize;
 
-use crate::calendar::Calendar;
+use crate::calendar::{Calendar, PeriodCache};
 use crate::calls::{CallAgg, MAX_SL_THRESHOLDS};
 use crate::dedupe::id_hash;
 use crate::policy::{MetricsPolicy, QueuePolicy};
@@ -398,6 +398,8 @@ struct Rows<'a> {
     rows: BTreeMap<(Ts, Arc<str>), Row>,
     policies: FxHashMap<Arc<str>, Arc<RowPolicy>>,
     center: Arc<str>,
+    /// The last interval asked about: a contact's numbers mostly fall in one.
+    interval: PeriodCache,
 }
 
 impl<'a> Rows<'a> {
@@ -408,6 +410,7 @@ impl<'a> Rows<'a> {
             rows: BTreeMap::new(),
             policies: FxHashMap::default(),
             center: Arc::from(CENTER),
+            interval: PeriodCache::new(spec.calendar, spec.interval_secs),
         }
     }
 
@@ -439,7 +442,7 @@ impl<'a> Rows<'a> {
 
     /// Runs `f` on the row of `queue` and on the center's row, in the interval of `at`.
     fn each(&mut self, at: Ts, queue: &Arc<str>, mut f: impl FnMut(&mut Row, &RowPolicy)) {
-        let start = self.spec.calendar.period_start(at, self.spec.interval_secs);
+        let start = self.interval.start_of(at);
         let center = Arc::clone(&self.center);
         for name in [queue, &center] {
             let policy = self.row_policy(name);

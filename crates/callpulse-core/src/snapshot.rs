@@ -10,7 +10,7 @@ use callpulse_events::{AgentState, Ts};
 use serde::Serialize;
 
 use crate::calls::{CallAgg, CallTotals};
-use crate::fcr::FcrQueueView;
+use crate::fcr::FcrTracker;
 use crate::live::{AgentCalls, AgentCallsView, AgentView, TeamStates};
 use crate::occupancy::{StateTimeView, StateTimes};
 use crate::partition::{PartitionCounters, PartitionSnapshot};
@@ -535,10 +535,13 @@ impl Snapshot {
         }
     }
 
-    /// Attaches the instance's FCR figures (from its [`crate::FcrTracker`]) to the queues.
-    pub fn with_fcr(mut self, fcr: &[(Arc<str>, FcrQueueView)]) -> Snapshot {
-        for (name, view) in fcr {
-            let Some(q) = self.queues.iter_mut().find(|q| q.queue == *name) else {
+    /// Attaches the instance's FCR figures to the queues, and the tracker's bookkeeping to
+    /// the engine view, read at the snapshot's time.
+    pub fn with_fcr(mut self, tracker: &FcrTracker, policy: &MetricsPolicy) -> Snapshot {
+        self.engine.fcr_customers = tracker.customers() as u64;
+        self.engine.counters.fcr_evicted = tracker.evicted;
+        for (name, view) in tracker.view(Ts(self.at_ms), policy) {
+            let Some(q) = self.queues.iter_mut().find(|q| q.queue == name) else {
                 continue;
             };
             let t = view.totals;

@@ -201,19 +201,11 @@ impl Tickets {
         ticket: u64,
         ts: Ts,
     ) -> TicketUpdate {
-        let Some(rec) = self.recs.get_mut(&ticket) else {
+        let Some(rec) = self.change(ticket, |r| set_once(&mut r.first_response, ts)) else {
             return TicketUpdate::Ignored;
         };
-        if rec.first_response.is_some() {
-            return TicketUpdate::Ignored;
-        }
-        rec.first_response = Some(ts);
-        let rec = *rec;
         let took = ts.millis_since(rec.created).max(0) as u64;
-        let target = queues
-            .get(rec.queue as usize)
-            .and_then(Option::as_ref)
-            .map_or(u64::MAX, |q| q.target_ms(rec.priority));
+        let target = target_ms(queues, &rec);
         record(queues, rec.queue, ts, |b| {
             b.first_responses += 1;
             b.first_response_ms += took;
@@ -228,14 +220,9 @@ impl Tickets {
         ticket: u64,
         ts: Ts,
     ) -> TicketUpdate {
-        let Some(rec) = self.recs.get_mut(&ticket) else {
+        let Some(rec) = self.change(ticket, |r| set_once(&mut r.resolved, ts)) else {
             return TicketUpdate::Ignored;
         };
-        if rec.resolved.is_some() {
-            return TicketUpdate::Ignored;
-        }
-        rec.resolved = Some(ts);
-        let rec = *rec;
         self.resolved.push_back((ts, ticket));
         let took = ts.millis_since(rec.created).max(0) as u64;
         record(queues, rec.queue, ts, |b| {
@@ -252,15 +239,21 @@ impl Tickets {
         ticket: u64,
         ts: Ts,
     ) -> TicketUpdate {
-        let Some(rec) = self.recs.get_mut(&ticket) else {
+        let Some(rec) = self.change(ticket, |r| r.resolved.take().is_some()) else {
             return TicketUpdate::Ignored;
         };
-        if rec.resolved.is_none() {
-            return TicketUpdate::Ignored;
-        }
-        rec.resolved = None;
-        let queue = rec.queue;
-        record(queues, queue, ts, |b| b.reopened += 1)
+        record(queues, rec.queue, ts, |b| b.reopened += 1)
+    }
+
+    /// Applies `change` to a known ticket and returns the ticket as changed; `None` for an
+    /// unknown ticket or when `change` says the event changes nothing.
+    fn change(
+        &mut self,
+        ticket: u64,
+        change: impl FnOnce(&mut TicketRec) -> bool,
+    ) -> Option<TicketRec> {
+        let rec = self.recs.get_mut(&ticket)?;
+        change(rec).then_some(*rec)
     }
 
     /// Forgets resolved tickets resolved before `before`.
@@ -312,10 +305,7 @@ impl Tickets {
                 continue;
             }
             live.awaiting_first_response += 1;
-            let target = queues
-                .get(rec.queue as usize)
-                .and_then(Option::as_ref)
-                .map_or(u64::MAX, |q| q.target_ms(rec.priority)) as f64;
+            let target = target_ms(queues, rec) as f64;
             let age = now.millis_since(rec.created).max(0) as f64;
             if age > target {
                 live.breached += 1;
@@ -325,6 +315,23 @@ impl Tickets {
         }
         out
     }
+}
+
+/// Sets a time that happens once per ticket (first response, resolution); false if it was set.
+fn set_once(slot: &mut Option<Ts>, ts: Ts) -> bool {
+    if slot.is_some() {
+        return false;
+    }
+    *slot = Some(ts);
+    true
+}
+
+/// The first-response target of a ticket, by its queue and priority.
+fn target_ms(queues: &[Option<Box<TicketQueue>>], rec: &TicketRec) -> u64 {
+    queues
+        .get(rec.queue as usize)
+        .and_then(Option::as_ref)
+        .map_or(u64::MAX, |q| q.target_ms(rec.priority))
 }
 
 fn record(

@@ -77,21 +77,21 @@ impl<T: Merge> BucketRing<T> {
     }
 
     /// The merges of the last `lens[i]` buckets up to and including the bucket of `now_ms`,
-    /// one per entry of `lens` (which must be ascending). Buckets after `now_ms` (events from
-    /// slightly fast clocks) are not included until time reaches them.
+    /// one per entry of `lens`, in `lens` order (any order: each bucket is merged once, the
+    /// windows are read shortest first). Buckets after `now_ms` (events from slightly fast
+    /// clocks) are not included until time reaches them.
     pub fn windows(&self, now_ms: i64, lens: &[usize]) -> Vec<T> {
-        debug_assert!(
-            lens.windows(2).all(|w| w[0] <= w[1]),
-            "window lengths ascend"
-        );
+        let mut order: Vec<usize> = (0..lens.len()).collect();
+        order.sort_by_key(|&i| lens[i]);
         let end = self.bucket_of(now_ms);
         let capacity = self.slots.len() as i64;
         let mut acc = T::default();
-        let mut out = Vec::with_capacity(lens.len());
+        let mut out = vec![T::default(); lens.len()];
         // A slot can still hold a bucket the head has already lapped if nothing overwrote it.
         let oldest_kept = self.head.saturating_sub(capacity);
         let mut taken = 0usize;
-        for &len in lens {
+        for i in order {
+            let len = lens[i];
             while taken < len {
                 let bucket = end - taken as i64;
                 if let Some((tag, value)) = &self.slots[bucket.rem_euclid(capacity) as usize] {
@@ -101,7 +101,7 @@ impl<T: Merge> BucketRing<T> {
                 }
                 taken += 1;
             }
-            out.push(acc.clone());
+            out[i] = acc.clone();
         }
         out
     }
@@ -128,6 +128,8 @@ mod tests {
             ring.bucket_mut(t).expect("in range").0 += 1;
         }
         assert_eq!(ring.windows(9_000, &[1, 5, 10]), [Sum(1), Sum(2), Sum(5)]);
+        // Any order of lengths (policy order), each answered in place.
+        assert_eq!(ring.windows(9_000, &[10, 1, 5]), [Sum(5), Sum(1), Sum(2)]);
         // The head moved to bucket 9: bucket -1 and older are gone, bucket 0 still kept.
         assert!(ring.bucket_mut(-1).is_none());
         assert!(ring.bucket_mut(0).is_some());

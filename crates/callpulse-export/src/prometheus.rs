@@ -782,60 +782,62 @@ fn queue_families(q: &QueueView, out: &mut Families) {
 fn ticket_families(queue: &str, tickets: &TicketView, out: &mut Families) {
     let ql = [("queue", queue)];
     let live = &tickets.live;
-    out.gauge("callpulse_queue_tickets_open", &ql, live.backlog as f64);
-    out.gauge(
-        "callpulse_queue_tickets_awaiting_first_response",
-        &ql,
-        live.awaiting_first_response as f64,
-    );
-    out.gauge("callpulse_queue_tickets_at_risk", &ql, live.at_risk as f64);
-    out.gauge("callpulse_queue_tickets_overdue", &ql, live.breached as f64);
+    for (name, n) in [
+        ("callpulse_queue_tickets_open", live.backlog),
+        (
+            "callpulse_queue_tickets_awaiting_first_response",
+            live.awaiting_first_response,
+        ),
+        ("callpulse_queue_tickets_at_risk", live.at_risk),
+        ("callpulse_queue_tickets_overdue", live.breached),
+    ] {
+        out.gauge(name, &ql, n as f64);
+    }
+    let count = |n: u64| Some(n as f64);
     for w in &tickets.windows {
         let l = [("queue", queue), ("window", w.window.as_str())];
-        out.gauge("callpulse_queue_tickets_created", &l, w.created as f64);
-        out.gauge(
-            "callpulse_queue_ticket_first_responses",
-            &l,
-            w.first_responses as f64,
-        );
-        out.gauge(
-            "callpulse_queue_ticket_first_response_seconds",
-            &l,
-            w.first_response_sum_s,
-        );
-        out.maybe(
-            "callpulse_queue_ticket_first_response_avg_seconds",
-            &l,
-            w.first_response_avg_s,
-        );
-        out.maybe(
-            "callpulse_queue_ticket_first_response_p90_seconds",
-            &l,
-            w.first_response_p90_s,
-        );
-        out.gauge(
-            "callpulse_queue_ticket_first_response_breaches",
-            &l,
-            w.first_response_breaches as f64,
-        );
-        out.gauge("callpulse_queue_tickets_resolved", &l, w.resolved as f64);
-        out.gauge(
-            "callpulse_queue_ticket_resolution_seconds",
-            &l,
-            w.resolution_sum_s,
-        );
-        out.maybe(
-            "callpulse_queue_ticket_resolution_avg_seconds",
-            &l,
-            w.resolution_avg_s,
-        );
-        out.maybe(
-            "callpulse_queue_ticket_resolution_p90_seconds",
-            &l,
-            w.resolution_p90_s,
-        );
-        out.gauge("callpulse_queue_tickets_reopened", &l, w.reopened as f64);
-        out.maybe("callpulse_queue_ticket_reopen_ratio", &l, w.reopen_rate);
+        // Counts and sums are always present; averages, percentiles and ratios only with a
+        // denominator.
+        for (name, value) in [
+            ("callpulse_queue_tickets_created", count(w.created)),
+            (
+                "callpulse_queue_ticket_first_responses",
+                count(w.first_responses),
+            ),
+            (
+                "callpulse_queue_ticket_first_response_seconds",
+                Some(w.first_response_sum_s),
+            ),
+            (
+                "callpulse_queue_ticket_first_response_avg_seconds",
+                w.first_response_avg_s,
+            ),
+            (
+                "callpulse_queue_ticket_first_response_p90_seconds",
+                w.first_response_p90_s,
+            ),
+            (
+                "callpulse_queue_ticket_first_response_breaches",
+                count(w.first_response_breaches),
+            ),
+            ("callpulse_queue_tickets_resolved", count(w.resolved)),
+            (
+                "callpulse_queue_ticket_resolution_seconds",
+                Some(w.resolution_sum_s),
+            ),
+            (
+                "callpulse_queue_ticket_resolution_avg_seconds",
+                w.resolution_avg_s,
+            ),
+            (
+                "callpulse_queue_ticket_resolution_p90_seconds",
+                w.resolution_p90_s,
+            ),
+            ("callpulse_queue_tickets_reopened", count(w.reopened)),
+            ("callpulse_queue_ticket_reopen_ratio", w.reopen_rate),
+        ] {
+            out.maybe(name, &l, value);
+        }
     }
 }
 

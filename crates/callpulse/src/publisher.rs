@@ -23,21 +23,14 @@ pub(crate) async fn run(
 ) -> anyhow::Result<()> {
     let mut seq = 0u64;
     // The instance's one FCR tracker: a customer's contacts reach every partition.
-    let fcr = std::sync::Mutex::new(FcrTracker::for_policy(&policy));
+    let mut fcr = FcrTracker::for_policy(&policy);
     let mut interval = tokio::time::interval(tick);
     interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    let publish = |seq: u64| {
+    let mut publish = |seq: u64| {
         let (parts, retired) = board.read();
-        let now = wall_now();
-        let mut tracker = fcr
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        tracker.apply_all(board.take_fcr_facts());
-        let mut snapshot = Snapshot::build(seq, now, &parts, &retired, &policy)
-            .with_fcr(&tracker.view(now, &policy));
-        snapshot.engine.fcr_customers = tracker.customers() as u64;
-        snapshot.engine.counters.fcr_evicted = tracker.evicted;
-        drop(tracker);
+        fcr.apply_all(board.take_fcr_facts());
+        let mut snapshot =
+            Snapshot::build(seq, wall_now(), &parts, &retired, &policy).with_fcr(&fcr, &policy);
         (snapshot.engine.consumed, snapshot.engine.rejected) = telemetry.totals();
         latest.send_replace(Arc::new(Published::new(snapshot)));
     };

@@ -198,7 +198,7 @@ pub fn replay(config: &Config, options: &ReplayOptions) -> anyhow::Result<Replay
             fcr.apply_all(state.drain_fcr_facts());
             let part = Arc::new(state.snapshot(at));
             let snapshot = Snapshot::build(0, at, &[part], &Retired::default(), &policy)
-                .with_fcr(&fcr.view(at, &policy));
+                .with_fcr(&fcr, &policy);
             serde_json::to_writer_pretty(&mut out, &snapshot)?;
             writeln!(out)?;
         }
