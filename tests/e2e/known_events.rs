@@ -309,6 +309,12 @@ async fn scenario(brokers: &str, group: &str) {
     .await;
     promtool_check(&m.text);
     callpulse_e2e::check_docs_against(&m);
+    // Caught up: the figures are read at the wall clock, every partition at the tick's
+    // instant (the known history is stamped minutes in the past, so an event-time instant
+    // would show as a delay).
+    let delay = m.value("callpulse_watermark_delay_seconds", &[]);
+    assert!((0.0..5.0).contains(&delay), "watermark delay {delay} s");
+    assert_eq!(m.value("callpulse_snapshot_stale_partitions", &[]), 0.0);
 
     for (topic, n) in [
         ("calls", CALLS_MSGS),

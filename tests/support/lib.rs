@@ -15,10 +15,10 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 /// Wall-clock now: end-to-end events are stamped with real time because the engine checks
-/// event times against its own clock.
-#[allow(clippy::disallowed_methods)] // the e2e producer's clock read
+/// event times against its own clock (the same system clock the engine is given).
 pub fn wall_now() -> callpulse_events::Ts {
-    callpulse_events::Ts::from_datetime(chrono::Utc::now())
+    use callpulse_events::Clock;
+    callpulse::SystemClock.now()
 }
 
 /// Produces `call_queued` events with ids `{prefix}-{i}` for each `i` in `range` (calls
@@ -194,7 +194,12 @@ impl Engine {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = listener.local_addr().expect("addr");
         let shutdown = CancellationToken::new();
-        let handle = tokio::spawn(callpulse::run(config, listener, shutdown.clone()));
+        let handle = tokio::spawn(callpulse::run(
+            config,
+            listener,
+            callpulse::SystemClock::shared(),
+            shutdown.clone(),
+        ));
         Engine {
             addr,
             shutdown,

@@ -271,6 +271,8 @@ pub struct CallAgg {
     pub counts: CallCounts,
     /// Longest wait of an answered call (ms).
     pub max_answer_wait_ms: u64,
+    /// Shortest wait of an answered call (ms); `None` before the first answer.
+    pub min_answer_wait_ms: Option<u64>,
     /// Answered-wait distribution, for percentiles.
     pub wait_hist: WaitHistogram,
 }
@@ -280,7 +282,19 @@ impl CallAgg {
     pub fn record_answer(&mut self, wait_ms: u64, thresholds_ms: &[u64]) {
         self.counts.record_answer(wait_ms, thresholds_ms);
         self.max_answer_wait_ms = self.max_answer_wait_ms.max(wait_ms);
+        self.min_answer_wait_ms = Some(self.min_answer_wait_ms.map_or(wait_ms, |m| m.min(wait_ms)));
         self.wait_hist.record(wait_ms);
+    }
+
+    /// The answered wait at quantile `q` (0..1) in ms, `None` before the first answer. The
+    /// histogram answers with its bucket's highest equivalent value (within 1 %), which can
+    /// pass the exact maximum or fall under the exact minimum: clamped to both, so p99 is
+    /// never above the max.
+    pub fn wait_quantile_ms(&self, q: f64) -> Option<u64> {
+        let min = self.min_answer_wait_ms?;
+        self.wait_hist
+            .quantile_ms(q)
+            .map(|v| v.clamp(min, self.max_answer_wait_ms.max(min)))
     }
 }
 
@@ -288,6 +302,10 @@ impl Merge for CallAgg {
     fn merge(&mut self, other: &Self) {
         self.counts.merge(&other.counts);
         self.max_answer_wait_ms = self.max_answer_wait_ms.max(other.max_answer_wait_ms);
+        self.min_answer_wait_ms = match (self.min_answer_wait_ms, other.min_answer_wait_ms) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
         self.wait_hist.merge(&other.wait_hist);
     }
 }
@@ -407,5 +425,27 @@ mod tests {
         }
         assert_eq!(t.wait_le, [2, 2, 1]);
         assert_eq!(t.counts.answered_within[0], 4);
+    }
+
+    proptest::proptest! {
+        /// Percentiles stay within the exact minimum and maximum, however the waits fall on
+        /// the histogram's buckets and however windows are merged.
+        #[test]
+        fn percentiles_stay_within_min_and_max(
+            waits in proptest::collection::vec(0u64..3_000_000, 1..60),
+            split in 0usize..60,
+        ) {
+            let mut a = CallAgg::default();
+            let mut b = CallAgg::default();
+            for (i, w) in waits.iter().enumerate() {
+                if i < split { a.record_answer(*w, &[]) } else { b.record_answer(*w, &[]) }
+            }
+            a.merge(&b);
+            let (min, max) = (*waits.iter().min().unwrap(), *waits.iter().max().unwrap());
+            for q in [0.0, 0.01, 0.5, 0.9, 0.99, 1.0] {
+                let v = a.wait_quantile_ms(q).expect("answered");
+                proptest::prop_assert!((min..=max).contains(&v), "q {} -> {} outside [{}, {}]", q, v, min, max);
+            }
+        }
     }
 }

@@ -1,30 +1,62 @@
 //! Bounded memory of applied `event_id`s, so an at-least-once redelivery is not counted twice.
 //!
-//! Ids are remembered by a 64-bit hash, grouped in generations (the event-time bucket that
-//! was newest when they arrived). Whole generations expire once they are older than the
-//! retention, or earliest-first when the capacity is reached; eviction is O(1) per id.
+//! Ids are kept in full, so two different ids are never taken for one another: a 64-bit hash
+//! finds the candidate, the bytes decide. (The rare id whose hash another remembered id
+//! already has is kept in a small exact map beside the index.) Ids are grouped in
+//! generations (the partition's event-time bucket when they arrived), each with its bytes in
+//! one arena. Whole generations expire once older than the retention; at the capacity the
+//! oldest ids go one at a time, so the id just inserted is never the one forgotten.
 
 use std::collections::VecDeque;
 use std::hash::{BuildHasher, Hash};
 
 use rustc_hash::{FxBuildHasher, FxHashMap};
 
+/// One generation's ids: their bytes in one arena, and `(hash, start, len)` per id.
+#[derive(Debug)]
+struct Generation {
+    number: i64,
+    /// Ids before this index were evicted at the capacity.
+    first: usize,
+    bytes: String,
+    ids: Vec<(u64, u32, u32)>,
+}
+
+impl Generation {
+    fn id(&self, index: usize) -> &str {
+        let (_, start, len) = self.ids[index];
+        &self.bytes[start as usize..(start + len) as usize]
+    }
+
+    fn live(&self) -> usize {
+        self.ids.len() - self.first
+    }
+}
+
+/// What the memory knows of an id.
+enum Lookup {
+    Known,
+    /// Not known, but another remembered id has its hash.
+    HashTaken,
+    Free,
+}
+
 #[derive(Debug)]
 pub(crate) struct Dedupe {
-    seen: FxHashMap<u64, i64>,
-    generations: VecDeque<(i64, Vec<u64>)>,
+    /// Hash -> (generation number, index in it) of the first remembered id with that hash.
+    index: FxHashMap<u64, (i64, u32)>,
+    /// Ids whose hash was already taken by another remembered id, with their generation.
+    collided: FxHashMap<Box<str>, i64>,
+    generations: VecDeque<Generation>,
+    /// Ids remembered (indexed and collided).
+    len: usize,
     capacity: usize,
     /// Ids forgotten because of the capacity cap rather than age; a redelivery of one of them
     /// would be counted twice, so this is surfaced as a counter.
     pub(crate) evicted_early: u64,
 }
 
-/// The key an id is remembered by.
-pub(crate) fn id_hash(id: &str) -> u64 {
-    FxBuildHasher.hash_one(id)
-}
-
-/// Hash of any key (call ids), with the same hasher.
+/// Hash of any key (call, ticket, customer ids): one hasher for every such map.
 pub(crate) fn key_hash<T: Hash + ?Sized>(key: &T) -> u64 {
     FxBuildHasher.hash_one(key)
 }
@@ -32,30 +64,122 @@ pub(crate) fn key_hash<T: Hash + ?Sized>(key: &T) -> u64 {
 impl Dedupe {
     pub(crate) fn new(capacity: usize) -> Self {
         Dedupe {
-            seen: FxHashMap::default(),
+            index: FxHashMap::default(),
+            collided: FxHashMap::default(),
             generations: VecDeque::new(),
+            len: 0,
             capacity,
             evicted_early: 0,
         }
     }
 
-    /// Remembers `id` in `generation`; false when it was already known (a duplicate).
-    pub(crate) fn insert(&mut self, id: u64, generation: i64) -> bool {
+    fn generation(&self, number: i64) -> Option<&Generation> {
+        let at = self
+            .generations
+            .binary_search_by_key(&number, |g| g.number)
+            .ok()?;
+        self.generations.get(at)
+    }
+
+    /// What the memory knows of `id` (with hash `hash`).
+    fn lookup(&self, id: &str, hash: u64) -> Lookup {
+        let indexed = self.index.get(&hash).and_then(|&(number, index)| {
+            self.generation(number).map(|g| g.id(index as usize) == id)
+        });
+        if indexed == Some(true) || (!self.collided.is_empty() && self.collided.contains_key(id)) {
+            Lookup::Known
+        } else if indexed.is_some() {
+            Lookup::HashTaken
+        } else {
+            Lookup::Free
+        }
+    }
+
+    /// Remembers `id` in `generation` (never decreasing between calls); false when it was
+    /// already known (a duplicate).
+    pub(crate) fn insert(&mut self, id: &str, generation: i64) -> bool {
+        self.insert_hashed(id, key_hash(id), generation)
+    }
+
+    fn insert_hashed(&mut self, id: &str, hash: u64, generation: i64) -> bool {
         if self.capacity == 0 {
             return true;
         }
-        if self.seen.contains_key(&id) {
-            return false;
+        let hash_taken = match self.lookup(id, hash) {
+            Lookup::Known => return false,
+            Lookup::HashTaken => true,
+            Lookup::Free => false,
+        };
+        if self
+            .generations
+            .back()
+            .is_none_or(|g| g.number < generation)
+        {
+            self.generations.push_back(Generation {
+                number: generation,
+                first: 0,
+                bytes: String::new(),
+                ids: Vec::new(),
+            });
         }
-        self.seen.insert(id, generation);
-        match self.generations.back_mut() {
-            Some((g, ids)) if *g >= generation => ids.push(id),
-            _ => self.generations.push_back((generation, vec![id])),
+        let Some(newest) = self.generations.back_mut() else {
+            return true;
+        };
+        if hash_taken {
+            self.collided.insert(Box::from(id), newest.number);
+        } else {
+            // Ids are bounded by the payload cap (64 KiB by default), far below u32.
+            let start = newest.bytes.len() as u32;
+            newest.bytes.push_str(id);
+            newest.ids.push((hash, start, id.len() as u32));
+            self.index
+                .insert(hash, (newest.number, newest.ids.len() as u32 - 1));
         }
-        while self.seen.len() > self.capacity {
-            self.evicted_early += self.pop_oldest();
+        self.len += 1;
+        while self.len > self.capacity {
+            let evicted = self.evict_oldest();
+            if evicted == 0 {
+                break;
+            }
+            self.evicted_early += evicted;
         }
         true
+    }
+
+    /// Forgets the oldest remembered id, or a whole generation's collided ids once its
+    /// indexed ones are gone; how many were forgotten. The newest id goes last.
+    fn evict_oldest(&mut self) -> u64 {
+        loop {
+            let Some(oldest) = self.generations.front_mut() else {
+                return 0;
+            };
+            if oldest.live() == 0 {
+                let number = oldest.number;
+                self.pop_oldest();
+                let dropped = self.drop_collided_through(number);
+                if dropped > 0 {
+                    return dropped;
+                }
+                continue;
+            }
+            let (hash, _, _) = oldest.ids[oldest.first];
+            let key = (oldest.number, oldest.first as u32);
+            oldest.first += 1;
+            if self.index.get(&hash) == Some(&key) {
+                self.index.remove(&hash);
+            }
+            self.len -= 1;
+            return 1;
+        }
+    }
+
+    /// Forgets collided ids of generations up to `number`; how many.
+    fn drop_collided_through(&mut self, number: i64) -> u64 {
+        let before = self.collided.len();
+        self.collided.retain(|_, g| *g > number);
+        let dropped = before - self.collided.len();
+        self.len -= dropped;
+        dropped as u64
     }
 
     /// Forgets generations older than `oldest_kept`.
@@ -63,51 +187,122 @@ impl Dedupe {
         while self
             .generations
             .front()
-            .is_some_and(|(g, _)| *g < oldest_kept)
+            .is_some_and(|g| g.number < oldest_kept)
         {
             self.pop_oldest();
         }
+        if !self.collided.is_empty() {
+            let _ = self.drop_collided_through(oldest_kept - 1);
+        }
     }
 
-    fn pop_oldest(&mut self) -> u64 {
-        let Some((_, ids)) = self.generations.pop_front() else {
-            return 0;
+    fn pop_oldest(&mut self) {
+        let Some(g) = self.generations.pop_front() else {
+            return;
         };
-        for id in &ids {
-            self.seen.remove(id);
+        for (i, (hash, _, _)) in g.ids.iter().enumerate().skip(g.first) {
+            if self.index.get(hash) == Some(&(g.number, i as u32)) {
+                self.index.remove(hash);
+            }
         }
-        ids.len() as u64
+        self.len -= g.live();
     }
 
     pub(crate) fn len(&self) -> usize {
-        self.seen.len()
+        self.len
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use proptest::prelude::*;
+
     use super::*;
 
     #[test]
     fn detects_duplicates_until_expiry() {
         let mut d = Dedupe::new(100);
-        assert!(d.insert(id_hash("a"), 1));
-        assert!(!d.insert(id_hash("a"), 1));
-        assert!(d.insert(id_hash("b"), 2));
+        assert!(d.insert("a", 1));
+        assert!(!d.insert("a", 1));
+        assert!(d.insert("b", 2));
         d.expire(2);
-        assert!(d.insert(id_hash("a"), 3), "generation 1 expired");
-        assert!(!d.insert(id_hash("b"), 3));
+        assert!(d.insert("a", 3), "generation 1 expired");
+        assert!(!d.insert("b", 3));
         assert_eq!(d.len(), 2);
     }
 
     #[test]
-    fn capacity_evicts_oldest_generation() {
+    fn capacity_evicts_the_oldest_ids_never_the_new_one() {
         let mut d = Dedupe::new(2);
-        d.insert(1, 1);
-        d.insert(2, 2);
-        d.insert(3, 3);
+        d.insert("1", 1);
+        d.insert("2", 2);
+        d.insert("3", 3);
         assert_eq!(d.evicted_early, 1);
-        assert!(d.insert(1, 3), "forgotten");
-        assert!(!d.insert(3, 3));
+        assert!(d.insert("1", 3), "forgotten");
+        assert!(!d.insert("3", 3));
+        // More ids in one generation than the capacity: the newest are kept.
+        let mut d = Dedupe::new(3);
+        for i in 0..10 {
+            assert!(d.insert(&format!("x{i}"), 7));
+            assert!(!d.insert(&format!("x{i}"), 7), "x{i} just inserted");
+        }
+        assert_eq!((d.len(), d.evicted_early), (3, 7));
+        assert!(!d.insert("x9", 7));
+        assert!(d.insert("x0", 7), "the oldest went first");
+    }
+
+    #[test]
+    fn ids_with_the_same_hash_are_told_apart() {
+        let mut d = Dedupe::new(10);
+        assert!(d.insert_hashed("first", 42, 1));
+        assert!(
+            d.insert_hashed("second", 42, 1),
+            "a real event, not a duplicate"
+        );
+        assert!(!d.insert_hashed("second", 42, 2));
+        assert!(!d.insert_hashed("first", 42, 2));
+        assert_eq!(d.len(), 2);
+        // The first holder of the hash expires; the collided id is still known.
+        assert!(d.insert_hashed("third", 7, 3));
+        d.expire(1);
+        assert!(!d.insert_hashed("second", 42, 3));
+        d.expire(2);
+        assert!(
+            d.insert_hashed("first", 42, 3),
+            "expired with its generation"
+        );
+        assert!(!d.insert_hashed("first", 42, 3));
+    }
+
+    proptest! {
+        /// Against a naive reference that keeps every id with its generation: with a
+        /// degenerate hash (few values, so collisions are everywhere) the answer is exact
+        /// while nothing was evicted for capacity, and the count never passes the capacity.
+        #[test]
+        fn matches_naive_reference(
+            ops in proptest::collection::vec((0u8..40, 0i64..3), 1..200),
+            capacity in 1usize..60,
+        ) {
+            let mut d = Dedupe::new(capacity);
+            let mut naive: Vec<(String, i64)> = Vec::new();
+            let mut generation = 0;
+            for (n, step) in ops {
+                generation += step;
+                let (id, hash) = (format!("id{n}"), u64::from(n % 4));
+                if step == 2 {
+                    d.expire(generation - 1);
+                    naive.retain(|(_, g)| *g >= generation - 1);
+                }
+                let known = naive.iter().any(|(n, _)| *n == id);
+                let fresh = d.insert_hashed(&id, hash, generation);
+                if d.evicted_early == 0 {
+                    prop_assert_eq!(fresh, !known, "id {}", id);
+                }
+                if fresh && !known {
+                    naive.push((id, generation));
+                }
+                prop_assert!(d.len() <= capacity);
+            }
+        }
     }
 }

@@ -347,12 +347,11 @@ impl FcrTracker {
 
     /// A tracker for `policy` (FCR window, customer cap, bucket width, longest window).
     pub fn for_policy(policy: &MetricsPolicy) -> Self {
-        let longest = policy.window_buckets().into_iter().max().unwrap_or(1);
         FcrTracker::new(
             policy.fcr_window_secs,
             policy.max_fcr_customers,
             policy.bucket_ms(),
-            longest + 1,
+            policy.ring_capacity(),
         )
     }
 

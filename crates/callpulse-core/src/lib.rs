@@ -19,6 +19,8 @@
 //! - [`calendar`]: local days and intervals in the center's time zone.
 //! - `tickets.rs`: ticket backlog, first response and resolution per queue.
 //! - `snapshot.rs`: merging partition snapshots into the one [`Snapshot`] every reader sees.
+//! - [`watermark`]: the one instant a snapshot is read at (event time while catching up,
+//!   the wall clock when caught up).
 //!
 //! Adding a metric: a field in [`CallCounts`] (recorded and merged in `calls.rs`), and its
 //! derived value in [`WindowMetrics`] (`snapshot.rs`).
@@ -36,6 +38,7 @@ pub mod policy;
 pub mod report;
 mod snapshot;
 mod tickets;
+pub mod watermark;
 mod window;
 
 pub use calendar::{Calendar, CalendarError};
@@ -51,6 +54,7 @@ pub use snapshot::{
     TeamView, TeamWindow, TicketView, TicketWindow, WindowMetrics,
 };
 pub use tickets::{TicketAgg, TicketLive};
+pub use watermark::{PartitionProgress, instance_watermark};
 pub use window::BucketRing;
 
 pub use callpulse_events::Ts;

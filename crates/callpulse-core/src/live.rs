@@ -13,6 +13,7 @@ use serde::Serialize;
 use crate::calendar::{Calendar, PeriodCache};
 use crate::dedupe::key_hash;
 use crate::occupancy::{StateTimeView, StateTimes, record_span};
+use crate::periods::PeriodMap;
 use crate::window::BucketRing;
 
 /// Interned names (queues, teams) with a cardinality cap: a bounded label set by construction.
@@ -63,12 +64,21 @@ impl Waiting {
         self.calls.remove(&(queued.millis(), call));
     }
 
-    pub(crate) fn len(&self) -> u64 {
-        self.calls.len() as u64
+    /// Calls waiting at the instant `at`, and the oldest of them: queued at or before `at`
+    /// (a call queued later, by a fast clock or a partition ahead of the instant, is not
+    /// waiting yet) and no longer ago than `max_wait_ms` (older ones are presumed lost; the
+    /// partition removes them once its own event time passes them).
+    pub(crate) fn at(&self, at: Ts, max_wait_ms: i64) -> (u64, Option<Ts>) {
+        let range = self
+            .calls
+            .range((at.millis().saturating_sub(max_wait_ms), 0)..=(at.millis(), u64::MAX));
+        let oldest = range.clone().next().map(|(ms, _)| Ts(*ms));
+        (range.count() as u64, oldest)
     }
 
-    pub(crate) fn oldest(&self) -> Option<Ts> {
-        self.calls.first().map(|(ms, _)| Ts(*ms))
+    #[cfg(test)]
+    pub(crate) fn len(&self) -> u64 {
+        self.calls.len() as u64
     }
 }
 
@@ -150,41 +160,32 @@ impl AgentCalls {
     }
 }
 
-/// Per-agent call figures of today, bounded by the agent cap.
+/// Per-agent call figures per local day, bounded by the agent cap.
 #[derive(Debug)]
 pub(crate) struct AgentCallBook {
-    days: PeriodCache,
-    day: Ts,
-    /// By hashed agent id (one lookup, no string compare), with the id for readers.
-    agents: FxHashMap<u64, (Arc<str>, AgentCalls)>,
+    /// By day; within a day by hashed agent id (one lookup, no string compare), with the id
+    /// for readers. A fast clock's event of tomorrow opens tomorrow beside today.
+    days: PeriodMap<FxHashMap<u64, (Arc<str>, AgentCalls)>>,
 }
 
 impl AgentCallBook {
-    pub(crate) fn new(calendar: Calendar) -> Self {
+    pub(crate) fn new(calendar: Calendar, skew_ms: i64) -> Self {
         AgentCallBook {
-            days: PeriodCache::days(calendar),
-            day: Ts(i64::MIN),
-            agents: FxHashMap::default(),
+            days: PeriodMap::new(calendar, 24 * 3600, skew_ms),
         }
     }
 
-    /// The agent's figures for the day of `at`; `None` for an earlier day (late) or past
-    /// the cap of `max_agents`.
+    /// The agent's figures for the day of `at`; `None` for a closed day (late) or past the
+    /// cap of `max_agents` in that day.
     pub(crate) fn entry(
         &mut self,
         agent: &str,
         at: Ts,
         max_agents: usize,
     ) -> Option<&mut AgentCalls> {
-        let day = self.days.start_of(at);
-        if day > self.day {
-            self.day = day;
-            self.agents.clear();
-        } else if day < self.day {
-            return None;
-        }
-        let full = self.agents.len() >= max_agents;
-        match self.agents.entry(key_hash(agent)) {
+        let agents = self.days.get_mut(at)?;
+        let full = agents.len() >= max_agents;
+        match agents.entry(key_hash(agent)) {
             Entry::Occupied(slot) => Some(&mut slot.into_mut().1),
             Entry::Vacant(_) if full => None,
             Entry::Vacant(slot) => {
@@ -193,15 +194,14 @@ impl AgentCallBook {
         }
     }
 
-    /// Today's figures at `now` (empty once the day is over).
-    pub(crate) fn view(&mut self, now: Ts) -> Vec<(Arc<str>, AgentCalls)> {
-        if self.days.start_of(now) != self.day {
-            return Vec::new();
-        }
-        self.agents
-            .values()
-            .map(|(id, calls)| (Arc::clone(id), *calls))
-            .collect()
+    /// The figures of the day holding `now` (empty for a day without calls).
+    pub(crate) fn view(&self, now: Ts) -> Vec<(Arc<str>, AgentCalls)> {
+        self.days.get(now).map_or_else(Vec::new, |agents| {
+            agents
+                .values()
+                .map(|(id, calls)| (Arc::clone(id), *calls))
+                .collect()
+        })
     }
 }
 
@@ -213,9 +213,42 @@ struct AgentRec {
     team: u32,
     state: AgentState,
     since: Ts,
-    /// Start of the local day `today` covers, and the finished spans in it.
-    day: Ts,
-    today: StateTimes,
+    /// The finished spans of the two newest local days the agent's spans reached, by day
+    /// start: a span crossing midnight is split between them, and an event stamped
+    /// tomorrow by a fast clock leaves today's figures in place.
+    days: [(Ts, StateTimes); 2],
+}
+
+impl AgentRec {
+    /// Adds `[from, to)` in `state` to the day starting at `day` (dropped if older than both
+    /// days kept).
+    fn book(&mut self, day: Ts, state: AgentState, from: Ts, to: Ts, day_end: Ts) {
+        let slot = if self.days[0].0 == day {
+            0
+        } else if self.days[1].0 == day {
+            1
+        } else if day > self.days[1].0 {
+            self.days[0] = self.days[1];
+            self.days[1] = (day, StateTimes::default());
+            1
+        } else if day > self.days[0].0 {
+            self.days[0] = (day, StateTimes::default());
+            0
+        } else {
+            return;
+        };
+        self.days[slot]
+            .1
+            .add_overlap(state, from, to, day.millis(), day_end.millis());
+    }
+
+    /// The finished spans of the day starting at `day`.
+    fn day(&self, day: Ts) -> StateTimes {
+        self.days
+            .iter()
+            .find(|(start, _)| *start == day)
+            .map_or_else(StateTimes::default, |(_, times)| *times)
+    }
 }
 
 /// The agents whose events this partition owns, and their teams' time in state.
@@ -228,6 +261,7 @@ pub(crate) struct Agents {
     width_ms: i64,
     capacity: usize,
     days: PeriodCache,
+    calendar: Calendar,
 }
 
 /// What an agent event did.
@@ -250,6 +284,7 @@ impl Agents {
             width_ms,
             capacity,
             days: PeriodCache::days(calendar),
+            calendar,
         }
     }
 
@@ -284,12 +319,14 @@ impl Agents {
                 record_span(ring, self.width_ms, self.capacity, rec.state, rec.since, at);
             }
             let day = self.days.start_of(at);
-            if day != rec.day {
-                rec.day = day;
-                rec.today = StateTimes::default();
+            let (_, day_end) = self.days.bounds();
+            if rec.since < day {
+                // The span began on an earlier day: book that day's part to it.
+                let before = self.calendar.period_start(day.plus_millis(-1), 24 * 3600);
+                rec.book(before, rec.state, rec.since, day, day);
             }
-            rec.today
-                .add_overlap(rec.state, rec.since, at, day.millis(), i64::MAX);
+            let (was, since) = (rec.state, rec.since);
+            rec.book(day, was, since, at, day_end);
             rec.team = team;
             rec.state = state;
             rec.since = at;
@@ -304,8 +341,7 @@ impl Agents {
                 team,
                 state,
                 since: at,
-                day: self.days.start_of(at),
-                today: StateTimes::default(),
+                days: [(Ts(i64::MIN), StateTimes::default()); 2],
             },
         );
         AgentUpdate::Applied
@@ -334,11 +370,7 @@ impl Agents {
                     window.add_overlap(rec.state, rec.since, now, start, now.millis());
                 }
             }
-            let mut today = if rec.day == day {
-                rec.today
-            } else {
-                StateTimes::default()
-            };
+            let mut today = rec.day(day);
             today.add_overlap(rec.state, rec.since, now, day.millis(), now.millis());
             agents.push(AgentView {
                 agent_id: Arc::clone(agent_id),
@@ -419,8 +451,13 @@ mod tests {
         w.add(Ts(50), 1);
         w.add(Ts(10), 2);
         w.add(Ts(30), 3);
-        assert_eq!((w.len(), w.oldest()), (3, Some(Ts(10))));
+        assert_eq!(w.at(Ts(60), 100), (3, Some(Ts(10))));
         w.remove(Ts(10), 2);
-        assert_eq!(w.oldest(), Some(Ts(30)));
+        assert_eq!(w.at(Ts(60), 100), (2, Some(Ts(30))));
+        // At an earlier instant, a call queued later is not waiting yet; past the maximum
+        // wait a call is presumed lost.
+        assert_eq!(w.at(Ts(40), 100), (1, Some(Ts(30))));
+        assert_eq!(w.at(Ts(60), 20), (1, Some(Ts(50))));
+        assert_eq!(w.len(), 2);
     }
 }

@@ -16,7 +16,7 @@ use rustc_hash::FxHashMap;
 use serde::Serialize;
 
 use crate::calls::{CallAgg, CallTotals, MAX_SL_THRESHOLDS};
-use crate::dedupe::{Dedupe, id_hash, key_hash};
+use crate::dedupe::{Dedupe, key_hash};
 use crate::fcr::FcrFact;
 use crate::live::{
     AgentCallBook, AgentCalls, AgentUpdate, AgentView, Agents, Names, TeamStates, Waiting,
@@ -119,7 +119,11 @@ impl CallWindows {
     fn new(policy: &MetricsPolicy, ring_capacity: usize) -> Self {
         CallWindows {
             ring: BucketRing::new(policy.bucket_ms(), ring_capacity),
-            periods: Periods::new(policy.calendar(), policy.interval_mins.saturating_mul(60)),
+            periods: Periods::new(
+                policy.calendar(),
+                policy.interval_mins.saturating_mul(60),
+                policy.future_skew_ms(),
+            ),
         }
     }
 
@@ -262,13 +266,11 @@ impl PartitionState {
     /// Empty state under `policy` (which must have passed [`MetricsPolicy::validate`]).
     pub fn new(policy: Arc<MetricsPolicy>) -> Self {
         let window_lens = policy.window_buckets();
-        // One extra bucket so that the longest window is complete while the newest bucket
-        // is still filling.
-        let ring_capacity = window_lens.iter().max().copied().unwrap_or(1) + 1;
+        let ring_capacity = policy.ring_capacity();
         let dedupe = Dedupe::new(policy.dedupe_capacity);
         let agents = Agents::new(policy.bucket_ms(), ring_capacity, policy.calendar());
         let center = Center::new(&policy, ring_capacity);
-        let agent_calls = AgentCallBook::new(policy.calendar());
+        let agent_calls = AgentCallBook::new(policy.calendar(), policy.future_skew_ms());
         PartitionState {
             policy,
             window_lens,
@@ -301,7 +303,7 @@ impl PartitionState {
     pub fn apply(&mut self, env: &Envelope) -> Result<Applied, Rejection> {
         let generation =
             self.high_water.unwrap_or(env.ts).max(env.ts).millis() / self.policy.bucket_ms();
-        if !self.dedupe.insert(id_hash(&env.event_id), generation) {
+        if !self.dedupe.insert(&env.event_id, generation) {
             return Err(Rejection::Duplicate);
         }
         self.changed = true;
@@ -445,6 +447,7 @@ impl PartitionState {
             ))?,
         };
         self.high_water = Some(self.high_water.map_or(ts, |hw| hw.max(ts)));
+        self.housekeeping();
         let counter = match applied {
             Applied::Counted => &mut self.counters.applied,
             Applied::Late => &mut self.counters.late,
@@ -605,18 +608,20 @@ impl PartitionState {
         self.changed || now.millis().div_euclid(self.policy.bucket_ms()) != self.snapshot_bucket
     }
 
-    /// Reads every window at `now` and publishes the partition's view. Also runs the
-    /// once-per-bucket housekeeping (expiring orphans, stale waiting calls, dedupe memory).
+    /// Reads every window and the live state at the instant `now` and publishes the
+    /// partition's view. Reading changes no state: the same state read at the same instant
+    /// gives the same snapshot, whenever it is taken.
     pub fn snapshot(&mut self, now: Ts) -> PartitionSnapshot {
         self.changed = false;
         self.snapshot_bucket = now.millis().div_euclid(self.policy.bucket_ms());
-        self.housekeeping(now);
+        self.housekeeping();
         let window_lens = &self.window_lens;
         let center = self.center.windows.read(now, window_lens);
         let ticket_live =
             self.tickets
                 .live(&self.ticket_queues, now, self.policy.ticket_at_risk_share);
         let ticket_queues = &mut self.ticket_queues;
+        let max_wait_ms = i64::from(self.policy.max_wait_secs) * 1000;
         let queues = self
             .queues
             .iter_mut()
@@ -631,12 +636,13 @@ impl PartitionState {
                     let live = ticket_live.get(&(id as u32)).copied().unwrap_or_default();
                     (windows, live)
                 });
+                let (waiting, oldest_waiting) = q.waiting.at(now, max_wait_ms);
                 QueueSnapshot {
                     name: Arc::clone(&q.name),
                     tickets,
                     windows: q.windows.read(now, window_lens),
-                    waiting: q.waiting.len(),
-                    oldest_waiting: q.waiting.oldest(),
+                    waiting,
+                    oldest_waiting,
                     totals: q.totals.clone(),
                 }
             })
@@ -658,9 +664,14 @@ impl PartitionState {
         }
     }
 
-    fn housekeeping(&mut self, now: Ts) {
+    /// Expiry driven by the partition's own watermark (the newest event time it applied),
+    /// never by the read instant or a wall clock: what a partition forgets depends only on
+    /// the events it was given, so the same events at any pace leave the same state.
+    fn housekeeping(&mut self) {
         let bucket_ms = self.policy.bucket_ms();
-        let clock = self.high_water.map_or(now, |hw| hw.max(now));
+        let Some(clock) = self.high_water else {
+            return;
+        };
         let bucket = clock.millis().div_euclid(bucket_ms);
         if bucket == self.swept_bucket {
             return;
@@ -706,6 +717,11 @@ impl PartitionState {
     /// The FCR facts gathered since the last call, for the instance's [`crate::FcrTracker`].
     pub fn drain_fcr_facts(&mut self) -> Vec<FcrFact> {
         std::mem::take(&mut self.fcr_facts)
+    }
+
+    /// The partition's watermark: the newest event time applied (`None` before the first).
+    pub fn high_water(&self) -> Option<Ts> {
+        self.high_water
     }
 
     /// Tickets tracked right now (open, or resolved within retention), for memory accounting.

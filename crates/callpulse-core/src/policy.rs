@@ -143,6 +143,16 @@ pub struct MetricsPolicy {
     /// Cap on customers the live FCR tracker remembers (per engine instance, ~270 bytes
     /// each); at the cap the customer idle longest is forgotten.
     pub max_fcr_customers: usize,
+    /// How far (seconds) an event's time may run ahead of the engine's clock and still be
+    /// accepted: `[ingest].max_future_secs`, copied here when the configuration is loaded
+    /// (not a `[metrics]` key). Rings and calendar periods keep this much extra history, so
+    /// a fast producer clock never pushes an on-time event out of a window (docs/time.md).
+    #[serde(skip, default = "default_future_skew_secs")]
+    pub future_skew_secs: u32,
+}
+
+const fn default_future_skew_secs() -> u32 {
+    300
 }
 
 impl Default for MetricsPolicy {
@@ -167,6 +177,7 @@ impl Default for MetricsPolicy {
             staffing_window_mins: 15,
             fcr_window_secs: 24 * 3600,
             max_fcr_customers: 2_000_000,
+            future_skew_secs: default_future_skew_secs(),
         }
     }
 }
@@ -237,6 +248,25 @@ impl MetricsPolicy {
             .iter()
             .map(|m| (*m as usize * 60) / self.bucket_secs as usize)
             .collect()
+    }
+
+    /// Buckets a ring keeps: the longest window, the bucket still filling, and the allowed
+    /// future skew, so that an event up to `future_skew_secs` ahead moving the ring's head
+    /// leaves the longest window whole at the true time.
+    pub fn ring_capacity(&self) -> usize {
+        let longest = self.window_buckets().into_iter().max().unwrap_or(1);
+        longest + 1 + self.skew_buckets()
+    }
+
+    /// The allowed future skew in whole buckets, rounded up.
+    pub fn skew_buckets(&self) -> usize {
+        (i64::from(self.future_skew_secs) * 1000).div_euclid(self.bucket_ms()) as usize
+            + usize::from((i64::from(self.future_skew_secs) * 1000) % self.bucket_ms() != 0)
+    }
+
+    /// The allowed future skew in milliseconds.
+    pub fn future_skew_ms(&self) -> i64 {
+        i64::from(self.future_skew_secs) * 1000
     }
 
     /// Window labels (`5m`, `1h`, ...), in `windows_mins` order.

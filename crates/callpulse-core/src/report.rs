@@ -11,12 +11,12 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use callpulse_events::{Envelope, Event, Rejection, Ts};
-use rustc_hash::{FxHashMap, FxHashSet};
+use rustc_hash::FxHashMap;
 use serde::Serialize;
 
 use crate::calendar::{Calendar, PeriodCache};
 use crate::calls::{CallAgg, MAX_SL_THRESHOLDS};
-use crate::dedupe::id_hash;
+use crate::dedupe::Dedupe;
 use crate::policy::{MetricsPolicy, QueuePolicy};
 use crate::snapshot::{WindowMetrics, window_metrics};
 
@@ -140,7 +140,7 @@ struct RowPolicy {
 pub struct ReportBuilder {
     policy: Arc<MetricsPolicy>,
     spec: ReportSpec,
-    seen: FxHashSet<u64>,
+    seen: Dedupe,
     names: FxHashMap<String, Arc<str>>,
     calls: FxHashMap<String, CallFacts>,
     csat: Vec<Csat>,
@@ -156,7 +156,8 @@ impl ReportBuilder {
         ReportBuilder {
             policy,
             spec,
-            seen: FxHashSet::default(),
+            // The whole history is held anyway: remember every id, exactly.
+            seen: Dedupe::new(usize::MAX),
             names: FxHashMap::default(),
             calls: FxHashMap::default(),
             csat: Vec::new(),
@@ -180,7 +181,7 @@ impl ReportBuilder {
     /// # Errors
     /// [`Rejection::Duplicate`] for an `event_id` already taken.
     pub fn apply(&mut self, env: &Envelope) -> Result<(), Rejection> {
-        if !self.seen.insert(id_hash(&env.event_id)) {
+        if !self.seen.insert(&env.event_id, 0) {
             self.counters.duplicates += 1;
             return Err(Rejection::Duplicate);
         }

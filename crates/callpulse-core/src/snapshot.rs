@@ -298,6 +298,13 @@ pub struct EngineView {
     pub rejected: u64,
     /// Customers the instance's FCR tracker remembers.
     pub fcr_customers: u64,
+    /// The wall clock when the snapshot was built; the snapshot's own `at` is the instant
+    /// its figures are read at (the instance watermark, docs/time.md). `wall_ms - at_ms` is
+    /// how far behind real time the figures are (0 when caught up).
+    pub wall_ms: i64,
+    /// Partitions whose snapshot was not read for this tick (their worker missed the tick's
+    /// deadline), so their windows end at an earlier instant.
+    pub stale_partitions: usize,
 }
 
 impl EngineView {
@@ -531,6 +538,8 @@ impl Snapshot {
                 consumed: 0,
                 rejected: 0,
                 fcr_customers: 0,
+                wall_ms: at.millis(),
+                stale_partitions: 0,
             },
         }
     }
@@ -595,7 +604,7 @@ pub(crate) fn window_metrics(label: &str, window: &CallAgg, policy: &QueuePolicy
         .zip(agg.answered_within)
         .map(|(t, n)| (*t, n))
         .collect();
-    let quantile = |q: f64| window.wait_hist.quantile_ms(q).map(secs);
+    let quantile = |q: f64| window.wait_quantile_ms(q).map(secs);
     WindowMetrics {
         window: label.to_owned(),
         offered: agg.offered,

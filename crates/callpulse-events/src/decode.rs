@@ -60,6 +60,17 @@ pub fn decode(payload: &[u8], now: Ts, limits: &DecodeLimits) -> Result<Envelope
     if payload.len() > limits.max_payload_bytes {
         return Err(Rejection::PayloadTooLarge(payload.len()));
     }
+    // serde reads a struct from a JSON array too (fields by position), so
+    // `["call_queued", "id", ts]` would pass as a call; the contract says objects only.
+    match payload.iter().find(|b| !b.is_ascii_whitespace()) {
+        Some(b'{') => {}
+        Some(_) => {
+            return Err(Rejection::MalformedJson(
+                "an event must be a JSON object".to_owned(),
+            ));
+        }
+        None => return Err(Rejection::MalformedJson("empty payload".to_owned())),
+    }
     let header: Header<'_> = serde_json::from_slice(payload).map_err(classify)?;
     let kind_name = header
         .kind

@@ -6,11 +6,12 @@
 //! and the bounded set of [`Rejection`]s for input that is not a valid event.
 //!
 //! It does no I/O and reads no clock: the "absurd timestamp" check takes `now` from the
-//! caller. The human-readable contract lives in `docs/events.md`, the machine-readable one
+//! caller, and [`Clock`] is the trait through which the binary injects its one clock. The human-readable contract lives in `docs/events.md`, the machine-readable one
 //! in `docs/events.schema.json`; tests validate the examples in both against this code.
 
 mod agents;
 mod calls;
+pub mod clock;
 mod decode;
 mod envelope;
 mod event;
@@ -20,6 +21,7 @@ mod tickets;
 
 pub use agents::{AgentState, AgentStateChanged};
 pub use calls::{CallAbandoned, CallAnswered, CallCompleted, CallQueued};
+pub use clock::{Clock, ManualClock, SharedClock};
 pub use decode::{DecodeLimits, decode};
 pub use envelope::{Envelope, SourcePosition, Ts};
 pub use event::{Event, EventKind, Topic};

@@ -450,7 +450,19 @@ const FAMILIES: &[(&str, &str, MetricType, &[&str])] = &[
     ),
     (
         "callpulse_snapshot_timestamp_seconds",
-        "When this scrape's snapshot was built.",
+        "The instant this scrape's figures are read at: the instance watermark (the wall clock when caught up).",
+        GAUGE,
+        &[],
+    ),
+    (
+        "callpulse_watermark_delay_seconds",
+        "How far the figures' instant is behind the wall clock (0 when caught up; the backlog's age while catching up).",
+        GAUGE,
+        &[],
+    ),
+    (
+        "callpulse_snapshot_stale_partitions",
+        "Partitions whose snapshot missed the publishing tick, so their windows end earlier.",
         GAUGE,
         &[],
     ),
@@ -646,6 +658,16 @@ fn families(snap: &Snapshot, out: &mut Families) {
         "callpulse_snapshot_timestamp_seconds",
         &[],
         snap.at_ms as f64 / 1000.0,
+    );
+    out.gauge(
+        "callpulse_watermark_delay_seconds",
+        &[],
+        (snap.engine.wall_ms - snap.at_ms).max(0) as f64 / 1000.0,
+    );
+    out.gauge(
+        "callpulse_snapshot_stale_partitions",
+        &[],
+        snap.engine.stale_partitions as f64,
     );
     out.gauge(
         "callpulse_owned_partitions",

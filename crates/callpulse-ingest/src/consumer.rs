@@ -16,6 +16,7 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 
 use callpulse_core::MetricsPolicy;
+use callpulse_events::SharedClock;
 use prometheus::Registry;
 use rdkafka::client::ClientContext;
 use rdkafka::config::ClientConfig;
@@ -71,12 +72,18 @@ struct Ctx {
     telemetry: IngestTelemetry,
     ready: Arc<AtomicBool>,
     error_log: Mutex<RateLimit>,
+    /// Where each partition's log end goes, for the instance watermark.
+    board: Arc<PartitionBoard>,
 }
 
 impl ClientContext for Ctx {
     fn stats(&self, stats: Statistics) {
         for (topic, t) in &stats.topics {
             for (partition, p) in &t.partitions {
+                // -1001 (invalid) until the first fetch response tells the log end.
+                if *partition >= 0 && p.hi_offset >= 0 {
+                    self.board.log_end(topic, *partition, p.hi_offset);
+                }
                 // Partition -1 is librdkafka's internal UA partition; lag -1 means unknown.
                 if *partition >= 0 && p.consumer_lag >= 0 {
                     self.telemetry
@@ -156,6 +163,9 @@ impl ConsumerContext for Ctx {
                     .iter()
                     .map(|e| format!("{}/{}", e.topic(), e.partition()))
                     .collect();
+                for e in tpl.elements() {
+                    self.board.assigned(e.topic(), e.partition());
+                }
                 info!(partitions = ?parts, "partitions assigned");
                 self.ready.store(true, Ordering::Release);
             }
@@ -261,6 +271,7 @@ pub fn start(
     config: &IngestConfig,
     policy: Arc<MetricsPolicy>,
     registry: &Registry,
+    clock: SharedClock,
     shutdown: CancellationToken,
 ) -> Result<Ingest, IngestError> {
     if config.workers == 0 || config.batch_size == 0 || config.channel_batches == 0 {
@@ -269,7 +280,7 @@ pub fn start(
         ));
     }
     let telemetry = IngestTelemetry::register(registry).map_err(IngestError::Telemetry)?;
-    let board = Arc::new(PartitionBoard::default());
+    let board = Arc::new(PartitionBoard::new(config.workers));
     let ready = Arc::new(AtomicBool::new(false));
     let (senders, receivers): (Vec<_>, Vec<_>) = (0..config.workers)
         .map(|_| mpsc::channel(config.channel_batches))
@@ -283,6 +294,7 @@ pub fn start(
         telemetry: telemetry.clone(),
         ready: Arc::clone(&ready),
         error_log: Mutex::new(RateLimit::new(Duration::from_secs(30), 3)),
+        board: Arc::clone(&board),
     };
     let consumer: Arc<BaseConsumer<Ctx>> = Arc::new(
         client_config(config)
@@ -307,7 +319,8 @@ pub fn start(
                 limits: config.decode_limits(),
                 board: Arc::clone(&board),
                 telemetry: telemetry.clone(),
-                tick: Duration::from_millis(config.tick_ms.max(10)),
+                clock: Arc::clone(&clock),
+                ticks: board.ticks(),
             };
             tokio::spawn(worker.run())
         })
@@ -348,7 +361,10 @@ fn client_config(config: &IngestConfig) -> ClientConfig {
         .set("enable.auto.commit", "true")
         .set("auto.commit.interval.ms", "1000")
         .set("auto.offset.reset", "earliest")
-        .set("statistics.interval.ms", "5000")
+        // Statistics carry each partition's log end, which tells the instance watermark
+        // whether a partition is caught up; their age bounds how long a fresh lag spike can
+        // go unnoticed there (docs/time.md).
+        .set("statistics.interval.ms", "1000")
         .set("enable.partition.eof", "false")
         // Incremental rebalancing: when an instance joins or leaves, only the partitions that
         // move are revoked, so the others keep their windows.
@@ -441,7 +457,18 @@ fn poll_loop(
                     warn!(%err, suppressed_since_last = hidden, "kafka consumer error");
                 }
             }
-            None => flush(&mut buffers, &mut consumed)?,
+            None => {
+                flush(&mut buffers, &mut consumed)?;
+                if !pending {
+                    // A whole poll interval without a message: every partition is at its
+                    // log's end as far as the consumer knows. Behind the data in each
+                    // channel, so it never overtakes a batch; skipped when a channel is full
+                    // (that worker has data to apply, so it is not idle anyway).
+                    for sender in &senders {
+                        let _ = sender.try_send(Input::Idle);
+                    }
+                }
+            }
         }
     }
     info!("shutdown: stopping intake, draining workers");

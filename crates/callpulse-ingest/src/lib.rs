@@ -5,7 +5,8 @@
 //!   and the rebalance callbacks that hand partitions over safely.
 //! - `worker.rs`: worker tasks; each Kafka partition's [`PartitionState`] lives in exactly one
 //!   worker, which decodes, applies, stores offsets and publishes snapshots on each tick.
-//! - `board.rs`: where workers publish partition snapshots and retire revoked partitions.
+//! - `board.rs`: where workers report progress and publish partition snapshots for each
+//!   tick, and retire revoked partitions.
 //! - `telemetry.rs`: the engine's own metrics (consumed, rejected, lag, rebalances).
 //! - `config.rs`: the `[ingest]` configuration section.
 //!
@@ -21,7 +22,7 @@ mod ratelimit;
 mod telemetry;
 mod worker;
 
-pub use board::PartitionBoard;
+pub use board::{BoardRead, PartitionBoard, Tick};
 pub use config::{IngestConfig, TopicsConfig};
 pub use consumer::{Ingest, IngestError, start};
 pub use telemetry::IngestTelemetry;

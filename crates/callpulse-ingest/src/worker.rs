@@ -10,14 +10,14 @@ use std::sync::Arc;
 use std::sync::mpsc::SyncSender;
 use std::time::Duration;
 
-use callpulse_core::{MetricsPolicy, PartitionState, Ts};
-use callpulse_events::{DecodeLimits, Rejection, decode};
+use callpulse_core::{MetricsPolicy, PartitionState};
+use callpulse_events::{DecodeLimits, Rejection, SharedClock, decode};
 use rdkafka::consumer::{BaseConsumer, Consumer, ConsumerContext};
 use rdkafka::{Offset, TopicPartitionList};
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch};
 use tracing::{debug, warn};
 
-use crate::board::PartitionBoard;
+use crate::board::{PartitionBoard, Tick};
 use crate::ratelimit::RateLimit;
 use crate::telemetry::IngestTelemetry;
 
@@ -40,6 +40,9 @@ pub(crate) enum Input {
         partitions: Vec<(Arc<str>, i32)>,
         done: SyncSender<()>,
     },
+    /// The consumer polled and found nothing after the batches before this one: every
+    /// partition of this worker is caught up until its next message.
+    Idle,
     /// Store offsets, publish a last snapshot of everything, ack and stop. (The channel
     /// itself never closes first: the consumer context holds senders, and the workers hold
     /// the consumer.)
@@ -52,6 +55,8 @@ struct Owned {
     state: PartitionState,
     /// The last offset applied (the message's own), not yet handed to the offset store.
     pending_offset: Option<i64>,
+    /// The last offset applied, if this batch applied any (for the watermark's progress).
+    batch_offset: Option<i64>,
 }
 
 /// Everything a worker needs, moved into its task.
@@ -63,14 +68,10 @@ pub(crate) struct Worker<C: ConsumerContext + 'static> {
     pub(crate) limits: DecodeLimits,
     pub(crate) board: Arc<PartitionBoard>,
     pub(crate) telemetry: IngestTelemetry,
-    pub(crate) tick: Duration,
-}
-
-#[allow(clippy::disallowed_methods)] // the ingest clock: the one place wall time enters the engine
-fn wall_now() -> Ts {
-    Ts(std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as i64))
+    /// The process's clock: the decode range check ("absurd" event times) only.
+    pub(crate) clock: SharedClock,
+    /// The publisher's tick requests: read every partition at the tick's instant.
+    pub(crate) ticks: watch::Receiver<Tick>,
 }
 
 #[allow(clippy::disallowed_methods)] // monotonic time for log rate limiting only
@@ -82,26 +83,33 @@ impl<C: ConsumerContext + 'static> Worker<C> {
     /// Runs until the input channel closes.
     pub(crate) async fn run(mut self) {
         let mut partitions: HashMap<(Arc<str>, i32), Owned> = HashMap::new();
-        let mut tick = tokio::time::interval(self.tick);
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut log_limit = RateLimit::new(Duration::from_secs(10), 5);
+        let mut last_tick = *self.ticks.borrow();
+        let mut ticks_open = true;
         loop {
             tokio::select! {
                 // The tick first: it is ready at most once per period, so it cannot starve the
                 // data, while with the data first a busy channel (a backlog being caught up)
                 // would starve the tick, freezing the published figures and the offset store.
                 biased;
-                _ = tick.tick() => {
-                    self.store(&mut partitions, |_| true);
-                    self.publish(&mut partitions);
-                }
+                changed = self.ticks.changed(), if ticks_open => match changed {
+                    Ok(()) => {
+                        last_tick = *self.ticks.borrow_and_update();
+                        self.store(&mut partitions, |_| true);
+                        self.publish(&mut partitions, last_tick);
+                    }
+                    // The publisher stopped (shutdown): only the inputs matter now.
+                    Err(_) => ticks_open = false,
+                },
                 input = self.inputs.recv() => match input {
                     Some(Input::Batch(batch)) => self.apply(&mut partitions, batch, &mut log_limit),
+                    Some(Input::Idle) => self.board.idle(partitions.keys()),
                     Some(Input::Revoke { partitions: gone, done }) => {
                         self.store(&mut partitions, |key| gone.contains(key));
                         for key in gone {
                             if let Some(mut owned) = partitions.remove(&key) {
-                                let last = owned.state.snapshot(wall_now());
+                                // Only its lifetime totals outlive it: any instant will do.
+                                let last = owned.state.snapshot(last_tick.at);
                                 self.board.retire(&key.0, key.1, &last);
                                 debug!(worker = self.id, topic = %key.0, partition = key.1, "partition state dropped on revoke");
                             }
@@ -110,7 +118,9 @@ impl<C: ConsumerContext + 'static> Worker<C> {
                     }
                     Some(Input::Shutdown { done }) => {
                         self.store(&mut partitions, |_| true);
-                        self.publish(&mut partitions);
+                        // The last snapshot holds everything applied, read at the last tick's
+                        // instant (the publisher's final merge uses the same one).
+                        self.publish(&mut partitions, last_tick);
                         let _ = done.send(());
                         return;
                     }
@@ -118,7 +128,7 @@ impl<C: ConsumerContext + 'static> Worker<C> {
                 },
             }
         }
-        self.publish(&mut partitions);
+        self.publish(&mut partitions, last_tick);
     }
 
     fn apply(
@@ -127,13 +137,14 @@ impl<C: ConsumerContext + 'static> Worker<C> {
         batch: Vec<Raw>,
         log_limit: &mut RateLimit,
     ) {
-        let now = wall_now();
+        let now = self.clock.now();
         let mut rejected = [0u64; Rejection::REASONS.len()];
         for raw in batch {
             let key = (Arc::clone(&raw.topic), raw.partition);
             let owned = partitions.entry(key).or_insert_with(|| Owned {
                 state: PartitionState::new(Arc::clone(&self.policy)),
                 pending_offset: None,
+                batch_offset: None,
             });
             let result =
                 decode(&raw.payload, now, &self.limits).and_then(|env| owned.state.apply(&env));
@@ -153,11 +164,17 @@ impl<C: ConsumerContext + 'static> Worker<C> {
                 }
             }
             owned.pending_offset = Some(raw.offset);
+            owned.batch_offset = Some(raw.offset);
         }
-        let facts: Vec<_> = partitions
-            .values_mut()
-            .flat_map(|owned| owned.state.drain_fcr_facts())
-            .collect();
+        let mut facts = Vec::new();
+        let mut progress = Vec::new();
+        for (key, owned) in partitions.iter_mut() {
+            facts.extend(owned.state.drain_fcr_facts());
+            if let Some(offset) = owned.batch_offset.take() {
+                progress.push((key, owned.state.high_water(), offset + 1));
+            }
+        }
+        self.board.progress(progress);
         self.board.push_fcr_facts(facts);
         for (i, count) in rejected.iter().enumerate() {
             if *count > 0 {
@@ -195,15 +212,19 @@ impl<C: ConsumerContext + 'static> Worker<C> {
         }
     }
 
-    fn publish(&self, partitions: &mut HashMap<(Arc<str>, i32), Owned>) {
-        let now = wall_now();
+    /// Reads every owned partition at the tick's instant, publishes, and acknowledges the
+    /// tick to the publisher.
+    fn publish(&self, partitions: &mut HashMap<(Arc<str>, i32), Owned>, tick: Tick) {
         for ((topic, partition), owned) in partitions.iter_mut() {
-            // An unchanged partition keeps its published snapshot: reading 100 queues' windows
-            // costs milliseconds that applying events needs more.
-            if owned.state.changed_since_snapshot(now) {
-                self.board
-                    .publish(topic, *partition, Arc::new(owned.state.snapshot(now)));
+            // An unchanged partition read in the same bucket keeps its published snapshot:
+            // reading 100 queues' windows costs milliseconds that applying events needs more.
+            if owned.state.changed_since_snapshot(tick.at)
+                || !self.board.reuse(topic, *partition, tick.seq)
+            {
+                let snapshot = Arc::new(owned.state.snapshot(tick.at));
+                self.board.publish(topic, *partition, tick.seq, snapshot);
             }
         }
+        self.board.ack(self.id, tick.seq);
     }
 }

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use callpulse_events::{Envelope, Topic, Ts};
+use callpulse_events::{Envelope, SharedClock, Topic};
 use rdkafka::ClientContext;
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
 use rdkafka::client::DefaultClientContext;
@@ -210,13 +210,6 @@ pub async fn ensure_topics(
     Ok(())
 }
 
-#[allow(clippy::disallowed_methods)] // the simulator's real-time driver: the one clock read it needs
-fn wall_now() -> Ts {
-    Ts(std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as i64))
-}
-
 /// Runs `sim` in real time (simulated time = wall time), producing every event as it
 /// happens, until `shutdown` is cancelled. Returns the number of events produced.
 ///
@@ -225,6 +218,7 @@ fn wall_now() -> Ts {
 pub async fn run_realtime(
     mut sim: Simulator,
     producer: &EventProducer,
+    clock: SharedClock,
     shutdown: CancellationToken,
 ) -> Result<u64, ProduceError> {
     let mut tick = tokio::time::interval(Duration::from_millis(200));
@@ -234,7 +228,7 @@ pub async fn run_realtime(
         tokio::select! {
             () = shutdown.cancelled() => break,
             _ = tick.tick() => {
-                for env in sim.advance_to(wall_now()) {
+                for env in sim.advance_to(clock.now()) {
                     producer.send(&env)?;
                     produced += 1;
                 }

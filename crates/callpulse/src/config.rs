@@ -78,13 +78,16 @@ impl Config {
             set_path(&mut table, &path, env_value(value));
         }
         inherit_default_queue(&mut table);
-        let config: Config =
+        let mut config: Config =
             toml::Value::Table(table)
                 .try_into()
                 .map_err(|e: toml::de::Error| ConfigError::Invalid {
                     layer: "merged configuration".into(),
                     message: e.to_string(),
                 })?;
+        // The time model's one skew bound: what ingest accepts is what the windows tolerate.
+        config.metrics.future_skew_secs =
+            u32::try_from(config.ingest.max_future_secs).unwrap_or(u32::MAX);
         config.metrics.validate()?;
         Ok(config)
     }

@@ -4,9 +4,11 @@
 
 use std::collections::BTreeMap;
 use std::io::Write;
+use std::sync::Arc;
 
 use anyhow::Context;
 use callpulse_core::Ts;
+use callpulse_events::SharedClock;
 use callpulse_sim::{EventProducer, SimTopics, Simulator, run_realtime};
 use rdkafka::mocking::MockCluster;
 use tokio::net::TcpListener;
@@ -14,7 +16,6 @@ use tokio_util::sync::CancellationToken;
 use tracing::info;
 
 use crate::cli::DemoArgs;
-use crate::runtime::wall_now;
 use crate::{Config, run};
 
 /// Demo knobs (from `callpulse demo`'s flags).
@@ -48,6 +49,7 @@ impl From<&DemoArgs> for DemoOptions {
 pub async fn demo(
     mut config: Config,
     listener: TcpListener,
+    clock: SharedClock,
     shutdown: CancellationToken,
     opts: DemoOptions,
 ) -> anyhow::Result<()> {
@@ -80,7 +82,7 @@ pub async fn demo(
     );
     let producer = EventProducer::new(&brokers, &BTreeMap::new(), sim_topics)
         .context("while creating the simulator's producer")?;
-    let now = wall_now();
+    let now = clock.now();
     let mut sim = Simulator::new(
         config.simulator.clone(),
         Ts(now.millis() - i64::from(opts.backfill_mins) * 60_000),
@@ -99,11 +101,14 @@ pub async fn demo(
         .context("while reading the listen address")?;
     banner(&addr.to_string(), &brokers, opts.partitions);
     let engine = async {
-        let result = run(config, listener, shutdown.clone()).await;
+        let result = run(config, listener, Arc::clone(&clock), shutdown.clone()).await;
         shutdown.cancel();
         result
     };
-    let (engine, produced) = tokio::join!(engine, run_realtime(sim, &producer, shutdown.clone()));
+    let (engine, produced) = tokio::join!(
+        engine,
+        run_realtime(sim, &producer, Arc::clone(&clock), shutdown.clone())
+    );
     engine?;
     let produced = produced.context("while producing simulated events")?;
     info!(produced, "demo stopped");

@@ -1,6 +1,7 @@
 //! callpulse: the binary's library half. Wiring only; the engine lives in the other crates.
 //!
 //! - `cli.rs`: the command line (`run`, `demo`, `simulate`).
+//! - `clock.rs`: [`SystemClock`], the process's one wall clock, injected everywhere.
 //! - `config.rs`: [`Config`], layered from the shipped defaults, a file and the environment.
 //! - `runtime.rs`: [`run`]: ingest + publisher + HTTP server under one shutdown token.
 //! - `publisher.rs`: merges partition snapshots into the one published snapshot each tick.
@@ -10,6 +11,7 @@
 //! - `logging.rs`: `tracing` set-up (text or JSON, `RUST_LOG`).
 
 pub mod cli;
+pub mod clock;
 pub mod config;
 mod demo;
 pub mod logging;
@@ -18,6 +20,7 @@ pub mod replay;
 mod runtime;
 mod simulate;
 
+pub use clock::SystemClock;
 pub use config::{Config, ConfigError};
 pub use demo::{DemoOptions, demo};
 pub use runtime::{run, shutdown_signal};
@@ -38,13 +41,19 @@ pub fn main_with(cli: cli::Cli) -> anyhow::Result<()> {
         Config::load(cli.config.as_deref(), &env).context("while loading the configuration")?;
     if let cli::Command::Replay(args) = &cli.command {
         // Synchronous and single-threaded: no runtime needed.
-        return replay::replay(&config, &replay::ReplayOptions::from(args)).map(|_| ());
+        return replay::replay(
+            &config,
+            &replay::ReplayOptions::from(args),
+            SystemClock::shared(),
+        )
+        .map(|_| ());
     }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .thread_name("callpulse")
         .build()
         .context("while starting the async runtime")?;
+    let clock = SystemClock::shared();
     runtime.block_on(async move {
         let shutdown = CancellationToken::new();
         tokio::spawn(shutdown_signal(shutdown.clone()));
@@ -57,7 +66,7 @@ pub fn main_with(cli: cli::Cli) -> anyhow::Result<()> {
                     config.export.listen = listen;
                 }
                 let listener = bind(&config.export.listen).await?;
-                run(config, listener, shutdown).await
+                run(config, listener, clock, shutdown).await
             }
             cli::Command::Demo(args) => {
                 let listen = args
@@ -65,10 +74,10 @@ pub fn main_with(cli: cli::Cli) -> anyhow::Result<()> {
                     .clone()
                     .unwrap_or_else(|| config.export.listen.clone());
                 let listener = bind(&listen).await?;
-                demo(config, listener, shutdown, DemoOptions::from(&args)).await
+                demo(config, listener, clock, shutdown, DemoOptions::from(&args)).await
             }
             cli::Command::Simulate(args) => {
-                simulate(&config, SimulateOptions::from(&args), shutdown).await
+                simulate(&config, SimulateOptions::from(&args), clock, shutdown).await
             }
             cli::Command::Replay(_) => unreachable!("replay returned above"),
         }

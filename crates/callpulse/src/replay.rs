@@ -17,7 +17,7 @@ use callpulse_core::{
     Attribution, Calendar, FcrTracker, PartitionState, ReportBuilder, ReportRow, ReportSpec,
     Retired, Snapshot, Ts,
 };
-use callpulse_events::{DecodeLimits, Rejection, decode};
+use callpulse_events::{DecodeLimits, Rejection, SharedClock, decode};
 use tracing::{info, warn};
 
 use crate::Config;
@@ -92,7 +92,11 @@ pub fn parse_duration(text: &str) -> Result<u32, String> {
 ///
 /// # Errors
 /// An unreadable input, an unwritable output, or an invalid zone or interval.
-pub fn replay(config: &Config, options: &ReplayOptions) -> anyhow::Result<ReplaySummary> {
+pub fn replay(
+    config: &Config,
+    options: &ReplayOptions,
+    clock: SharedClock,
+) -> anyhow::Result<ReplaySummary> {
     let mut policy = config.metrics.clone();
     if let Some(tz) = &options.tz {
         policy.timezone.clone_from(tz);
@@ -125,7 +129,8 @@ pub fn replay(config: &Config, options: &ReplayOptions) -> anyhow::Result<Replay
         max_past_ms: None,
         ..config.ingest.decode_limits()
     };
-    let now = wall_now();
+    // The future-skew check only: replayed figures are read at the history's own time.
+    let now = clock.now();
     let mut summary = ReplaySummary::default();
     let mut rejected = [0u64; Rejection::REASONS.len()];
     let mut high_water: Option<Ts> = None;
@@ -233,11 +238,6 @@ impl Sink {
             }
         }
     }
-}
-
-#[allow(clippy::disallowed_methods)] // replay's one clock read: the future-skew check
-fn wall_now() -> Ts {
-    Ts::from_datetime(chrono::Utc::now())
 }
 
 /// A file, gzip-decoded when it starts with the gzip magic bytes, or stdin for `-`.

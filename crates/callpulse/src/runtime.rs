@@ -10,7 +10,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
-use callpulse_core::{Snapshot, Ts};
+use callpulse_core::Snapshot;
+use callpulse_events::SharedClock;
 use callpulse_export::{ExportState, ExportTelemetry, Published, SnapshotCollector, serve};
 use prometheus::Registry;
 use tokio::net::TcpListener;
@@ -21,17 +22,10 @@ use tokio_util::task::TaskTracker;
 use tracing::{error, info, warn};
 
 use crate::Config;
-use crate::publisher;
+use crate::publisher::{self, PublisherSetup};
 
 /// How long tasks get to finish after the HTTP server was told to stop.
 const STOP_DEADLINE: Duration = Duration::from_secs(15);
-
-#[allow(clippy::disallowed_methods)] // the wiring's clock read: the publisher's tick time
-pub(crate) fn wall_now() -> Ts {
-    Ts(std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as i64))
-}
 
 /// Cancels `token` on Ctrl-C or SIGTERM.
 pub async fn shutdown_signal(token: CancellationToken) {
@@ -88,13 +82,14 @@ where
 }
 
 /// Runs the engine: consumes per `config.ingest`, serves HTTP on `listener`, until
-/// `shutdown` is cancelled.
+/// `shutdown` is cancelled. `clock` is the process's one wall clock.
 ///
 /// # Errors
 /// A start-up failure, or the first task failure, with context.
 pub async fn run(
     config: Config,
     listener: TcpListener,
+    clock: SharedClock,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
     let policy = Arc::new(config.metrics.clone());
@@ -103,12 +98,13 @@ pub async fn run(
         &config.ingest,
         Arc::clone(&policy),
         &registry,
+        Arc::clone(&clock),
         shutdown.clone(),
     )
     .context("while starting kafka ingest")?;
     let (latest_tx, latest_rx) = watch::channel(Arc::new(Published::new(Snapshot::empty(
         &policy,
-        wall_now(),
+        clock.now(),
     ))));
     registry
         .register(Box::new(
@@ -142,9 +138,12 @@ pub async fn run(
         publisher::run(
             Arc::clone(&ingest.board),
             latest_tx,
-            policy,
-            ingest.telemetry.clone(),
-            tick,
+            PublisherSetup {
+                policy,
+                telemetry: ingest.telemetry.clone(),
+                clock,
+                tick,
+            },
             publish_stop.clone(),
         ),
     );

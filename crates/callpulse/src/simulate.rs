@@ -5,13 +5,13 @@ use std::time::Duration;
 
 use anyhow::Context;
 use callpulse_core::Ts;
+use callpulse_events::SharedClock;
 use callpulse_sim::{EventProducer, SimTopics, Simulator, ensure_topics, run_realtime};
 use tokio_util::sync::CancellationToken;
 use tracing::info;
 
 use crate::Config;
 use crate::cli::SimulateArgs;
-use crate::runtime::wall_now;
 
 /// What to produce, where.
 #[derive(Debug, Clone)]
@@ -48,6 +48,7 @@ impl From<&SimulateArgs> for SimulateOptions {
 pub async fn simulate(
     config: &Config,
     opts: SimulateOptions,
+    clock: SharedClock,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
     let brokers = opts
@@ -77,7 +78,7 @@ pub async fn simulate(
     }
     match opts.count {
         Some(count) => {
-            let now = wall_now();
+            let now = clock.now();
             let mut sim = Simulator::new(
                 sim_config,
                 Ts(now.millis() - i64::from(opts.lookback_mins) * 60_000),
@@ -101,9 +102,9 @@ pub async fn simulate(
             info!(produced = count, failures = producer.failures(), %brokers, "bulk load produced");
         }
         None => {
-            let sim = Simulator::new(sim_config, wall_now());
+            let sim = Simulator::new(sim_config, clock.now());
             info!(%brokers, "producing simulated events in real time; Ctrl-C to stop");
-            let produced = run_realtime(sim, &producer, shutdown)
+            let produced = run_realtime(sim, &producer, clock, shutdown)
                 .await
                 .context("while producing")?;
             info!(

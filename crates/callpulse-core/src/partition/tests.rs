@@ -88,6 +88,17 @@ fn state() -> PartitionState {
     PartitionState::new(Arc::new(MetricsPolicy::default()))
 }
 
+/// A policy under which no call expires within the generated histories (13 h): for the
+/// properties about arbitrary arrival order, where a real partition's expiry rules (orphans
+/// after 10 min, lost calls after 4 h of event time) would legitimately drop outcomes.
+fn patient_policy() -> Arc<MetricsPolicy> {
+    Arc::new(MetricsPolicy {
+        orphan_timeout_secs: 14 * 3600,
+        max_wait_secs: 14 * 3600,
+        ..MetricsPolicy::default()
+    })
+}
+
 fn view(s: &mut PartitionState, now: Ts) -> Snapshot {
     let part = Arc::new(s.snapshot(now));
     Snapshot::build(
@@ -221,12 +232,20 @@ fn orphans_and_stale_calls_expire() {
         .expect("parked");
     s.apply(&queued("e2", "forever", "q", Ts(NOW.0 - 5 * 3600 * 1000)))
         .expect("late but live");
+    // Read at NOW, the call queued five hours ago is presumed lost, but nothing expires
+    // before the partition's own event time moves on: expiry never depends on when or at
+    // which instant the partition is read.
+    let snap = view(&mut s, NOW);
+    assert_eq!(snap.queue("q").expect("q").waiting, 0);
+    assert_eq!(snap.engine.counters.orphaned, 0);
+    assert_eq!(s.tracked_calls(), 2);
+    s.apply(&queued("e3", "fresh", "r", NOW)).expect("now");
     let snap = view(&mut s, NOW);
     assert_eq!(snap.engine.counters.orphaned, 1);
     assert_eq!(snap.engine.counters.stale_waiting, 1);
     assert_eq!(snap.engine.counters.late, 1);
     assert_eq!(snap.queue("q").expect("q").waiting, 0);
-    assert_eq!(s.tracked_calls(), 0);
+    assert_eq!(s.tracked_calls(), 1);
 }
 
 #[test]
@@ -476,7 +495,8 @@ proptest! {
             .map(|(i, e)| (order_seed.wrapping_mul(i as u64 + 1).rotate_left(17) ^ i as u64, e.clone()))
             .collect();
         keyed.sort_by_key(|(k, _)| *k);
-        let mut s = state();
+        let policy = patient_policy();
+        let mut s = PartitionState::new(Arc::clone(&policy));
         for (i, (_, e)) in keyed.iter().enumerate() {
             prop_assert!(s.apply(e).is_ok());
             if i % dup_every == 0 {
@@ -549,7 +569,7 @@ proptest! {
         }
         // Live state: calls with no outcome are waiting (until max_wait_secs says they are
         // lost); the oldest sets the longest wait.
-        let max_wait_ms = i64::from(MetricsPolicy::default().max_wait_secs) * 1000;
+        let max_wait_ms = i64::from(policy.max_wait_secs) * 1000;
         for (qi, qname) in queues.iter().enumerate() {
             let waiting: Vec<i64> = calls
                 .iter()
@@ -922,4 +942,97 @@ fn the_center_rolls_up_every_queue_at_the_default_thresholds() {
     );
     assert_eq!(w.answered_within[&20], 2);
     assert_eq!(center.sl_thresholds_secs, [20]);
+}
+
+/// One call of the time-model property: its true times, and how far ahead the clock of the
+/// producer that stamped it runs.
+#[derive(Debug, Clone)]
+struct SkewedCall {
+    queue: usize,
+    /// True time the call was queued, before the read instant.
+    queued_ago_ms: i64,
+    /// `Some((answered?, wait))`.
+    outcome: Option<(bool, i64)>,
+    /// Added to both of its stamps (a fast producer clock), under the allowed future skew.
+    fast_ms: i64,
+}
+
+fn arb_skewed_call() -> impl Strategy<Value = SkewedCall> {
+    (
+        0usize..2,
+        0i64..59 * MIN,
+        proptest::option::of((any::<bool>(), 0i64..90_000)),
+        prop_oneof![2 => Just(0i64), 1 => 0i64..299_000],
+    )
+        .prop_map(|(queue, queued_ago_ms, outcome, fast_ms)| SkewedCall {
+            queue,
+            queued_ago_ms,
+            outcome,
+            fast_ms,
+        })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 150, ..ProptestConfig::default() })]
+
+    /// The time model (docs/time.md): events stamped up to the allowed skew ahead, delivered
+    /// in true-time order, in any chunking, with the partition read at any instants in
+    /// between (as a catching-up engine reads it at wall time, hours after the events), give
+    /// the same figures at the read instant as the same events applied in one go; and every
+    /// event stamped within the hour before the read instant counts in the 1 h window.
+    #[test]
+    fn fast_clocks_and_catch_up_pace_change_no_figure(
+        calls in proptest::collection::vec(arb_skewed_call(), 1..40),
+        chunk in 1usize..12,
+        reads_ahead_ms in proptest::collection::vec(-3_600_000i64..6 * 3_600_000, 1..5),
+    ) {
+        let queues = ["q0", "q1"];
+        // (true time, envelope), delivered in true-time order.
+        let mut events: Vec<(i64, Envelope)> = Vec::new();
+        for (i, c) in calls.iter().enumerate() {
+            let (q, call) = (queues[c.queue], format!("c{i}"));
+            let at = NOW.0 - c.queued_ago_ms;
+            events.push((at, queued(&format!("{call}-q"), &call, q, Ts(at + c.fast_ms))));
+            if let Some((answer, wait)) = c.outcome {
+                let end = (at + wait).min(NOW.0);
+                let stamped = Ts(end + c.fast_ms);
+                let id = format!("{call}-o");
+                events.push((end, if answer { answered(&id, &call, q, stamped) } else { abandoned(&id, &call, q, stamped) }));
+            }
+        }
+        events.sort_by_key(|(t, _)| *t);
+        let mut whole = state();
+        for (_, e) in &events {
+            prop_assert!(whole.apply(e).is_ok());
+        }
+        let mut paced = state();
+        for (n, part) in events.chunks(chunk).enumerate() {
+            for (_, e) in part {
+                prop_assert!(paced.apply(e).is_ok());
+            }
+            let ahead = reads_ahead_ms[n % reads_ahead_ms.len()];
+            let _ = paced.snapshot(Ts(part[part.len() - 1].0 + ahead));
+        }
+        let expected = view(&mut whole, NOW);
+        let got = view(&mut paced, NOW);
+        prop_assert_eq!(
+            serde_json::to_value(&got).expect("json"),
+            serde_json::to_value(&expected).expect("json")
+        );
+        // Nothing on time was late, and the hour holds every call stamped in it.
+        prop_assert_eq!(got.engine.counters.late, 0);
+        let end = NOW.0.div_euclid(MIN);
+        for (qi, name) in queues.iter().enumerate() {
+            let offered = calls
+                .iter()
+                .filter(|c| c.queue == qi)
+                .filter(|c| {
+                    let b = (NOW.0 - c.queued_ago_ms + c.fast_ms).div_euclid(MIN);
+                    b > end - 60 && b <= end
+                })
+                .count() as u64;
+            let hour = got.queue(name).map_or(0, |q| q.windows[3].offered);
+            prop_assert_eq!(hour, offered, "queue {}", name);
+        }
+    }
 }

@@ -71,8 +71,19 @@ fn decodes_every_kind() {
 fn rejects_with_precise_reasons() {
     let cases = [
         ("{not json", "malformed_json"),
-        ("[1,2]", "invalid_field"),
+        ("[1,2]", "malformed_json"),
         ("", "malformed_json"),
+        ("   ", "malformed_json"),
+        // Positional arrays are not events, even when their fields would fit a type.
+        (
+            r#"["call_queued", "e1", "2025-11-26T11:00:00Z", "c1", "billing"]"#,
+            "malformed_json",
+        ),
+        (
+            r#"  ["call_queued", "e1", "2025-11-26T11:00:00Z"]"#,
+            "malformed_json",
+        ),
+        ("42", "malformed_json"),
         (
             r#"{"event_id":"e","ts":"2025-11-26T11:00:00Z"}"#,
             "missing_field",
