@@ -132,8 +132,10 @@ fn produce(brokers: &str) -> (Ts, Vec<String>) {
     s.abandoned(13, "c3", "billing"); // short abandon (3 s)
     s.queued(20, "c4", "billing");
     s.abandoned(60, "c4", "billing"); // 40 s
-    s.answered(50, "c5", "billing"); // the answer arrives before its call_queued...
-    s.queued_by(45, "c5", "billing", Some("k1")); // ...wait 5 s; k1 calls again
+    s.answered(110, "c5", "billing"); // the answer arrives before its call_queued...
+    // ...wait 5 s; k1 calls again after c1 completed (at 100): a repeat contact. (A call
+    // placed while c1 was still in progress would be a parallel contact, not a repeat.)
+    s.queued_by(105, "c5", "billing", Some("k1"));
     s.queued(100, "c6", "billing"); // still waiting
     s.queued(0, "s1", "sales");
     s.answered(25, "s1", "sales"); // 25 s: outside the 20 s threshold
@@ -370,7 +372,7 @@ async fn scenario(brokers: &str, group: &str) {
     assert_eq!(b("callpulse_queue_aht_seconds"), 90.0);
     assert_eq!(b("callpulse_queue_csat_responses"), 2.0);
     assert_eq!(b("callpulse_queue_csat_ratio"), 0.5);
-    // FCR: customer k1's call c1 completed, and k1 called again (c5): not resolved first time.
+    // FCR: customer k1's call c1 completed, then k1 called again (c5): not resolved first time.
     assert_eq!(b("callpulse_queue_fcr_eligible_contacts"), 1.0);
     assert_eq!(b("callpulse_queue_fcr_resolved_contacts"), 0.0);
     assert_eq!(b("callpulse_queue_fcr_ratio"), 0.0);

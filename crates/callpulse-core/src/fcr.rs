@@ -2,6 +2,15 @@
 //! customer makes no further contact (a call or a ticket, any queue) within the FCR window
 //! after its completion.
 //!
+//! The one definition, shared with the interval report ([`is_repeat`]): a *repeat* of a
+//! contact completed at `done` is another contact of the same customer offered at or after
+//! `done` and at most the FCR window after it. A contact placed while the first is still in
+//! progress (a second call on another line, a ticket opened during the call) is a parallel
+//! contact, not evidence that the first failed; one offered in the very second the first
+//! completed is a repeat (second-resolution PBX logs stamp an immediate call-back so). This
+//! is the repeat-contact method of FCR (as SQM Group and the vendors' FCR analytics measure
+//! it): no further contact within a period after the contact was handled.
+//!
 //! A customer's contacts spread over every partition (calls are keyed by call id), so the
 //! partitions only report facts ([`FcrFact`]: "customer X made contact at t", "X's contact
 //! offered at t1 completed at t2 in queue Q") and one tracker per engine instance settles
@@ -27,6 +36,14 @@ use crate::window::{BucketRing, Merge};
 /// Windows close this far behind the newest fact, so a partition slightly behind the others
 /// can still report the repeat contact that fails one.
 pub const SETTLE_LAG_MS: i64 = 60_000;
+
+/// Whether a contact offered at `contact` repeats (and so fails) a contact of the same
+/// customer offered at `offered` and completed at `done`, with an FCR window of
+/// `window_ms`: offered at or after the completion, no later than the window after it, and
+/// not the contact's own offer (which only a zero-length contact could confuse).
+pub(crate) fn is_repeat(contact: Ts, offered: Ts, done: Ts, window_ms: i64) -> bool {
+    contact > offered && contact >= done && contact.millis() <= done.millis() + window_ms
+}
 
 /// What a partition tells the tracker.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -244,7 +261,7 @@ impl FcrTracker {
                 let (repeats, keep): (Vec<Pending>, Vec<Pending>) = c
                     .pending
                     .iter()
-                    .partition(|p| *at > p.offered && at.millis() <= p.done.millis() + window);
+                    .partition(|p| is_repeat(*at, p.offered, p.done, window));
                 c.pending = keep;
                 for p in repeats {
                     self.count(p.queue, *at, false);
@@ -267,7 +284,7 @@ impl FcrTracker {
                     .iter()
                     .flatten()
                     .copied()
-                    .find(|t| *t > *offered && t.millis() <= deadline);
+                    .find(|t| is_repeat(*t, *offered, *done, window));
                 self.queues[queue as usize].pending += 1;
                 match repeat {
                     Some(at) => self.count(queue, at, false),
@@ -473,7 +490,7 @@ mod tests {
                 let deadline = done.millis() + window;
                 let repeat = facts.iter().any(|g| {
                     matches!(g, FcrFact::Contact { customer: c, at }
-                        if c == customer && *at > *offered && at.millis() <= deadline)
+                        if c == customer && *at > *offered && *at >= *done && at.millis() <= deadline)
                 });
                 if repeat {
                     eligible += 1;
@@ -490,13 +507,16 @@ mod tests {
         /// In time order and with room for everyone, the tracker is the naive count.
         #[test]
         fn matches_the_naive_count(
-            contacts in proptest::collection::vec((0u64..6, 0i64..72, 0i64..3), 1..40)
+            contacts in proptest::collection::vec((0u64..6, 0i64..288, 0i64..3), 1..40)
         ) {
+            // Quarter hours, and handle times of whole quarters: contacts land inside other
+            // contacts of the same customer (parallel, not repeats) and exactly at their
+            // completion (a repeat), as second-resolution logs stamp them.
             let mut facts = Vec::new();
-            for (customer, hour, handle) in &contacts {
-                let offered = hour * H;
+            for (customer, quarter, handle) in &contacts {
+                let offered = quarter * H / 4;
                 facts.push(FcrFact::Contact { customer: *customer, at: Ts(offered) });
-                facts.push(completed(*customer, offered, offered + handle * H / 4 + 1));
+                facts.push(completed(*customer, offered, offered + handle * H / 4));
             }
             facts.sort_by_key(|f| match f {
                 FcrFact::Contact { at, .. } => (at.millis(), 0),

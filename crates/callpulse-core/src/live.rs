@@ -76,6 +76,11 @@ impl Waiting {
         (range.count() as u64, oldest)
     }
 
+    /// The longest-waiting call, `(queued, call)`.
+    pub(crate) fn first(&self) -> Option<(Ts, u64)> {
+        self.calls.first().map(|(ms, call)| (Ts(*ms), *call))
+    }
+
     #[cfg(test)]
     pub(crate) fn len(&self) -> u64 {
         self.calls.len() as u64
@@ -166,12 +171,15 @@ pub(crate) struct AgentCallBook {
     /// By day; within a day by hashed agent id (one lookup, no string compare), with the id
     /// for readers. A fast clock's event of tomorrow opens tomorrow beside today.
     days: PeriodMap<FxHashMap<u64, (Arc<str>, AgentCalls)>>,
+    /// Call events of an agent not kept because their day already had the cap of agents.
+    pub(crate) untracked: u64,
 }
 
 impl AgentCallBook {
     pub(crate) fn new(calendar: Calendar, skew_ms: i64) -> Self {
         AgentCallBook {
             days: PeriodMap::new(calendar, 24 * 3600, skew_ms),
+            untracked: 0,
         }
     }
 
@@ -183,11 +191,15 @@ impl AgentCallBook {
         at: Ts,
         max_agents: usize,
     ) -> Option<&mut AgentCalls> {
+        let untracked = &mut self.untracked;
         let agents = self.days.get_mut(at)?;
         let full = agents.len() >= max_agents;
         match agents.entry(key_hash(agent)) {
             Entry::Occupied(slot) => Some(&mut slot.into_mut().1),
-            Entry::Vacant(_) if full => None,
+            Entry::Vacant(_) if full => {
+                *untracked += 1;
+                None
+            }
             Entry::Vacant(slot) => {
                 Some(&mut slot.insert((Arc::from(agent), AgentCalls::default())).1)
             }
@@ -262,6 +274,8 @@ pub(crate) struct Agents {
     capacity: usize,
     days: PeriodCache,
     calendar: Calendar,
+    /// Agents forgotten to make room at `max_agents` (a counter).
+    pub(crate) evicted: u64,
 }
 
 /// What an agent event did.
@@ -285,7 +299,15 @@ impl Agents {
             capacity,
             days: PeriodCache::days(calendar),
             calendar,
+            evicted: 0,
         }
+    }
+
+    /// Forgets agents offline since before `before` (event time): a logged-off agent stays
+    /// listed (and counted offline) for a while, not for ever.
+    pub(crate) fn expire_offline(&mut self, before: Ts) {
+        self.agents
+            .retain(|_, rec| rec.state != AgentState::Offline || rec.since >= before);
     }
 
     /// Agents in `state` now, over all teams.
@@ -332,8 +354,21 @@ impl Agents {
             rec.since = at;
             return AgentUpdate::Applied;
         }
-        if self.agents.len() >= max_agents {
+        if max_agents == 0 {
             return AgentUpdate::TooManyAgents;
+        }
+        if self.agents.len() >= max_agents {
+            // Full: the agent whose state changed longest ago (event time) makes room. A
+            // scan, but only at the cap, which offline agents' expiry keeps rare.
+            let oldest = self
+                .agents
+                .iter()
+                .min_by_key(|(_, rec)| rec.since)
+                .map(|(id, _)| Arc::clone(id));
+            if let Some(oldest) = oldest {
+                self.agents.remove(&oldest);
+                self.evicted += 1;
+            }
         }
         self.agents.insert(
             Arc::from(agent_id),
@@ -439,10 +474,24 @@ mod tests {
         assert_eq!(teams[0].1, [0, 1, 0, 1, 0]);
         assert_eq!(list[0].state, AgentState::OnCall);
         assert_eq!(list[0].since_ms, 2_000);
+        // At the cap the agent whose state changed longest ago makes room: never a
+        // permanent lockout of new agents.
         assert_eq!(
-            agents.apply("a3", "t", AgentState::Aux, Ts(1_000), (10, 2)),
-            AgentUpdate::TooManyAgents
+            agents.apply("a3", "t", AgentState::Aux, Ts(3_000), (10, 2)),
+            AgentUpdate::Applied
         );
+        assert_eq!(agents.evicted, 1);
+        let ids: Vec<_> = agents
+            .view(Ts(3_000), &[5])
+            .agents
+            .iter()
+            .map(|a| a.agent_id.to_string())
+            .collect();
+        assert_eq!(ids, ["a1", "a3"]);
+        // Logged-off agents are forgotten after a while.
+        agents.apply("a1", "t", AgentState::Offline, Ts(4_000), (10, 2));
+        agents.expire_offline(Ts(5_000));
+        assert_eq!(agents.view(Ts(6_000), &[5]).agents.len(), 1);
     }
 
     #[test]

@@ -62,6 +62,17 @@ pub struct PartitionCounters {
     /// Customers with pending FCR contacts forgotten at `max_fcr_customers` (filled in by
     /// the instance's tracker, not by partitions).
     pub fcr_evicted: u64,
+    /// Agents forgotten to make room at `max_agents`.
+    pub agent_evicted: u64,
+    /// Calls (waiting or parked) forgotten to make room at `max_calls`.
+    pub call_evicted: u64,
+    /// Contacts not followed for FCR because `max_calls` calls were remembered.
+    pub fcr_untracked: u64,
+    /// Call figures of an agent not kept because that day already had `max_agents`.
+    pub agent_calls_untracked: u64,
+    /// FCR facts dropped because the instance's tracker fell behind (filled in by the
+    /// engine, not by partitions).
+    pub fcr_facts_dropped: u64,
 }
 
 impl PartitionCounters {
@@ -77,6 +88,11 @@ impl PartitionCounters {
         self.dedupe_evicted += other.dedupe_evicted;
         self.ticket_evicted += other.ticket_evicted;
         self.fcr_evicted += other.fcr_evicted;
+        self.agent_evicted += other.agent_evicted;
+        self.call_evicted += other.call_evicted;
+        self.fcr_untracked += other.fcr_untracked;
+        self.agent_calls_untracked += other.agent_calls_untracked;
+        self.fcr_facts_dropped += other.fcr_facts_dropped;
     }
 }
 
@@ -313,13 +329,20 @@ impl PartitionState {
                 let queue = self.queue_id(&e.queue)?;
                 let call = key_hash(e.call_id.as_str());
                 if let Some(customer) = &e.customer_id {
+                    let full = self.call_customers.len() >= self.policy.max_calls;
                     // A transfer queues the call again: still the same contact.
                     if let std::collections::hash_map::Entry::Vacant(slot) =
                         self.call_customers.entry(call)
                     {
                         let customer = key_hash(customer.as_str());
-                        slot.insert((customer, ts));
+                        // The contact still counts as a repeat for earlier ones; only its
+                        // own outcome goes unfollowed.
                         self.fcr_facts.push(FcrFact::Contact { customer, at: ts });
+                        if full {
+                            self.counters.fcr_untracked += 1;
+                        } else {
+                            slot.insert((customer, ts));
+                        }
                     }
                 }
                 self.on_queued(queue, call, ts)
@@ -530,7 +553,28 @@ impl PartitionState {
         applied
     }
 
+    /// At `max_calls` tracked calls, forgets the longest-waiting one (or, with none waiting,
+    /// a parked outcome, which the orphan timeout would drop soon anyway).
+    fn make_room_for_call(&mut self) {
+        if self.calls.len() < self.policy.max_calls.max(1) {
+            return;
+        }
+        let oldest_waiting = self.queues.iter().filter_map(|q| q.waiting.first()).min();
+        let victim = match oldest_waiting {
+            Some((_, call)) => Some(call),
+            None => self.calls.keys().next().copied(),
+        };
+        if let Some(rec) = victim.and_then(|call| self.calls.remove(&call).map(|r| (call, r))) {
+            let (call, rec) = rec;
+            if let Some(queued) = rec.queued {
+                self.queues[rec.queue as usize].waiting.remove(queued, call);
+            }
+            self.counters.call_evicted += 1;
+        }
+    }
+
     fn track_waiting(&mut self, queue: u32, call: u64, ts: Ts) {
+        self.make_room_for_call();
         self.queues[queue as usize].waiting.add(ts, call);
         self.calls.insert(
             call,
@@ -559,6 +603,7 @@ impl PartitionState {
             // A second outcome for a call whose first is still parked: keep the first.
             Some(_) => Applied::Ignored,
             None => {
+                self.make_room_for_call();
                 self.calls.insert(
                     call,
                     CallRec {
@@ -651,6 +696,8 @@ impl PartitionState {
         let mut counters = self.counters;
         counters.dedupe_evicted = self.dedupe.evicted_early;
         counters.ticket_evicted = self.tickets.evicted;
+        counters.agent_evicted = self.agents.evicted;
+        counters.agent_calls_untracked = self.agent_calls.untracked;
         PartitionSnapshot {
             at: now,
             high_water: self.high_water,
@@ -692,6 +739,9 @@ impl PartitionState {
             clock.plus_millis(-(i64::from(self.policy.max_wait_secs) + 86_400) * 1000);
         self.call_customers
             .retain(|_, (_, offered)| *offered >= customer_before);
+        self.agents.expire_offline(
+            clock.plus_millis(-i64::from(self.policy.agent_offline_retention_secs) * 1000),
+        );
         let stale_before = clock.plus_millis(-i64::from(self.policy.max_wait_secs) * 1000);
         let (queues, counters) = (&mut self.queues, &mut self.counters);
         self.calls

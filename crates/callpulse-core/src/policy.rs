@@ -109,8 +109,14 @@ pub struct MetricsPolicy {
     pub max_queues: usize,
     /// Cap on distinct team names per partition, likewise.
     pub max_teams: usize,
-    /// Cap on distinct agents tracked per partition; agent events beyond it are rejected.
+    /// Cap on distinct agents tracked per partition; at the cap the agent whose state
+    /// changed longest ago is forgotten to make room.
     pub max_agents: usize,
+    /// An agent offline for longer than this (event-time seconds) is forgotten.
+    pub agent_offline_retention_secs: u32,
+    /// Cap on calls tracked per partition (waiting or parked) and on calls remembered for
+    /// FCR; at the cap the oldest tracked call is forgotten.
+    pub max_calls: usize,
     /// Cap on tickets tracked per partition (open ones, and resolved ones kept for reopens);
     /// at the cap the oldest resolved ticket is forgotten, and with none a new ticket is
     /// rejected (`too_many_names`).
@@ -165,6 +171,8 @@ impl Default for MetricsPolicy {
             max_queues: 500,
             max_teams: 500,
             max_agents: 50_000,
+            agent_offline_retention_secs: 86_400,
+            max_calls: 1_000_000,
             max_tickets: 1_000_000,
             ticket_retention_secs: 7 * 24 * 3600,
             ticket_at_risk_share: 0.8,

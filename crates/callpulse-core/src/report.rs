@@ -17,6 +17,7 @@ use serde::Serialize;
 use crate::calendar::{Calendar, PeriodCache};
 use crate::calls::{CallAgg, MAX_SL_THRESHOLDS};
 use crate::dedupe::Dedupe;
+use crate::fcr::is_repeat;
 use crate::policy::{MetricsPolicy, QueuePolicy};
 use crate::snapshot::{WindowMetrics, window_metrics};
 
@@ -324,9 +325,13 @@ impl ReportBuilder {
                     if deadline > end.millis() {
                         Fcr::Open
                     } else {
+                        // The first other contact at or after the completion decides (fcr.rs).
                         let list = &contacts[customer];
-                        let after = list.partition_point(|t| *t <= first.queued);
-                        let repeat = list.get(after).is_some_and(|t| t.millis() <= deadline);
+                        let after = list.partition_point(|t| *t < done.at);
+                        let repeat = list[after..]
+                            .iter()
+                            .find(|t| **t > first.queued)
+                            .is_some_and(|t| is_repeat(*t, first.queued, done.at, fcr_window_ms));
                         Fcr::Closed { success: !repeat }
                     }
                 }
@@ -648,5 +653,74 @@ mod tests {
             [(10, 1), (60, 3)].into_iter().collect(),
             "--sl-threshold overrides the configured 20 s"
         );
+    }
+
+    /// One written FCR definition (fcr.rs): the live tracker and the report agree on a
+    /// parallel contact (a second call, or a ticket, while the first call is in progress:
+    /// not a repeat) and on a contact offered in the very second the first completed (a
+    /// repeat).
+    #[test]
+    fn live_and_report_share_one_fcr_definition() {
+        let lines = [
+            // A: c2 starts while c1 is in progress; nothing after either completes.
+            r#"{"type":"call_queued","event_id":"a1","ts":"2026-11-26T10:00:00Z","call_id":"c1","queue":"q","customer_id":"A"}"#,
+            r#"{"type":"call_queued","event_id":"a2","ts":"2026-11-26T10:02:00Z","call_id":"c2","queue":"q","customer_id":"A"}"#,
+            r#"{"type":"call_completed","event_id":"a3","ts":"2026-11-26T10:05:00Z","call_id":"c1","queue":"q","agent_id":"x","talk_ms":1000,"hold_ms":0,"acw_ms":0}"#,
+            r#"{"type":"call_completed","event_id":"a4","ts":"2026-11-26T10:06:00Z","call_id":"c2","queue":"q","agent_id":"x","talk_ms":1000,"hold_ms":0,"acw_ms":0}"#,
+            // B: d2 is offered in the second d1 completes.
+            r#"{"type":"call_queued","event_id":"b1","ts":"2026-11-26T10:00:00Z","call_id":"d1","queue":"q","customer_id":"B"}"#,
+            r#"{"type":"call_completed","event_id":"b2","ts":"2026-11-26T10:05:00Z","call_id":"d1","queue":"q","agent_id":"x","talk_ms":1000,"hold_ms":0,"acw_ms":0}"#,
+            r#"{"type":"call_queued","event_id":"b3","ts":"2026-11-26T10:05:00Z","call_id":"d2","queue":"q","customer_id":"B"}"#,
+            r#"{"type":"call_completed","event_id":"b4","ts":"2026-11-26T10:07:00Z","call_id":"d2","queue":"q","agent_id":"x","talk_ms":1000,"hold_ms":0,"acw_ms":0}"#,
+            // C: a ticket opened during the call.
+            r#"{"type":"call_queued","event_id":"c1","ts":"2026-11-26T10:00:00Z","call_id":"e1","queue":"q","customer_id":"C"}"#,
+            r#"{"type":"ticket_created","event_id":"c2","ts":"2026-11-26T10:03:00Z","ticket_id":"t1","queue":"q","channel":"email","customer_id":"C"}"#,
+            r#"{"type":"call_completed","event_id":"c3","ts":"2026-11-26T10:05:00Z","call_id":"e1","queue":"q","agent_id":"x","talk_ms":1000,"hold_ms":0,"acw_ms":0}"#,
+            // A day later every window has closed.
+            r#"{"type":"call_queued","event_id":"z1","ts":"2026-11-27T11:00:00Z","call_id":"z","queue":"q"}"#,
+        ];
+        let limits = DecodeLimits {
+            max_past_ms: None,
+            ..DecodeLimits::default()
+        };
+        let envs: Vec<Envelope> = lines
+            .iter()
+            .map(|l| decode(l.as_bytes(), Ts(i64::MAX / 4), &limits).expect("valid"))
+            .collect();
+        let policy = Arc::new(MetricsPolicy::default());
+        // Live: a partition's facts through the instance's tracker.
+        let mut part = crate::PartitionState::new(Arc::clone(&policy));
+        for env in &envs {
+            part.apply(env).expect("applied");
+        }
+        let mut tracker = crate::FcrTracker::for_policy(&policy);
+        tracker.apply_all(part.drain_fcr_facts());
+        let end = envs.last().map(|e| e.ts).expect("events");
+        tracker.advance(end);
+        let live = tracker
+            .view(end, &policy)
+            .into_iter()
+            .find(|(name, _)| &**name == "q")
+            .map(|(_, v)| (v.totals.eligible, v.totals.success))
+            .expect("queue q");
+        // The report over the same history.
+        let spec = ReportSpec {
+            interval_secs: 86_400,
+            calendar: Calendar::utc(),
+            attribution: Attribution::Offered,
+            sl_thresholds_override: None,
+        };
+        let mut builder = ReportBuilder::new(Arc::clone(&policy), spec);
+        for env in &envs {
+            builder.apply(env).expect("applied");
+        }
+        let (rows, _) = builder.finish();
+        let report = rows
+            .iter()
+            .filter(|r| r.queue == "q")
+            .fold((0, 0), |(e, s), r| (e + r.fcr_eligible, s + r.fcr_success));
+        // A: both resolved; B: d1 repeated by d2, d2 resolved; C: resolved.
+        assert_eq!(live, (5, 4), "live");
+        assert_eq!(report, (5, 4), "report");
     }
 }

@@ -1,7 +1,7 @@
 //! callpulse export: everything a reader of the engine talks to, over HTTP.
 //!
 //! Readers only: nothing here can block or slow the core. Every endpoint reads the latest
-//! [`Published`] snapshot from a `tokio::sync::watch` channel:
+//! [`Published`] snapshot from [`Latest`] (an `ArcSwap`: lock-free for readers and writer):
 //! - `prometheus.rs`: `/metrics`, a `Collector` that turns the snapshot into families at
 //!   scrape time (plus the engine telemetry registered in the same registry).
 //! - `ws.rs`: `/ws`, the wallboard feed (snapshot on connect, then one update per tick, with
@@ -24,6 +24,6 @@ mod ws;
 pub use config::ExportConfig;
 pub use error::ApiError;
 pub use prometheus::SnapshotCollector;
-pub use published::Published;
+pub use published::{Latest, Published};
 pub use router::{ExportState, router, serve};
 pub use telemetry::ExportTelemetry;

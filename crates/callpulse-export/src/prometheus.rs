@@ -15,9 +15,8 @@ use prometheus::core::{Collector, Desc};
 use prometheus::proto::{
     Bucket, Counter, Gauge, Histogram, LabelPair, Metric, MetricFamily, MetricType,
 };
-use tokio::sync::watch;
 
-use crate::Published;
+use crate::Latest;
 
 use MetricType::{COUNTER, GAUGE, HISTOGRAM};
 
@@ -432,7 +431,7 @@ const FAMILIES: &[(&str, &str, MetricType, &[&str])] = &[
     ),
     (
         "callpulse_events_anomalies_total",
-        "Bookkeeping anomalies, by kind (orphaned, stale_waiting, clock_skew, dedupe_evicted, ticket_evicted, fcr_evicted).",
+        "Bookkeeping anomalies, by kind (orphaned, stale_waiting, clock_skew, dedupe_evicted, ticket_evicted, fcr_evicted, agent_evicted, call_evicted, fcr_untracked, agent_calls_untracked, fcr_facts_dropped).",
         COUNTER,
         &["kind"],
     ),
@@ -477,7 +476,7 @@ const FAMILIES: &[(&str, &str, MetricType, &[&str])] = &[
 /// The `prometheus::core::Collector` over the latest published snapshot.
 #[derive(Debug)]
 pub struct SnapshotCollector {
-    latest: watch::Receiver<Arc<Published>>,
+    latest: Arc<Latest>,
     descs: Vec<Desc>,
 }
 
@@ -486,7 +485,7 @@ impl SnapshotCollector {
     ///
     /// # Errors
     /// Only if a family definition above were invalid (a programming error caught by tests).
-    pub fn new(latest: watch::Receiver<Arc<Published>>) -> Result<Self, prometheus::Error> {
+    pub fn new(latest: Arc<Latest>) -> Result<Self, prometheus::Error> {
         let descs = FAMILIES
             .iter()
             .map(|(name, help, _, labels)| {
@@ -508,7 +507,7 @@ impl Collector for SnapshotCollector {
     }
 
     fn collect(&self) -> Vec<MetricFamily> {
-        let published = Arc::clone(&self.latest.borrow());
+        let published = self.latest.load();
         let mut out = Families::default();
         families(&published.snapshot, &mut out);
         FAMILIES
@@ -634,6 +633,11 @@ fn families(snap: &Snapshot, out: &mut Families) {
         ("dedupe_evicted", c.dedupe_evicted),
         ("ticket_evicted", c.ticket_evicted),
         ("fcr_evicted", c.fcr_evicted),
+        ("agent_evicted", c.agent_evicted),
+        ("call_evicted", c.call_evicted),
+        ("fcr_untracked", c.fcr_untracked),
+        ("agent_calls_untracked", c.agent_calls_untracked),
+        ("fcr_facts_dropped", c.fcr_facts_dropped),
     ] {
         out.counter(
             "callpulse_events_anomalies_total",

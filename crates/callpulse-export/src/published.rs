@@ -3,7 +3,49 @@
 
 use std::sync::Arc;
 
+use arc_swap::ArcSwap;
 use callpulse_core::Snapshot;
+use tokio::sync::watch;
+
+/// The one snapshot every reader sees now.
+///
+/// **Lock-free for readers and the writer:** the snapshot is an `ArcSwap` (a load is an
+/// atomic read and a reference-count increment; a store never waits for readers). Only the
+/// change notification for WebSocket clients is a `watch` channel, and it carries just the
+/// sequence number, so its internal lock is held for the copy of a `u64`.
+#[derive(Debug)]
+pub struct Latest {
+    current: ArcSwap<Published>,
+    seq: watch::Sender<u64>,
+}
+
+impl Latest {
+    /// Starts with `first`.
+    pub fn new(first: Published) -> Arc<Latest> {
+        let seq = first.snapshot.seq;
+        Arc::new(Latest {
+            current: ArcSwap::from_pointee(first),
+            seq: watch::Sender::new(seq),
+        })
+    }
+
+    /// Makes `published` the snapshot every reader sees, and wakes the WebSocket clients.
+    pub fn publish(&self, published: Published) {
+        let seq = published.snapshot.seq;
+        self.current.store(Arc::new(published));
+        self.seq.send_replace(seq);
+    }
+
+    /// The current snapshot.
+    pub fn load(&self) -> Arc<Published> {
+        self.current.load_full()
+    }
+
+    /// Notifications of new snapshots (their sequence numbers).
+    pub fn changes(&self) -> watch::Receiver<u64> {
+        self.seq.subscribe()
+    }
+}
 
 /// One published snapshot.
 #[derive(Debug)]

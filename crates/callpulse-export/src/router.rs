@@ -9,17 +9,17 @@ use axum::http::StatusCode;
 use axum::routing::get;
 use prometheus::Registry;
 use tokio::net::TcpListener;
-use tokio::sync::{Semaphore, watch};
+use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 use tower_http::timeout::TimeoutLayer;
 
-use crate::{ApiError, ExportConfig, ExportTelemetry, Published, api, wallboard, ws};
+use crate::{ApiError, ExportConfig, ExportTelemetry, Latest, api, wallboard, ws};
 
 /// What every handler can read. Cheap to clone.
 #[derive(Debug, Clone)]
 pub struct ExportState {
-    /// The latest published snapshot; the publisher owns the sender.
-    pub latest: watch::Receiver<Arc<Published>>,
+    /// The latest published snapshot; the publisher swaps it in.
+    pub latest: Arc<Latest>,
     /// Engine telemetry and the snapshot collector, gathered by `/metrics`.
     pub registry: Registry,
     /// True once ingest has its first partition assignment (`/readyz`).
@@ -36,7 +36,7 @@ impl ExportState {
     /// State for `config`, reading `latest`.
     pub fn new(
         config: ExportConfig,
-        latest: watch::Receiver<Arc<Published>>,
+        latest: Arc<Latest>,
         registry: Registry,
         telemetry: ExportTelemetry,
         ready: Arc<AtomicBool>,

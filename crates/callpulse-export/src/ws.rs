@@ -48,10 +48,11 @@ async fn client(socket: WebSocket, state: ExportState, _permit: OwnedSemaphorePe
     telemetry.ws_clients.inc();
     let send_timeout = Duration::from_millis(state.config.ws_send_timeout_ms);
     let (mut tx, mut rx) = socket.split();
-    let mut latest = state.latest.clone();
+    let mut changes = state.latest.changes();
     let mut kind = "snapshot";
     let outcome = loop {
-        let frame = latest.borrow_and_update().frame(kind);
+        changes.mark_unchanged();
+        let frame = state.latest.load().frame(kind);
         kind = "update";
         match tokio::time::timeout(send_timeout, tx.send(Message::Text(frame.into()))).await {
             Ok(Ok(())) => telemetry.ws_frames.inc(),
@@ -65,7 +66,7 @@ async fn client(socket: WebSocket, state: ExportState, _permit: OwnedSemaphorePe
                 let _ = tokio::time::timeout(send_timeout, tx.send(Message::Close(Some(close)))).await;
                 break "shutdown";
             }
-            changed = latest.changed() => if changed.is_err() { break "publisher_stopped" },
+            changed = changes.changed() => if changed.is_err() { break "publisher_stopped" },
             incoming = next_control(&mut rx) => break incoming,
         }
     };

@@ -61,27 +61,30 @@ pub struct BoardRead {
 pub struct PartitionBoard {
     inner: Mutex<Inner>,
     /// FCR facts from every partition since the publisher last took them (its own lock:
-    /// pushed per batch, taken per tick).
-    fcr_facts: Mutex<Vec<FcrFact>>,
+    /// pushed per batch, taken per tick), and how many were dropped at the cap.
+    fcr_facts: Mutex<(Vec<FcrFact>, u64)>,
+    /// Most facts held between two takes: a stalled publisher must not grow it for ever.
+    fcr_cap: usize,
     ticks: watch::Sender<Tick>,
     acks: Notify,
 }
 
 impl Default for PartitionBoard {
     fn default() -> Self {
-        PartitionBoard::new(1)
+        PartitionBoard::new(1, 1_000_000)
     }
 }
 
 impl PartitionBoard {
-    /// A board for `workers` workers.
-    pub fn new(workers: usize) -> Self {
+    /// A board for `workers` workers, holding at most `fcr_cap` FCR facts between two takes.
+    pub fn new(workers: usize, fcr_cap: usize) -> Self {
         PartitionBoard {
             inner: Mutex::new(Inner {
                 acked: vec![0; workers],
                 ..Inner::default()
             }),
-            fcr_facts: Mutex::new(Vec::new()),
+            fcr_facts: Mutex::new((Vec::new(), 0)),
+            fcr_cap: fcr_cap.max(1),
             ticks: watch::Sender::new(Tick::default()),
             acks: Notify::new(),
         }
@@ -225,24 +228,31 @@ impl PartitionBoard {
         }
     }
 
-    /// Adds facts for the instance's FCR tracker.
+    /// Adds facts for the instance's FCR tracker; past the cap the oldest are dropped and
+    /// counted.
     pub fn push_fcr_facts(&self, facts: Vec<FcrFact>) {
-        if !facts.is_empty() {
-            self.fcr_facts
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .extend(facts);
+        if facts.is_empty() {
+            return;
+        }
+        let mut held = self
+            .fcr_facts
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        held.0.extend(facts);
+        let over = held.0.len().saturating_sub(self.fcr_cap);
+        if over > 0 {
+            held.0.drain(..over);
+            held.1 += over as u64;
         }
     }
 
-    /// Takes every fact pushed so far.
-    pub fn take_fcr_facts(&self) -> Vec<FcrFact> {
-        std::mem::take(
-            &mut *self
-                .fcr_facts
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner),
-        )
+    /// Takes every fact pushed so far, and the number dropped at the cap since the start.
+    pub fn take_fcr_facts(&self) -> (Vec<FcrFact>, u64) {
+        let mut held = self
+            .fcr_facts
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        (std::mem::take(&mut held.0), held.1)
     }
 
     /// Partitions with a live snapshot.
@@ -257,7 +267,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_tick_completes_when_every_worker_acknowledged() {
-        let board = Arc::new(PartitionBoard::new(2));
+        let board = Arc::new(PartitionBoard::new(2, 10));
         board.request_tick(Tick { seq: 1, at: Ts(5) });
         assert!(!board.wait_for_acks(1, Duration::from_millis(20)).await);
         board.ack(0, 1);
@@ -272,7 +282,7 @@ mod tests {
 
     #[test]
     fn reads_count_snapshots_of_older_ticks() {
-        let board = PartitionBoard::new(1);
+        let board = PartitionBoard::new(1, 10);
         let topic: Arc<str> = Arc::from("calls");
         board.publish(&topic, 0, 1, Arc::new(PartitionSnapshot::default()));
         board.publish(&topic, 1, 2, Arc::new(PartitionSnapshot::default()));
@@ -284,7 +294,7 @@ mod tests {
 
     #[test]
     fn progress_is_kept_for_owned_partitions_only() {
-        let board = PartitionBoard::new(1);
+        let board = PartitionBoard::new(1, 10);
         let topic: Arc<str> = Arc::from("calls");
         board.log_end("calls", 0, 10);
         assert!(board.all_progress().is_empty());
@@ -299,5 +309,19 @@ mod tests {
         assert!(!p.caught_up());
         board.retire(&topic, 0, &PartitionSnapshot::default());
         assert!(board.all_progress().is_empty());
+    }
+
+    #[test]
+    fn fcr_facts_are_capped_oldest_first() {
+        let board = PartitionBoard::new(1, 3);
+        let fact = |at| FcrFact::Contact {
+            customer: 1,
+            at: Ts(at),
+        };
+        board.push_fcr_facts((0..5).map(fact).collect());
+        let (facts, dropped) = board.take_fcr_facts();
+        assert_eq!(dropped, 2);
+        assert!(matches!(facts[0], FcrFact::Contact { at: Ts(2), .. }));
+        assert_eq!(board.take_fcr_facts().0.len(), 0);
     }
 }

@@ -280,7 +280,11 @@ pub fn start(
         ));
     }
     let telemetry = IngestTelemetry::register(registry).map_err(IngestError::Telemetry)?;
-    let board = Arc::new(PartitionBoard::new(config.workers));
+    // A publisher that stalls for a whole FCR window's worth of customers has lost track.
+    let board = Arc::new(PartitionBoard::new(
+        config.workers,
+        policy.max_fcr_customers,
+    ));
     let ready = Arc::new(AtomicBool::new(false));
     let (senders, receivers): (Vec<_>, Vec<_>) = (0..config.workers)
         .map(|_| mpsc::channel(config.channel_batches))

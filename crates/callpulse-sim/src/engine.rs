@@ -147,15 +147,25 @@ impl Simulator {
         std::mem::take(&mut self.out)
     }
 
-    /// Runs until at least `n` events exist (simulated time moves as far as needed) and
-    /// returns them: for preloading a topic.
-    pub fn take(&mut self, n: usize) -> Vec<Envelope> {
-        let mut events = Vec::with_capacity(n);
-        while events.len() < n {
+    /// Runs until `n` events have been handed to `f`, one simulated minute at a time, so
+    /// that a bulk load of any size holds at most a minute of events.
+    ///
+    /// # Errors
+    /// The first error of `f`, which stops the run.
+    pub fn stream<E>(
+        &mut self,
+        n: usize,
+        mut f: impl FnMut(Envelope) -> Result<(), E>,
+    ) -> Result<(), E> {
+        let mut handed = 0;
+        while handed < n {
             let next = Ts(self.now + 60 * SEC);
-            events.extend(self.advance_to(next));
+            for env in self.advance_to(next).into_iter().take(n - handed) {
+                f(env)?;
+                handed += 1;
+            }
         }
-        events
+        Ok(())
     }
 
     /// Simulated time now.

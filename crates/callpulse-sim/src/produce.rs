@@ -213,31 +213,29 @@ pub async fn ensure_topics(
 /// Runs `sim` in real time (simulated time = wall time), producing every event as it
 /// happens, until `shutdown` is cancelled. Returns the number of events produced.
 ///
+/// Blocking (producing waits on a full queue, flushing waits for delivery): run it on a
+/// thread of its own (`spawn_blocking`), never on an async runtime thread.
+///
 /// # Errors
 /// The first [`ProduceError`].
-pub async fn run_realtime(
+pub fn run_realtime(
     mut sim: Simulator,
     producer: &EventProducer,
-    clock: SharedClock,
-    shutdown: CancellationToken,
+    clock: &SharedClock,
+    shutdown: &CancellationToken,
 ) -> Result<u64, ProduceError> {
-    let mut tick = tokio::time::interval(Duration::from_millis(200));
     let mut produced = 0u64;
     let mut logged = 0u64;
-    loop {
-        tokio::select! {
-            () = shutdown.cancelled() => break,
-            _ = tick.tick() => {
-                for env in sim.advance_to(clock.now()) {
-                    producer.send(&env)?;
-                    produced += 1;
-                }
-                if produced / 10_000 > logged {
-                    logged = produced / 10_000;
-                    info!(produced, "simulator progress");
-                }
-            }
+    while !shutdown.is_cancelled() {
+        for env in sim.advance_to(clock.now()) {
+            producer.send(&env)?;
+            produced += 1;
         }
+        if produced / 10_000 > logged {
+            logged = produced / 10_000;
+            info!(produced, "simulator progress");
+        }
+        std::thread::sleep(Duration::from_millis(200));
     }
     producer.flush(Duration::from_secs(5))?;
     Ok(produced)

@@ -87,15 +87,22 @@ pub async fn demo(
         config.simulator.clone(),
         Ts(now.millis() - i64::from(opts.backfill_mins) * 60_000),
     );
-    let backfill = sim.advance_to(now);
-    for env in &backfill {
-        producer.send(env).context("while producing the backfill")?;
-    }
-    info!(
-        events = backfill.len(),
-        minutes = opts.backfill_mins,
-        "backfill produced"
-    );
+    // Producing blocks when the local queue is full: on a blocking thread, not the runtime's.
+    let backfill_mins = opts.backfill_mins;
+    let (sim, producer) = tokio::task::spawn_blocking(move || {
+        let backfill = sim.advance_to(now);
+        for env in &backfill {
+            producer.send(env).context("while producing the backfill")?;
+        }
+        info!(
+            events = backfill.len(),
+            minutes = backfill_mins,
+            "backfill produced"
+        );
+        Ok::<_, anyhow::Error>((sim, producer))
+    })
+    .await
+    .context("the backfill thread panicked")??;
     let addr = listener
         .local_addr()
         .context("while reading the listen address")?;
@@ -105,12 +112,14 @@ pub async fn demo(
         shutdown.cancel();
         result
     };
-    let (engine, produced) = tokio::join!(
-        engine,
-        run_realtime(sim, &producer, Arc::clone(&clock), shutdown.clone())
-    );
+    let (sim_clock, sim_stop) = (Arc::clone(&clock), shutdown.clone());
+    let simulator =
+        tokio::task::spawn_blocking(move || run_realtime(sim, &producer, &sim_clock, &sim_stop));
+    let (engine, produced) = tokio::join!(engine, simulator);
     engine?;
-    let produced = produced.context("while producing simulated events")?;
+    let produced = produced
+        .context("the simulator thread panicked")?
+        .context("while producing simulated events")?;
     info!(produced, "demo stopped");
     drop(mock);
     Ok(())

@@ -6,11 +6,11 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use anyhow::Context;
 use callpulse_core::{FcrTracker, MetricsPolicy, Snapshot, Ts, instance_watermark};
 use callpulse_events::SharedClock;
-use callpulse_export::Published;
+use callpulse_export::{Latest, Published};
 use callpulse_ingest::{IngestTelemetry, PartitionBoard, Tick};
-use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 use tracing::debug;
 
@@ -23,9 +23,51 @@ pub(crate) struct PublisherSetup {
     pub(crate) tick: Duration,
 }
 
+/// The merge of one tick: owns the instance's FCR tracker, and moves onto a blocking
+/// thread for each tick (merging a thousand queues and rendering their JSON is milliseconds
+/// of CPU, which an async runtime thread must not spend).
+struct Merger {
+    board: Arc<PartitionBoard>,
+    policy: Arc<MetricsPolicy>,
+    telemetry: IngestTelemetry,
+    /// The instance's one FCR tracker: a customer's contacts reach every partition.
+    fcr: FcrTracker,
+}
+
+impl Merger {
+    fn merge(&mut self, tick: Tick, wall: Ts) -> Published {
+        let read = self.board.read(tick.seq);
+        let (facts, facts_dropped) = self.board.take_fcr_facts();
+        self.fcr.apply_all(facts);
+        // Every partition has reported its facts up to the watermark: windows that closed
+        // before it settle as successes even when no new fact arrives (a quiet night).
+        self.fcr.advance(tick.at);
+        let mut snapshot =
+            Snapshot::build(tick.seq, tick.at, &read.parts, &read.retired, &self.policy)
+                .with_fcr(&self.fcr, &self.policy);
+        (snapshot.engine.consumed, snapshot.engine.rejected) = self.telemetry.totals();
+        snapshot.engine.wall_ms = wall.millis();
+        snapshot.engine.stale_partitions = read.stale;
+        snapshot.engine.counters.fcr_facts_dropped = facts_dropped;
+        Published::new(snapshot)
+    }
+
+    /// Merges on a blocking thread and publishes; hands the merger back.
+    async fn publish(mut self, latest: &Latest, tick: Tick, wall: Ts) -> anyhow::Result<Self> {
+        let (merger, published) = tokio::task::spawn_blocking(move || {
+            let published = self.merge(tick, wall);
+            (self, published)
+        })
+        .await
+        .context("the snapshot merge panicked")?;
+        latest.publish(published);
+        Ok(merger)
+    }
+}
+
 pub(crate) async fn run(
     board: Arc<PartitionBoard>,
-    latest: watch::Sender<Arc<Published>>,
+    latest: Arc<Latest>,
     setup: PublisherSetup,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
@@ -35,20 +77,14 @@ pub(crate) async fn run(
         clock,
         tick,
     } = setup;
-    // The instance's one FCR tracker: a customer's contacts reach every partition.
-    let mut fcr = FcrTracker::for_policy(&policy);
+    let mut merger = Merger {
+        board: Arc::clone(&board),
+        fcr: FcrTracker::for_policy(&policy),
+        policy,
+        telemetry,
+    };
     let mut interval = tokio::time::interval(tick);
     interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    let mut publish = |tick: Tick, wall: Ts| {
-        let read = board.read(tick.seq);
-        fcr.apply_all(board.take_fcr_facts());
-        let mut snapshot = Snapshot::build(tick.seq, tick.at, &read.parts, &read.retired, &policy)
-            .with_fcr(&fcr, &policy);
-        (snapshot.engine.consumed, snapshot.engine.rejected) = telemetry.totals();
-        snapshot.engine.wall_ms = wall.millis();
-        snapshot.engine.stale_partitions = read.stale;
-        latest.send_replace(Arc::new(Published::new(snapshot)));
-    };
     let mut last = Tick::default();
     loop {
         tokio::select! {
@@ -66,7 +102,7 @@ pub(crate) async fn run(
                 if !board.wait_for_acks(last.seq, tick).await {
                     debug!(seq = last.seq, "not every worker read the tick in time");
                 }
-                publish(last, wall);
+                merger = merger.publish(&latest, last, wall).await?;
             }
         }
     }
@@ -77,6 +113,6 @@ pub(crate) async fn run(
         seq: last.seq + 1,
         at: if last.seq == 0 { wall } else { last.at },
     };
-    publish(final_tick, wall);
+    merger.publish(&latest, final_tick, wall).await?;
     Ok(())
 }

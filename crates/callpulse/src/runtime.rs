@@ -12,10 +12,9 @@ use std::time::Duration;
 use anyhow::Context;
 use callpulse_core::Snapshot;
 use callpulse_events::SharedClock;
-use callpulse_export::{ExportState, ExportTelemetry, Published, SnapshotCollector, serve};
+use callpulse_export::{ExportState, ExportTelemetry, Latest, Published, SnapshotCollector, serve};
 use prometheus::Registry;
 use tokio::net::TcpListener;
-use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -102,13 +101,10 @@ pub async fn run(
         shutdown.clone(),
     )
     .context("while starting kafka ingest")?;
-    let (latest_tx, latest_rx) = watch::channel(Arc::new(Published::new(Snapshot::empty(
-        &policy,
-        clock.now(),
-    ))));
+    let latest = Latest::new(Published::new(Snapshot::empty(&policy, clock.now())));
     registry
         .register(Box::new(
-            SnapshotCollector::new(latest_rx.clone())
+            SnapshotCollector::new(Arc::clone(&latest))
                 .context("while building the metrics collector")?,
         ))
         .context("while registering the metrics collector")?;
@@ -121,7 +117,7 @@ pub async fn run(
     let http_stop = CancellationToken::new();
     let state = ExportState::new(
         config.export.clone(),
-        latest_rx,
+        Arc::clone(&latest),
         registry,
         telemetry,
         ingest.ready_flag(),
@@ -137,7 +133,7 @@ pub async fn run(
         &shutdown,
         publisher::run(
             Arc::clone(&ingest.board),
-            latest_tx,
+            latest,
             PublisherSetup {
                 policy,
                 telemetry: ingest.telemetry.clone(),

@@ -79,34 +79,27 @@ pub async fn simulate(
     match opts.count {
         Some(count) => {
             let now = clock.now();
-            let mut sim = Simulator::new(
-                sim_config,
-                Ts(now.millis() - i64::from(opts.lookback_mins) * 60_000),
-            );
-            let mut events = sim.take(count);
-            events.truncate(count);
-            // However long the simulated span, it ends now: no event lies in the future
-            // (which a live engine would reject).
-            let shift = events
-                .last()
-                .map_or(0, |last| now.millis_since(last.ts).min(0));
-            for env in &mut events {
-                env.ts = env.ts.plus_millis(shift);
-            }
-            for env in &events {
-                producer.send(env).context("while producing")?;
-            }
-            producer
-                .flush(Duration::from_secs(120))
-                .context("while flushing")?;
-            info!(produced = count, failures = producer.failures(), %brokers, "bulk load produced");
+            let start = Ts(now.millis() - i64::from(opts.lookback_mins) * 60_000);
+            // Producing blocks (a full local queue waits, flush waits for delivery): off the
+            // async runtime's threads.
+            let failures = tokio::task::spawn_blocking(move || {
+                bulk_load(&sim_config, start, now, count, &producer)?;
+                Ok::<u64, anyhow::Error>(producer.failures())
+            })
+            .await
+            .context("the bulk load thread panicked")??;
+            info!(produced = count, failures, %brokers, "bulk load produced");
         }
         None => {
             let sim = Simulator::new(sim_config, clock.now());
             info!(%brokers, "producing simulated events in real time; Ctrl-C to stop");
-            let produced = run_realtime(sim, &producer, clock, shutdown)
-                .await
-                .context("while producing")?;
+            let producer = std::sync::Arc::new(producer);
+            let driver = std::sync::Arc::clone(&producer);
+            let produced =
+                tokio::task::spawn_blocking(move || run_realtime(sim, &driver, &clock, &shutdown))
+                    .await
+                    .context("the simulator thread panicked")?
+                    .context("while producing")?;
             info!(
                 produced,
                 failures = producer.failures(),
@@ -115,4 +108,32 @@ pub async fn simulate(
         }
     }
     Ok(())
+}
+
+/// Produces `count` simulated events starting at `start`, shifted so the last one lies at
+/// `now` at the latest (a live engine rejects events from the future), without holding them:
+/// a first run finds the last event's time, a second (the same seed gives the same events)
+/// produces them a simulated minute at a time.
+fn bulk_load(
+    sim_config: &callpulse_sim::SimConfig,
+    start: Ts,
+    now: Ts,
+    count: usize,
+    producer: &EventProducer,
+) -> anyhow::Result<()> {
+    let mut last = start;
+    Simulator::new(sim_config.clone(), start)
+        .stream(count, |env| {
+            last = env.ts;
+            Ok::<(), std::convert::Infallible>(())
+        })
+        .unwrap_or_else(|never| match never {});
+    let shift = now.millis_since(last).min(0);
+    Simulator::new(sim_config.clone(), start).stream(count, |mut env| {
+        env.ts = env.ts.plus_millis(shift);
+        producer.send(&env).context("while producing")
+    })?;
+    producer
+        .flush(Duration::from_secs(120))
+        .context("while flushing")
 }

@@ -1036,3 +1036,52 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn every_input_fed_map_is_capped_and_counted() {
+    let policy = Arc::new(MetricsPolicy {
+        max_calls: 2,
+        max_agents: 1,
+        ..MetricsPolicy::default()
+    });
+    let mut s = PartitionState::new(policy);
+    // Calls: the longest-waiting one makes room for the third.
+    s.apply(&queued("q1", "c1", "q", Ts(NOW.0 - 3 * MIN)))
+        .expect("ok");
+    s.apply(&queued("q2", "c2", "q", Ts(NOW.0 - 2 * MIN)))
+        .expect("ok");
+    s.apply(&queued("q3", "c3", "q", Ts(NOW.0 - MIN)))
+        .expect("ok");
+    assert_eq!(s.tracked_calls(), 2);
+    let snap = view(&mut s, NOW);
+    assert_eq!(snap.engine.counters.call_evicted, 1);
+    let q = snap.queue("q").expect("q");
+    assert_eq!((q.waiting, q.longest_wait_s), (2, 120.0));
+    // Agents: a new agent at the cap replaces the one whose state changed longest ago.
+    for (i, agent) in ["a1", "a2"].iter().enumerate() {
+        let e = env(
+            &format!("s{i}"),
+            Ts(NOW.0 - MIN + i as i64),
+            Event::AgentState(AgentStateChanged {
+                agent_id: (*agent).into(),
+                team: "t".into(),
+                state: AgentState::Available,
+                reason: None,
+            }),
+        );
+        assert_eq!(s.apply(&e), Ok(Applied::Counted), "{agent}");
+    }
+    // Per-agent call figures of a day: one agent's worth, the second one counted as untracked.
+    s.apply(&answered("o2", "c2", "q", Ts(NOW.0 - 30_000)))
+        .expect("ok");
+    let mut other = answered("o3", "c3", "q", Ts(NOW.0 - 20_000));
+    if let Event::CallAnswered(e) = &mut other.event {
+        e.agent_id = "someone-else".into();
+    }
+    s.apply(&other).expect("ok");
+    let snap = view(&mut s, NOW);
+    let c = snap.engine.counters;
+    assert_eq!((c.agent_evicted, c.agent_calls_untracked), (1, 1));
+    assert_eq!(snap.agents.len(), 1);
+    assert_eq!(&*snap.agents[0].agent_id, "a2");
+}
