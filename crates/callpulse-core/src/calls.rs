@@ -130,35 +130,55 @@ impl Merge for WaitHistogram {
     }
 }
 
-/// The counters of one queue's calls, handling and CSAT over some span: a bucket, a window
-/// or a lifetime. All of them add under merge.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct CallCounts {
-    pub offered: u64,
-    pub answered: u64,
+/// Declares [`CallCounts`] from one list of its additive counters: the struct and its merge
+/// come from the same lines, so a new counter cannot be left out of the merge.
+macro_rules! call_counts {
+    ($( $(#[$doc:meta])* $field:ident ),* $(,)?) => {
+        /// The counters of one queue's calls, handling and CSAT over some span: a bucket, a
+        /// window or a lifetime. All of them add under merge.
+        #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+        pub struct CallCounts {
+            $( $(#[$doc])* pub $field: u64, )*
+            /// Answered within each of the queue's SL thresholds, in policy order.
+            pub answered_within: [u64; MAX_SL_THRESHOLDS],
+        }
+
+        impl CallCounts {
+            /// Adds `other` into `self`.
+            pub fn merge(&mut self, other: &CallCounts) {
+                $( self.$field += other.$field; )*
+                for (ours, theirs) in self.answered_within.iter_mut().zip(other.answered_within) {
+                    *ours += theirs;
+                }
+            }
+        }
+    };
+}
+
+call_counts! {
+    offered,
+    answered,
     /// Every abandon, short ones included.
-    pub abandoned: u64,
+    abandoned,
     /// Abandons with a wait under the queue's short-abandon threshold.
-    pub short_abandoned: u64,
-    /// Answered within each of the queue's SL thresholds, in policy order.
-    pub answered_within: [u64; MAX_SL_THRESHOLDS],
+    short_abandoned,
     /// Sum of answered calls' waits (ms): ASA's numerator.
-    pub answer_wait_ms: u64,
+    answer_wait_ms,
     /// Sum of abandoned calls' waits (ms), short ones included.
-    pub abandon_wait_ms: u64,
-    pub completed: u64,
-    pub talk_ms: u64,
-    pub hold_ms: u64,
-    pub acw_ms: u64,
+    abandon_wait_ms,
+    completed,
+    talk_ms,
+    hold_ms,
+    acw_ms,
     /// Completed calls with some hold time.
-    pub held: u64,
+    held,
     /// Completed calls that carried the agent's `resolved` flag, and how many said true.
-    pub resolved_reported: u64,
-    pub resolved_true: u64,
-    pub csat_responses: u64,
+    resolved_reported,
+    resolved_true,
+    csat_responses,
     /// Responses scoring 4 or 5 (top-2-box).
-    pub csat_positive: u64,
-    pub csat_score_sum: u64,
+    csat_positive,
+    csat_score_sum,
 }
 
 impl CallCounts {
@@ -234,29 +254,6 @@ impl CallCounts {
     /// Total handle time (talk + hold + after-call work), ms.
     pub fn handle_ms(&self) -> u64 {
         self.talk_ms + self.hold_ms + self.acw_ms
-    }
-
-    /// Adds `other` into `self`.
-    pub fn merge(&mut self, other: &CallCounts) {
-        self.offered += other.offered;
-        self.answered += other.answered;
-        self.abandoned += other.abandoned;
-        self.short_abandoned += other.short_abandoned;
-        for (ours, theirs) in self.answered_within.iter_mut().zip(other.answered_within) {
-            *ours += theirs;
-        }
-        self.answer_wait_ms += other.answer_wait_ms;
-        self.abandon_wait_ms += other.abandon_wait_ms;
-        self.completed += other.completed;
-        self.talk_ms += other.talk_ms;
-        self.hold_ms += other.hold_ms;
-        self.acw_ms += other.acw_ms;
-        self.held += other.held;
-        self.resolved_reported += other.resolved_reported;
-        self.resolved_true += other.resolved_true;
-        self.csat_responses += other.csat_responses;
-        self.csat_positive += other.csat_positive;
-        self.csat_score_sum += other.csat_score_sum;
     }
 }
 

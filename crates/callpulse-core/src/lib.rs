@@ -22,8 +22,12 @@
 //! - [`watermark`]: the one instant a snapshot is read at (event time while catching up,
 //!   the wall clock when caught up).
 //!
-//! Adding a metric: a field in [`CallCounts`] (recorded and merged in `calls.rs`), and its
-//! derived value in [`WindowMetrics`] (`snapshot.rs`).
+//! Adding a call metric: a counter in the `call_counts!` list (`calls.rs`; its merge is
+//! generated) recorded where the event is applied, its derived value in [`WindowMetrics`]
+//! (`snapshot.rs`, which is also the JSON of the API and the feed), and one `Family` row in
+//! the export crate's `prometheus/` tables (name, help, labels and how to read it). A test
+//! there fails until `docs/metrics.md` has the family's row, and another until the family
+//! emits with exactly its declared labels.
 
 pub mod calendar;
 mod calls;

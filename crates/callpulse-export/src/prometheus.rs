@@ -6,472 +6,148 @@
 //! `Retired`) and a wait histogram whose buckets fall on each queue's SL thresholds.
 //! Numerators and denominators are exported next to every ratio, so `sum()` across queues
 //! and instances stays correct. No per-agent label exists: agent detail is on the API.
+//!
+//! **Each family is declared once**, as one [`Family`] row: its name, help, type, labels
+//! and the function that reads its values from a snapshot. The descriptors, the scrape and
+//! the checks against `docs/metrics.md` all come from the rows, one table per topic:
+//! `calls.rs` (queue call figures), `tickets.rs`, `fcr.rs`, `agents.rs` (teams), `engine.rs`.
+
+mod agents;
+mod calls;
+mod engine;
+mod fcr;
+mod tickets;
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use callpulse_core::{QueueView, Snapshot, TicketView, WindowMetrics};
+use callpulse_core::{QueueView, Snapshot, WindowMetrics};
 use prometheus::core::{Collector, Desc};
-use prometheus::proto::{
-    Bucket, Counter, Gauge, Histogram, LabelPair, Metric, MetricFamily, MetricType,
-};
+use prometheus::proto::{Counter, Gauge, LabelPair, Metric, MetricFamily, MetricType};
 
 use crate::Latest;
 
-use MetricType::{COUNTER, GAUGE, HISTOGRAM};
-
 const QW: &[&str] = &["queue", "window"];
-const QWT: &[&str] = &["queue", "window", "threshold_seconds"];
 const Q: &[&str] = &["queue"];
-const QT: &[&str] = &["queue", "threshold_seconds"];
 
-/// Every family this collector emits: name, help, type, labels.
-const FAMILIES: &[(&str, &str, MetricType, &[&str])] = &[
-    (
-        "callpulse_queue_offered_calls",
-        "Calls offered to the queue (call_queued) in the window.",
-        GAUGE,
-        QW,
-    ),
-    (
-        "callpulse_queue_answered_calls",
-        "Calls answered in the window.",
-        GAUGE,
-        QW,
-    ),
-    (
-        "callpulse_queue_abandoned_calls",
-        "Calls abandoned in the window, short abandons included.",
-        GAUGE,
-        QW,
-    ),
-    (
-        "callpulse_queue_short_abandoned_calls",
-        "Calls abandoned before the short-abandon threshold in the window.",
-        GAUGE,
-        QW,
-    ),
-    (
-        "callpulse_queue_answered_within_threshold_calls",
-        "Calls answered within the SL threshold in the window (SL numerator).",
-        GAUGE,
-        QWT,
-    ),
-    (
-        "callpulse_queue_sl_denominator_calls",
-        "SL denominator in the window, by the queue's sl_formula (default: answered plus non-short abandoned).",
-        GAUGE,
-        QW,
-    ),
-    (
-        "callpulse_queue_service_level_ratio",
-        "Answered within threshold / SL denominator in the window.",
-        GAUGE,
-        QWT,
-    ),
-    (
-        "callpulse_queue_abandon_ratio",
-        "Abandoned / offered in the window (short abandons excluded from both by default).",
-        GAUGE,
-        QW,
-    ),
-    (
-        "callpulse_queue_answer_wait_seconds",
-        "Sum of answered calls' waits in the window (ASA numerator).",
-        GAUGE,
-        QW,
-    ),
-    (
-        "callpulse_queue_asa_seconds",
-        "Average speed of answer in the window.",
-        GAUGE,
-        QW,
-    ),
-    (
-        "callpulse_queue_wait_percentile_seconds",
-        "Answered-call wait percentiles in the window (50th, 90th, 99th).",
-        GAUGE,
-        &["queue", "window", "percentile"],
-    ),
-    (
-        "callpulse_queue_wait_max_seconds",
-        "Longest wait of a call answered in the window.",
-        GAUGE,
-        QW,
-    ),
-    (
-        "callpulse_queue_completed_calls",
-        "Calls completed (after wrap-up) in the window (AHT denominator).",
-        GAUGE,
-        QW,
-    ),
-    (
-        "callpulse_queue_handle_seconds",
-        "Sum of talk + hold + after-call work of calls completed in the window (AHT numerator).",
-        GAUGE,
-        QW,
-    ),
-    (
-        "callpulse_queue_aht_seconds",
-        "Average handle time in the window.",
-        GAUGE,
-        QW,
-    ),
-    (
-        "callpulse_queue_handle_part_seconds",
-        "Sum of one part of handle time (talk, hold, acw) of calls completed in the window.",
-        GAUGE,
-        &["queue", "window", "part"],
-    ),
-    (
-        "callpulse_queue_held_calls",
-        "Completed calls with hold time in the window (hold-rate numerator).",
-        GAUGE,
-        QW,
-    ),
-    (
-        "callpulse_queue_abandon_wait_avg_seconds",
-        "Average wait of calls abandoned in the window.",
-        GAUGE,
-        QW,
-    ),
-    (
-        "callpulse_queue_resolved_reported_ratio",
-        "Share of completed calls the agent flagged resolved (agent-reported FCR) in the window.",
-        GAUGE,
-        QW,
-    ),
-    (
-        "callpulse_queue_csat_responses",
-        "CSAT responses in the window.",
-        GAUGE,
-        QW,
-    ),
-    (
-        "callpulse_queue_csat_positive_responses",
-        "CSAT responses scoring 4 or 5 in the window.",
-        GAUGE,
-        QW,
-    ),
-    (
-        "callpulse_queue_csat_ratio",
-        "Top-2-box CSAT share in the window.",
-        GAUGE,
-        QW,
-    ),
-    (
-        "callpulse_queue_calls_waiting",
-        "Calls waiting in the queue now.",
-        GAUGE,
-        Q,
-    ),
-    (
-        "callpulse_queue_longest_wait_seconds",
-        "How long the longest-waiting call has waited, now.",
-        GAUGE,
-        Q,
-    ),
-    (
-        "callpulse_queue_sl_target_ratio",
-        "The queue's configured service-level target.",
-        GAUGE,
-        Q,
-    ),
-    (
-        "callpulse_queue_offered_load_erlangs",
-        "Arrival rate x AHT over the staffing window (Erlang C traffic).",
-        GAUGE,
-        Q,
-    ),
-    (
-        "callpulse_queue_required_agents",
-        "Agents Erlang C needs now to meet the queue's first SL threshold and target.",
-        GAUGE,
-        Q,
-    ),
-    (
-        "callpulse_queue_staffed_agents",
-        "Agents of the queue's team available, on a call or in wrap-up, now.",
-        GAUGE,
-        Q,
-    ),
-    (
-        "callpulse_queue_staffing_gap_agents",
-        "Required minus staffed agents: positive means short of people.",
-        GAUGE,
-        Q,
-    ),
-    (
-        "callpulse_queue_tickets_open",
-        "Open tickets (created or reopened, not resolved), now.",
-        GAUGE,
-        Q,
-    ),
-    (
-        "callpulse_queue_tickets_awaiting_first_response",
-        "Open tickets with no first response yet, now.",
-        GAUGE,
-        Q,
-    ),
-    (
-        "callpulse_queue_tickets_at_risk",
-        "Tickets with no first response past the at-risk share of their target, not yet past it, now.",
-        GAUGE,
-        Q,
-    ),
-    (
-        "callpulse_queue_tickets_overdue",
-        "Tickets with no first response past their target, now.",
-        GAUGE,
-        Q,
-    ),
-    (
-        "callpulse_queue_tickets_created",
-        "Tickets created in the window.",
-        GAUGE,
-        QW,
-    ),
-    (
-        "callpulse_queue_ticket_first_responses",
-        "First responses in the window.",
-        GAUGE,
-        QW,
-    ),
-    (
-        "callpulse_queue_ticket_first_response_seconds",
-        "Sum of first response times in the window.",
-        GAUGE,
-        QW,
-    ),
-    (
-        "callpulse_queue_ticket_first_response_avg_seconds",
-        "Mean first response time in the window.",
-        GAUGE,
-        QW,
-    ),
-    (
-        "callpulse_queue_ticket_first_response_p90_seconds",
-        "90th percentile first response time in the window.",
-        GAUGE,
-        QW,
-    ),
-    (
-        "callpulse_queue_ticket_first_response_breaches",
-        "First responses later than their target in the window.",
-        GAUGE,
-        QW,
-    ),
-    (
-        "callpulse_queue_tickets_resolved",
-        "Tickets resolved in the window.",
-        GAUGE,
-        QW,
-    ),
-    (
-        "callpulse_queue_ticket_resolution_seconds",
-        "Sum of creation-to-resolution times of tickets resolved in the window.",
-        GAUGE,
-        QW,
-    ),
-    (
-        "callpulse_queue_ticket_resolution_avg_seconds",
-        "Mean resolution time in the window.",
-        GAUGE,
-        QW,
-    ),
-    (
-        "callpulse_queue_ticket_resolution_p90_seconds",
-        "90th percentile resolution time in the window.",
-        GAUGE,
-        QW,
-    ),
-    (
-        "callpulse_queue_tickets_reopened",
-        "Tickets reopened in the window.",
-        GAUGE,
-        QW,
-    ),
-    (
-        "callpulse_queue_ticket_reopen_ratio",
-        "Reopened / resolved in the window.",
-        GAUGE,
-        QW,
-    ),
-    (
-        "callpulse_team_state_seconds",
-        "Agent time per state in the window, summed over the team's agents.",
-        GAUGE,
-        &["team", "window", "state"],
-    ),
-    (
-        "callpulse_team_occupancy_ratio",
-        "(on_call + wrap_up) / (available + on_call + wrap_up) time in the window.",
-        GAUGE,
-        &["team", "window"],
-    ),
-    (
-        "callpulse_queue_fcr_eligible_contacts",
-        "Completed contacts whose FCR outcome became known in the window.",
-        GAUGE,
-        QW,
-    ),
-    (
-        "callpulse_queue_fcr_resolved_contacts",
-        "Of those, resolved first time (no further contact within the FCR window).",
-        GAUGE,
-        QW,
-    ),
-    (
-        "callpulse_queue_fcr_ratio",
-        "First contact resolution in the window: resolved / eligible.",
-        GAUGE,
-        QW,
-    ),
-    (
-        "callpulse_queue_fcr_pending_contacts",
-        "Completed contacts whose FCR window is still open, no repeat contact yet.",
-        GAUGE,
-        Q,
-    ),
-    (
-        "callpulse_queue_fcr_provisional_ratio",
-        "(resolved + pending) / (eligible + pending) since start: FCR if no pending customer calls back.",
-        GAUGE,
-        Q,
-    ),
-    (
-        "callpulse_fcr_eligible_total",
-        "Completed contacts whose FCR outcome is known.",
-        COUNTER,
-        Q,
-    ),
-    (
-        "callpulse_fcr_resolved_total",
-        "Completed contacts resolved first time.",
-        COUNTER,
-        Q,
-    ),
-    (
-        "callpulse_fcr_customers",
-        "Customers the FCR tracker remembers now.",
-        GAUGE,
-        &[],
-    ),
-    (
-        "callpulse_team_agents",
-        "Agents per team and state, now.",
-        GAUGE,
-        &["team", "state"],
-    ),
-    (
-        "callpulse_calls_offered_total",
-        "Calls offered since this instance started.",
-        COUNTER,
-        Q,
-    ),
-    (
-        "callpulse_calls_answered_total",
-        "Calls answered.",
-        COUNTER,
-        Q,
-    ),
-    (
-        "callpulse_calls_abandoned_total",
-        "Calls abandoned, short abandons included.",
-        COUNTER,
-        Q,
-    ),
-    (
-        "callpulse_calls_short_abandoned_total",
-        "Short abandons.",
-        COUNTER,
-        Q,
-    ),
-    (
-        "callpulse_calls_answered_within_threshold_total",
-        "Calls answered within the SL threshold.",
-        COUNTER,
-        QT,
-    ),
-    (
-        "callpulse_calls_completed_total",
-        "Calls completed after wrap-up.",
-        COUNTER,
-        Q,
-    ),
-    (
-        "callpulse_calls_handle_seconds_total",
-        "Talk + hold + after-call work of completed calls.",
-        COUNTER,
-        Q,
-    ),
-    (
-        "callpulse_csat_responses_total",
-        "CSAT responses.",
-        COUNTER,
-        Q,
-    ),
-    (
-        "callpulse_csat_positive_responses_total",
-        "CSAT responses scoring 4 or 5.",
-        COUNTER,
-        Q,
-    ),
-    (
-        "callpulse_calls_answer_wait_seconds",
-        "Waits of answered calls; bucket bounds include every SL threshold.",
-        HISTOGRAM,
-        Q,
-    ),
-    (
-        "callpulse_events_applied_total",
-        "Events applied, by outcome (counted, late, parked, ignored).",
-        COUNTER,
-        &["outcome"],
-    ),
-    (
-        "callpulse_events_anomalies_total",
-        "Bookkeeping anomalies, by kind (orphaned, stale_waiting, clock_skew, dedupe_evicted, ticket_evicted, fcr_evicted, agent_evicted, call_evicted, fcr_untracked, agent_calls_untracked, fcr_facts_dropped).",
-        COUNTER,
-        &["kind"],
-    ),
-    (
-        "callpulse_last_event_timestamp_seconds",
-        "Event time of the newest event applied.",
-        GAUGE,
-        &[],
-    ),
-    (
-        "callpulse_snapshot_seq",
-        "Sequence number of the snapshot this scrape reads.",
-        GAUGE,
-        &[],
-    ),
-    (
-        "callpulse_snapshot_timestamp_seconds",
-        "The instant this scrape's figures are read at: the instance watermark (the wall clock when caught up).",
-        GAUGE,
-        &[],
-    ),
-    (
-        "callpulse_watermark_delay_seconds",
-        "How far the figures' instant is behind the wall clock (0 when caught up; the backlog's age while catching up).",
-        GAUGE,
-        &[],
-    ),
-    (
-        "callpulse_snapshot_stale_partitions",
-        "Partitions whose snapshot missed the publishing tick, so their windows end earlier.",
-        GAUGE,
-        &[],
-    ),
-    (
-        "callpulse_owned_partitions",
-        "Kafka partitions whose state this instance publishes.",
-        GAUGE,
-        &[],
-    ),
-];
+/// One metric family: everything about it, in one place.
+pub(crate) struct Family {
+    pub(crate) name: &'static str,
+    pub(crate) help: &'static str,
+    pub(crate) kind: MetricType,
+    /// Label names, in the order `emit` gives their values.
+    pub(crate) labels: &'static [&'static str],
+    /// Reads the family's series from a snapshot.
+    pub(crate) emit: fn(&Snapshot, &mut Out),
+}
+
+/// Every family, topic by topic.
+pub(crate) fn families() -> impl Iterator<Item = &'static Family> {
+    [
+        calls::FAMILIES,
+        tickets::FAMILIES,
+        fcr::FAMILIES,
+        agents::FAMILIES,
+        engine::FAMILIES,
+    ]
+    .into_iter()
+    .flatten()
+}
+
+/// The series of one family being scraped.
+pub(crate) struct Out {
+    kind: MetricType,
+    metrics: Vec<Metric>,
+}
+
+impl Out {
+    fn labelled(labels: &[(&str, &str)], mut metric: Metric) -> Metric {
+        metric.set_label(
+            labels
+                .iter()
+                .map(|(k, v)| {
+                    let mut pair = LabelPair::default();
+                    pair.set_name((*k).to_owned());
+                    pair.set_value((*v).to_owned());
+                    pair
+                })
+                .collect(),
+        );
+        metric
+    }
+
+    /// One series: a gauge or a counter, as the family is declared.
+    pub(crate) fn put(&mut self, labels: &[(&str, &str)], value: f64) {
+        let mut metric = Metric::default();
+        if self.kind == MetricType::COUNTER {
+            let mut counter = Counter::default();
+            counter.set_value(value);
+            metric.set_counter(counter);
+        } else {
+            let mut gauge = Gauge::default();
+            gauge.set_value(value);
+            metric.set_gauge(gauge);
+        }
+        self.metrics.push(Out::labelled(labels, metric));
+    }
+
+    /// A series that is absent (rather than NaN) when its denominator was zero.
+    pub(crate) fn maybe(&mut self, labels: &[(&str, &str)], value: Option<f64>) {
+        if let Some(value) = value {
+            self.put(labels, value);
+        }
+    }
+
+    /// A series built by the caller (histograms).
+    pub(crate) fn metric(&mut self, labels: &[(&str, &str)], metric: Metric) {
+        self.metrics.push(Out::labelled(labels, metric));
+    }
+
+    /// For every queue: `f(queue)`, labelled `queue`.
+    pub(crate) fn per_queue(&mut self, s: &Snapshot, f: impl Fn(&QueueView) -> Option<f64>) {
+        for q in &s.queues {
+            self.maybe(&[("queue", &q.queue)], f(q));
+        }
+    }
+
+    /// For every queue and call window: `f(window)`, labelled `queue`, `window`.
+    pub(crate) fn per_window(&mut self, s: &Snapshot, f: impl Fn(&WindowMetrics) -> Option<f64>) {
+        for q in &s.queues {
+            for w in &q.windows {
+                self.maybe(&[("queue", &q.queue), ("window", &w.window)], f(w));
+            }
+        }
+    }
+
+    /// For every queue and call window, one series per `(label value, value)` of `f`,
+    /// labelled `queue`, `window`, `label`.
+    pub(crate) fn per_window_by(
+        &mut self,
+        s: &Snapshot,
+        label: &str,
+        f: impl Fn(&WindowMetrics) -> Vec<(String, Option<f64>)>,
+    ) {
+        for q in &s.queues {
+            for w in &q.windows {
+                for (value_label, value) in f(w) {
+                    self.maybe(
+                        &[
+                            ("queue", &q.queue),
+                            ("window", &w.window),
+                            (label, &value_label),
+                        ],
+                        value,
+                    );
+                }
+            }
+        }
+    }
+}
+
+/// Counts as series values.
+pub(crate) fn count(n: u64) -> Option<f64> {
+    Some(n as f64)
+}
 
 /// The `prometheus::core::Collector` over the latest published snapshot.
 #[derive(Debug)]
@@ -484,15 +160,14 @@ impl SnapshotCollector {
     /// A collector reading from `latest`.
     ///
     /// # Errors
-    /// Only if a family definition above were invalid (a programming error caught by tests).
+    /// Only if a family definition were invalid (a programming error caught by tests).
     pub fn new(latest: Arc<Latest>) -> Result<Self, prometheus::Error> {
-        let descs = FAMILIES
-            .iter()
-            .map(|(name, help, _, labels)| {
+        let descs = families()
+            .map(|f| {
                 Desc::new(
-                    (*name).to_owned(),
-                    (*help).to_owned(),
-                    labels.iter().map(|l| (*l).to_owned()).collect(),
+                    f.name.to_owned(),
+                    f.help.to_owned(),
+                    f.labels.iter().map(|l| (*l).to_owned()).collect(),
                     HashMap::new(),
                 )
             })
@@ -501,447 +176,124 @@ impl SnapshotCollector {
     }
 }
 
+/// Every family's series for `snap`; families without a series are left out.
+fn scrape(snap: &Snapshot) -> Vec<MetricFamily> {
+    families()
+        .filter_map(|f| {
+            let mut out = Out {
+                kind: f.kind,
+                metrics: Vec::new(),
+            };
+            (f.emit)(snap, &mut out);
+            if out.metrics.is_empty() {
+                return None;
+            }
+            let mut family = MetricFamily::default();
+            family.set_name(f.name.to_owned());
+            family.set_help(f.help.to_owned());
+            family.set_field_type(f.kind);
+            family.set_metric(out.metrics);
+            Some(family)
+        })
+        .collect()
+}
+
 impl Collector for SnapshotCollector {
     fn desc(&self) -> Vec<&Desc> {
         self.descs.iter().collect()
     }
 
     fn collect(&self) -> Vec<MetricFamily> {
-        let published = self.latest.load();
-        let mut out = Families::default();
-        families(&published.snapshot, &mut out);
-        FAMILIES
-            .iter()
-            .filter_map(|(name, help, kind, _)| {
-                let metrics = out.0.remove(name)?;
-                let mut family = MetricFamily::default();
-                family.set_name((*name).to_owned());
-                family.set_help((*help).to_owned());
-                family.set_field_type(*kind);
-                family.set_metric(metrics);
-                Some(family)
-            })
-            .collect()
+        scrape(&self.latest.load().snapshot)
     }
 }
 
-#[derive(Default)]
-struct Families(HashMap<&'static str, Vec<Metric>>);
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
 
-impl Families {
-    fn push(&mut self, name: &'static str, labels: &[(&str, &str)], metric: Metric) {
-        let mut metric = metric;
-        metric.set_label(
-            labels
-                .iter()
-                .map(|(k, v)| {
-                    let mut pair = LabelPair::default();
-                    pair.set_name((*k).to_owned());
-                    pair.set_value((*v).to_owned());
-                    pair
-                })
-                .collect(),
-        );
-        self.0.entry(name).or_default().push(metric);
-    }
+    use callpulse_core::{MetricsPolicy, Retired, Ts};
+    use prometheus::proto::MetricFamily;
 
-    fn gauge(&mut self, name: &'static str, labels: &[(&str, &str)], value: f64) {
-        let mut gauge = Gauge::default();
-        gauge.set_value(value);
-        let mut metric = Metric::default();
-        metric.set_gauge(gauge);
-        self.push(name, labels, metric);
-    }
+    use super::*;
 
-    /// A gauge that is absent (rather than NaN) when its denominator was zero.
-    fn maybe(&mut self, name: &'static str, labels: &[(&str, &str)], value: Option<f64>) {
-        if let Some(value) = value {
-            self.gauge(name, labels, value);
-        }
-    }
+    const DOCS: &str = include_str!("../../../docs/metrics.md");
 
-    fn counter(&mut self, name: &'static str, labels: &[(&str, &str)], value: f64) {
-        let mut counter = Counter::default();
-        counter.set_value(value);
-        let mut metric = Metric::default();
-        metric.set_counter(counter);
-        self.push(name, labels, metric);
-    }
-}
-
-fn families(snap: &Snapshot, out: &mut Families) {
-    for q in &snap.queues {
-        queue_families(q, out);
-    }
-    for team in &snap.teams {
-        for (state, n) in [
-            ("available", team.available),
-            ("on_call", team.on_call),
-            ("wrap_up", team.wrap_up),
-            ("aux", team.aux),
-            ("offline", team.offline),
-        ] {
-            out.gauge(
-                "callpulse_team_agents",
-                &[("team", &team.team), ("state", state)],
-                n as f64,
+    #[test]
+    fn every_family_is_documented_once_and_named_once() {
+        let mut seen = BTreeSet::new();
+        for f in families() {
+            assert!(seen.insert(f.name), "{} declared twice", f.name);
+            // A row names the family first: `name` or `name{label}`.
+            let row = format!("| `{}", f.name);
+            assert!(
+                DOCS.lines().any(|line| line
+                    .strip_prefix(&row)
+                    .is_some_and(|rest| rest.starts_with('`') || rest.starts_with('{'))),
+                "docs/metrics.md has no row for {}",
+                f.name
             );
+            assert!(!f.help.is_empty(), "{} has no help", f.name);
         }
-        for w in &team.windows {
-            let t = &w.time;
-            for (state, secs) in [
-                ("available", t.available_s),
-                ("on_call", t.on_call_s),
-                ("wrap_up", t.wrap_up_s),
-                ("aux", t.aux_s),
-                ("offline", t.offline_s),
-            ] {
-                out.gauge(
-                    "callpulse_team_state_seconds",
-                    &[
-                        ("team", &team.team),
-                        ("window", &w.window),
-                        ("state", state),
-                    ],
-                    secs,
-                );
+    }
+
+    /// A snapshot in which every family has series: calls with a customer, a repeat contact,
+    /// an agent, a ticket, and a queue whose team is staffed.
+    fn busy_snapshot() -> Snapshot {
+        let mut policy = MetricsPolicy::default();
+        policy.queues.insert(
+            "q".into(),
+            callpulse_core::QueuePolicy {
+                team: Some("t".into()),
+                ..callpulse_core::QueuePolicy::default()
+            },
+        );
+        let policy = Arc::new(policy);
+        let now = Ts(1_764_158_400_000);
+        let lines = [
+            r#"{"type":"call_queued","event_id":"1","ts":"2025-11-26T11:50:00Z","call_id":"c1","queue":"q","customer_id":"k"}"#,
+            r#"{"type":"call_answered","event_id":"2","ts":"2025-11-26T11:50:10Z","call_id":"c1","queue":"q","agent_id":"a"}"#,
+            r#"{"type":"call_completed","event_id":"3","ts":"2025-11-26T11:52:00Z","call_id":"c1","queue":"q","agent_id":"a","talk_ms":60000,"hold_ms":5000,"acw_ms":10000,"resolved":true}"#,
+            r#"{"type":"csat_response","event_id":"4","ts":"2025-11-26T11:53:00Z","interaction_id":"c1","queue":"q","score":5}"#,
+            r#"{"type":"call_queued","event_id":"5","ts":"2025-11-26T11:55:00Z","call_id":"c2","queue":"q","customer_id":"k"}"#,
+            r#"{"type":"call_abandoned","event_id":"6","ts":"2025-11-26T11:56:00Z","call_id":"c2","queue":"q"}"#,
+            r#"{"type":"call_queued","event_id":"7","ts":"2025-11-26T11:58:00Z","call_id":"c3","queue":"q"}"#,
+            r#"{"type":"agent_state","event_id":"8","ts":"2025-11-26T11:40:00Z","agent_id":"a","team":"t","state":"available"}"#,
+            r#"{"type":"ticket_created","event_id":"9","ts":"2025-11-26T11:45:00Z","ticket_id":"t1","queue":"q","channel":"email"}"#,
+            r#"{"type":"ticket_first_response","event_id":"10","ts":"2025-11-26T11:46:00Z","ticket_id":"t1","agent_id":"a"}"#,
+            r#"{"type":"ticket_resolved","event_id":"11","ts":"2025-11-26T11:47:00Z","ticket_id":"t1","agent_id":"a"}"#,
+        ];
+        let mut part = callpulse_core::PartitionState::new(Arc::clone(&policy));
+        for line in lines {
+            let env = callpulse_events::decode(
+                line.as_bytes(),
+                now,
+                &callpulse_events::DecodeLimits::default(),
+            )
+            .expect("valid");
+            part.apply(&env).expect("applied");
+        }
+        let mut fcr = callpulse_core::FcrTracker::for_policy(&policy);
+        fcr.apply_all(part.drain_fcr_facts());
+        let parts = [Arc::new(part.snapshot(now))];
+        Snapshot::build(1, now, &parts, &Retired::default(), &policy).with_fcr(&fcr, &policy)
+    }
+
+    #[test]
+    fn every_family_emits_and_every_series_carries_exactly_its_declared_labels() {
+        let scraped = scrape(&busy_snapshot());
+        let names: BTreeSet<&str> = scraped.iter().map(MetricFamily::name).collect();
+        for f in families() {
+            assert!(names.contains(f.name), "{} emitted nothing", f.name);
+        }
+        for family in scraped {
+            let declared = families()
+                .find(|f| f.name == family.name())
+                .expect("declared");
+            for metric in family.get_metric() {
+                let names: Vec<&str> = metric.get_label().iter().map(|l| l.name()).collect();
+                assert_eq!(names, declared.labels, "{}", declared.name);
             }
-            out.maybe(
-                "callpulse_team_occupancy_ratio",
-                &[("team", &team.team), ("window", &w.window)],
-                t.occupancy,
-            );
         }
     }
-    let c = &snap.engine.counters;
-    for (outcome, n) in [
-        ("counted", c.applied),
-        ("late", c.late),
-        ("parked", c.parked),
-        ("ignored", c.ignored),
-    ] {
-        out.counter(
-            "callpulse_events_applied_total",
-            &[("outcome", outcome)],
-            n as f64,
-        );
-    }
-    for (kind, n) in [
-        ("orphaned", c.orphaned),
-        ("stale_waiting", c.stale_waiting),
-        ("clock_skew", c.clock_skew),
-        ("dedupe_evicted", c.dedupe_evicted),
-        ("ticket_evicted", c.ticket_evicted),
-        ("fcr_evicted", c.fcr_evicted),
-        ("agent_evicted", c.agent_evicted),
-        ("call_evicted", c.call_evicted),
-        ("fcr_untracked", c.fcr_untracked),
-        ("agent_calls_untracked", c.agent_calls_untracked),
-        ("fcr_facts_dropped", c.fcr_facts_dropped),
-    ] {
-        out.counter(
-            "callpulse_events_anomalies_total",
-            &[("kind", kind)],
-            n as f64,
-        );
-    }
-    if let Some(ms) = snap.engine.last_event_ms {
-        out.gauge(
-            "callpulse_last_event_timestamp_seconds",
-            &[],
-            ms as f64 / 1000.0,
-        );
-    }
-    out.gauge("callpulse_snapshot_seq", &[], snap.seq as f64);
-    out.gauge(
-        "callpulse_fcr_customers",
-        &[],
-        snap.engine.fcr_customers as f64,
-    );
-    out.gauge(
-        "callpulse_snapshot_timestamp_seconds",
-        &[],
-        snap.at_ms as f64 / 1000.0,
-    );
-    out.gauge(
-        "callpulse_watermark_delay_seconds",
-        &[],
-        (snap.engine.wall_ms - snap.at_ms).max(0) as f64 / 1000.0,
-    );
-    out.gauge(
-        "callpulse_snapshot_stale_partitions",
-        &[],
-        snap.engine.stale_partitions as f64,
-    );
-    out.gauge(
-        "callpulse_owned_partitions",
-        &[],
-        snap.engine.partitions as f64,
-    );
-}
-
-fn queue_families(q: &QueueView, out: &mut Families) {
-    let queue: &str = &q.queue;
-    for w in &q.windows {
-        window_families(queue, w, out);
-    }
-    out.gauge(
-        "callpulse_queue_calls_waiting",
-        &[("queue", queue)],
-        q.waiting as f64,
-    );
-    out.gauge(
-        "callpulse_queue_longest_wait_seconds",
-        &[("queue", queue)],
-        q.longest_wait_s,
-    );
-    out.gauge(
-        "callpulse_queue_sl_target_ratio",
-        &[("queue", queue)],
-        q.sl_target,
-    );
-    let ql = [("queue", queue)];
-    if let Some(tickets) = &q.tickets {
-        ticket_families(queue, tickets, out);
-    }
-    if let Some(fcr) = &q.fcr {
-        for w in &fcr.windows {
-            let l = [("queue", queue), ("window", w.window.as_str())];
-            out.gauge(
-                "callpulse_queue_fcr_eligible_contacts",
-                &l,
-                w.eligible as f64,
-            );
-            out.gauge(
-                "callpulse_queue_fcr_resolved_contacts",
-                &l,
-                w.success as f64,
-            );
-            out.maybe("callpulse_queue_fcr_ratio", &l, w.fcr);
-        }
-        out.gauge(
-            "callpulse_queue_fcr_pending_contacts",
-            &ql,
-            fcr.pending as f64,
-        );
-        out.maybe(
-            "callpulse_queue_fcr_provisional_ratio",
-            &ql,
-            fcr.provisional,
-        );
-        out.counter(
-            "callpulse_fcr_eligible_total",
-            &ql,
-            fcr.eligible_total as f64,
-        );
-        out.counter(
-            "callpulse_fcr_resolved_total",
-            &ql,
-            fcr.success_total as f64,
-        );
-    }
-    if let Some(s) = &q.staffing {
-        out.gauge(
-            "callpulse_queue_offered_load_erlangs",
-            &ql,
-            s.traffic_erlangs,
-        );
-        if let Some(required) = s.required_agents {
-            out.gauge("callpulse_queue_required_agents", &ql, f64::from(required));
-        }
-        if let Some(staffed) = s.staffed_agents {
-            out.gauge("callpulse_queue_staffed_agents", &ql, staffed as f64);
-        }
-        if let Some(gap) = s.gap_agents {
-            out.gauge("callpulse_queue_staffing_gap_agents", &ql, gap as f64);
-        }
-    }
-    let t = &q.totals;
-    out.counter("callpulse_calls_offered_total", &ql, t.offered as f64);
-    out.counter("callpulse_calls_answered_total", &ql, t.answered as f64);
-    out.counter("callpulse_calls_abandoned_total", &ql, t.abandoned as f64);
-    out.counter(
-        "callpulse_calls_short_abandoned_total",
-        &ql,
-        t.short_abandoned as f64,
-    );
-    for (threshold, n) in &t.answered_within {
-        let threshold = threshold.to_string();
-        out.counter(
-            "callpulse_calls_answered_within_threshold_total",
-            &[("queue", queue), ("threshold_seconds", &threshold)],
-            *n as f64,
-        );
-    }
-    out.counter("callpulse_calls_completed_total", &ql, t.completed as f64);
-    out.counter("callpulse_calls_handle_seconds_total", &ql, t.handle_s);
-    out.counter(
-        "callpulse_csat_responses_total",
-        &ql,
-        t.csat_responses as f64,
-    );
-    out.counter(
-        "callpulse_csat_positive_responses_total",
-        &ql,
-        t.csat_positive as f64,
-    );
-    let mut hist = Histogram::default();
-    hist.set_sample_count(t.answered);
-    hist.set_sample_sum(t.answer_wait_s);
-    hist.set_bucket(
-        t.wait_le_bounds_s
-            .iter()
-            .zip(&t.wait_le_cumulative)
-            .map(|(bound, count)| {
-                let mut bucket = Bucket::default();
-                bucket.set_upper_bound(f64::from(*bound));
-                bucket.set_cumulative_count(*count);
-                bucket
-            })
-            .collect(),
-    );
-    let mut metric = Metric::default();
-    metric.set_histogram(hist);
-    out.push("callpulse_calls_answer_wait_seconds", &ql, metric);
-}
-
-fn ticket_families(queue: &str, tickets: &TicketView, out: &mut Families) {
-    let ql = [("queue", queue)];
-    let live = &tickets.live;
-    for (name, n) in [
-        ("callpulse_queue_tickets_open", live.backlog),
-        (
-            "callpulse_queue_tickets_awaiting_first_response",
-            live.awaiting_first_response,
-        ),
-        ("callpulse_queue_tickets_at_risk", live.at_risk),
-        ("callpulse_queue_tickets_overdue", live.breached),
-    ] {
-        out.gauge(name, &ql, n as f64);
-    }
-    let count = |n: u64| Some(n as f64);
-    for w in &tickets.windows {
-        let l = [("queue", queue), ("window", w.window.as_str())];
-        // Counts and sums are always present; averages, percentiles and ratios only with a
-        // denominator.
-        for (name, value) in [
-            ("callpulse_queue_tickets_created", count(w.created)),
-            (
-                "callpulse_queue_ticket_first_responses",
-                count(w.first_responses),
-            ),
-            (
-                "callpulse_queue_ticket_first_response_seconds",
-                Some(w.first_response_sum_s),
-            ),
-            (
-                "callpulse_queue_ticket_first_response_avg_seconds",
-                w.first_response_avg_s,
-            ),
-            (
-                "callpulse_queue_ticket_first_response_p90_seconds",
-                w.first_response_p90_s,
-            ),
-            (
-                "callpulse_queue_ticket_first_response_breaches",
-                count(w.first_response_breaches),
-            ),
-            ("callpulse_queue_tickets_resolved", count(w.resolved)),
-            (
-                "callpulse_queue_ticket_resolution_seconds",
-                Some(w.resolution_sum_s),
-            ),
-            (
-                "callpulse_queue_ticket_resolution_avg_seconds",
-                w.resolution_avg_s,
-            ),
-            (
-                "callpulse_queue_ticket_resolution_p90_seconds",
-                w.resolution_p90_s,
-            ),
-            ("callpulse_queue_tickets_reopened", count(w.reopened)),
-            ("callpulse_queue_ticket_reopen_ratio", w.reopen_rate),
-        ] {
-            out.maybe(name, &l, value);
-        }
-    }
-}
-
-fn window_families(queue: &str, w: &WindowMetrics, out: &mut Families) {
-    let l = [("queue", queue), ("window", w.window.as_str())];
-    out.gauge("callpulse_queue_offered_calls", &l, w.offered as f64);
-    out.gauge("callpulse_queue_answered_calls", &l, w.answered as f64);
-    out.gauge("callpulse_queue_abandoned_calls", &l, w.abandoned as f64);
-    out.gauge(
-        "callpulse_queue_short_abandoned_calls",
-        &l,
-        w.short_abandoned as f64,
-    );
-    for (threshold, n) in &w.answered_within {
-        let label = threshold.to_string();
-        let lt = [l[0], l[1], ("threshold_seconds", label.as_str())];
-        out.gauge(
-            "callpulse_queue_answered_within_threshold_calls",
-            &lt,
-            *n as f64,
-        );
-        let ratio = w.service_level.get(threshold).copied().flatten();
-        out.maybe("callpulse_queue_service_level_ratio", &lt, ratio);
-    }
-    out.gauge(
-        "callpulse_queue_sl_denominator_calls",
-        &l,
-        w.sl_denominator as f64,
-    );
-    out.maybe("callpulse_queue_abandon_ratio", &l, w.abandon_rate);
-    out.gauge("callpulse_queue_answer_wait_seconds", &l, w.wait_sum_s);
-    out.maybe("callpulse_queue_asa_seconds", &l, w.asa_s);
-    for (percentile, value) in [
-        ("50", w.wait_p50_s),
-        ("90", w.wait_p90_s),
-        ("99", w.wait_p99_s),
-    ] {
-        out.maybe(
-            "callpulse_queue_wait_percentile_seconds",
-            &[l[0], l[1], ("percentile", percentile)],
-            value,
-        );
-    }
-    out.maybe("callpulse_queue_wait_max_seconds", &l, w.wait_max_s);
-    out.gauge("callpulse_queue_completed_calls", &l, w.completed as f64);
-    out.gauge("callpulse_queue_handle_seconds", &l, w.handle_sum_s);
-    out.maybe("callpulse_queue_aht_seconds", &l, w.aht_s);
-    for (part, value) in [
-        ("talk", w.talk_sum_s),
-        ("hold", w.hold_sum_s),
-        ("acw", w.acw_sum_s),
-    ] {
-        out.gauge(
-            "callpulse_queue_handle_part_seconds",
-            &[l[0], l[1], ("part", part)],
-            value,
-        );
-    }
-    out.gauge("callpulse_queue_held_calls", &l, w.held_calls as f64);
-    out.maybe(
-        "callpulse_queue_abandon_wait_avg_seconds",
-        &l,
-        w.avg_abandon_s,
-    );
-    out.maybe(
-        "callpulse_queue_resolved_reported_ratio",
-        &l,
-        w.resolved_reported_ratio,
-    );
-    out.gauge(
-        "callpulse_queue_csat_responses",
-        &l,
-        w.csat_responses as f64,
-    );
-    out.gauge(
-        "callpulse_queue_csat_positive_responses",
-        &l,
-        w.csat_positive as f64,
-    );
-    out.maybe("callpulse_queue_csat_ratio", &l, w.csat);
 }

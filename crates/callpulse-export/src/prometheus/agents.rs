@@ -1,0 +1,73 @@
+//! Team families: agents by state now, time in state and occupancy per window. Never a
+//! per-agent label (agent detail is on the API and the WebSocket feed).
+
+use prometheus::proto::MetricType::*;
+
+use super::Family;
+
+pub(super) const FAMILIES: &[Family] = &[
+    Family {
+        name: "callpulse_team_agents",
+        help: "Agents per team and state, now.",
+        kind: GAUGE,
+        labels: &["team", "state"],
+        emit: |s, o| {
+            for team in &s.teams {
+                for (state, n) in [
+                    ("available", team.available),
+                    ("on_call", team.on_call),
+                    ("wrap_up", team.wrap_up),
+                    ("aux", team.aux),
+                    ("offline", team.offline),
+                ] {
+                    o.put(&[("team", &team.team), ("state", state)], n as f64);
+                }
+            }
+        },
+    },
+    Family {
+        name: "callpulse_team_state_seconds",
+        help: "Agent time per state in the window, summed over the team's agents.",
+        kind: GAUGE,
+        labels: &["team", "window", "state"],
+        emit: |s, o| {
+            for team in &s.teams {
+                for w in &team.windows {
+                    let t = &w.time;
+                    for (state, secs) in [
+                        ("available", t.available_s),
+                        ("on_call", t.on_call_s),
+                        ("wrap_up", t.wrap_up_s),
+                        ("aux", t.aux_s),
+                        ("offline", t.offline_s),
+                    ] {
+                        o.put(
+                            &[
+                                ("team", &team.team),
+                                ("window", &w.window),
+                                ("state", state),
+                            ],
+                            secs,
+                        );
+                    }
+                }
+            }
+        },
+    },
+    Family {
+        name: "callpulse_team_occupancy_ratio",
+        help: "(on_call + wrap_up) / (available + on_call + wrap_up) time in the window.",
+        kind: GAUGE,
+        labels: &["team", "window"],
+        emit: |s, o| {
+            for team in &s.teams {
+                for w in &team.windows {
+                    o.maybe(
+                        &[("team", &team.team), ("window", &w.window)],
+                        w.time.occupancy,
+                    );
+                }
+            }
+        },
+    },
+];

@@ -1,0 +1,92 @@
+//! The engine's own families that come from the snapshot (those from live telemetry, such
+//! as consumption and lag, are registered by the ingest and export crates).
+
+use prometheus::proto::MetricType::*;
+
+use super::Family;
+
+pub(super) const FAMILIES: &[Family] = &[
+    Family {
+        name: "callpulse_events_applied_total",
+        help: "Events applied, by outcome (counted, late, parked, ignored).",
+        kind: COUNTER,
+        labels: &["outcome"],
+        emit: |s, o| {
+            let c = &s.engine.counters;
+            for (outcome, n) in [
+                ("counted", c.applied),
+                ("late", c.late),
+                ("parked", c.parked),
+                ("ignored", c.ignored),
+            ] {
+                o.put(&[("outcome", outcome)], n as f64);
+            }
+        },
+    },
+    Family {
+        name: "callpulse_events_anomalies_total",
+        help: "Bookkeeping anomalies, by kind (orphaned, stale_waiting, clock_skew, dedupe_evicted, ticket_evicted, fcr_evicted, agent_evicted, call_evicted, fcr_untracked, agent_calls_untracked, fcr_facts_dropped).",
+        kind: COUNTER,
+        labels: &["kind"],
+        emit: |s, o| {
+            let c = &s.engine.counters;
+            for (kind, n) in [
+                ("orphaned", c.orphaned),
+                ("stale_waiting", c.stale_waiting),
+                ("clock_skew", c.clock_skew),
+                ("dedupe_evicted", c.dedupe_evicted),
+                ("ticket_evicted", c.ticket_evicted),
+                ("fcr_evicted", c.fcr_evicted),
+                ("agent_evicted", c.agent_evicted),
+                ("call_evicted", c.call_evicted),
+                ("fcr_untracked", c.fcr_untracked),
+                ("agent_calls_untracked", c.agent_calls_untracked),
+                ("fcr_facts_dropped", c.fcr_facts_dropped),
+            ] {
+                o.put(&[("kind", kind)], n as f64);
+            }
+        },
+    },
+    Family {
+        name: "callpulse_last_event_timestamp_seconds",
+        help: "Event time of the newest event applied.",
+        kind: GAUGE,
+        labels: &[],
+        emit: |s, o| o.maybe(&[], s.engine.last_event_ms.map(|ms| ms as f64 / 1000.0)),
+    },
+    Family {
+        name: "callpulse_snapshot_seq",
+        help: "Sequence number of the snapshot this scrape reads.",
+        kind: GAUGE,
+        labels: &[],
+        emit: |s, o| o.put(&[], s.seq as f64),
+    },
+    Family {
+        name: "callpulse_snapshot_timestamp_seconds",
+        help: "The instant this scrape's figures are read at: the instance watermark (the wall clock when caught up).",
+        kind: GAUGE,
+        labels: &[],
+        emit: |s, o| o.put(&[], s.at_ms as f64 / 1000.0),
+    },
+    Family {
+        name: "callpulse_watermark_delay_seconds",
+        help: "How far the figures' instant is behind the wall clock (0 when caught up; the backlog's age while catching up).",
+        kind: GAUGE,
+        labels: &[],
+        emit: |s, o| o.put(&[], (s.engine.wall_ms - s.at_ms).max(0) as f64 / 1000.0),
+    },
+    Family {
+        name: "callpulse_snapshot_stale_partitions",
+        help: "Partitions whose snapshot missed the publishing tick, so their windows end earlier.",
+        kind: GAUGE,
+        labels: &[],
+        emit: |s, o| o.put(&[], s.engine.stale_partitions as f64),
+    },
+    Family {
+        name: "callpulse_owned_partitions",
+        help: "Kafka partitions whose state this instance publishes.",
+        kind: GAUGE,
+        labels: &[],
+        emit: |s, o| o.put(&[], s.engine.partitions as f64),
+    },
+];
