@@ -38,6 +38,7 @@ pub fn mixed_events(n: usize, queues: usize, start: Ts) -> Vec<Envelope> {
                 queue: queue.clone(),
                 customer_id: None,
                 priority: None,
+                transferred_from: None,
             }),
         });
         if (r >> 40) % 10 == 0 {

@@ -103,6 +103,7 @@ fn calls(state: &mut PartitionState, n: &mut u64, start: Ts) -> u64 {
                         queue: queue.clone(),
                         customer_id: None,
                         priority: None,
+                        transferred_from: None,
                     }),
                 ),
                 env(

@@ -51,6 +51,7 @@ impl Script {
                 queue: queue.into(),
                 customer_id: customer.map(Into::into),
                 priority: None,
+                transferred_from: None,
             }),
         );
     }

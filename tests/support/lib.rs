@@ -38,6 +38,7 @@ pub fn produce_queued_calls(brokers: &str, prefix: &str, range: std::ops::Range<
                 queue: "q".into(),
                 customer_id: None,
                 priority: None,
+                transferred_from: None,
             }),
         };
         producer.send(&env).expect("send");

@@ -179,6 +179,10 @@ call_counts! {
     /// Responses scoring 4 or 5 (top-2-box).
     csat_positive,
     csat_score_sum,
+    /// Calls queued here by a transfer from another queue (also in `offered`).
+    transferred_in,
+    /// Calls that left this queue by a transfer to another one.
+    transferred_out,
 }
 
 impl CallCounts {

@@ -109,6 +109,10 @@ struct CallRec {
     queue: u32,
     queued: Option<Ts>,
     parked: Option<(Outcome, Ts)>,
+    /// When the contact was first queued, if the center still waits for its outcome: the
+    /// center counts a contact once, its wait from the first queue on. `None` for a leg
+    /// transferred after an answer (the center counted that answer).
+    contact_queued: Option<Ts>,
 }
 
 #[derive(Debug)]
@@ -328,7 +332,13 @@ impl PartitionState {
             Event::CallQueued(e) => {
                 let queue = self.queue_id(&e.queue)?;
                 let call = key_hash(e.call_id.as_str());
-                if let Some(customer) = &e.customer_id {
+                // The queue a transfer came from; a name past the queue cap is still a
+                // transfer, only its source goes uncounted.
+                let from = e
+                    .transferred_from
+                    .as_deref()
+                    .map(|name| self.queue_id(name).ok());
+                if let (Some(customer), None) = (&e.customer_id, &e.transferred_from) {
                     let full = self.call_customers.len() >= self.policy.max_calls;
                     // A transfer queues the call again: still the same contact.
                     if let std::collections::hash_map::Entry::Vacant(slot) =
@@ -345,7 +355,7 @@ impl PartitionState {
                         }
                     }
                 }
-                self.on_queued(queue, call, ts)
+                self.on_queued(queue, call, ts, from)
             }
             Event::CallAnswered(e) => {
                 let queue = self.queue_id(&e.queue)?;
@@ -523,11 +533,45 @@ impl PartitionState {
         Ok(id)
     }
 
-    fn on_queued(&mut self, queue: u32, call: u64, ts: Ts) -> Applied {
+    /// A call queued in `queue`. `from` is `Some` for a transfer the producer marked
+    /// (`transferred_from`; the source queue's id if within the cap); a call queued again
+    /// while still waiting elsewhere is a transfer from there. A transfer is offered to its
+    /// new queue and counted as transferred in and out, but the center counts the contact
+    /// once, with its first queue's outcome.
+    fn on_queued(&mut self, queue: u32, call: u64, ts: Ts, from: Option<Option<u32>>) -> Applied {
+        let waiting_in = match self.calls.get(&call) {
+            Some(CallRec {
+                queue: old_queue,
+                queued: Some(_),
+                contact_queued,
+                ..
+            }) => Some((*old_queue, *contact_queued)),
+            _ => None,
+        };
+        let transfer = from.is_some() || waiting_in.is_some();
+        let source = from.flatten().or(waiting_in.map(|(old, _)| old));
+        // The center's view of the contact: a new one starts now; one transferred while
+        // waiting keeps its first queueing time; one transferred after its answer is done.
+        let contact_queued = match waiting_in {
+            Some((_, first)) => first,
+            None if transfer => None,
+            None => Some(ts),
+        };
         let q = &mut self.queues[queue as usize];
         q.totals.counts.offered += 1;
-        let applied = q.record(ts, |b| b.counts.offered += 1);
-        self.center.record(ts, |b| b.counts.offered += 1);
+        q.totals.counts.transferred_in += u64::from(transfer);
+        let applied = q.record(ts, |b| {
+            b.counts.offered += 1;
+            b.counts.transferred_in += u64::from(transfer);
+        });
+        if let Some(source) = source.filter(|_| transfer) {
+            let s = &mut self.queues[source as usize];
+            s.totals.counts.transferred_out += 1;
+            let _ = s.record(ts, |b| b.counts.transferred_out += 1);
+        }
+        if !transfer {
+            self.center.record(ts, |b| b.counts.offered += 1);
+        }
         match self.calls.remove(&call) {
             Some(CallRec {
                 queue: outcome_queue,
@@ -536,19 +580,18 @@ impl PartitionState {
             }) => {
                 // The outcome came first and was parked; now the call is complete. Its
                 // outcome counts at the outcome's time, whatever this event's lateness.
-                self.finish(outcome_queue, outcome, ts, at);
+                self.finish(outcome_queue, outcome, ts, at, contact_queued);
             }
             Some(CallRec {
                 queue: old_queue,
                 queued: Some(old_ts),
                 ..
             }) => {
-                // Requeued (e.g. transferred to another queue): it is offered again and
-                // waits from now on in the new queue.
+                // Transferred while waiting: it waits from now on in the new queue.
                 self.queues[old_queue as usize].waiting.remove(old_ts, call);
-                self.track_waiting(queue, call, ts);
+                self.track_waiting(queue, call, ts, contact_queued);
             }
-            _ => self.track_waiting(queue, call, ts),
+            _ => self.track_waiting(queue, call, ts, contact_queued),
         }
         applied
     }
@@ -573,7 +616,7 @@ impl PartitionState {
         }
     }
 
-    fn track_waiting(&mut self, queue: u32, call: u64, ts: Ts) {
+    fn track_waiting(&mut self, queue: u32, call: u64, ts: Ts, contact_queued: Option<Ts>) {
         self.make_room_for_call();
         self.queues[queue as usize].waiting.add(ts, call);
         self.calls.insert(
@@ -582,6 +625,7 @@ impl PartitionState {
                 queue,
                 queued: Some(ts),
                 parked: None,
+                contact_queued,
             },
         );
     }
@@ -591,14 +635,15 @@ impl PartitionState {
             Some(CallRec {
                 queue: waiting_in,
                 queued: Some(queued),
+                contact_queued,
                 ..
             }) => {
-                let (waiting_in, queued) = (*waiting_in, *queued);
+                let (waiting_in, queued, contact) = (*waiting_in, *queued, *contact_queued);
                 self.calls.remove(&call);
                 self.queues[waiting_in as usize]
                     .waiting
                     .remove(queued, call);
-                self.finish(queue, outcome, queued, ts)
+                self.finish(queue, outcome, queued, ts, contact)
             }
             // A second outcome for a call whose first is still parked: keep the first.
             Some(_) => Applied::Ignored,
@@ -610,6 +655,7 @@ impl PartitionState {
                         queue,
                         queued: None,
                         parked: Some((outcome, ts)),
+                        contact_queued: None,
                     },
                 );
                 Applied::Parked
@@ -617,13 +663,23 @@ impl PartitionState {
         }
     }
 
-    /// Records a call's outcome at the outcome's time with wait = outcome - queued.
-    fn finish(&mut self, queue: u32, outcome: Outcome, queued: Ts, at: Ts) -> Applied {
+    /// Records a call's outcome at the outcome's time with wait = outcome - queued in its
+    /// queue, and in the center with the wait since `contact_queued` (the contact's first
+    /// queueing) unless the center already counted the contact's outcome (`None`).
+    fn finish(
+        &mut self,
+        queue: u32,
+        outcome: Outcome,
+        queued: Ts,
+        at: Ts,
+        contact_queued: Option<Ts>,
+    ) -> Applied {
         let raw_wait = at.millis_since(queued);
         if raw_wait < 0 {
             self.counters.clock_skew += 1;
         }
         let wait = raw_wait.max(0) as u64;
+        let contact_wait = contact_queued.map(|first| at.millis_since(first).max(0) as u64);
         let q = &mut self.queues[queue as usize];
         match outcome {
             Outcome::Answered => {
@@ -631,17 +687,23 @@ impl PartitionState {
                 q.totals
                     .record_answer(wait, &thresholds[..n], &q.wait_bounds_ms);
                 let applied = q.record(at, |b| b.record_answer(wait, &thresholds[..n]));
-                let (center, cn) = (self.center.thresholds_ms, self.center.threshold_count);
-                self.center
-                    .record(at, |b| b.record_answer(wait, &center[..cn]));
+                if let Some(wait) = contact_wait {
+                    let (center, cn) = (self.center.thresholds_ms, self.center.threshold_count);
+                    self.center
+                        .record(at, |b| b.record_answer(wait, &center[..cn]));
+                }
                 applied
             }
             Outcome::Abandoned => {
                 let short = wait < q.short_abandon_ms;
                 q.totals.counts.record_abandon(wait, short);
                 let applied = q.record(at, |b| b.counts.record_abandon(wait, short));
-                self.center
-                    .record(at, |b| b.counts.record_abandon(wait, short));
+                if let Some(wait) = contact_wait {
+                    // Short as the queue it was abandoned in defines it.
+                    let short = wait < q.short_abandon_ms;
+                    self.center
+                        .record(at, |b| b.counts.record_abandon(wait, short));
+                }
                 applied
             }
         }

@@ -91,6 +91,8 @@ struct Leg {
     queue: Arc<str>,
     queued: Ts,
     outcome: Option<(Outcome, Ts)>,
+    /// `transferred_from`, when the producer marked this queueing as a transfer.
+    from: Option<Arc<str>>,
 }
 
 #[derive(Debug)]
@@ -192,11 +194,13 @@ impl ReportBuilder {
             Event::CallQueued(e) => {
                 let queue = self.name(&e.queue);
                 let customer = e.customer_id.as_deref().map(|c| self.name(c));
+                let from = e.transferred_from.as_deref().map(|q| self.name(q));
                 let call = self.calls.entry(e.call_id.clone()).or_default();
                 call.legs.push(Leg {
                     queue,
                     queued: ts,
                     outcome: None,
+                    from,
                 });
                 call.customer = call.customer.take().or(customer);
             }
@@ -286,20 +290,61 @@ impl ReportBuilder {
         let mut orphaned = 0;
         for (call_id, call) in &mut self.calls {
             orphaned += settle_outcomes(call);
+            // Transfers as the live path sees them (partition.rs `on_queued`): a leg marked
+            // `transferred_from`, or queued again while the previous leg was still waiting.
+            // Queues count legs; the center counts the contact once, with its first outcome
+            // and the wait from its first queueing (`contact`, while that outcome is due).
+            let mut contact: Option<Ts> = None;
+            let mut previous: Option<&Leg> = None;
             for leg in &call.legs {
-                rows.each(leg.queued, &leg.queue, |row, _| row.agg.counts.offered += 1);
+                let waiting_before = previous.filter(|p| p.outcome.is_none());
+                let transfer = leg.from.is_some() || waiting_before.is_some();
+                let source = leg
+                    .from
+                    .clone()
+                    .or_else(|| waiting_before.map(|p| Arc::clone(&p.queue)));
+                rows.one(leg.queued, &leg.queue, |row, _| {
+                    row.agg.counts.offered += 1;
+                    row.agg.counts.transferred_in += u64::from(transfer);
+                });
+                if let Some(source) = source.filter(|_| transfer) {
+                    rows.one(leg.queued, &source, |row, _| {
+                        row.agg.counts.transferred_out += 1;
+                    });
+                }
+                if !transfer {
+                    contact = Some(leg.queued);
+                    rows.center(leg.queued, |row| row.agg.counts.offered += 1);
+                } else if waiting_before.is_none() {
+                    // Transferred after an answer: the center has that answer.
+                    contact = None;
+                }
+                previous = Some(leg);
                 let Some((outcome, at)) = leg.outcome else {
                     continue;
                 };
                 let wait = at.millis_since(leg.queued).max(0) as u64;
                 let key = if offered_mode { leg.queued } else { at };
-                rows.each(key, &leg.queue, |row, p| match outcome {
+                let record = |row: &mut Row, p: &RowPolicy, wait: u64| match outcome {
                     Outcome::Answered => row.agg.record_answer(wait, &p.thresholds_ms),
                     Outcome::Abandoned => row
                         .agg
                         .counts
                         .record_abandon(wait, wait < p.short_abandon_ms),
-                });
+                };
+                rows.one(key, &leg.queue, |row, p| record(row, p, wait));
+                if let Some(first) = contact.take() {
+                    let wait = at.millis_since(first).max(0) as u64;
+                    let key = if offered_mode { first } else { at };
+                    // Short abandons as the queue the call was abandoned in defines them.
+                    let short_ms = rows.row_policy(&leg.queue).short_abandon_ms;
+                    rows.center_with(key, |row, p| match outcome {
+                        Outcome::Answered => row.agg.record_answer(wait, &p.thresholds_ms),
+                        Outcome::Abandoned => {
+                            row.agg.counts.record_abandon(wait, wait < short_ms);
+                        }
+                    });
+                }
             }
             // The leg a contact is reported under: the one answered last, else the last.
             let home = call
@@ -448,22 +493,37 @@ impl<'a> Rows<'a> {
 
     /// Runs `f` on the row of `queue` and on the center's row, in the interval of `at`.
     fn each(&mut self, at: Ts, queue: &Arc<str>, mut f: impl FnMut(&mut Row, &RowPolicy)) {
-        let start = self.interval.start_of(at);
+        self.one(at, queue, &mut f);
         let center = Arc::clone(&self.center);
-        for name in [queue, &center] {
-            let policy = self.row_policy(name);
-            let row = self
-                .rows
-                .entry((start, Arc::clone(name)))
-                .or_insert_with(|| Row {
-                    agg: CallAgg::default(),
-                    fcr_success: 0,
-                    fcr_eligible: 0,
-                    fcr_open: 0,
-                    fcr_unknown_customer: 0,
-                });
-            f(row, &policy);
-        }
+        self.one(at, &center, f);
+    }
+
+    /// Runs `f` on the row of `name` (a queue, or the center) in the interval of `at`.
+    fn one(&mut self, at: Ts, name: &Arc<str>, f: impl FnOnce(&mut Row, &RowPolicy)) {
+        let start = self.interval.start_of(at);
+        let policy = self.row_policy(name);
+        let row = self
+            .rows
+            .entry((start, Arc::clone(name)))
+            .or_insert_with(|| Row {
+                agg: CallAgg::default(),
+                fcr_success: 0,
+                fcr_eligible: 0,
+                fcr_open: 0,
+                fcr_unknown_customer: 0,
+            });
+        f(row, &policy);
+    }
+
+    /// Runs `f` on the center's row in the interval of `at`.
+    fn center(&mut self, at: Ts, f: impl FnOnce(&mut Row)) {
+        self.center_with(at, |row, _| f(row));
+    }
+
+    /// Runs `f` on the center's row and its policy in the interval of `at`.
+    fn center_with(&mut self, at: Ts, f: impl FnOnce(&mut Row, &RowPolicy)) {
+        let center = Arc::clone(&self.center);
+        self.one(at, &center, f);
     }
 
     fn into_rows(mut self) -> Vec<ReportRow> {
@@ -722,5 +782,74 @@ mod tests {
         // A: both resolved; B: d1 repeated by d2, d2 resolved; C: resolved.
         assert_eq!(live, (5, 4), "live");
         assert_eq!(report, (5, 4), "report");
+    }
+
+    /// Transfers, through the live path and the report: the same legs per queue, the same
+    /// contacts in the center (event attribution, one-day rows = the live "today").
+    #[test]
+    fn live_and_report_count_transfers_alike() {
+        let lines = [
+            // t1: moved from a to b while waiting, answered in b.
+            r#"{"type":"call_queued","event_id":"1","ts":"2026-11-26T10:00:00Z","call_id":"t1","queue":"a"}"#,
+            r#"{"type":"call_queued","event_id":"2","ts":"2026-11-26T10:00:30Z","call_id":"t1","queue":"b"}"#,
+            r#"{"type":"call_answered","event_id":"3","ts":"2026-11-26T10:00:40Z","call_id":"t1","queue":"b","agent_id":"x"}"#,
+            // t2: answered in a, then transferred by the agent (marked) and answered in b.
+            r#"{"type":"call_queued","event_id":"4","ts":"2026-11-26T10:01:40Z","call_id":"t2","queue":"a"}"#,
+            r#"{"type":"call_answered","event_id":"5","ts":"2026-11-26T10:01:45Z","call_id":"t2","queue":"a","agent_id":"x"}"#,
+            r#"{"type":"call_queued","event_id":"6","ts":"2026-11-26T10:02:40Z","call_id":"t2","queue":"b","transferred_from":"a"}"#,
+            r#"{"type":"call_abandoned","event_id":"7","ts":"2026-11-26T10:02:50Z","call_id":"t2","queue":"b"}"#,
+        ];
+        let limits = DecodeLimits {
+            max_past_ms: None,
+            ..DecodeLimits::default()
+        };
+        let envs: Vec<Envelope> = lines
+            .iter()
+            .map(|l| decode(l.as_bytes(), Ts(i64::MAX / 4), &limits).expect("valid"))
+            .collect();
+        let policy = Arc::new(MetricsPolicy::default());
+        let mut part = crate::PartitionState::new(Arc::clone(&policy));
+        for env in &envs {
+            part.apply(env).expect("applied");
+        }
+        let end = envs.last().map(|e| e.ts).expect("events");
+        let parts = [Arc::new(part.snapshot(end))];
+        let snap = crate::Snapshot::build(1, end, &parts, &crate::Retired::default(), &policy);
+        let today = policy.windows_mins.len() + 1;
+        let spec = ReportSpec {
+            interval_secs: 86_400,
+            calendar: Calendar::utc(),
+            attribution: Attribution::Event,
+            sl_thresholds_override: None,
+        };
+        let mut builder = ReportBuilder::new(Arc::clone(&policy), spec);
+        for env in &envs {
+            builder.apply(env).expect("applied");
+        }
+        let (rows, _) = builder.finish();
+        let figures = |m: &WindowMetrics| {
+            (
+                m.offered,
+                m.transferred_in,
+                m.transferred_out,
+                m.answered,
+                m.abandoned,
+                m.wait_sum_s,
+                m.avg_abandon_s,
+            )
+        };
+        for queue in ["a", "b"] {
+            let live = figures(&snap.queue(queue).expect("live queue").windows[today]);
+            let report = figures(row(&rows, "2026-11-26T00:00:00+00:00", queue));
+            assert_eq!(live, report, "queue {queue}");
+        }
+        let live = figures(&snap.center.windows[today]);
+        let report = figures(row(&rows, "2026-11-26T00:00:00+00:00", CENTER));
+        assert_eq!(live, report, "center");
+        // Two contacts: t1 answered after 40 s, t2 answered after 5 s (its abandon in b
+        // after the transfer is the queue's, not the center's).
+        assert_eq!(live, (2, 0, 0, 2, 0, 45.0, None));
+        let b = figures(&snap.queue("b").expect("b").windows[today]);
+        assert_eq!(b, (2, 2, 0, 1, 1, 10.0, Some(10.0)));
     }
 }

@@ -80,6 +80,10 @@ pub struct WindowMetrics {
     pub acw_sum_s: f64,
     /// Completed calls with hold time, and their share of completed calls.
     pub held_calls: u64,
+    /// Calls queued here by a transfer (part of `offered`), and calls that left this queue
+    /// by a transfer. The center counts contacts, so its own are 0.
+    pub transferred_in: u64,
+    pub transferred_out: u64,
     pub hold_rate: Option<f64>,
     /// Share of completed calls the agent flagged `resolved: true`, of those with the flag.
     pub resolved_reported_ratio: Option<f64>,
@@ -633,6 +637,8 @@ pub(crate) fn window_metrics(label: &str, window: &CallAgg, policy: &QueuePolicy
         hold_sum_s: secs(agg.hold_ms),
         acw_sum_s: secs(agg.acw_ms),
         held_calls: agg.held,
+        transferred_in: agg.transferred_in,
+        transferred_out: agg.transferred_out,
         hold_rate: ratio(agg.held, agg.completed),
         resolved_reported_ratio: ratio(agg.resolved_true, agg.resolved_reported),
         csat_responses: agg.csat_responses,

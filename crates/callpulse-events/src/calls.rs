@@ -11,6 +11,12 @@ pub struct CallQueued {
     pub customer_id: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub priority: Option<u8>,
+    /// The queue the call waited in before this one, when this queueing is a transfer: the
+    /// same contact continues, so the center does not count it again and the queues count
+    /// it as transferred in and out. Optional; a call queued again while still waiting
+    /// elsewhere is recognised as a transfer without it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub transferred_from: Option<String>,
 }
 
 /// An agent picked up a queued call; wait = this event's time - the queued time.

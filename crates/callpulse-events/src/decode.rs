@@ -123,7 +123,11 @@ fn validate(event: &Event, limits: &DecodeLimits) -> Result<(), Rejection> {
         Event::CallQueued(e) => {
             require("call_id", &e.call_id, limits)?;
             require("queue", &e.queue, limits)?;
-            optional("customer_id", e.customer_id.as_deref(), limits)
+            optional("customer_id", e.customer_id.as_deref(), limits)?;
+            match &e.transferred_from {
+                Some(from) => require("transferred_from", from, limits),
+                None => Ok(()),
+            }
         }
         Event::CallAnswered(e) => {
             require("call_id", &e.call_id, limits)?;

@@ -325,6 +325,7 @@ impl Simulator {
             queue: self.cfg.queues[q].name.clone(),
             customer_id: Some(customer_id),
             priority: (priority > 0).then_some(priority),
+            transferred_from: None,
         }));
         self.calls.insert(n, call);
         self.queues[q].waiting.push_back(n);

@@ -28,6 +28,7 @@ fn queued(id: &str, call: &str, queue: &str, ts: Ts) -> Envelope {
             queue: queue.into(),
             customer_id: None,
             priority: None,
+            transferred_from: None,
         }),
     )
 }
@@ -1084,4 +1085,112 @@ fn every_input_fed_map_is_capped_and_counted() {
     assert_eq!((c.agent_evicted, c.agent_calls_untracked), (1, 1));
     assert_eq!(snap.agents.len(), 1);
     assert_eq!(&*snap.agents[0].agent_id, "a2");
+}
+
+fn transferred(id: &str, call: &str, queue: &str, from: &str, ts: Ts) -> Envelope {
+    let mut e = queued(id, call, queue, ts);
+    if let Event::CallQueued(q) = &mut e.event {
+        q.transferred_from = Some(from.into());
+    }
+    e
+}
+
+#[test]
+fn transfers_count_legs_in_queues_and_contacts_in_the_center() {
+    let mut s = state();
+    let t = |secs: i64| Ts(NOW.0 - 10 * MIN + secs * 1000);
+    // t1 waits in "a", is moved to "b" while still waiting (no marker: recognised), and is
+    // answered there: 40 s after it first queued, 10 s after it reached "b".
+    s.apply(&queued("1", "t1", "a", t(0))).expect("ok");
+    s.apply(&queued("2", "t1", "b", t(30))).expect("ok");
+    s.apply(&answered("3", "t1", "b", t(40))).expect("ok");
+    // t2 is answered in "a" after 5 s, then the agent transfers it to "b" (marked), where it
+    // is answered again.
+    s.apply(&queued("4", "t2", "a", t(100))).expect("ok");
+    s.apply(&answered("5", "t2", "a", t(105))).expect("ok");
+    s.apply(&transferred("6", "t2", "b", "a", t(160)))
+        .expect("ok");
+    s.apply(&answered("7", "t2", "b", t(170))).expect("ok");
+    let snap = view(&mut s, NOW);
+    let hour = |q: &str| snap.queue(q).expect("queue").windows[3].clone();
+    let (a, b) = (hour("a"), hour("b"));
+    assert_eq!(
+        (a.offered, a.transferred_in, a.transferred_out, a.answered),
+        (2, 0, 2, 1)
+    );
+    assert_eq!(
+        (b.offered, b.transferred_in, b.transferred_out, b.answered),
+        (2, 2, 0, 2)
+    );
+    // Queue b's waits are its legs' (10 s each); the center's are the contacts' (40 s, 5 s).
+    assert_eq!(b.wait_sum_s, 20.0);
+    let center = &snap.center.windows[3];
+    assert_eq!((center.offered, center.answered), (2, 2));
+    assert_eq!(center.wait_sum_s, 45.0);
+    assert_eq!(snap.queue("a").expect("a").waiting, 0);
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 100, ..ProptestConfig::default() })]
+
+    /// Any partition assignment gives the same figures: the same calls spread over two
+    /// partitions (each call's events in one, as Kafka keys them), one consumed well ahead
+    /// of the other and both read at other instants meanwhile, merge at the read instant to
+    /// exactly what one partition holding everything shows.
+    #[test]
+    fn partitions_at_different_paces_merge_to_one_partition(
+        calls in proptest::collection::vec(arb_skewed_call(), 1..30),
+        split_seed in any::<u64>(),
+        lead in 1usize..20,
+    ) {
+        let queues = ["q0", "q1"];
+        let mut all: Vec<(i64, usize, Envelope)> = Vec::new();
+        for (i, c) in calls.iter().enumerate() {
+            let (q, call) = (queues[c.queue], format!("c{i}"));
+            let part = usize::from(split_seed.rotate_left(i as u32) & 1 == 1);
+            let at = NOW.0 - c.queued_ago_ms;
+            all.push((at, part, queued(&format!("{call}-q"), &call, q, Ts(at + c.fast_ms))));
+            if let Some((answer, wait)) = c.outcome {
+                let end = (at + wait).min(NOW.0);
+                let stamped = Ts(end + c.fast_ms);
+                let id = format!("{call}-o");
+                all.push((end, part, if answer { answered(&id, &call, q, stamped) } else { abandoned(&id, &call, q, stamped) }));
+            }
+        }
+        all.sort_by_key(|(t, _, _)| *t);
+        let mut one = state();
+        for (_, _, e) in &all {
+            prop_assert!(one.apply(e).is_ok());
+        }
+        // Partition 1 runs `lead` events ahead of partition 0, and each is read (at its own
+        // newest event time) after every event, as a worker's tick might.
+        let mut parts = [state(), state()];
+        let streams: Vec<Vec<&Envelope>> = (0..2)
+            .map(|p| all.iter().filter(|(_, part, _)| *part == p).map(|(_, _, e)| e).collect())
+            .collect();
+        let (mut i0, mut i1) = (0, 0);
+        while i0 < streams[0].len() || i1 < streams[1].len() {
+            let ahead = i1 < streams[1].len() && (i1 < i0 + lead || i0 == streams[0].len());
+            let (p, e) = if ahead { i1 += 1; (1, streams[1][i1 - 1]) } else { i0 += 1; (0, streams[0][i0 - 1]) };
+            prop_assert!(parts[p].apply(e).is_ok());
+            let _ = parts[p].snapshot(e.ts);
+        }
+        let merged = Snapshot::build(
+            1,
+            NOW,
+            &[Arc::new(parts[0].snapshot(NOW)), Arc::new(parts[1].snapshot(NOW))],
+            &Retired::default(),
+            &MetricsPolicy::default(),
+        );
+        let single = view(&mut one, NOW);
+        prop_assert_eq!(
+            serde_json::to_value(&merged.queues).expect("json"),
+            serde_json::to_value(&single.queues).expect("json")
+        );
+        prop_assert_eq!(
+            serde_json::to_value(&merged.center).expect("json"),
+            serde_json::to_value(&single.center).expect("json")
+        );
+        prop_assert_eq!(merged.engine.counters, single.engine.counters);
+    }
 }

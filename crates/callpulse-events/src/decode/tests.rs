@@ -202,16 +202,20 @@ fn arb_event() -> impl Strategy<Value = Event> {
             id,
             id,
             proptest::option::of(id),
-            proptest::option::of(0u8..3)
+            proptest::option::of(0u8..3),
+            proptest::option::of(id),
         )
-            .prop_map(|(call_id, queue, customer_id, priority)| Event::CallQueued(
-                crate::CallQueued {
-                    call_id,
-                    queue,
-                    customer_id,
-                    priority
-                }
-            )),
+            .prop_map(
+                |(call_id, queue, customer_id, priority, transferred_from)| Event::CallQueued(
+                    crate::CallQueued {
+                        call_id,
+                        queue,
+                        customer_id,
+                        priority,
+                        transferred_from,
+                    }
+                )
+            ),
         (
             id,
             id,

@@ -158,6 +158,20 @@ pub(super) const FAMILIES: &[Family] = &[
         emit: |s, o| o.per_window(s, |w| count(w.held_calls)),
     },
     Family {
+        name: "callpulse_queue_transferred_in_calls",
+        help: "Calls queued here by a transfer from another queue in the window (part of offered).",
+        kind: GAUGE,
+        labels: QW,
+        emit: |s, o| o.per_window(s, |w| count(w.transferred_in)),
+    },
+    Family {
+        name: "callpulse_queue_transferred_out_calls",
+        help: "Calls that left this queue by a transfer to another queue in the window.",
+        kind: GAUGE,
+        labels: QW,
+        emit: |s, o| o.per_window(s, |w| count(w.transferred_out)),
+    },
+    Family {
         name: "callpulse_queue_abandon_wait_avg_seconds",
         help: "Average wait of calls abandoned in the window.",
         kind: GAUGE,
