@@ -8,6 +8,11 @@
 //! until the queued event comes (then counted at the outcome's own time), or dropped as an
 //! orphan after `orphan_timeout_secs` of event time. Lateness: an event older than the ring
 //! still updates lifetime totals and live state, but no window (counted as `late`).
+//!
+//! Here: the state and `apply`, which dispatches each event. Beside it, along the seams:
+//! `calls.rs` (the per-call ledger: waiting, parked, transfers, outcomes), `windows.rs` (what
+//! a queue and the center keep), `housekeeping.rs` (forgetting by event time) and `read.rs`
+//! (the snapshot at an instant).
 
 use std::sync::Arc;
 
@@ -15,17 +20,12 @@ use callpulse_events::{AgentState, Envelope, Event, Rejection, Ts};
 use rustc_hash::FxHashMap;
 use serde::Serialize;
 
-use crate::calls::{CallAgg, CallTotals, MAX_SL_THRESHOLDS};
+use crate::calls::{CallTotals, MAX_SL_THRESHOLDS};
 use crate::dedupe::{Dedupe, key_hash};
 use crate::fcr::FcrFact;
-use crate::live::{
-    AgentCallBook, AgentCalls, AgentUpdate, AgentView, Agents, Names, TeamStates, Waiting,
-};
-use crate::occupancy::StateTimes;
-use crate::periods::Periods;
+use crate::live::{AgentCallBook, AgentUpdate, Agents, Names, Waiting};
 use crate::policy::MetricsPolicy;
-use crate::tickets::{TicketAgg, TicketLive, TicketQueue, TicketUpdate, Tickets};
-use crate::window::BucketRing;
+use crate::tickets::{TicketQueue, TicketUpdate, Tickets};
 
 /// What applying an accepted event did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -94,160 +94,6 @@ impl PartitionCounters {
         self.agent_calls_untracked += other.agent_calls_untracked;
         self.fcr_facts_dropped += other.fcr_facts_dropped;
     }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Outcome {
-    Answered,
-    Abandoned,
-}
-
-/// A call this partition is tracking: waiting (queued, no outcome) or parked (outcome, no
-/// queued). A call with both is finished and removed.
-#[derive(Debug)]
-struct CallRec {
-    queue: u32,
-    queued: Option<Ts>,
-    parked: Option<(Outcome, Ts)>,
-    /// When the contact was first queued, if the center still waits for its outcome: the
-    /// center counts a contact once, its wait from the first queue on. `None` for a leg
-    /// transferred after an answer (the center counted that answer).
-    contact_queued: Option<Ts>,
-}
-
-#[derive(Debug)]
-struct QueueState {
-    name: Arc<str>,
-    thresholds_ms: [u64; MAX_SL_THRESHOLDS],
-    threshold_count: usize,
-    short_abandon_ms: u64,
-    wait_bounds_ms: Vec<u64>,
-    windows: CallWindows,
-    totals: CallTotals,
-    waiting: Waiting,
-}
-
-/// The sliding (bucket ring) and calendar windows of call figures, as a queue and the
-/// center each keep them.
-#[derive(Debug)]
-struct CallWindows {
-    ring: BucketRing<CallAgg>,
-    periods: Periods,
-}
-
-impl CallWindows {
-    fn new(policy: &MetricsPolicy, ring_capacity: usize) -> Self {
-        CallWindows {
-            ring: BucketRing::new(policy.bucket_ms(), ring_capacity),
-            periods: Periods::new(
-                policy.calendar(),
-                policy.interval_mins.saturating_mul(60),
-                policy.future_skew_ms(),
-            ),
-        }
-    }
-
-    /// Records into the bucket of `ts` and the calendar periods it falls in; `Late` when the
-    /// ring no longer holds that bucket.
-    fn record(&mut self, ts: Ts, f: impl Fn(&mut CallAgg)) -> Applied {
-        self.periods.record(ts, &f);
-        match self.ring.bucket_mut(ts.millis()) {
-            Some(bucket) => {
-                f(bucket);
-                Applied::Counted
-            }
-            None => Applied::Late,
-        }
-    }
-
-    /// The sliding windows of `lens` buckets (policy order), then the calendar ones.
-    fn read(&mut self, now: Ts, lens: &[usize]) -> Vec<CallAgg> {
-        // Closed buckets are read at every tick and rarely written: keep their histograms
-        // sparse. Done per snapshot, not per minute, because a backlog being caught up
-        // closes many buckets between two wall-clock minutes; a bucket already sparse
-        // costs nothing here.
-        self.ring.for_each_closed(|agg| agg.wait_hist.compact());
-        let mut windows = self.ring.windows(now.millis(), lens);
-        for window in &mut windows {
-            window.wait_hist.compact();
-        }
-        windows.extend(self.periods.read(now));
-        windows
-    }
-}
-
-/// The whole center: every queue's calls in one set of windows, answered-within counted at
-/// the default queue's thresholds, short abandons as each queue defines them.
-#[derive(Debug)]
-struct Center {
-    windows: CallWindows,
-    thresholds_ms: [u64; MAX_SL_THRESHOLDS],
-    threshold_count: usize,
-}
-
-impl Center {
-    fn new(policy: &MetricsPolicy, ring_capacity: usize) -> Self {
-        let mut thresholds_ms = [0u64; MAX_SL_THRESHOLDS];
-        for (slot, secs) in thresholds_ms
-            .iter_mut()
-            .zip(&policy.default_queue.sl_thresholds_secs)
-        {
-            *slot = u64::from(*secs) * 1000;
-        }
-        Center {
-            windows: CallWindows::new(policy, ring_capacity),
-            thresholds_ms,
-            threshold_count: policy
-                .default_queue
-                .sl_thresholds_secs
-                .len()
-                .min(MAX_SL_THRESHOLDS),
-        }
-    }
-
-    /// Records like a queue does; lateness is the queue's to report.
-    fn record(&mut self, ts: Ts, f: impl Fn(&mut CallAgg)) {
-        let _ = self.windows.record(ts, f);
-    }
-}
-
-impl QueueState {
-    fn record(&mut self, ts: Ts, f: impl Fn(&mut CallAgg)) -> Applied {
-        self.windows.record(ts, f)
-    }
-}
-
-/// One queue's part of a partition snapshot.
-#[derive(Debug, Clone)]
-pub struct QueueSnapshot {
-    pub name: Arc<str>,
-    /// One aggregate per policy window, in policy order.
-    pub windows: Vec<CallAgg>,
-    pub waiting: u64,
-    pub oldest_waiting: Option<Ts>,
-    pub totals: CallTotals,
-    /// The queue's tickets, if it has had any: one aggregate per sliding window, and now.
-    pub tickets: Option<(Vec<TicketAgg>, TicketLive)>,
-}
-
-/// What a partition publishes on each tick: immutable, cheap to merge.
-#[derive(Debug, Clone, Default)]
-pub struct PartitionSnapshot {
-    /// The `now` the windows were read at.
-    pub at: Ts,
-    /// The newest event time applied.
-    pub high_water: Option<Ts>,
-    pub queues: Vec<QueueSnapshot>,
-    /// The whole center's windows (as [`QueueSnapshot::windows`]).
-    pub center: Vec<CallAgg>,
-    /// Today's call figures of agents whose calls this partition saw.
-    pub agent_calls: Vec<(Arc<str>, AgentCalls)>,
-    pub teams: Vec<(Arc<str>, TeamStates)>,
-    /// Per team, time in state over each policy window (policy order), running states
-    /// included.
-    pub team_time: Vec<(Arc<str>, Vec<StateTimes>)>,
-    pub agents: Vec<AgentView>,
-    pub counters: PartitionCounters,
 }
 
 /// The single-writer state of one partition.
@@ -533,299 +379,6 @@ impl PartitionState {
         Ok(id)
     }
 
-    /// A call queued in `queue`. `from` is `Some` for a transfer the producer marked
-    /// (`transferred_from`; the source queue's id if within the cap); a call queued again
-    /// while still waiting elsewhere is a transfer from there. A transfer is offered to its
-    /// new queue and counted as transferred in and out, but the center counts the contact
-    /// once, with its first queue's outcome.
-    fn on_queued(&mut self, queue: u32, call: u64, ts: Ts, from: Option<Option<u32>>) -> Applied {
-        let waiting_in = match self.calls.get(&call) {
-            Some(CallRec {
-                queue: old_queue,
-                queued: Some(_),
-                contact_queued,
-                ..
-            }) => Some((*old_queue, *contact_queued)),
-            _ => None,
-        };
-        let transfer = from.is_some() || waiting_in.is_some();
-        let source = from.flatten().or(waiting_in.map(|(old, _)| old));
-        // The center's view of the contact: a new one starts now; one transferred while
-        // waiting keeps its first queueing time; one transferred after its answer is done.
-        let contact_queued = match waiting_in {
-            Some((_, first)) => first,
-            None if transfer => None,
-            None => Some(ts),
-        };
-        let q = &mut self.queues[queue as usize];
-        q.totals.counts.offered += 1;
-        q.totals.counts.transferred_in += u64::from(transfer);
-        let applied = q.record(ts, |b| {
-            b.counts.offered += 1;
-            b.counts.transferred_in += u64::from(transfer);
-        });
-        if let Some(source) = source.filter(|_| transfer) {
-            let s = &mut self.queues[source as usize];
-            s.totals.counts.transferred_out += 1;
-            let _ = s.record(ts, |b| b.counts.transferred_out += 1);
-        }
-        if !transfer {
-            self.center.record(ts, |b| b.counts.offered += 1);
-        }
-        match self.calls.remove(&call) {
-            Some(CallRec {
-                queue: outcome_queue,
-                parked: Some((outcome, at)),
-                ..
-            }) => {
-                // The outcome came first and was parked; now the call is complete. Its
-                // outcome counts at the outcome's time, whatever this event's lateness.
-                self.finish(outcome_queue, outcome, ts, at, contact_queued);
-            }
-            Some(CallRec {
-                queue: old_queue,
-                queued: Some(old_ts),
-                ..
-            }) => {
-                // Transferred while waiting: it waits from now on in the new queue.
-                self.queues[old_queue as usize].waiting.remove(old_ts, call);
-                self.track_waiting(queue, call, ts, contact_queued);
-            }
-            _ => self.track_waiting(queue, call, ts, contact_queued),
-        }
-        applied
-    }
-
-    /// At `max_calls` tracked calls, forgets the longest-waiting one (or, with none waiting,
-    /// a parked outcome, which the orphan timeout would drop soon anyway).
-    fn make_room_for_call(&mut self) {
-        if self.calls.len() < self.policy.max_calls.max(1) {
-            return;
-        }
-        let oldest_waiting = self.queues.iter().filter_map(|q| q.waiting.first()).min();
-        let victim = match oldest_waiting {
-            Some((_, call)) => Some(call),
-            None => self.calls.keys().next().copied(),
-        };
-        if let Some(rec) = victim.and_then(|call| self.calls.remove(&call).map(|r| (call, r))) {
-            let (call, rec) = rec;
-            if let Some(queued) = rec.queued {
-                self.queues[rec.queue as usize].waiting.remove(queued, call);
-            }
-            self.counters.call_evicted += 1;
-        }
-    }
-
-    fn track_waiting(&mut self, queue: u32, call: u64, ts: Ts, contact_queued: Option<Ts>) {
-        self.make_room_for_call();
-        self.queues[queue as usize].waiting.add(ts, call);
-        self.calls.insert(
-            call,
-            CallRec {
-                queue,
-                queued: Some(ts),
-                parked: None,
-                contact_queued,
-            },
-        );
-    }
-
-    fn on_outcome(&mut self, queue: u32, call: u64, outcome: Outcome, ts: Ts) -> Applied {
-        match self.calls.get(&call) {
-            Some(CallRec {
-                queue: waiting_in,
-                queued: Some(queued),
-                contact_queued,
-                ..
-            }) => {
-                let (waiting_in, queued, contact) = (*waiting_in, *queued, *contact_queued);
-                self.calls.remove(&call);
-                self.queues[waiting_in as usize]
-                    .waiting
-                    .remove(queued, call);
-                self.finish(queue, outcome, queued, ts, contact)
-            }
-            // A second outcome for a call whose first is still parked: keep the first.
-            Some(_) => Applied::Ignored,
-            None => {
-                self.make_room_for_call();
-                self.calls.insert(
-                    call,
-                    CallRec {
-                        queue,
-                        queued: None,
-                        parked: Some((outcome, ts)),
-                        contact_queued: None,
-                    },
-                );
-                Applied::Parked
-            }
-        }
-    }
-
-    /// Records a call's outcome at the outcome's time with wait = outcome - queued in its
-    /// queue, and in the center with the wait since `contact_queued` (the contact's first
-    /// queueing) unless the center already counted the contact's outcome (`None`).
-    fn finish(
-        &mut self,
-        queue: u32,
-        outcome: Outcome,
-        queued: Ts,
-        at: Ts,
-        contact_queued: Option<Ts>,
-    ) -> Applied {
-        let raw_wait = at.millis_since(queued);
-        if raw_wait < 0 {
-            self.counters.clock_skew += 1;
-        }
-        let wait = raw_wait.max(0) as u64;
-        let contact_wait = contact_queued.map(|first| at.millis_since(first).max(0) as u64);
-        let q = &mut self.queues[queue as usize];
-        match outcome {
-            Outcome::Answered => {
-                let (thresholds, n) = (q.thresholds_ms, q.threshold_count);
-                q.totals
-                    .record_answer(wait, &thresholds[..n], &q.wait_bounds_ms);
-                let applied = q.record(at, |b| b.record_answer(wait, &thresholds[..n]));
-                if let Some(wait) = contact_wait {
-                    let (center, cn) = (self.center.thresholds_ms, self.center.threshold_count);
-                    self.center
-                        .record(at, |b| b.record_answer(wait, &center[..cn]));
-                }
-                applied
-            }
-            Outcome::Abandoned => {
-                let short = wait < q.short_abandon_ms;
-                q.totals.counts.record_abandon(wait, short);
-                let applied = q.record(at, |b| b.counts.record_abandon(wait, short));
-                if let Some(wait) = contact_wait {
-                    // Short as the queue it was abandoned in defines it.
-                    let short = wait < q.short_abandon_ms;
-                    self.center
-                        .record(at, |b| b.counts.record_abandon(wait, short));
-                }
-                applied
-            }
-        }
-    }
-
-    /// Whether [`PartitionState::snapshot`] at `now` would differ from the last one: an event
-    /// was applied since, or `now` is in another bucket (windows slide, housekeeping runs).
-    pub fn changed_since_snapshot(&self, now: Ts) -> bool {
-        self.changed || now.millis().div_euclid(self.policy.bucket_ms()) != self.snapshot_bucket
-    }
-
-    /// Reads every window and the live state at the instant `now` and publishes the
-    /// partition's view. Reading changes no state: the same state read at the same instant
-    /// gives the same snapshot, whenever it is taken.
-    pub fn snapshot(&mut self, now: Ts) -> PartitionSnapshot {
-        self.changed = false;
-        self.snapshot_bucket = now.millis().div_euclid(self.policy.bucket_ms());
-        self.housekeeping();
-        let window_lens = &self.window_lens;
-        let center = self.center.windows.read(now, window_lens);
-        let ticket_live =
-            self.tickets
-                .live(&self.ticket_queues, now, self.policy.ticket_at_risk_share);
-        let ticket_queues = &mut self.ticket_queues;
-        let max_wait_ms = i64::from(self.policy.max_wait_secs) * 1000;
-        let queues = self
-            .queues
-            .iter_mut()
-            .enumerate()
-            .map(|(id, q)| {
-                let tickets = ticket_queues.get_mut(id).and_then(Option::as_mut).map(|t| {
-                    t.ring.for_each_closed(|agg| {
-                        agg.first_response_hist.compact();
-                        agg.resolution_hist.compact();
-                    });
-                    let windows = t.ring.windows(now.millis(), window_lens);
-                    let live = ticket_live.get(&(id as u32)).copied().unwrap_or_default();
-                    (windows, live)
-                });
-                let (waiting, oldest_waiting) = q.waiting.at(now, max_wait_ms);
-                QueueSnapshot {
-                    name: Arc::clone(&q.name),
-                    tickets,
-                    windows: q.windows.read(now, window_lens),
-                    waiting,
-                    oldest_waiting,
-                    totals: q.totals.clone(),
-                }
-            })
-            .collect();
-        let view = self.agents.view(now, &self.window_lens);
-        let mut counters = self.counters;
-        counters.dedupe_evicted = self.dedupe.evicted_early;
-        counters.ticket_evicted = self.tickets.evicted;
-        counters.agent_evicted = self.agents.evicted;
-        counters.agent_calls_untracked = self.agent_calls.untracked;
-        PartitionSnapshot {
-            at: now,
-            high_water: self.high_water,
-            queues,
-            center,
-            agent_calls: self.agent_calls.view(now),
-            teams: view.teams,
-            team_time: view.team_time,
-            agents: view.agents,
-            counters,
-        }
-    }
-
-    /// Expiry driven by the partition's own watermark (the newest event time it applied),
-    /// never by the read instant or a wall clock: what a partition forgets depends only on
-    /// the events it was given, so the same events at any pace leave the same state.
-    fn housekeeping(&mut self) {
-        let bucket_ms = self.policy.bucket_ms();
-        let Some(clock) = self.high_water else {
-            return;
-        };
-        let bucket = clock.millis().div_euclid(bucket_ms);
-        if bucket == self.swept_bucket {
-            return;
-        }
-        self.swept_bucket = bucket;
-        for q in &mut self.queues {
-            q.windows.ring.advance(clock.millis());
-        }
-        for t in self.ticket_queues.iter_mut().flatten() {
-            t.ring.advance(clock.millis());
-        }
-        self.center.windows.ring.advance(clock.millis());
-        self.tickets
-            .expire(clock.plus_millis(-i64::from(self.policy.ticket_retention_secs) * 1000));
-        let orphan_before = clock.plus_millis(-i64::from(self.policy.orphan_timeout_secs) * 1000);
-        // A call still unfinished a day past the longest wait will not complete.
-        let customer_before =
-            clock.plus_millis(-(i64::from(self.policy.max_wait_secs) + 86_400) * 1000);
-        self.call_customers
-            .retain(|_, (_, offered)| *offered >= customer_before);
-        self.agents.expire_offline(
-            clock.plus_millis(-i64::from(self.policy.agent_offline_retention_secs) * 1000),
-        );
-        let stale_before = clock.plus_millis(-i64::from(self.policy.max_wait_secs) * 1000);
-        let (queues, counters) = (&mut self.queues, &mut self.counters);
-        self.calls
-            .retain(|call, rec| match (rec.queued, rec.parked) {
-                (None, Some((_, at))) if at < orphan_before => {
-                    counters.orphaned += 1;
-                    false
-                }
-                (Some(queued), None) if queued < stale_before => {
-                    queues[rec.queue as usize].waiting.remove(queued, *call);
-                    counters.stale_waiting += 1;
-                    false
-                }
-                _ => true,
-            });
-        // Remember ids as long as a redelivery could still change a window or a parked call.
-        let keep_ms = (self.ring_capacity as i64) * bucket_ms
-            + i64::from(self.policy.orphan_timeout_secs) * 1000;
-        self.dedupe
-            .expire((clock.millis() - keep_ms).div_euclid(bucket_ms));
-    }
-
     /// The FCR facts gathered since the last call, for the instance's [`crate::FcrTracker`].
     pub fn drain_fcr_facts(&mut self) -> Vec<FcrFact> {
         std::mem::take(&mut self.fcr_facts)
@@ -866,6 +419,16 @@ fn ticket_applied(update: TicketUpdate) -> Result<Applied, Rejection> {
         TicketUpdate::Full => Err(Rejection::TooManyNames("ticket")),
     }
 }
+
+mod calls;
+mod housekeeping;
+mod read;
+mod windows;
+
+pub use read::{PartitionSnapshot, QueueSnapshot};
+
+use calls::{CallRec, Outcome};
+use windows::{CallWindows, Center, QueueState};
 
 #[cfg(test)]
 mod tests;

@@ -1,0 +1,226 @@
+//! What readers see of queues, teams and the center (the JSON of the API and the feed).
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use serde::Serialize;
+
+use crate::occupancy::StateTimeView;
+use crate::tickets::TicketLive;
+
+/// One window's figures for one queue: the raw numerators and denominators (so sums across
+/// queues and instances stay correct) and the derived ratios and averages. Times in seconds;
+/// a ratio or average is `null` when its denominator is 0.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct WindowMetrics {
+    pub window: String,
+    pub offered: u64,
+    pub answered: u64,
+    pub abandoned: u64,
+    pub short_abandoned: u64,
+    /// Answered within each SL threshold, keyed by threshold in seconds.
+    pub answered_within: BTreeMap<u32, u64>,
+    /// The denominator of the queue's SL formula (`answered + abandoned - short_abandoned`
+    /// by default).
+    pub sl_denominator: u64,
+    /// answered_within / sl_denominator, keyed by threshold in seconds.
+    pub service_level: BTreeMap<u32, Option<f64>>,
+    /// Abandonment rate's denominator: offered, minus short abandons when they are excluded.
+    pub abandon_denominator: u64,
+    /// (abandoned - short_abandoned) / (offered - short_abandoned) by default.
+    pub abandon_rate: Option<f64>,
+    pub wait_sum_s: f64,
+    pub asa_s: Option<f64>,
+    pub wait_p50_s: Option<f64>,
+    pub wait_p90_s: Option<f64>,
+    pub wait_p99_s: Option<f64>,
+    pub wait_max_s: Option<f64>,
+    pub avg_abandon_s: Option<f64>,
+    pub completed: u64,
+    pub handle_sum_s: f64,
+    pub aht_s: Option<f64>,
+    pub talk_avg_s: Option<f64>,
+    pub hold_avg_s: Option<f64>,
+    pub acw_avg_s: Option<f64>,
+    /// Sums of AHT's parts (numerators of the averages).
+    pub talk_sum_s: f64,
+    pub hold_sum_s: f64,
+    pub acw_sum_s: f64,
+    /// Completed calls with hold time, and their share of completed calls.
+    pub held_calls: u64,
+    /// Calls queued here by a transfer (part of `offered`), and calls that left this queue
+    /// by a transfer. The center counts contacts, so its own are 0.
+    pub transferred_in: u64,
+    pub transferred_out: u64,
+    pub hold_rate: Option<f64>,
+    /// Share of completed calls the agent flagged `resolved: true`, of those with the flag.
+    pub resolved_reported_ratio: Option<f64>,
+    pub csat_responses: u64,
+    pub csat_positive: u64,
+    /// Top-2-box share: csat_positive / csat_responses.
+    pub csat: Option<f64>,
+    pub csat_mean: Option<f64>,
+}
+
+/// Lifetime totals of one queue with the histogram bounds they were bucketed by.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TotalsView {
+    pub offered: u64,
+    pub answered: u64,
+    pub abandoned: u64,
+    pub short_abandoned: u64,
+    pub answered_within: BTreeMap<u32, u64>,
+    pub answer_wait_s: f64,
+    pub abandon_wait_s: f64,
+    pub completed: u64,
+    pub handle_s: f64,
+    pub csat_responses: u64,
+    pub csat_positive: u64,
+    /// Wait histogram bucket upper bounds (seconds) and cumulative counts (Prometheus `le`);
+    /// the count above the last bound is `answered` minus the last cumulative count.
+    pub wait_le_bounds_s: Vec<u32>,
+    pub wait_le_cumulative: Vec<u64>,
+}
+
+/// One queue in the snapshot.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct QueueView {
+    pub queue: Arc<str>,
+    pub sl_thresholds_secs: Vec<u32>,
+    pub sl_target: f64,
+    pub short_abandon_secs: u32,
+    /// Calls waiting now.
+    pub waiting: u64,
+    /// How long the longest-waiting call has waited, at the snapshot's time; 0 when none.
+    pub longest_wait_s: f64,
+    /// One entry per configured window, in configuration order.
+    pub windows: Vec<WindowMetrics>,
+    pub totals: TotalsView,
+    /// Erlang C staffing now; `null` until the staffing window has a completed call.
+    pub staffing: Option<StaffingView>,
+    /// Ticket figures, for a queue that has had tickets.
+    pub tickets: Option<TicketView>,
+    /// Customer-based first contact resolution, for a queue with completed contacts of known
+    /// customers.
+    pub fcr: Option<FcrView>,
+}
+
+/// A queue's first contact resolution (see `fcr.rs`).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct FcrView {
+    /// Outcomes that became known within each sliding window.
+    pub windows: Vec<FcrWindow>,
+    pub eligible_total: u64,
+    pub success_total: u64,
+    /// Completed contacts whose window is open, no repeat contact so far.
+    pub pending: u64,
+    /// (success_total + pending) / (eligible_total + pending): the figure if no pending
+    /// customer calls back (an upper bound).
+    pub provisional: Option<f64>,
+}
+
+/// FCR outcomes known within one window.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct FcrWindow {
+    pub window: String,
+    pub eligible: u64,
+    pub success: u64,
+    pub fcr: Option<f64>,
+}
+
+/// A queue's tickets: now, and per sliding window.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TicketView {
+    #[serde(flatten)]
+    pub live: TicketLive,
+    pub windows: Vec<TicketWindow>,
+}
+
+/// One window's ticket figures; times in seconds, `null` with a zero denominator.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TicketWindow {
+    pub window: String,
+    pub created: u64,
+    pub first_responses: u64,
+    pub first_response_sum_s: f64,
+    pub first_response_avg_s: Option<f64>,
+    pub first_response_p90_s: Option<f64>,
+    /// First responses later than their queue/priority target.
+    pub first_response_breaches: u64,
+    pub resolved: u64,
+    pub resolution_sum_s: f64,
+    pub resolution_avg_s: Option<f64>,
+    pub resolution_p90_s: Option<f64>,
+    pub reopened: u64,
+    /// reopened / resolved.
+    pub reopen_rate: Option<f64>,
+    /// Created and resolved per channel (`email`, `chat`, `social`, `web`).
+    pub by_channel: BTreeMap<&'static str, ChannelCounts>,
+}
+
+/// One channel's tickets in a window.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct ChannelCounts {
+    pub created: u64,
+    pub resolved: u64,
+}
+
+/// "Do I need more people right now": the Erlang C requirement at the current arrival rate
+/// and AHT (both from `metrics.staffing_window_mins`), next to the agents the queue's team
+/// has available, on a call or in wrap-up.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct StaffingView {
+    pub window: String,
+    /// Offered calls per minute over the window's elapsed span.
+    pub arrival_rate_per_min: f64,
+    pub aht_s: f64,
+    /// Offered load: arrival rate × AHT.
+    pub traffic_erlangs: f64,
+    /// The first SL threshold and the queue's target, which the requirement meets.
+    pub threshold_s: u32,
+    pub target: f64,
+    /// Fewest agents meeting the target (Erlang C); `null` beyond any sane staff.
+    pub required_agents: Option<u32>,
+    /// The queue's team (`metrics.queues.NAME.team`) available + on_call + wrap_up now;
+    /// `null` without a team.
+    pub staffed_agents: Option<u64>,
+    /// required − staffed: positive means short of people.
+    pub gap_agents: Option<i64>,
+}
+
+/// The whole center's figures.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CenterView {
+    pub sl_thresholds_secs: Vec<u32>,
+    pub sl_target: f64,
+    /// Calls waiting now, over all queues, and the longest wait among them.
+    pub waiting: u64,
+    pub longest_wait_s: f64,
+    pub windows: Vec<WindowMetrics>,
+}
+
+/// Agents per state for one team.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TeamView {
+    pub team: Arc<str>,
+    pub available: u64,
+    pub on_call: u64,
+    pub wrap_up: u64,
+    pub aux: u64,
+    pub offline: u64,
+    /// Time in state and occupancy over each sliding window, running states included.
+    pub windows: Vec<TeamWindow>,
+    /// The calls of the queues this team answers (`metrics.queues.NAME.team`), per window;
+    /// `null` when no queue names the team. Service levels only when those queues share
+    /// their thresholds and formula (answered-within counts of different thresholds do not
+    /// add up).
+    pub calls: Option<Vec<WindowMetrics>>,
+}
+
+/// One team's time in state over one window.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TeamWindow {
+    pub window: String,
+    #[serde(flatten)]
+    pub time: StateTimeView,
+}
