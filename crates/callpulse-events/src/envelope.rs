@@ -55,19 +55,8 @@ impl Ts {
     }
 }
 
-/// Where a message was read from. Carried with the event so that "processed up to" is a fact
-/// of the data, not of a side channel.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct SourcePosition {
-    /// Kafka topic name.
-    pub topic: String,
-    /// Kafka partition.
-    pub partition: i32,
-    /// The message's own offset (not the next one to read).
-    pub offset: i64,
-}
-
-/// One decoded, validated event with its identity, event time and origin.
+/// One decoded, validated event with its identity and event time. (Where it was read from
+/// is the consumer's business: the worker that applies it tracks each partition's offsets.)
 #[derive(Debug, Clone, PartialEq)]
 pub struct Envelope {
     /// Producer-assigned unique id; a redelivered event carries the same id.

@@ -183,20 +183,10 @@ fn live_and_report_share_one_fcr_definition() {
         // A day later every window has closed.
         r#"{"type":"call_queued","event_id":"z1","ts":"2026-11-27T11:00:00Z","call_id":"z","queue":"q"}"#,
     ];
-    let limits = DecodeLimits {
-        max_past_ms: None,
-        ..DecodeLimits::default()
-    };
-    let envs: Vec<Envelope> = lines
-        .iter()
-        .map(|l| decode(l.as_bytes(), Ts(i64::MAX / 4), &limits).expect("valid"))
-        .collect();
+    let envs = decode_all(&lines);
     let policy = Arc::new(MetricsPolicy::default());
     // Live: a partition's facts through the instance's tracker.
-    let mut part = crate::PartitionState::new(Arc::clone(&policy));
-    for env in &envs {
-        part.apply(env).expect("applied");
-    }
+    let mut part = live_partition(&policy, &envs);
     let mut tracker = crate::FcrTracker::for_policy(&policy);
     tracker.apply_all(part.drain_fcr_facts());
     let end = envs.last().map(|e| e.ts).expect("events");
@@ -243,19 +233,9 @@ fn live_and_report_count_transfers_alike() {
         r#"{"type":"call_queued","event_id":"6","ts":"2026-11-26T10:02:40Z","call_id":"t2","queue":"b","transferred_from":"a"}"#,
         r#"{"type":"call_abandoned","event_id":"7","ts":"2026-11-26T10:02:50Z","call_id":"t2","queue":"b"}"#,
     ];
-    let limits = DecodeLimits {
-        max_past_ms: None,
-        ..DecodeLimits::default()
-    };
-    let envs: Vec<Envelope> = lines
-        .iter()
-        .map(|l| decode(l.as_bytes(), Ts(i64::MAX / 4), &limits).expect("valid"))
-        .collect();
+    let envs = decode_all(&lines);
     let policy = Arc::new(MetricsPolicy::default());
-    let mut part = crate::PartitionState::new(Arc::clone(&policy));
-    for env in &envs {
-        part.apply(env).expect("applied");
-    }
+    let mut part = live_partition(&policy, &envs);
     let end = envs.last().map(|e| e.ts).expect("events");
     let parts = [Arc::new(part.snapshot(end))];
     let snap = crate::Snapshot::build(1, end, &parts, &crate::Retired::default(), &policy);
@@ -295,4 +275,25 @@ fn live_and_report_count_transfers_alike() {
     assert_eq!(live, (2, 0, 0, 2, 0, 45.0, None));
     let b = figures(&snap.queue("b").expect("b").windows[today]);
     assert_eq!(b, (2, 2, 0, 1, 1, 10.0, Some(10.0)));
+}
+
+/// Decodes history lines as replay does (any age accepted).
+fn decode_all(lines: &[&str]) -> Vec<Envelope> {
+    let limits = DecodeLimits {
+        max_past_ms: None,
+        ..DecodeLimits::default()
+    };
+    lines
+        .iter()
+        .map(|l| decode(l.as_bytes(), Ts(i64::MAX / 4), &limits).expect("valid"))
+        .collect()
+}
+
+/// One live partition that applied `envs`.
+fn live_partition(policy: &Arc<MetricsPolicy>, envs: &[Envelope]) -> crate::PartitionState {
+    let mut part = crate::PartitionState::new(Arc::clone(policy));
+    for env in envs {
+        part.apply(env).expect("applied");
+    }
+    part
 }

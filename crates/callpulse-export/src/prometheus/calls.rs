@@ -2,7 +2,14 @@
 
 use prometheus::proto::{Bucket, Histogram, Metric, MetricType::*};
 
-use super::{Family, Q, QW, count};
+use callpulse_core::{Snapshot, StaffingView};
+
+use super::{Family, Out, Q, QW, count};
+
+/// For every queue with staffing figures: `f(staffing)`, labelled `queue`.
+fn per_staffing(s: &Snapshot, o: &mut Out, f: impl Fn(&StaffingView) -> Option<f64>) {
+    o.per_queue(s, |q| q.staffing.as_ref().and_then(&f));
+}
 
 const QWT: &[&str] = &["queue", "window", "threshold_seconds"];
 const QT: &[&str] = &["queue", "threshold_seconds"];
@@ -232,49 +239,28 @@ pub(super) const FAMILIES: &[Family] = &[
         help: "Arrival rate x AHT over the staffing window (Erlang C traffic).",
         kind: GAUGE,
         labels: Q,
-        emit: |s, o| o.per_queue(s, |q| q.staffing.as_ref().map(|st| st.traffic_erlangs)),
+        emit: |s, o| per_staffing(s, o, |st| Some(st.traffic_erlangs)),
     },
     Family {
         name: "callpulse_queue_required_agents",
         help: "Agents Erlang C needs now to meet the queue's first SL threshold and target.",
         kind: GAUGE,
         labels: Q,
-        emit: |s, o| {
-            o.per_queue(s, |q| {
-                q.staffing
-                    .as_ref()
-                    .and_then(|st| st.required_agents)
-                    .map(f64::from)
-            });
-        },
+        emit: |s, o| per_staffing(s, o, |st| st.required_agents.map(f64::from)),
     },
     Family {
         name: "callpulse_queue_staffed_agents",
         help: "Agents of the queue's team available, on a call or in wrap-up, now.",
         kind: GAUGE,
         labels: Q,
-        emit: |s, o| {
-            o.per_queue(s, |q| {
-                q.staffing
-                    .as_ref()
-                    .and_then(|st| st.staffed_agents)
-                    .map(|n| n as f64)
-            });
-        },
+        emit: |s, o| per_staffing(s, o, |st| st.staffed_agents.map(|n| n as f64)),
     },
     Family {
         name: "callpulse_queue_staffing_gap_agents",
         help: "Required minus staffed agents: positive means short of people.",
         kind: GAUGE,
         labels: Q,
-        emit: |s, o| {
-            o.per_queue(s, |q| {
-                q.staffing
-                    .as_ref()
-                    .and_then(|st| st.gap_agents)
-                    .map(|n| n as f64)
-            });
-        },
+        emit: |s, o| per_staffing(s, o, |st| st.gap_agents.map(|n| n as f64)),
     },
     Family {
         name: "callpulse_calls_offered_total",
