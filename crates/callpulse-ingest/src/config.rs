@@ -58,7 +58,7 @@ pub struct IngestConfig {
     pub group_id: String,
     /// Topic names.
     pub topics: TopicsConfig,
-    /// Worker tasks applying events. Partitions are spread over them by hash; more workers
+    /// Worker threads applying events. Partitions are spread over them by hash; more workers
     /// than cores buys nothing.
     pub workers: usize,
     /// Messages handed from the poll thread to a worker in one batch, at most.

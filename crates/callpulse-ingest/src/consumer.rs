@@ -48,12 +48,15 @@ pub enum IngestError {
     /// The engine's own metrics could not be registered (a duplicate registration).
     #[error("could not register ingest telemetry")]
     Telemetry(#[source] prometheus::Error),
-    /// A worker task ended while the poll thread still had input for it (it panicked).
+    /// A worker ended while the poll thread still had input for it (it panicked).
     #[error("worker {0} stopped unexpectedly")]
     WorkerGone(usize),
     /// The poll thread could not be spawned or panicked.
     #[error("the kafka poll thread failed")]
     PollThread,
+    /// A worker thread could not be spawned.
+    #[error("worker thread {0} could not be started")]
+    WorkerThread(usize),
     /// The configuration is unusable (e.g. zero workers).
     #[error("invalid ingest configuration: {0}")]
     Config(String),
@@ -231,7 +234,7 @@ pub struct Ingest {
     pub telemetry: IngestTelemetry,
     ready: Arc<AtomicBool>,
     poll_thread: Option<JoinHandle<Result<(), IngestError>>>,
-    workers: Vec<tokio::task::JoinHandle<()>>,
+    workers: Vec<JoinHandle<()>>,
 }
 
 impl Ingest {
@@ -254,9 +257,15 @@ impl Ingest {
                 .map_err(|_| IngestError::PollThread)?,
             None => Ok(()),
         };
-        for worker in self.workers.drain(..) {
-            let _ = worker.await;
-        }
+        let workers = std::mem::take(&mut self.workers);
+        // A worker that panicked has nothing more to hand back; the poll thread's result says
+        // whether ingest stopped cleanly.
+        let _ = tokio::task::spawn_blocking(move || {
+            for worker in workers {
+                let _ = worker.join();
+            }
+        })
+        .await;
         result
     }
 }
@@ -311,6 +320,10 @@ pub fn start(
         .map_err(IngestError::Subscribe)?;
     info!(brokers = %config.brokers, group = %config.group_id, ?topics, workers = config.workers, "ingest started");
 
+    // Each worker on a thread of its own: decoding, applying and reading partitions is CPU
+    // work that must not occupy the async runtime's threads (HTTP, the publisher). The
+    // worker's loop is still a future (channels, ticks), driven by `Handle::block_on`.
+    let runtime = tokio::runtime::Handle::current();
     let workers = receivers
         .into_iter()
         .enumerate()
@@ -326,9 +339,13 @@ pub fn start(
                 clock: Arc::clone(&clock),
                 ticks: board.ticks(),
             };
-            tokio::spawn(worker.run())
+            let runtime = runtime.clone();
+            std::thread::Builder::new()
+                .name(format!("callpulse-worker-{id}"))
+                .spawn(move || runtime.block_on(worker.run()))
+                .map_err(|_| IngestError::WorkerThread(id))
         })
-        .collect();
+        .collect::<Result<Vec<_>, _>>()?;
     let batch_size = config.batch_size;
     let poll_thread = std::thread::Builder::new()
         .name("callpulse-poll".into())

@@ -3,7 +3,7 @@
 //! This crate owns the consumer group membership and the ownership of partition state:
 //! - `consumer.rs`: the librdkafka consumer (every property passed through), the poll thread,
 //!   and the rebalance callbacks that hand partitions over safely.
-//! - `worker.rs`: worker tasks; each Kafka partition's [`PartitionState`] lives in exactly one
+//! - `worker.rs`: worker threads; each Kafka partition's [`PartitionState`] lives in exactly one
 //!   worker, which decodes, applies, stores offsets and publishes snapshots on each tick.
 //! - `board.rs`: where workers report progress and publish partition snapshots for each
 //!   tick, and retire revoked partitions.

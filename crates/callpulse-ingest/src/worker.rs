@@ -1,4 +1,4 @@
-//! Worker tasks: each owns the [`PartitionState`] of the partitions hashed to it.
+//! Workers, one thread each: each owns the [`PartitionState`] of the partitions hashed to it.
 //!
 //! A worker's input is one bounded channel of [`Input`]s: message batches, and the control
 //! messages that must be ordered with them (revoke, shutdown). Because control travels in the
