@@ -108,6 +108,10 @@ pub struct PartitionState {
     /// Call -> (customer, first offered) for calls with a `customer_id`, until completed or
     /// abandoned: what an FCR `Completed` fact needs.
     call_customers: FxHashMap<u64, (u64, Ts)>,
+    /// Call -> (completed at, queue) for completions that came before any `call_queued` of
+    /// their call (out of order): its FCR fact waits for the customer the queueing names,
+    /// for `orphan_timeout_secs` of event time.
+    early_completions: FxHashMap<u64, (Ts, u32)>,
     /// FCR facts since the last drain (see `fcr.rs`).
     fcr_facts: Vec<FcrFact>,
     center: Center,
@@ -145,6 +149,7 @@ impl PartitionState {
             queues: Vec::new(),
             calls: FxHashMap::default(),
             call_customers: FxHashMap::default(),
+            early_completions: FxHashMap::default(),
             fcr_facts: Vec::new(),
             center,
             agent_calls,
@@ -194,7 +199,15 @@ impl PartitionState {
                         // The contact still counts as a repeat for earlier ones; only its
                         // own outcome goes unfollowed.
                         self.fcr_facts.push(FcrFact::Contact { customer, at: ts });
-                        if full {
+                        if let Some((done, done_queue)) = self.early_completions.remove(&call) {
+                            // Completed before it was queued (out of order): settled now.
+                            self.fcr_facts.push(FcrFact::Completed {
+                                customer,
+                                offered: ts,
+                                done,
+                                queue: Arc::clone(self.queue_names.name(done_queue)),
+                            });
+                        } else if full {
                             self.counters.fcr_untracked += 1;
                         } else {
                             slot.insert((customer, ts));
@@ -221,15 +234,22 @@ impl PartitionState {
             }
             Event::CallCompleted(e) => {
                 let queue = self.queue_id(&e.queue)?;
-                if let Some((customer, offered)) =
-                    self.call_customers.remove(&key_hash(e.call_id.as_str()))
-                {
+                let call = key_hash(e.call_id.as_str());
+                if let Some((customer, offered)) = self.call_customers.remove(&call) {
                     self.fcr_facts.push(FcrFact::Completed {
                         customer,
                         offered,
                         done: ts,
                         queue: Arc::clone(self.queue_names.name(queue)),
                     });
+                } else if !self.calls.contains_key(&call) {
+                    // Perhaps completed before its queueing arrived: keep it for the
+                    // customer that queueing will name (or until the orphan timeout).
+                    if self.early_completions.len() < self.policy.max_calls {
+                        self.early_completions.insert(call, (ts, queue));
+                    } else {
+                        self.counters.fcr_untracked += 1;
+                    }
                 }
                 let (talk, hold, acw) = (e.talk_ms as u64, e.hold_ms as u64, e.acw_ms as u64);
                 if let Some(agent) = self

@@ -31,6 +31,8 @@ impl PartitionState {
             clock.plus_millis(-(i64::from(self.policy.max_wait_secs) + 86_400) * 1000);
         self.call_customers
             .retain(|_, (_, offered)| *offered >= customer_before);
+        self.early_completions
+            .retain(|_, (done, _)| *done >= orphan_before);
         self.agents.expire_offline(
             clock.plus_millis(-i64::from(self.policy.agent_offline_retention_secs) * 1000),
         );

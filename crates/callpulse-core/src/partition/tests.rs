@@ -511,3 +511,31 @@ fn transfers_count_legs_in_queues_and_contacts_in_the_center() {
 
 mod properties;
 mod rollups;
+
+#[test]
+fn a_completion_before_its_queueing_still_settles_fcr() {
+    let with_customer = |id: &str, call: &str, ts: Ts| {
+        let mut e = queued(id, call, "q", ts);
+        if let Event::CallQueued(q) = &mut e.event {
+            q.customer_id = Some("k".into());
+        }
+        e
+    };
+    let mut s = state();
+    let t = |secs: i64| Ts(NOW.0 - 10 * MIN + secs * 1000);
+    // c1's completion is delivered first, then its queueing and answer.
+    s.apply(&completed("d1", "c1", "q", t(200), (100_000, 0, 10_000)))
+        .expect("ok");
+    s.apply(&with_customer("q1", "c1", t(0))).expect("ok");
+    s.apply(&answered("a1", "c1", "q", t(10))).expect("ok");
+    // The customer calls again after c1 completed: c1 was not resolved first time.
+    s.apply(&with_customer("q2", "c2", t(300))).expect("ok");
+    let mut tracker = crate::FcrTracker::for_policy(&MetricsPolicy::default());
+    tracker.apply_all(s.drain_fcr_facts());
+    let (_, q) = tracker
+        .view(NOW, &MetricsPolicy::default())
+        .into_iter()
+        .next()
+        .expect("queue q");
+    assert_eq!((q.totals.eligible, q.totals.success), (1, 0));
+}
