@@ -3,6 +3,9 @@
 //! the caller's patience runs out, are talked, held and wrapped up, and sometimes rated.
 //! Agents follow shifts (staffing tracks the daily shape) and take breaks. Tickets arrive on
 //! the digital channels and get a first response and a resolution later.
+//!
+//! Here: the event queue, the clock-free driver, staffing and tickets; a call's own life
+//! cycle is in `calls.rs`.
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap, VecDeque};
@@ -18,6 +21,8 @@ use rand::{Rng, SeedableRng};
 use rand_distr::{Distribution, Exp, LogNormal};
 
 use crate::model::{SimConfig, TalkDistribution, daily_shape};
+
+mod calls;
 
 const SEC: i64 = 1000;
 /// Staffing is re-planned this often (simulated ms).
@@ -284,177 +289,6 @@ impl Simulator {
         }
     }
 
-    fn arrival(&mut self, q: usize) {
-        self.schedule_arrival(q);
-        let n = self.id();
-        let model = &self.cfg.queues[q];
-        let (talk_shape, talk_mean, hold_share, hold_mean, acw_mean, patience) = (
-            model.talk_distribution,
-            model.mean_talk_secs,
-            model.hold_share,
-            model.mean_hold_secs,
-            model.mean_acw_secs,
-            model.mean_patience_secs,
-        );
-        let call = Call {
-            queue: q,
-            id: format!("call-{}-{n}", self.run),
-            queued_at: self.now,
-            answered_at: None,
-            agent: None,
-            talk_ms: match talk_shape {
-                TalkDistribution::LogNormal => lognormal(&mut self.rng, talk_mean) * SEC,
-                TalkDistribution::Exponential => exp_ms(&mut self.rng, talk_mean),
-            },
-            hold_ms: if self.rng.random::<f64>() < hold_share {
-                exp_ms(&mut self.rng, hold_mean)
-            } else {
-                0
-            },
-            acw_ms: if acw_mean > 0.0 {
-                lognormal(&mut self.rng, acw_mean) * SEC
-            } else {
-                0
-            },
-            done: false,
-        };
-        let customer_id = format!("cust-{}", self.rng.random_range(1..=CUSTOMERS));
-        let priority = u8::from(self.cfg.queues[q].name == "vip") * 2;
-        self.emit(Event::CallQueued(CallQueued {
-            call_id: call.id.clone(),
-            queue: self.cfg.queues[q].name.clone(),
-            customer_id: Some(customer_id),
-            priority: (priority > 0).then_some(priority),
-            transferred_from: None,
-        }));
-        self.calls.insert(n, call);
-        self.queues[q].waiting.push_back(n);
-        let patience_ms = exp_ms(&mut self.rng, patience);
-        self.schedule(patience_ms, Ev::Patience(n));
-        self.dispatch(q);
-    }
-
-    fn patience(&mut self, c: u64) {
-        let Some(call) = self.calls.get(&c) else {
-            return;
-        };
-        if call.answered_at.is_some() {
-            return;
-        }
-        let q = call.queue;
-        let event = CallAbandoned {
-            call_id: call.id.clone(),
-            queue: self.cfg.queues[q].name.clone(),
-        };
-        self.calls.remove(&c);
-        self.queues[q].waiting.retain(|w| *w != c);
-        self.emit(Event::CallAbandoned(event));
-    }
-
-    /// Hands waiting calls to free agents, longest-waiting call to the agent idle longest.
-    fn dispatch(&mut self, q: usize) {
-        while let Some(&c) = self.queues[q].waiting.front() {
-            let free = self.queues[q].agents.iter().copied().find(|a| {
-                self.agents[*a].state == AgentState::Available && !self.agents[*a].leaving
-            });
-            let Some(agent) = free else { return };
-            self.queues[q].waiting.pop_front();
-            // Rotate so the next call goes to another agent, spreading the work.
-            if let Some(pos) = self.queues[q].agents.iter().position(|a| *a == agent) {
-                let a = self.queues[q].agents.remove(pos);
-                self.queues[q].agents.push(a);
-            }
-            let Some(call) = self.calls.get_mut(&c) else {
-                continue;
-            };
-            call.answered_at = Some(self.now);
-            call.agent = Some(agent);
-            let busy = call.talk_ms + call.hold_ms;
-            let event = CallAnswered {
-                call_id: call.id.clone(),
-                queue: self.cfg.queues[q].name.clone(),
-                agent_id: self.agents[agent].id.clone(),
-            };
-            self.emit(Event::CallAnswered(event));
-            self.emit_agent(agent, AgentState::OnCall);
-            self.schedule(busy, Ev::TalkEnd(c));
-        }
-    }
-
-    fn wrap_end(&mut self, c: u64) {
-        let Some(call) = self.calls.get_mut(&c) else {
-            return;
-        };
-        call.done = true;
-        let Some(agent) = call.agent else { return };
-        let resolved = self.rng.random::<f64>() < 0.78;
-        let event = CallCompleted {
-            call_id: call.id.clone(),
-            queue: self.cfg.queues[call.queue].name.clone(),
-            agent_id: self.agents[agent].id.clone(),
-            talk_ms: call.talk_ms,
-            hold_ms: call.hold_ms,
-            acw_ms: call.acw_ms,
-            resolved: Some(resolved),
-        };
-        self.emit(Event::CallCompleted(event));
-        if self.rng.random::<f64>() < self.cfg.survey_share {
-            let delay = self.rng.random_range(30..600) * SEC;
-            self.schedule(delay, Ev::Survey(c));
-        } else {
-            self.calls.remove(&c);
-        }
-        if self.cfg.breaks && !self.agents[agent].leaving && self.rng.random::<f64>() < 0.04 {
-            self.emit_agent(agent, AgentState::Aux);
-            let pause = self.rng.random_range(5..15) * 60 * SEC;
-            self.schedule(pause, Ev::BreakEnd(agent));
-        } else {
-            self.agent_free(agent);
-        }
-    }
-
-    fn agent_free(&mut self, a: usize) {
-        if self.agents[a].leaving || !self.agents[a].on_shift {
-            self.agents[a].on_shift = false;
-            self.agents[a].leaving = false;
-            self.emit_agent(a, AgentState::Offline);
-            return;
-        }
-        self.emit_agent(a, AgentState::Available);
-        self.dispatch(self.agents[a].queue);
-    }
-
-    fn survey(&mut self, c: u64) {
-        let Some(call) = self.calls.remove(&c) else {
-            return;
-        };
-        let wait_s = call
-            .answered_at
-            .unwrap_or(call.queued_at)
-            .saturating_sub(call.queued_at)
-            / SEC;
-        // Satisfaction falls with the wait: most callers answered fast rate 4-5.
-        let good = if wait_s < 30 {
-            0.85
-        } else if wait_s < 120 {
-            0.65
-        } else {
-            0.4
-        };
-        let score = if self.rng.random::<f64>() < good {
-            self.rng.random_range(4..=5)
-        } else {
-            self.rng.random_range(1..=3)
-        };
-        let event = CsatResponse {
-            interaction_id: call.id.clone(),
-            queue: self.cfg.queues[call.queue].name.clone(),
-            agent_id: call.agent.map(|a| self.agents[a].id.clone()),
-            score,
-        };
-        self.emit(Event::CsatResponse(event));
-    }
-
     /// Puts the number of agents the hour needs on shift; the others finish their call and
     /// leave. Re-planned every few simulated minutes.
     fn staffing(&mut self) {
@@ -510,7 +344,7 @@ impl Simulator {
 }
 
 /// A log-normal sample with the given mean (σ = 0.6, typical of handle times), in seconds.
-fn lognormal(rng: &mut SmallRng, mean: f64) -> i64 {
+pub(super) fn lognormal(rng: &mut SmallRng, mean: f64) -> i64 {
     let sigma: f64 = 0.6;
     let mu = mean.max(1.0).ln() - sigma * sigma / 2.0;
     LogNormal::new(mu, sigma)
@@ -519,100 +353,11 @@ fn lognormal(rng: &mut SmallRng, mean: f64) -> i64 {
 }
 
 /// An exponential sample with the given mean in seconds, returned in ms.
-fn exp_ms(rng: &mut SmallRng, mean_secs: f64) -> i64 {
+pub(super) fn exp_ms(rng: &mut SmallRng, mean_secs: f64) -> i64 {
     Exp::new(1.0 / mean_secs.max(0.001))
         .map_or(mean_secs, |d| d.sample(rng))
         .mul_add(1000.0, 0.0) as i64
 }
 
 #[cfg(test)]
-mod tests {
-    use std::collections::HashSet;
-
-    use callpulse_events::{DecodeLimits, EventKind, decode};
-
-    use super::*;
-
-    const START: Ts = Ts(1_764_147_600_000); // 2025-11-26T09:00:00Z, the busiest hour
-
-    #[test]
-    fn same_seed_same_events() {
-        let a = Simulator::new(SimConfig::default(), START).advance_to(Ts(START.0 + 600_000));
-        let b = Simulator::new(SimConfig::default(), START).advance_to(Ts(START.0 + 600_000));
-        assert_eq!(a, b);
-        assert!(
-            a.len() > 100,
-            "ten busy minutes produce events: {}",
-            a.len()
-        );
-    }
-
-    #[test]
-    fn events_are_valid_ordered_and_consistent() {
-        let mut sim = Simulator::new(SimConfig::default(), START);
-        let events = sim.advance_to(Ts(START.0 + 3_600_000));
-        let mut ids = HashSet::new();
-        let mut queued = HashSet::new();
-        let mut last = 0;
-        let mut kinds: HashMap<EventKind, usize> = HashMap::new();
-        for e in &events {
-            assert!(ids.insert(e.event_id.clone()), "unique ids");
-            assert!(e.ts.0 >= last, "time order");
-            last = e.ts.0;
-            *kinds.entry(e.event.kind()).or_default() += 1;
-            let back =
-                decode(e.to_json().as_bytes(), e.ts, &DecodeLimits::default()).expect("valid");
-            assert_eq!(&back, e);
-            match &e.event {
-                Event::CallQueued(c) => {
-                    queued.insert(c.call_id.clone());
-                }
-                Event::CallAnswered(c) => assert!(queued.contains(&c.call_id)),
-                Event::CallAbandoned(c) => assert!(queued.contains(&c.call_id)),
-                _ => {}
-            }
-        }
-        let offered = kinds[&EventKind::CallQueued] as f64;
-        let expected = 19.0 * 60.0; // sum of peak rates at the peak hour
-        assert!(
-            (offered - expected).abs() < 5.0 * expected.sqrt(),
-            "offered {offered} vs {expected}"
-        );
-        for kind in [
-            EventKind::CallAnswered,
-            EventKind::CallAbandoned,
-            EventKind::CallCompleted,
-            EventKind::CsatResponse,
-            EventKind::TicketCreated,
-        ] {
-            assert!(
-                kinds.get(&kind).copied().unwrap_or(0) > 0,
-                "{kind:?} occurs"
-            );
-        }
-        let answered = kinds[&EventKind::CallAnswered] as f64;
-        assert!(
-            answered / offered > 0.7,
-            "a staffed center answers most calls: {}",
-            answered / offered
-        );
-    }
-
-    #[test]
-    fn night_is_quieter_than_morning() {
-        let night = Ts(START.0 - 6 * 3_600_000); // 03:00
-        let n = Simulator::new(SimConfig::default(), night).advance_to(Ts(night.0 + 3_600_000));
-        let d = Simulator::new(SimConfig::default(), START).advance_to(Ts(START.0 + 3_600_000));
-        let calls = |v: &[Envelope]| {
-            v.iter()
-                .filter(|e| e.event.kind() == EventKind::CallQueued)
-                .count()
-        };
-        assert!(
-            calls(&n) * 5 < calls(&d),
-            "night {} day {}",
-            calls(&n),
-            calls(&d)
-        );
-    }
-}
+mod tests;
