@@ -168,6 +168,12 @@ impl Dedupe {
             if self.index.get(&hash) == Some(&key) {
                 self.index.remove(&hash);
             }
+            // One generation can bring far more ids than the capacity (a flood within one
+            // bucket): drop the evicted prefix once it is half the generation, so the arena
+            // stays within twice the capacity however many ids a bucket brings.
+            if oldest.first >= 64 && oldest.first * 2 >= oldest.ids.len() {
+                compact(oldest, &mut self.index);
+            }
             self.len -= 1;
             return 1;
         }
@@ -211,6 +217,27 @@ impl Dedupe {
     pub(crate) fn len(&self) -> usize {
         self.len
     }
+}
+
+/// Drops a generation's evicted ids from its arena, and re-points the index at the ids left.
+fn compact(g: &mut Generation, index: &mut FxHashMap<u64, (i64, u32)>) {
+    let mut bytes = String::with_capacity(g.bytes.len() / 2);
+    let mut ids = Vec::with_capacity(g.live());
+    for old in g.first..g.ids.len() {
+        let (hash, _, len) = g.ids[old];
+        let start = bytes.len() as u32;
+        bytes.push_str(g.id(old));
+        if let Some(entry) = index
+            .get_mut(&hash)
+            .filter(|e| **e == (g.number, old as u32))
+        {
+            entry.1 = ids.len() as u32;
+        }
+        ids.push((hash, start, len));
+    }
+    g.bytes = bytes;
+    g.ids = ids;
+    g.first = 0;
 }
 
 #[cfg(test)]
@@ -272,6 +299,19 @@ mod tests {
             "expired with its generation"
         );
         assert!(!d.insert_hashed("first", 42, 3));
+    }
+
+    #[test]
+    fn a_flood_within_one_generation_stays_within_the_capacity() {
+        let mut d = Dedupe::new(100);
+        for i in 0..10_000 {
+            assert!(d.insert(&format!("flood-{i}"), 1));
+        }
+        let g = d.generations.back().expect("one generation");
+        assert!(g.ids.len() <= 200, "{} ids held", g.ids.len());
+        assert!(!d.insert("flood-9999", 1), "the newest are still known");
+        assert!(!d.insert("flood-9901", 1));
+        assert!(d.insert("flood-0", 1), "the oldest were forgotten");
     }
 
     proptest! {

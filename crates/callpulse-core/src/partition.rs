@@ -199,8 +199,13 @@ impl PartitionState {
                         // The contact still counts as a repeat for earlier ones; only its
                         // own outcome goes unfollowed.
                         self.fcr_facts.push(FcrFact::Contact { customer, at: ts });
-                        if let Some((done, done_queue)) = self.early_completions.remove(&call) {
-                            // Completed before it was queued (out of order): settled now.
+                        // A completion stamped after this queueing that arrived before it (out
+                        // of order) settles now; one stamped earlier ended another contact.
+                        let early = self
+                            .early_completions
+                            .remove(&call)
+                            .filter(|(done, _)| *done >= ts);
+                        if let Some((done, done_queue)) = early {
                             self.fcr_facts.push(FcrFact::Completed {
                                 customer,
                                 offered: ts,
@@ -263,13 +268,8 @@ impl PartitionState {
                     agent.resolved_reported += u64::from(e.resolved.is_some());
                     agent.resolved_true += u64::from(e.resolved == Some(true));
                 }
-                let q = &mut self.queues[queue as usize];
-                q.totals
-                    .counts
-                    .record_completed(talk, hold, acw, e.resolved);
-                let applied = q.record(ts, |b| {
-                    b.counts.record_completed(talk, hold, acw, e.resolved);
-                });
+                let applied = self.queues[queue as usize]
+                    .count(ts, |c| c.record_completed(talk, hold, acw, e.resolved));
                 self.center.record(ts, |b| {
                     b.counts.record_completed(talk, hold, acw, e.resolved);
                 });
@@ -285,11 +285,7 @@ impl PartitionState {
                     agent.csat_responses += 1;
                     agent.csat_positive += u64::from(e.score >= 4);
                 }
-                let q = &mut self.queues[queue as usize];
-                q.totals.counts.record_csat(e.score);
-                let applied = q.record(ts, |b| {
-                    b.counts.record_csat(e.score);
-                });
+                let applied = self.queues[queue as usize].count(ts, |c| c.record_csat(e.score));
                 self.center.record(ts, |b| b.counts.record_csat(e.score));
                 applied
             }

@@ -55,17 +55,13 @@ impl PartitionState {
             None if transfer => None,
             None => Some(ts),
         };
-        let q = &mut self.queues[queue as usize];
-        q.totals.counts.offered += 1;
-        q.totals.counts.transferred_in += u64::from(transfer);
-        let applied = q.record(ts, |b| {
-            b.counts.offered += 1;
-            b.counts.transferred_in += u64::from(transfer);
+        let applied = self.queues[queue as usize].count(ts, |c| {
+            c.offered += 1;
+            c.transferred_in += u64::from(transfer);
         });
-        if let Some(source) = source.filter(|_| transfer) {
-            let s = &mut self.queues[source as usize];
-            s.totals.counts.transferred_out += 1;
-            let _ = s.record(ts, |b| b.counts.transferred_out += 1);
+        // Only a transfer has a source.
+        if let Some(source) = source {
+            let _ = self.queues[source as usize].count(ts, |c| c.transferred_out += 1);
         }
         if !transfer {
             self.center.record(ts, |b| b.counts.offered += 1);
@@ -105,8 +101,10 @@ impl PartitionState {
             Some((_, call)) => Some(call),
             None => self.calls.keys().next().copied(),
         };
-        if let Some(rec) = victim.and_then(|call| self.calls.remove(&call).map(|r| (call, r))) {
-            let (call, rec) = rec;
+        let Some(call) = victim else {
+            return;
+        };
+        if let Some(rec) = self.calls.remove(&call) {
             if let Some(queued) = rec.queued {
                 self.queues[rec.queue as usize].waiting.remove(queued, call);
             }
@@ -206,8 +204,7 @@ impl PartitionState {
             }
             Outcome::Abandoned => {
                 let short = wait < q.short_abandon_ms;
-                q.totals.counts.record_abandon(wait, short);
-                let applied = q.record(at, |b| b.counts.record_abandon(wait, short));
+                let applied = q.count(at, |c| c.record_abandon(wait, short));
                 if let Some(wait) = contact_wait {
                     // Short as the queue it was abandoned in defines it.
                     let short = wait < q.short_abandon_ms;

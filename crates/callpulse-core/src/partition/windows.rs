@@ -5,7 +5,7 @@ use std::sync::Arc;
 use callpulse_events::Ts;
 
 use super::Applied;
-use crate::calls::{CallAgg, CallTotals, MAX_SL_THRESHOLDS};
+use crate::calls::{CallAgg, CallCounts, CallTotals, MAX_SL_THRESHOLDS};
 use crate::live::Waiting;
 use crate::periods::Periods;
 use crate::policy::MetricsPolicy;
@@ -110,5 +110,11 @@ impl Center {
 impl QueueState {
     pub(super) fn record(&mut self, ts: Ts, f: impl Fn(&mut CallAgg)) -> Applied {
         self.windows.record(ts, f)
+    }
+
+    /// Counts into the lifetime totals and the windows of `ts` alike.
+    pub(super) fn count(&mut self, ts: Ts, f: impl Fn(&mut CallCounts)) -> Applied {
+        f(&mut self.totals.counts);
+        self.windows.record(ts, |b| f(&mut b.counts))
     }
 }
