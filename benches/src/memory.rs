@@ -187,6 +187,7 @@ fn customers(fcr: &mut FcrTracker, first: u64, count: u64, start: Ts) {
             offered,
             done: offered.plus_millis(300_000),
             queue: Arc::clone(&queue),
+            key: offered,
         });
     }
 }

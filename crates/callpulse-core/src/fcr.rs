@@ -51,11 +51,14 @@ pub enum FcrFact {
     /// The customer (hashed id) made a contact offered at `at`.
     Contact { customer: u64, at: Ts },
     /// The customer's contact offered at `offered` was completed at `done` in `queue`.
+    /// `key` is the instant a report attributes its outcome to (its offer or its
+    /// completion); live windows count the outcome when it becomes known instead.
     Completed {
         customer: u64,
         offered: Ts,
         done: Ts,
         queue: Arc<str>,
+        key: Ts,
     },
 }
 
@@ -91,6 +94,18 @@ struct Pending {
     offered: Ts,
     done: Ts,
     queue: u32,
+    key: Ts,
+}
+
+/// One FCR outcome as a report records it: in the row of `key`, once the window that
+/// closes at `deadline` has closed (a failure is known earlier, but counting failures
+/// before successes would bias FCR down).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FcrSettled {
+    pub queue: Arc<str>,
+    pub key: Ts,
+    pub deadline: Ts,
+    pub success: bool,
 }
 
 #[derive(Debug, Default)]
@@ -136,6 +151,8 @@ pub struct FcrTracker {
     queues: Vec<QueueFcr>,
     queue_ids: FxHashMap<Arc<str>, u32>,
     high_water: Option<Ts>,
+    /// Every outcome as it is counted, when a report asked for them.
+    settled: Option<Vec<FcrSettled>>,
     /// Customers evicted at the cap with contacts still pending (those are not counted).
     pub evicted: u64,
 }
@@ -160,8 +177,48 @@ impl FcrTracker {
             queues: Vec::new(),
             queue_ids: FxHashMap::default(),
             high_water: None,
+            settled: None,
             evicted: 0,
         }
+    }
+
+    /// Also keeps every outcome for [`FcrTracker::drain_settled`] (reports).
+    #[must_use]
+    pub fn logging_settlements(mut self) -> Self {
+        self.settled = Some(Vec::new());
+        self
+    }
+
+    /// The outcomes counted since the last call (empty unless
+    /// [`FcrTracker::logging_settlements`]).
+    pub fn drain_settled(&mut self) -> Vec<FcrSettled> {
+        self.settled
+            .as_mut()
+            .map(std::mem::take)
+            .unwrap_or_default()
+    }
+
+    /// At the end of a finite history ending at `end`: settles, without the lag that waits
+    /// for slower partitions, every pending contact whose window closed by `end`, and
+    /// returns the rest, still open, as (queue, key).
+    pub fn close(&mut self, end: Ts) -> Vec<(Arc<str>, Ts)> {
+        let window = self.window_ms;
+        let mut open = Vec::new();
+        let mut closed = Vec::new();
+        for c in self.customers.values_mut() {
+            for p in c.pending.drain(..) {
+                if p.done.millis() + window <= end.millis() {
+                    closed.push(p);
+                } else {
+                    open.push((Arc::clone(&self.queues[p.queue as usize].name), p.key));
+                }
+            }
+        }
+        self.deadlines.clear();
+        for p in closed {
+            self.count(&p, Ts(p.done.millis() + window), true);
+        }
+        open
     }
 
     /// Customers remembered now.
@@ -184,8 +241,16 @@ impl FcrTracker {
         id
     }
 
-    fn count(&mut self, queue: u32, at: Ts, success: bool) {
-        let q = &mut self.queues[queue as usize];
+    fn count(&mut self, p: &Pending, at: Ts, success: bool) {
+        if let Some(log) = &mut self.settled {
+            log.push(FcrSettled {
+                queue: Arc::clone(&self.queues[p.queue as usize].name),
+                key: p.key,
+                deadline: Ts(p.done.millis() + self.window_ms),
+                success,
+            });
+        }
+        let q = &mut self.queues[p.queue as usize];
         q.pending = q.pending.saturating_sub(1);
         q.totals.eligible += 1;
         q.totals.success += u64::from(success);
@@ -264,7 +329,7 @@ impl FcrTracker {
                     .partition(|p| is_repeat(*at, p.offered, p.done, window));
                 c.pending = keep;
                 for p in repeats {
-                    self.count(p.queue, *at, false);
+                    self.count(&p, *at, false);
                 }
                 self.advance(*at);
             }
@@ -273,6 +338,7 @@ impl FcrTracker {
                 offered,
                 done,
                 queue,
+                key,
             } => {
                 let queue = self.queue_id(queue);
                 let window = self.window_ms;
@@ -286,15 +352,17 @@ impl FcrTracker {
                     .copied()
                     .find(|t| is_repeat(*t, *offered, *done, window));
                 self.queues[queue as usize].pending += 1;
+                let pending = Pending {
+                    offered: *offered,
+                    done: *done,
+                    queue,
+                    key: *key,
+                };
                 match repeat {
-                    Some(at) => self.count(queue, at, false),
+                    Some(at) => self.count(&pending, at, false),
                     None => {
                         let c = self.customers.entry(*customer).or_default();
-                        c.pending.push(Pending {
-                            offered: *offered,
-                            done: *done,
-                            queue,
-                        });
+                        c.pending.push(pending);
                         self.deadlines
                             .push(Reverse((deadline, *customer, offered.millis())));
                     }
@@ -324,7 +392,7 @@ impl FcrTracker {
                 p.offered.millis() == offered && p.done.millis() + self.window_ms == deadline
             }) {
                 let p = c.pending.swap_remove(i);
-                self.count(p.queue, Ts(deadline), true);
+                self.count(&p, Ts(deadline), true);
             }
         }
         let forget_before = at.millis() - self.window_ms;

@@ -34,6 +34,7 @@ mod calls;
 mod dedupe;
 pub mod erlang;
 mod fcr;
+mod ledger;
 mod live;
 mod occupancy;
 mod partition;
@@ -47,7 +48,7 @@ mod window;
 
 pub use calendar::{Calendar, CalendarError};
 pub use calls::{CallAgg, CallCounts, CallTotals, MAX_SL_THRESHOLDS, WaitHistogram};
-pub use fcr::{FcrCounts, FcrFact, FcrQueueView, FcrTracker};
+pub use fcr::{FcrCounts, FcrFact, FcrQueueView, FcrSettled, FcrTracker};
 pub use live::{AgentCalls, AgentCallsView, AgentView, TeamStates};
 pub use occupancy::{StateTimeView, StateTimes};
 pub use partition::{Applied, PartitionCounters, PartitionSnapshot, PartitionState, QueueSnapshot};

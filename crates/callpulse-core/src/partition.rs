@@ -4,43 +4,31 @@
 //! concurrency story of the core. Readers never see this type; they see the immutable
 //! [`PartitionSnapshot`] it publishes on each tick.
 //!
-//! Out-of-order calls: an answer or abandon that arrives before its `call_queued` is parked
-//! until the queued event comes (then counted at the outcome's own time), or dropped as an
-//! orphan after `orphan_timeout_secs` of event time. Lateness: an event older than the ring
-//! still updates lifetime totals and live state, but no window (counted as `late`).
+//! What a call's events mean (pairing an outcome with its queueing, parking one that comes
+//! first, transfers, contacts for FCR) is decided by the per-call ledger (`ledger.rs`),
+//! which interval reports share; the partition records what it settles into windows at each
+//! event's own time. Lateness: an event older than the ring still updates lifetime totals
+//! and live state, but no window (counted as `late`).
 //!
 //! Here: the state and `apply`, which dispatches each event. Beside it, along the seams:
-//! `calls.rs` (the per-call ledger: waiting, parked, transfers, outcomes), `windows.rs` (what
-//! a queue and the center keep), `housekeeping.rs` (forgetting by event time) and `read.rs`
-//! (the snapshot at an instant).
+//! `calls.rs` (the ledger's sink into the windows), `windows.rs` (what a queue and the
+//! center keep), `housekeeping.rs` (forgetting by event time) and `read.rs` (the snapshot at
+//! an instant).
 
 use std::sync::Arc;
 
 use callpulse_events::{AgentState, Envelope, Event, Rejection, Ts};
-use rustc_hash::FxHashMap;
 use serde::Serialize;
 
 use crate::calls::{CallTotals, MAX_SL_THRESHOLDS};
 use crate::dedupe::{Dedupe, key_hash};
 use crate::fcr::FcrFact;
-use crate::live::{AgentCallBook, AgentUpdate, Agents, Names, Waiting};
+use crate::ledger::{CallLedger, Completion, Outcome, Queueing, Survey};
+use crate::live::{AgentCallBook, AgentUpdate, Agents, Names};
+
+pub use crate::ledger::Applied;
 use crate::policy::MetricsPolicy;
 use crate::tickets::{TicketQueue, TicketUpdate, Tickets};
-
-/// What applying an accepted event did.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Applied {
-    /// Counted in lifetime totals, windows and live state.
-    Counted,
-    /// Counted in totals and live state, but older than every window (see module docs).
-    Late,
-    /// An outcome waiting for its `call_queued`.
-    Parked,
-    /// Valid, but changes nothing: an agent state older than the one known, a second outcome
-    /// for the same call, a ticket event for a ticket this partition does not know, or a
-    /// repeat of one it already applied.
-    Ignored,
-}
 
 /// Monotonic counters of the partition's own bookkeeping (exported as `_total` counters).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
@@ -104,14 +92,8 @@ pub struct PartitionState {
     ring_capacity: usize,
     queue_names: Names,
     queues: Vec<QueueState>,
-    calls: FxHashMap<u64, CallRec>,
-    /// Call -> (customer, first offered) for calls with a `customer_id`, until completed or
-    /// abandoned: what an FCR `Completed` fact needs.
-    call_customers: FxHashMap<u64, (u64, Ts)>,
-    /// Call -> (completed at, queue) for completions that came before any `call_queued` of
-    /// their call (out of order): its FCR fact waits for the customer the queueing names,
-    /// for `orphan_timeout_secs` of event time.
-    early_completions: FxHashMap<u64, (Ts, u32)>,
+    /// The per-call rules shared with reports: pairing, parking, transfers, FCR contacts.
+    ledger: CallLedger,
     /// FCR facts since the last drain (see `fcr.rs`).
     fcr_facts: Vec<FcrFact>,
     center: Center,
@@ -141,15 +123,14 @@ impl PartitionState {
         let agents = Agents::new(policy.bucket_ms(), ring_capacity, policy.calendar());
         let center = Center::new(&policy, ring_capacity);
         let agent_calls = AgentCallBook::new(policy.calendar(), policy.future_skew_ms());
+        let ledger = CallLedger::new(policy.ledger_limits(), None);
         PartitionState {
             policy,
             window_lens,
             ring_capacity,
             queue_names: Names::default(),
             queues: Vec::new(),
-            calls: FxHashMap::default(),
-            call_customers: FxHashMap::default(),
-            early_completions: FxHashMap::default(),
+            ledger,
             fcr_facts: Vec::new(),
             center,
             agent_calls,
@@ -182,44 +163,21 @@ impl PartitionState {
         let applied = match &env.event {
             Event::CallQueued(e) => {
                 let queue = self.queue_id(&e.queue)?;
-                let call = key_hash(e.call_id.as_str());
                 // The queue a transfer came from; a name past the queue cap is still a
                 // transfer, only its source goes uncounted.
                 let from = e
                     .transferred_from
                     .as_deref()
                     .map(|name| self.queue_id(name).ok());
-                if let (Some(customer), None) = (&e.customer_id, &e.transferred_from) {
-                    let full = self.call_customers.len() >= self.policy.max_calls;
-                    // A transfer queues the call again: still the same contact.
-                    if let std::collections::hash_map::Entry::Vacant(slot) =
-                        self.call_customers.entry(call)
-                    {
-                        let customer = key_hash(customer.as_str());
-                        // The contact still counts as a repeat for earlier ones; only its
-                        // own outcome goes unfollowed.
-                        self.fcr_facts.push(FcrFact::Contact { customer, at: ts });
-                        // A completion stamped after this queueing that arrived before it (out
-                        // of order) settles now; one stamped earlier ended another contact.
-                        let early = self
-                            .early_completions
-                            .remove(&call)
-                            .filter(|(done, _)| *done >= ts);
-                        if let Some((done, done_queue)) = early {
-                            self.fcr_facts.push(FcrFact::Completed {
-                                customer,
-                                offered: ts,
-                                done,
-                                queue: Arc::clone(self.queue_names.name(done_queue)),
-                            });
-                        } else if full {
-                            self.counters.fcr_untracked += 1;
-                        } else {
-                            slot.insert((customer, ts));
-                        }
-                    }
-                }
-                self.on_queued(queue, call, ts, from)
+                let queueing = Queueing {
+                    call: key_hash(e.call_id.as_str()),
+                    queue,
+                    at: ts,
+                    from,
+                    customer: e.customer_id.as_deref().map(key_hash),
+                };
+                let (ledger, mut sink, counters) = self.split();
+                ledger.queued(queueing, &mut sink, counters)
             }
             Event::CallAnswered(e) => {
                 let queue = self.queue_id(&e.queue)?;
@@ -229,51 +187,40 @@ impl PartitionState {
                 {
                     agent.answered += 1;
                 }
-                self.on_outcome(queue, key_hash(e.call_id.as_str()), Outcome::Answered, ts)
+                let call = key_hash(e.call_id.as_str());
+                let (ledger, mut sink, counters) = self.split();
+                ledger.outcome(call, queue, Outcome::Answered, ts, &mut sink, counters)
             }
             Event::CallAbandoned(e) => {
                 let queue = self.queue_id(&e.queue)?;
                 let call = key_hash(e.call_id.as_str());
-                self.call_customers.remove(&call);
-                self.on_outcome(queue, call, Outcome::Abandoned, ts)
+                let (ledger, mut sink, counters) = self.split();
+                ledger.outcome(call, queue, Outcome::Abandoned, ts, &mut sink, counters)
             }
             Event::CallCompleted(e) => {
                 let queue = self.queue_id(&e.queue)?;
-                let call = key_hash(e.call_id.as_str());
-                if let Some((customer, offered)) = self.call_customers.remove(&call) {
-                    self.fcr_facts.push(FcrFact::Completed {
-                        customer,
-                        offered,
-                        done: ts,
-                        queue: Arc::clone(self.queue_names.name(queue)),
-                    });
-                } else if !self.calls.contains_key(&call) {
-                    // Perhaps completed before its queueing arrived: keep it for the
-                    // customer that queueing will name (or until the orphan timeout).
-                    if self.early_completions.len() < self.policy.max_calls {
-                        self.early_completions.insert(call, (ts, queue));
-                    } else {
-                        self.counters.fcr_untracked += 1;
-                    }
-                }
-                let (talk, hold, acw) = (e.talk_ms as u64, e.hold_ms as u64, e.acw_ms as u64);
+                let done = Completion {
+                    queue,
+                    at: ts,
+                    talk_ms: e.talk_ms as u64,
+                    hold_ms: e.hold_ms as u64,
+                    acw_ms: e.acw_ms as u64,
+                    resolved: e.resolved,
+                };
                 if let Some(agent) = self
                     .agent_calls
                     .entry(&e.agent_id, ts, self.policy.max_agents)
                 {
                     agent.completed += 1;
-                    agent.talk_ms += talk;
-                    agent.hold_ms += hold;
-                    agent.acw_ms += acw;
+                    agent.talk_ms += done.talk_ms;
+                    agent.hold_ms += done.hold_ms;
+                    agent.acw_ms += done.acw_ms;
                     agent.resolved_reported += u64::from(e.resolved.is_some());
                     agent.resolved_true += u64::from(e.resolved == Some(true));
                 }
-                let applied = self.queues[queue as usize]
-                    .count(ts, |c| c.record_completed(talk, hold, acw, e.resolved));
-                self.center.record(ts, |b| {
-                    b.counts.record_completed(talk, hold, acw, e.resolved);
-                });
-                applied
+                let call = key_hash(e.call_id.as_str());
+                let (ledger, mut sink, counters) = self.split();
+                ledger.completed(call, done, &mut sink, counters)
             }
             Event::CsatResponse(e) => {
                 let queue = self.queue_id(&e.queue)?;
@@ -285,9 +232,14 @@ impl PartitionState {
                     agent.csat_responses += 1;
                     agent.csat_positive += u64::from(e.score >= 4);
                 }
-                let applied = self.queues[queue as usize].count(ts, |c| c.record_csat(e.score));
-                self.center.record(ts, |b| b.counts.record_csat(e.score));
-                applied
+                let survey = Survey {
+                    queue,
+                    at: ts,
+                    score: e.score,
+                };
+                let call = key_hash(e.interaction_id.as_str());
+                let (ledger, mut sink, counters) = self.split();
+                ledger.surveyed(call, survey, &mut sink, counters)
             }
             Event::AgentState(e) => {
                 let caps = (self.policy.max_teams, self.policy.max_agents);
@@ -301,10 +253,8 @@ impl PartitionState {
             Event::TicketCreated(e) => {
                 let queue = self.queue_id(&e.queue)?;
                 if let Some(customer) = &e.customer_id {
-                    self.fcr_facts.push(FcrFact::Contact {
-                        customer: key_hash(customer.as_str()),
-                        at: ts,
-                    });
+                    let (ledger, mut sink, _) = self.split();
+                    ledger.other_contact(key_hash(customer.as_str()), ts, &mut sink);
                 }
                 if self.ticket_queues[queue as usize].is_none() {
                     let policy = self.policy.queue(&e.queue);
@@ -381,7 +331,6 @@ impl PartitionState {
                     .collect(),
                 windows: CallWindows::new(&self.policy, self.ring_capacity),
                 totals: CallTotals::default(),
-                waiting: Waiting::default(),
             });
         }
         // A queue first seen now still knows how far event time has got, so an old event
@@ -393,6 +342,19 @@ impl PartitionState {
                 .advance(high_water.millis());
         }
         Ok(id)
+    }
+
+    /// The ledger, and a sink into this partition's windows, borrowed apart.
+    fn split(&mut self) -> (&mut CallLedger, LiveSink<'_>, &mut PartitionCounters) {
+        (
+            &mut self.ledger,
+            LiveSink {
+                queues: &mut self.queues,
+                center: &mut self.center,
+                fcr_facts: &mut self.fcr_facts,
+            },
+            &mut self.counters,
+        )
     }
 
     /// The FCR facts gathered since the last call, for the instance's [`crate::FcrTracker`].
@@ -412,7 +374,7 @@ impl PartitionState {
 
     /// Calls tracked right now (waiting or parked), for memory accounting.
     pub fn tracked_calls(&self) -> usize {
-        self.calls.len()
+        self.ledger.tracked_calls()
     }
 
     /// Event ids remembered for duplicate detection.
@@ -443,7 +405,7 @@ mod windows;
 
 pub use read::{PartitionSnapshot, QueueSnapshot};
 
-use calls::{CallRec, Outcome};
+use calls::LiveSink;
 use windows::{CallWindows, Center, QueueState};
 
 #[cfg(test)]

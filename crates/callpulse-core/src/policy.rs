@@ -266,6 +266,15 @@ impl MetricsPolicy {
         longest + 1 + self.skew_buckets()
     }
 
+    /// The per-call ledger's caps and timeouts.
+    pub(crate) fn ledger_limits(&self) -> crate::ledger::LedgerLimits {
+        crate::ledger::LedgerLimits {
+            max_calls: self.max_calls,
+            orphan_timeout_ms: i64::from(self.orphan_timeout_secs) * 1000,
+            max_wait_ms: i64::from(self.max_wait_secs) * 1000,
+        }
+    }
+
     /// The allowed future skew in whole buckets, rounded up.
     pub fn skew_buckets(&self) -> usize {
         (i64::from(self.future_skew_secs) * 1000).div_euclid(self.bucket_ms()) as usize

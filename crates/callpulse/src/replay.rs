@@ -125,6 +125,16 @@ pub fn replay(
             Box::new(FcrTracker::for_policy(&policy)),
         ),
     };
+    let mut out: Box<dyn Write> = match &options.out {
+        Some(path) => Box::new(BufWriter::new(
+            File::create(path).with_context(|| format!("while creating {}", path.display()))?,
+        )),
+        None => Box::new(BufWriter::new(io::stdout().lock())),
+    };
+    let mut rows = RowWriter::new(options.format);
+    if let Sink::Report(builder) = &sink {
+        rows.start(&mut out, builder.thresholds())?;
+    }
     let limits = DecodeLimits {
         max_past_ms: None,
         ..config.ingest.decode_limits()
@@ -163,6 +173,13 @@ pub fn replay(
                     sink.apply(&env)
                 }),
             };
+            if let Sink::Report(builder) = &mut sink {
+                // Rows are written as they become final, so memory does not grow with the
+                // history; checked every few thousand lines, as a row spans many.
+                if summary.lines % 4096 == 0 {
+                    rows.write(&mut out, &builder.take_final())?;
+                }
+            }
             match result {
                 Ok(()) => summary.accepted += 1,
                 Err(rejection) => {
@@ -182,20 +199,11 @@ pub fn replay(
         .filter(|(_, n)| *n > 0)
         .map(|(reason, n)| (*reason, n))
         .collect();
-    let mut out: Box<dyn Write> = match &options.out {
-        Some(path) => Box::new(BufWriter::new(
-            File::create(path).with_context(|| format!("while creating {}", path.display()))?,
-        )),
-        None => Box::new(BufWriter::new(io::stdout().lock())),
-    };
     match sink {
         Sink::Report(builder) => {
-            let (rows, counters) = builder.finish();
-            summary.rows = rows.len();
-            match options.format {
-                ReportFormat::Ndjson => write_ndjson(&mut out, &rows)?,
-                ReportFormat::Csv => write_csv(&mut out, &rows)?,
-            }
+            let (last, counters) = builder.finish();
+            rows.write(&mut out, &last)?;
+            summary.rows = rows.written;
             info!(?counters, "report settled");
         }
         Sink::Live(mut state, mut fcr) => {
@@ -227,7 +235,7 @@ enum Sink {
 impl Sink {
     fn apply(&mut self, env: &callpulse_events::Envelope) -> Result<(), Rejection> {
         match self {
-            Sink::Report(builder) => builder.apply(env),
+            Sink::Report(builder) => builder.apply(env).map(|_| ()),
             Sink::Live(state, fcr) => {
                 let applied = state.apply(env).map(|_| ());
                 // Settled as they come: a history is in time order, more or less.
@@ -306,14 +314,6 @@ fn read_line_capped(reader: &mut dyn BufRead, buf: &mut Vec<u8>, cap: usize) -> 
     }
 }
 
-fn write_ndjson(out: &mut dyn Write, rows: &[ReportRow]) -> anyhow::Result<()> {
-    for row in rows {
-        serde_json::to_writer(&mut *out, row)?;
-        out.write_all(b"\n")?;
-    }
-    Ok(())
-}
-
 /// Columns before, between and after the per-threshold ones; names as in the NDJSON.
 const CSV_HEAD: &[&str] = &[
     "interval_start",
@@ -353,30 +353,62 @@ const CSV_TAIL: &[&str] = &[
     "csat_mean",
 ];
 
-fn write_csv(out: &mut dyn Write, rows: &[ReportRow]) -> anyhow::Result<()> {
-    let thresholds: BTreeSet<u32> = rows
-        .iter()
-        .flat_map(|r| r.metrics.answered_within.keys().copied())
-        .collect();
-    let mut header: Vec<String> = CSV_HEAD.iter().map(|s| (*s).to_owned()).collect();
-    for t in &thresholds {
-        header.push(format!("answered_within_{t}s"));
-        header.push(format!("service_level_{t}s"));
-    }
-    header.extend(CSV_TAIL.iter().map(|s| (*s).to_owned()));
-    writeln!(out, "{}", header.join(","))?;
-    for row in rows {
-        let value = serde_json::to_value(row)?;
-        let mut fields: Vec<String> = CSV_HEAD.iter().map(|k| csv_field(&value[*k])).collect();
-        for t in &thresholds {
-            let key = t.to_string();
-            fields.push(csv_field(&value["answered_within"][&key]));
-            fields.push(csv_field(&value["service_level"][&key]));
+/// Writes report rows as they come, in the chosen format.
+struct RowWriter {
+    format: ReportFormat,
+    /// The threshold columns of the CSV header, fixed before the first row.
+    thresholds: Vec<u32>,
+    written: usize,
+}
+
+impl RowWriter {
+    fn new(format: ReportFormat) -> Self {
+        RowWriter {
+            format,
+            thresholds: Vec::new(),
+            written: 0,
         }
-        fields.extend(CSV_TAIL.iter().map(|k| csv_field(&value[*k])));
-        writeln!(out, "{}", fields.join(","))?;
     }
-    Ok(())
+
+    /// The CSV header, naming every threshold a row can show.
+    fn start(&mut self, out: &mut dyn Write, thresholds: BTreeSet<u32>) -> anyhow::Result<()> {
+        self.thresholds = thresholds.into_iter().collect();
+        if self.format == ReportFormat::Csv {
+            let mut header: Vec<String> = CSV_HEAD.iter().map(|s| (*s).to_owned()).collect();
+            for t in &self.thresholds {
+                header.push(format!("answered_within_{t}s"));
+                header.push(format!("service_level_{t}s"));
+            }
+            header.extend(CSV_TAIL.iter().map(|s| (*s).to_owned()));
+            writeln!(out, "{}", header.join(","))?;
+        }
+        Ok(())
+    }
+
+    fn write(&mut self, out: &mut dyn Write, rows: &[ReportRow]) -> anyhow::Result<()> {
+        for row in rows {
+            match self.format {
+                ReportFormat::Ndjson => {
+                    serde_json::to_writer(&mut *out, row)?;
+                    out.write_all(b"\n")?;
+                }
+                ReportFormat::Csv => {
+                    let value = serde_json::to_value(row)?;
+                    let mut fields: Vec<String> =
+                        CSV_HEAD.iter().map(|k| csv_field(&value[*k])).collect();
+                    for t in &self.thresholds {
+                        let key = t.to_string();
+                        fields.push(csv_field(&value["answered_within"][&key]));
+                        fields.push(csv_field(&value["service_level"][&key]));
+                    }
+                    fields.extend(CSV_TAIL.iter().map(|k| csv_field(&value[*k])));
+                    writeln!(out, "{}", fields.join(","))?;
+                }
+            }
+        }
+        self.written += rows.len();
+        Ok(())
+    }
 }
 
 fn csv_field(value: &serde_json::Value) -> String {

@@ -14,6 +14,7 @@ fn completed(customer: u64, offered: i64, done: i64) -> FcrFact {
         offered: Ts(offered),
         done: Ts(done),
         queue: Arc::from("q"),
+        key: Ts(done),
     }
 }
 

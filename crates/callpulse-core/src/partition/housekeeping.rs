@@ -25,32 +25,11 @@ impl PartitionState {
         self.center.windows.ring.advance(clock.millis());
         self.tickets
             .expire(clock.plus_millis(-i64::from(self.policy.ticket_retention_secs) * 1000));
-        let orphan_before = clock.plus_millis(-i64::from(self.policy.orphan_timeout_secs) * 1000);
-        // A call still unfinished a day past the longest wait will not complete.
-        let customer_before =
-            clock.plus_millis(-(i64::from(self.policy.max_wait_secs) + 86_400) * 1000);
-        self.call_customers
-            .retain(|_, (_, offered)| *offered >= customer_before);
-        self.early_completions
-            .retain(|_, (done, _)| *done >= orphan_before);
         self.agents.expire_offline(
             clock.plus_millis(-i64::from(self.policy.agent_offline_retention_secs) * 1000),
         );
-        let stale_before = clock.plus_millis(-i64::from(self.policy.max_wait_secs) * 1000);
-        let (queues, counters) = (&mut self.queues, &mut self.counters);
-        self.calls
-            .retain(|call, rec| match (rec.queued, rec.parked) {
-                (None, Some((_, at))) if at < orphan_before => {
-                    counters.orphaned += 1;
-                    false
-                }
-                (Some(queued), None) if queued < stale_before => {
-                    queues[rec.queue as usize].waiting.remove(queued, *call);
-                    counters.stale_waiting += 1;
-                    false
-                }
-                _ => true,
-            });
+        let (ledger, mut sink, counters) = self.split();
+        ledger.expire(clock, &mut sink, counters);
         // Remember ids as long as a redelivery could still change a window or a parked call.
         let keep_ms = (self.ring_capacity as i64) * bucket_ms
             + i64::from(self.policy.orphan_timeout_secs) * 1000;

@@ -62,6 +62,7 @@ impl PartitionState {
             self.tickets
                 .live(&self.ticket_queues, now, self.policy.ticket_at_risk_share);
         let ticket_queues = &mut self.ticket_queues;
+        let ledger = &self.ledger;
         let max_wait_ms = i64::from(self.policy.max_wait_secs) * 1000;
         let queues = self
             .queues
@@ -77,7 +78,9 @@ impl PartitionState {
                     let live = ticket_live.get(&(id as u32)).copied().unwrap_or_default();
                     (windows, live)
                 });
-                let (waiting, oldest_waiting) = q.waiting.at(now, max_wait_ms);
+                let (waiting, oldest_waiting) = ledger
+                    .waiting(id as u32)
+                    .map_or((0, None), |w| w.at(now, max_wait_ms));
                 QueueSnapshot {
                     name: Arc::clone(&q.name),
                     tickets,

@@ -6,7 +6,6 @@ use callpulse_events::Ts;
 
 use super::Applied;
 use crate::calls::{CallAgg, CallCounts, CallTotals, MAX_SL_THRESHOLDS};
-use crate::live::Waiting;
 use crate::periods::Periods;
 use crate::policy::MetricsPolicy;
 use crate::window::BucketRing;
@@ -20,7 +19,6 @@ pub(super) struct QueueState {
     pub(super) wait_bounds_ms: Vec<u64>,
     pub(super) windows: CallWindows,
     pub(super) totals: CallTotals,
-    pub(super) waiting: Waiting,
 }
 
 /// The sliding (bucket ring) and calendar windows of call figures, as a queue and the

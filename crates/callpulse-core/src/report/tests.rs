@@ -297,3 +297,5 @@ fn live_partition(policy: &Arc<MetricsPolicy>, envs: &[Envelope]) -> crate::Part
     }
     part
 }
+
+mod agreement;
