@@ -187,7 +187,12 @@ pub(crate) struct CallLedger {
     contacts: FxHashMap<u64, (u64, Ts)>,
     homes: FxHashMap<u64, Home>,
     early: FxHashMap<u64, Early>,
+    /// When `contacts` and `homes` were last swept.
+    long_swept: Option<Ts>,
 }
+
+/// How long past the longest wait a followed contact is kept for its completion.
+const CONTACT_GRACE_MS: i64 = 86_400_000;
 
 impl CallLedger {
     /// An empty ledger; `home_retention_ms` keeps homes for that long after a call's outcome
@@ -201,6 +206,7 @@ impl CallLedger {
             contacts: FxHashMap::default(),
             homes: FxHashMap::default(),
             early: FxHashMap::default(),
+            long_swept: None,
         }
     }
 
@@ -421,13 +427,23 @@ impl CallLedger {
         counters: &mut PartitionCounters,
     ) {
         let orphan_before = clock.plus_millis(-self.limits.orphan_timeout_ms);
-        // A call still unfinished a day past the longest wait will not complete.
-        let contact_before = clock.plus_millis(-(self.limits.max_wait_ms + 86_400_000));
-        self.contacts
-            .retain(|_, (_, offered)| *offered >= contact_before);
-        if let Some(retention) = self.home_retention_ms {
-            let home_before = clock.plus_millis(-retention);
-            self.homes.retain(|_, home| home.set >= home_before);
+        // The maps kept for a day or more are swept a 64th of their retention apart, not at
+        // every call: a sweep walks the whole map, and a report's homes hold a day of calls.
+        let long_sweep_ms = (self.limits.max_wait_ms + CONTACT_GRACE_MS) / 64;
+        if self
+            .long_swept
+            .is_none_or(|last| clock.millis_since(last) >= long_sweep_ms)
+        {
+            self.long_swept = Some(clock);
+            // A call still unfinished a day past the longest wait will not complete.
+            let contact_before =
+                clock.plus_millis(-(self.limits.max_wait_ms + CONTACT_GRACE_MS));
+            self.contacts
+                .retain(|_, (_, offered)| *offered >= contact_before);
+            if let Some(retention) = self.home_retention_ms {
+                let home_before = clock.plus_millis(-retention);
+                self.homes.retain(|_, home| home.set >= home_before);
+            }
         }
         let expired: Vec<u64> = self
             .early
