@@ -436,8 +436,7 @@ impl CallLedger {
         {
             self.long_swept = Some(clock);
             // A call still unfinished a day past the longest wait will not complete.
-            let contact_before =
-                clock.plus_millis(-(self.limits.max_wait_ms + CONTACT_GRACE_MS));
+            let contact_before = clock.plus_millis(-(self.limits.max_wait_ms + CONTACT_GRACE_MS));
             self.contacts
                 .retain(|_, (_, offered)| *offered >= contact_before);
             if let Some(retention) = self.home_retention_ms {

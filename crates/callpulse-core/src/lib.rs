@@ -56,7 +56,8 @@ pub use policy::{MetricsPolicy, PolicyError, QueuePolicy, SlFormula};
 pub use report::{Attribution, ReportBuilder, ReportCounters, ReportRow, ReportSpec};
 pub use snapshot::{
     CenterView, EngineView, FcrView, FcrWindow, QueueView, Retired, Snapshot, StaffingView,
-    TeamView, TeamWindow, TicketView, TicketWindow, WindowMetrics,
+    TeamView, TeamWindow, TicketView, TicketWindow, WINDOW_FIGURES, WINDOW_FIGURES_BY_THRESHOLD,
+    WindowMetrics,
 };
 pub use tickets::{TicketAgg, TicketLive};
 pub use watermark::{PartitionProgress, instance_watermark};

@@ -342,11 +342,14 @@ impl Snapshot {
 }
 
 mod derive;
+mod figures;
 mod views;
 
-pub(crate) use derive::window_metrics;
-use derive::{ratio, secs, staffing, team_rollup, ticket_window, totals_view};
+use derive::{staffing, team_rollup, ticket_window, totals_view};
+pub(crate) use figures::window_metrics;
+pub use figures::{WINDOW_FIGURES, WINDOW_FIGURES_BY_THRESHOLD, WindowMetrics};
+use figures::{avg_s, ratio, secs};
 pub use views::{
     CenterView, ChannelCounts, FcrView, FcrWindow, QueueView, StaffingView, TeamView, TeamWindow,
-    TicketView, TicketWindow, TotalsView, WindowMetrics,
+    TicketView, TicketWindow, TotalsView,
 };

@@ -15,7 +15,7 @@ use std::sync::Arc;
 use anyhow::Context;
 use callpulse_core::{
     Attribution, Calendar, FcrTracker, PartitionState, ReportBuilder, ReportRow, ReportSpec,
-    Retired, Snapshot, Ts,
+    Retired, Snapshot, Ts, WINDOW_FIGURES, WINDOW_FIGURES_BY_THRESHOLD,
 };
 use callpulse_events::{DecodeLimits, Rejection, SharedClock, decode};
 use tracing::{info, warn};
@@ -314,43 +314,16 @@ fn read_line_capped(reader: &mut dyn BufRead, buf: &mut Vec<u8>, cap: usize) -> 
     }
 }
 
-/// Columns before, between and after the per-threshold ones; names as in the NDJSON.
-const CSV_HEAD: &[&str] = &[
-    "interval_start",
-    "interval_end",
-    "queue",
-    "offered",
-    "answered",
-    "abandoned",
-    "short_abandoned",
-    "abandon_rate",
-    "sl_formula",
-    "sl_denominator",
-];
+/// Columns before the window figures, and after them (the report's own); the figures'
+/// columns come from [`WINDOW_FIGURES`], those keyed by threshold one per threshold.
+const CSV_HEAD: &[&str] = &["interval_start", "interval_end", "queue"];
 const CSV_TAIL: &[&str] = &[
-    "wait_sum_s",
-    "asa_s",
-    "wait_p50_s",
-    "wait_p90_s",
-    "wait_p99_s",
-    "wait_max_s",
-    "avg_abandon_s",
-    "completed",
-    "handle_sum_s",
-    "aht_s",
-    "talk_avg_s",
-    "hold_avg_s",
-    "acw_avg_s",
-    "held_calls",
-    "hold_rate",
+    "sl_formula",
     "fcr_success",
     "fcr_eligible",
     "fcr",
     "fcr_open",
-    "resolved_reported_ratio",
-    "csat_responses",
-    "csat",
-    "csat_mean",
+    "fcr_unknown_customer",
 ];
 
 /// Writes report rows as they come, in the chosen format.
@@ -375,9 +348,12 @@ impl RowWriter {
         self.thresholds = thresholds.into_iter().collect();
         if self.format == ReportFormat::Csv {
             let mut header: Vec<String> = CSV_HEAD.iter().map(|s| (*s).to_owned()).collect();
-            for t in &self.thresholds {
-                header.push(format!("answered_within_{t}s"));
-                header.push(format!("service_level_{t}s"));
+            for figure in WINDOW_FIGURES {
+                if WINDOW_FIGURES_BY_THRESHOLD.contains(figure) {
+                    header.extend(self.thresholds.iter().map(|t| format!("{figure}_{t}s")));
+                } else {
+                    header.push((*figure).to_owned());
+                }
             }
             header.extend(CSV_TAIL.iter().map(|s| (*s).to_owned()));
             writeln!(out, "{}", header.join(","))?;
@@ -396,10 +372,16 @@ impl RowWriter {
                     let value = serde_json::to_value(row)?;
                     let mut fields: Vec<String> =
                         CSV_HEAD.iter().map(|k| csv_field(&value[*k])).collect();
-                    for t in &self.thresholds {
-                        let key = t.to_string();
-                        fields.push(csv_field(&value["answered_within"][&key]));
-                        fields.push(csv_field(&value["service_level"][&key]));
+                    for figure in WINDOW_FIGURES {
+                        if WINDOW_FIGURES_BY_THRESHOLD.contains(figure) {
+                            fields.extend(
+                                self.thresholds
+                                    .iter()
+                                    .map(|t| csv_field(&value[*figure][&t.to_string()])),
+                            );
+                        } else {
+                            fields.push(csv_field(&value[*figure]));
+                        }
                     }
                     fields.extend(CSV_TAIL.iter().map(|k| csv_field(&value[*k])));
                     writeln!(out, "{}", fields.join(","))?;

@@ -5,62 +5,9 @@ use std::sync::Arc;
 
 use serde::Serialize;
 
+use super::WindowMetrics;
 use crate::occupancy::StateTimeView;
 use crate::tickets::TicketLive;
-
-/// One window's figures for one queue: the raw numerators and denominators (so sums across
-/// queues and instances stay correct) and the derived ratios and averages. Times in seconds;
-/// a ratio or average is `null` when its denominator is 0.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct WindowMetrics {
-    pub window: String,
-    pub offered: u64,
-    pub answered: u64,
-    pub abandoned: u64,
-    pub short_abandoned: u64,
-    /// Answered within each SL threshold, keyed by threshold in seconds.
-    pub answered_within: BTreeMap<u32, u64>,
-    /// The denominator of the queue's SL formula (`answered + abandoned - short_abandoned`
-    /// by default).
-    pub sl_denominator: u64,
-    /// answered_within / sl_denominator, keyed by threshold in seconds.
-    pub service_level: BTreeMap<u32, Option<f64>>,
-    /// Abandonment rate's denominator: offered, minus short abandons when they are excluded.
-    pub abandon_denominator: u64,
-    /// (abandoned - short_abandoned) / (offered - short_abandoned) by default.
-    pub abandon_rate: Option<f64>,
-    pub wait_sum_s: f64,
-    pub asa_s: Option<f64>,
-    pub wait_p50_s: Option<f64>,
-    pub wait_p90_s: Option<f64>,
-    pub wait_p99_s: Option<f64>,
-    pub wait_max_s: Option<f64>,
-    pub avg_abandon_s: Option<f64>,
-    pub completed: u64,
-    pub handle_sum_s: f64,
-    pub aht_s: Option<f64>,
-    pub talk_avg_s: Option<f64>,
-    pub hold_avg_s: Option<f64>,
-    pub acw_avg_s: Option<f64>,
-    /// Sums of AHT's parts (numerators of the averages).
-    pub talk_sum_s: f64,
-    pub hold_sum_s: f64,
-    pub acw_sum_s: f64,
-    /// Completed calls with hold time, and their share of completed calls.
-    pub held_calls: u64,
-    /// Calls queued here by a transfer (part of `offered`), and calls that left this queue
-    /// by a transfer. The center counts contacts, so its own are 0.
-    pub transferred_in: u64,
-    pub transferred_out: u64,
-    pub hold_rate: Option<f64>,
-    /// Share of completed calls the agent flagged `resolved: true`, of those with the flag.
-    pub resolved_reported_ratio: Option<f64>,
-    pub csat_responses: u64,
-    pub csat_positive: u64,
-    /// Top-2-box share: csat_positive / csat_responses.
-    pub csat: Option<f64>,
-    pub csat_mean: Option<f64>,
-}
 
 /// Lifetime totals of one queue with the histogram bounds they were bucketed by.
 #[derive(Debug, Clone, PartialEq, Serialize)]
