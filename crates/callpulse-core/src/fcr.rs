@@ -94,7 +94,16 @@ struct Pending {
     offered: Ts,
     done: Ts,
     queue: u32,
-    key: Ts,
+    /// `key - done` in ms: fits the padding after `queue`, so a report's key costs a live
+    /// tracker (a million pending contacts) nothing. A key further than ±24 days from its
+    /// completion (no contact's offer is) is taken as the completion.
+    key_from_done_ms: i32,
+}
+
+impl Pending {
+    fn key(&self) -> Ts {
+        self.done.plus_millis(i64::from(self.key_from_done_ms))
+    }
 }
 
 /// One FCR outcome as a report records it: in the row of `key`, once the window that
@@ -210,7 +219,7 @@ impl FcrTracker {
                 if p.done.millis() + window <= end.millis() {
                     closed.push(p);
                 } else {
-                    open.push((Arc::clone(&self.queues[p.queue as usize].name), p.key));
+                    open.push((Arc::clone(&self.queues[p.queue as usize].name), p.key()));
                 }
             }
         }
@@ -245,7 +254,7 @@ impl FcrTracker {
         if let Some(log) = &mut self.settled {
             log.push(FcrSettled {
                 queue: Arc::clone(&self.queues[p.queue as usize].name),
-                key: p.key,
+                key: p.key(),
                 deadline: Ts(p.done.millis() + self.window_ms),
                 success,
             });
@@ -356,7 +365,7 @@ impl FcrTracker {
                     offered: *offered,
                     done: *done,
                     queue,
-                    key: *key,
+                    key_from_done_ms: i32::try_from(key.millis_since(*done)).unwrap_or(0),
                 };
                 match repeat {
                     Some(at) => self.count(&pending, at, false),
