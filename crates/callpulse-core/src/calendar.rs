@@ -5,6 +5,7 @@
 //! is 23 h long, a fall-back day 25 h, and on that day the 01:00-02:00 hour (Europe) happens
 //! twice, as two distinct periods.
 
+use serde::{Deserialize, Serialize};
 use std::str::FromStr;
 
 use callpulse_events::Ts;
@@ -23,10 +24,25 @@ pub enum CalendarError {
     Period(u32),
 }
 
-/// The center's zone and the arithmetic of local periods.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// The center's zone and the arithmetic of local periods. Serialized as the zone's name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
 pub struct Calendar {
     tz: Tz,
+}
+
+impl From<Calendar> for String {
+    fn from(calendar: Calendar) -> String {
+        calendar.tz.name().to_owned()
+    }
+}
+
+impl TryFrom<String> for Calendar {
+    type Error = CalendarError;
+
+    fn try_from(name: String) -> Result<Self, CalendarError> {
+        Calendar::new(&name)
+    }
 }
 
 impl Calendar {
@@ -112,7 +128,7 @@ impl Calendar {
 /// One calendar period of fixed nominal length (an interval, a day), remembered: asking
 /// again about a time within it costs a comparison, not a time-zone conversion (which is
 /// what per-event callers need).
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
 pub(crate) struct PeriodCache {
     calendar: Calendar,
     len_secs: u32,

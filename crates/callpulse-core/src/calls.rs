@@ -2,6 +2,7 @@
 //! knows about a queue, and how two of them merge.
 
 use hdrhistogram::Histogram;
+use serde::{Deserialize, Serialize};
 
 use crate::policy::SlFormula;
 use crate::window::Merge;
@@ -19,8 +20,31 @@ const WAIT_HIST_MAX_MS: u64 = 2 * 3600 * 1000;
 /// `Compact` is the sorted list of recorded (value, count) pairs of a Full one, a few bytes
 /// per distinct wait. Compacting keeps HdrHistogram's own bucketing (values are its highest
 /// equivalent values), so expanding again and recording land in the same buckets.
-#[derive(Debug, Clone, Default)]
+///
+/// Serialized as its sparse form, the `(value, count)` pairs, which restore exactly.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(from = "Vec<(u64, u32)>", into = "Vec<(u64, u32)>")]
 pub struct WaitHistogram(Repr);
+
+impl From<WaitHistogram> for Vec<(u64, u32)> {
+    fn from(mut hist: WaitHistogram) -> Self {
+        hist.compact();
+        match hist.0 {
+            Repr::Compact(pairs) => pairs.into_vec(),
+            Repr::Empty | Repr::Full(_) => Vec::new(),
+        }
+    }
+}
+
+impl From<Vec<(u64, u32)>> for WaitHistogram {
+    fn from(pairs: Vec<(u64, u32)>) -> Self {
+        WaitHistogram(if pairs.is_empty() {
+            Repr::Empty
+        } else {
+            Repr::Compact(pairs.into_boxed_slice())
+        })
+    }
+}
 
 #[derive(Debug, Clone, Default)]
 enum Repr {
@@ -136,7 +160,7 @@ macro_rules! call_counts {
     ($( $(#[$doc:meta])* $field:ident ),* $(,)?) => {
         /// The counters of one queue's calls, handling and CSAT over some span: a bucket, a
         /// window or a lifetime. All of them add under merge.
-        #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+        #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
         pub struct CallCounts {
             $( $(#[$doc])* pub $field: u64, )*
             /// Answered within each of the queue's SL thresholds, in policy order.
@@ -267,7 +291,7 @@ impl CallCounts {
 /// Numbers are attributed to the bucket of the event that completes them: `offered` at the
 /// `call_queued` time, answers and abandons (with their wait) at the outcome time, handle
 /// time at `call_completed`, CSAT at the response.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct CallAgg {
     pub counts: CallCounts,
     /// Longest wait of an answered call (ms).
@@ -313,7 +337,7 @@ impl Merge for CallAgg {
 
 /// Lifetime figures of one queue: what becomes Prometheus `_total` counters and the wait
 /// histogram. Only ever grows.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CallTotals {
     pub counts: CallCounts,
     /// Answered waits per histogram bound (non-cumulative): `wait_le[i]` counts waits in

@@ -7,13 +7,14 @@
 //! one arena. Whole generations expire once older than the retention; at the capacity the
 //! oldest ids go one at a time, so the id just inserted is never the one forgotten.
 
+use serde::{Deserialize, Serialize};
 use std::collections::VecDeque;
 use std::hash::{BuildHasher, Hash};
 
 use rustc_hash::{FxBuildHasher, FxHashMap};
 
 /// One generation's ids: their bytes in one arena, and `(hash, start, len)` per id.
-#[derive(Debug)]
+#[derive(Debug, Serialize, Deserialize)]
 struct Generation {
     number: i64,
     /// Ids before this index were evicted at the capacity.
@@ -41,7 +42,7 @@ enum Lookup {
     Free,
 }
 
-#[derive(Debug)]
+#[derive(Debug, Serialize, Deserialize)]
 pub(crate) struct Dedupe {
     /// Hash -> (generation number, index in it) of the first remembered id with that hash.
     index: FxHashMap<u64, (i64, u32)>,

@@ -28,7 +28,7 @@ use std::sync::Arc;
 
 use callpulse_events::Ts;
 use rustc_hash::FxHashMap;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::policy::MetricsPolicy;
 use crate::window::{BucketRing, Merge};
@@ -46,7 +46,7 @@ pub(crate) fn is_repeat(contact: Ts, offered: Ts, done: Ts, window_ms: i64) -> b
 }
 
 /// What a partition tells the tracker.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum FcrFact {
     /// The customer (hashed id) made a contact offered at `at`.
     Contact { customer: u64, at: Ts },

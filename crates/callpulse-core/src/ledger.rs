@@ -16,6 +16,7 @@
 
 use callpulse_events::Ts;
 use rustc_hash::FxHashMap;
+use serde::{Deserialize, Serialize};
 
 use crate::live::Waiting;
 use crate::partition::PartitionCounters;
@@ -37,7 +38,7 @@ pub enum Applied {
     Ignored,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) enum Outcome {
     Answered,
     Abandoned,
@@ -85,7 +86,7 @@ pub(crate) struct Queueing {
 }
 
 /// A `call_completed`'s figures.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
 pub(crate) struct Completion {
     pub(crate) queue: u32,
     pub(crate) at: Ts,
@@ -96,7 +97,7 @@ pub(crate) struct Completion {
 }
 
 /// A `csat_response`'s figures.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
 pub(crate) struct Survey {
     pub(crate) queue: u32,
     pub(crate) at: Ts,
@@ -135,7 +136,7 @@ pub(crate) trait CallSink {
 
 /// A call being tracked: waiting (queued, no outcome) or parked (outcome, no queued). A
 /// call with both is finished and removed.
-#[derive(Debug)]
+#[derive(Debug, Serialize, Deserialize)]
 struct CallRec {
     queue: u32,
     queued: Option<Ts>,
@@ -145,7 +146,7 @@ struct CallRec {
 }
 
 /// The queueing a finished call's later events belong to.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
 struct Home {
     queued: Ts,
     answered: bool,
@@ -155,7 +156,7 @@ struct Home {
 
 /// Events of a call that came before any of its queueings: a completion (kept for its FCR
 /// fact, and when homes are kept, for its figures) and surveys (when homes are kept).
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Serialize, Deserialize)]
 struct Early {
     completion: Option<Completion>,
     /// Whether the completion's figures were already handed to the sink.
@@ -166,7 +167,7 @@ struct Early {
 }
 
 /// The ledger's limits, from the policy.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
 pub(crate) struct LedgerLimits {
     pub(crate) max_calls: usize,
     pub(crate) orphan_timeout_ms: i64,
@@ -174,7 +175,7 @@ pub(crate) struct LedgerLimits {
 }
 
 /// The per-call state of one partition (or of one report).
-#[derive(Debug)]
+#[derive(Debug, Serialize, Deserialize)]
 pub(crate) struct CallLedger {
     limits: LedgerLimits,
     /// `Some(retention)` when homes are kept (a report by offered interval).

@@ -31,6 +31,7 @@
 
 pub mod calendar;
 mod calls;
+mod checkpoint;
 mod dedupe;
 pub mod erlang;
 mod fcr;
@@ -48,6 +49,7 @@ mod window;
 
 pub use calendar::{Calendar, CalendarError};
 pub use calls::{CallAgg, CallCounts, CallTotals, MAX_SL_THRESHOLDS, WaitHistogram};
+pub use checkpoint::{CHECKPOINT_VERSION, CheckpointError, policy_fingerprint};
 pub use fcr::{FcrCounts, FcrFact, FcrQueueView, FcrSettled, FcrTracker};
 pub use live::{AgentCalls, AgentCallsView, AgentView, TeamStates};
 pub use occupancy::{StateTimeView, StateTimes};

@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use callpulse_events::{AgentState, Ts};
 use rustc_hash::FxHashMap;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::calendar::{Calendar, PeriodCache};
 use crate::dedupe::key_hash;
@@ -17,10 +17,29 @@ use crate::periods::PeriodMap;
 use crate::window::BucketRing;
 
 /// Interned names (queues, teams) with a cardinality cap: a bounded label set by construction.
-#[derive(Debug, Default)]
+/// Serialized as the names in id order.
+#[derive(Debug, Default, Clone, Serialize, Deserialize)]
+#[serde(from = "Vec<Arc<str>>", into = "Vec<Arc<str>>")]
 pub(crate) struct Names {
     ids: FxHashMap<Arc<str>, u32>,
     names: Vec<Arc<str>>,
+}
+
+impl From<Names> for Vec<Arc<str>> {
+    fn from(names: Names) -> Self {
+        names.names
+    }
+}
+
+impl From<Vec<Arc<str>>> for Names {
+    fn from(names: Vec<Arc<str>>) -> Self {
+        let ids = names
+            .iter()
+            .enumerate()
+            .map(|(id, name)| (Arc::clone(name), id as u32))
+            .collect();
+        Names { ids, names }
+    }
 }
 
 impl Names {
@@ -49,7 +68,7 @@ impl Names {
 }
 
 /// Calls of one queue that are waiting now, ordered by the time they were queued.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Serialize, Deserialize)]
 pub(crate) struct Waiting {
     /// `(queued at ms, call key)`: the first entry is the longest-waiting call.
     calls: BTreeSet<(i64, u64)>,
@@ -138,7 +157,7 @@ impl From<&AgentCalls> for AgentCallsView {
 
 /// One agent's calls since local midnight: counted where the call events are (any
 /// partition), merged by agent id in the snapshot.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AgentCalls {
     pub answered: u64,
     pub completed: u64,
@@ -166,7 +185,7 @@ impl AgentCalls {
 }
 
 /// Per-agent call figures per local day, bounded by the agent cap.
-#[derive(Debug)]
+#[derive(Debug, Serialize, Deserialize)]
 pub(crate) struct AgentCallBook {
     /// By day; within a day by hashed agent id (one lookup, no string compare), with the id
     /// for readers. A fast clock's event of tomorrow opens tomorrow beside today.
@@ -220,7 +239,7 @@ impl AgentCallBook {
 /// Agents per state for one team, indexed by [`AgentState::index`].
 pub type TeamStates = [u64; AgentState::ALL.len()];
 
-#[derive(Debug)]
+#[derive(Debug, Serialize, Deserialize)]
 struct AgentRec {
     team: u32,
     state: AgentState,
@@ -264,7 +283,7 @@ impl AgentRec {
 }
 
 /// The agents whose events this partition owns, and their teams' time in state.
-#[derive(Debug)]
+#[derive(Debug, Serialize, Deserialize)]
 pub(crate) struct Agents {
     agents: FxHashMap<Arc<str>, AgentRec>,
     teams: Names,

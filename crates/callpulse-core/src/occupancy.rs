@@ -7,12 +7,12 @@
 //! neither busy nor idle.
 
 use callpulse_events::{AgentState, Ts};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::window::{BucketRing, Merge};
 
 /// Milliseconds per state, indexed by [`AgentState::index`].
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StateTimes(pub [u64; AgentState::ALL.len()]);
 
 impl Merge for StateTimes {

@@ -18,7 +18,7 @@
 use std::sync::Arc;
 
 use callpulse_events::{AgentState, Envelope, Event, Rejection, Ts};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::calls::{CallTotals, MAX_SL_THRESHOLDS};
 use crate::dedupe::{Dedupe, key_hash};
@@ -31,7 +31,7 @@ use crate::policy::MetricsPolicy;
 use crate::tickets::{TicketQueue, TicketUpdate, Tickets};
 
 /// Monotonic counters of the partition's own bookkeeping (exported as `_total` counters).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PartitionCounters {
     pub applied: u64,
     pub late: u64,
@@ -85,8 +85,11 @@ impl PartitionCounters {
 }
 
 /// The single-writer state of one partition.
-#[derive(Debug)]
+///
+/// Serializable whole (see `checkpoint.rs`), but for the policy, which a restore is given.
+#[derive(Debug, Serialize, Deserialize)]
 pub struct PartitionState {
+    #[serde(skip)]
     policy: Arc<MetricsPolicy>,
     window_lens: Vec<usize>,
     ring_capacity: usize,
@@ -342,6 +345,18 @@ impl PartitionState {
                 .advance(high_water.millis());
         }
         Ok(id)
+    }
+
+    /// The policy this state was built under.
+    pub fn policy(&self) -> &MetricsPolicy {
+        &self.policy
+    }
+
+    /// Attaches the policy to a state just decoded from a checkpoint, and marks it changed
+    /// so that its first snapshot is taken afresh.
+    pub(crate) fn restored(&mut self, policy: Arc<MetricsPolicy>) {
+        self.policy = policy;
+        self.changed = true;
     }
 
     /// The ledger, and a sink into this partition's windows, borrowed apart.

@@ -8,6 +8,7 @@
 //! late for this window (it still counts in the sliding windows and totals).
 
 use callpulse_events::Ts;
+use serde::{Deserialize, Serialize};
 
 use crate::calendar::{Calendar, PeriodCache};
 use crate::calls::CallAgg;
@@ -25,7 +26,7 @@ pub const PERIOD_LABELS: [&str; 2] = ["interval", "today"];
 /// totals of the current one, which on-time events are still filling. Here the next period
 /// opens beside the current one; the current one is kept until the partition's newest event
 /// time is `skew` past its end, i.e. until the true time has certainly left it.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub(crate) struct PeriodMap<T> {
     span: PeriodCache,
     skew_ms: i64,
@@ -85,7 +86,7 @@ impl<T: Default> PeriodMap<T> {
 }
 
 /// The interval and day aggregates of one queue.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub(crate) struct Periods {
     periods: [PeriodMap<CallAgg>; 2],
 }

@@ -13,7 +13,7 @@ use std::collections::VecDeque;
 
 use callpulse_events::{TicketChannel, Ts};
 use rustc_hash::FxHashMap;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::calls::WaitHistogram;
 use crate::policy::QueuePolicy;
@@ -21,7 +21,7 @@ use crate::window::{BucketRing, Merge};
 
 /// One queue's ticket figures over a span (a bucket or a window). Durations are summed in
 /// ms; the histograms hold whole seconds (tickets take hours, not milliseconds).
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct TicketAgg {
     pub created: u64,
     pub first_responses: u64,
@@ -74,7 +74,7 @@ impl Merge for TicketAgg {
 }
 
 /// The ticket state of one queue in one partition.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub(crate) struct TicketQueue {
     pub(crate) ring: BucketRing<TicketAgg>,
     /// First-response target per priority (index = priority 0..=9), ms.
@@ -102,7 +102,7 @@ impl TicketQueue {
     }
 }
 
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
 struct TicketRec {
     queue: u32,
     channel: TicketChannel,
@@ -148,7 +148,7 @@ impl TicketLive {
 }
 
 /// A partition's tickets.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Serialize, Deserialize)]
 pub(crate) struct Tickets {
     recs: FxHashMap<u64, TicketRec>,
     /// (resolved at, ticket) in resolution order, for retention and eviction; entries of

@@ -5,6 +5,8 @@
 //! number, so a slot left over from a previous lap is recognised and reset lazily: the ring
 //! never needs a sweep.
 
+use serde::{Deserialize, Serialize};
+
 /// Anything a bucket can hold: an empty value and a way to add another into it.
 pub trait Merge: Default + Clone {
     /// Adds `other` into `self` (counts add, maxima take the max, histograms add).
@@ -12,7 +14,7 @@ pub trait Merge: Default + Clone {
 }
 
 /// A ring of `capacity` buckets of `width_ms` event time each.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct BucketRing<T> {
     width_ms: i64,
     /// `(bucket number, value)`; bucket number `n` covers `[n*width, (n+1)*width)` ms.

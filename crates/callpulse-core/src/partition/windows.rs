@@ -1,5 +1,6 @@
 //! What a queue and the center keep: sliding and calendar windows of call figures.
 
+use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 
 use callpulse_events::Ts;
@@ -10,7 +11,7 @@ use crate::periods::Periods;
 use crate::policy::MetricsPolicy;
 use crate::window::BucketRing;
 
-#[derive(Debug)]
+#[derive(Debug, Serialize, Deserialize)]
 pub(super) struct QueueState {
     pub(super) name: Arc<str>,
     pub(super) thresholds_ms: [u64; MAX_SL_THRESHOLDS],
@@ -23,7 +24,7 @@ pub(super) struct QueueState {
 
 /// The sliding (bucket ring) and calendar windows of call figures, as a queue and the
 /// center each keep them.
-#[derive(Debug)]
+#[derive(Debug, Serialize, Deserialize)]
 pub(super) struct CallWindows {
     pub(super) ring: BucketRing<CallAgg>,
     pub(super) periods: Periods,
@@ -72,7 +73,7 @@ impl CallWindows {
 
 /// The whole center: every queue's calls in one set of windows, answered-within counted at
 /// the default queue's thresholds, short abandons as each queue defines them.
-#[derive(Debug)]
+#[derive(Debug, Serialize, Deserialize)]
 pub(super) struct Center {
     pub(super) windows: CallWindows,
     pub(super) thresholds_ms: [u64; MAX_SL_THRESHOLDS],
