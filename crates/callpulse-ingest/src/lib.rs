@@ -16,6 +16,7 @@
 //! [`PartitionState`]: callpulse_core::PartitionState
 
 mod board;
+mod checkpoints;
 mod config;
 mod consumer;
 mod ratelimit;
@@ -23,6 +24,7 @@ mod telemetry;
 mod worker;
 
 pub use board::{BoardRead, PartitionBoard, Tick};
+pub use checkpoints::{CheckpointStore, CheckpointStoreError, StoreConfig, Stored};
 pub use config::{IngestConfig, TopicsConfig};
 pub use consumer::{Ingest, IngestError, start};
 pub use telemetry::IngestTelemetry;
