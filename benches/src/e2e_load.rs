@@ -200,6 +200,7 @@ async fn main() -> anyhow::Result<()> {
             for topic in TOPICS {
                 mock.create_topic(topic, args.partitions, 1)?;
             }
+            mock.create_topic(callpulse_e2e::CHECKPOINT_TOPIC, 4, 1)?;
             let brokers = mock.bootstrap_servers();
             _mock = Some(mock);
             brokers

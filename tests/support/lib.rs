@@ -82,8 +82,14 @@ pub fn mock_cluster(
     for topic in TOPICS {
         mock.create_topic(topic, partitions, 1).expect("topic");
     }
+    // The mock has no admin API: the checkpoint topic is made here, as an operator would.
+    mock.create_topic(CHECKPOINT_TOPIC, 4, 1)
+        .expect("checkpoint topic");
     mock
 }
+
+/// The default checkpoint topic (`ingest.checkpoints.topic`).
+pub const CHECKPOINT_TOPIC: &str = "callpulse.checkpoints";
 
 /// An external Kafka-compatible broker process (tansu, in-memory storage), killed on drop.
 #[derive(Debug)]

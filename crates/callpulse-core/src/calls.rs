@@ -175,6 +175,14 @@ macro_rules! call_counts {
                     *ours += theirs;
                 }
             }
+
+            /// Takes `other` (a part of `self`) out of `self`.
+            pub fn remove(&mut self, other: &CallCounts) {
+                $( self.$field = self.$field.saturating_sub(other.$field); )*
+                for (ours, theirs) in self.answered_within.iter_mut().zip(other.answered_within) {
+                    *ours = ours.saturating_sub(theirs);
+                }
+            }
         }
     };
 }
@@ -354,6 +362,14 @@ impl CallTotals {
         }
         let slot = bounds_ms.partition_point(|&bound| bound < wait_ms);
         self.wait_le[slot] += 1;
+    }
+
+    /// Takes `other` (a part of `self`) out of `self`.
+    pub fn remove(&mut self, other: &CallTotals) {
+        self.counts.remove(&other.counts);
+        for (ours, theirs) in self.wait_le.iter_mut().zip(&other.wait_le) {
+            *ours = ours.saturating_sub(*theirs);
+        }
     }
 
     /// Adds `other` into `self`.

@@ -63,24 +63,39 @@ pub struct PartitionCounters {
     pub fcr_facts_dropped: u64,
 }
 
+/// Every counter's value by name, in one list: `merge` and `remove` walk it.
+macro_rules! each_counter {
+    ($a:ident, $b:ident, $op:expr) => {{
+        let op = $op;
+        op(&mut $a.applied, $b.applied);
+        op(&mut $a.late, $b.late);
+        op(&mut $a.parked, $b.parked);
+        op(&mut $a.ignored, $b.ignored);
+        op(&mut $a.orphaned, $b.orphaned);
+        op(&mut $a.stale_waiting, $b.stale_waiting);
+        op(&mut $a.clock_skew, $b.clock_skew);
+        op(&mut $a.dedupe_evicted, $b.dedupe_evicted);
+        op(&mut $a.ticket_evicted, $b.ticket_evicted);
+        op(&mut $a.fcr_evicted, $b.fcr_evicted);
+        op(&mut $a.agent_evicted, $b.agent_evicted);
+        op(&mut $a.call_evicted, $b.call_evicted);
+        op(&mut $a.fcr_untracked, $b.fcr_untracked);
+        op(&mut $a.agent_calls_untracked, $b.agent_calls_untracked);
+        op(&mut $a.fcr_facts_dropped, $b.fcr_facts_dropped);
+    }};
+}
+
 impl PartitionCounters {
+    /// Takes `other` (a part of `self`) out of `self`.
+    pub fn remove(&mut self, other: &PartitionCounters) {
+        let this = self;
+        each_counter!(this, other, |a: &mut u64, b: u64| *a = a.saturating_sub(b));
+    }
+
     /// Adds `other` into `self`.
     pub fn merge(&mut self, other: &PartitionCounters) {
-        self.applied += other.applied;
-        self.late += other.late;
-        self.parked += other.parked;
-        self.ignored += other.ignored;
-        self.orphaned += other.orphaned;
-        self.stale_waiting += other.stale_waiting;
-        self.clock_skew += other.clock_skew;
-        self.dedupe_evicted += other.dedupe_evicted;
-        self.ticket_evicted += other.ticket_evicted;
-        self.fcr_evicted += other.fcr_evicted;
-        self.agent_evicted += other.agent_evicted;
-        self.call_evicted += other.call_evicted;
-        self.fcr_untracked += other.fcr_untracked;
-        self.agent_calls_untracked += other.agent_calls_untracked;
-        self.fcr_facts_dropped += other.fcr_facts_dropped;
+        let this = self;
+        each_counter!(this, other, |a: &mut u64, b: u64| *a += b);
     }
 }
 

@@ -28,9 +28,37 @@ use crate::window::Merge;
 pub struct Retired {
     pub queues: BTreeMap<Arc<str>, CallTotals>,
     pub counters: PartitionCounters,
+    /// What partitions restored from checkpoints brought with them: history this process
+    /// did not count. The snapshot's totals include it (they equal those of a run that
+    /// never stopped); the Prometheus counters leave it out, so a restart never continues a
+    /// counter from a lower non-zero value and `sum()` across instances counts each event
+    /// once.
+    pub restored_queues: BTreeMap<Arc<str>, CallTotals>,
+    pub restored_counters: PartitionCounters,
+}
+
+impl EngineView {
+    /// The counters as this process counted them: what Prometheus exports.
+    pub fn counted_here(&self) -> PartitionCounters {
+        let mut here = self.counters;
+        here.remove(&self.restored);
+        here
+    }
 }
 
 impl Retired {
+    /// Keeps the lifetime part of a partition just restored from a checkpoint, as history
+    /// this process did not count.
+    pub fn absorb_restored(&mut self, first: &PartitionSnapshot) {
+        for q in &first.queues {
+            self.restored_queues
+                .entry(Arc::clone(&q.name))
+                .or_default()
+                .merge(&q.totals);
+        }
+        self.restored_counters.merge(&first.counters);
+    }
+
     /// Keeps the lifetime part of a partition's last snapshot.
     pub fn absorb(&mut self, last: &PartitionSnapshot) {
         for q in &last.queues {
@@ -52,6 +80,10 @@ pub struct EngineView {
     pub last_event_ts: Option<String>,
     pub last_event_ms: Option<i64>,
     pub counters: PartitionCounters,
+    /// The part of `counters` restored partitions brought from their checkpoints (see
+    /// [`Retired::restored_counters`]); [`EngineView::counted_here`] leaves it out.
+    #[serde(skip)]
+    pub restored: PartitionCounters,
     /// Messages this instance read from Kafka, and rejected (filled in by the engine from its
     /// ingest telemetry; the core itself never sees Kafka).
     pub consumed: u64,
@@ -242,6 +274,13 @@ impl Snapshot {
                         .map(|(label, agg)| window_metrics(label, agg, queue_policy))
                         .collect(),
                     totals: totals_view(&acc.totals, thresholds, &policy.wait_bounds(queue_policy)),
+                    counted: {
+                        let mut here = acc.totals.clone();
+                        if let Some(restored) = retired.restored_queues.get(&name) {
+                            here.remove(restored);
+                        }
+                        totals_view(&here, thresholds, &policy.wait_bounds(queue_policy))
+                    },
                     staffing: staffing(policy, queue_policy, &labels, &acc.windows, at, &teams),
                     fcr: None,
                     tickets: acc.tickets.as_ref().map(|(windows, live)| TicketView {
@@ -295,6 +334,7 @@ impl Snapshot {
                 last_event_ts: high_water.map(Ts::to_rfc3339),
                 last_event_ms: high_water.map(Ts::millis),
                 counters,
+                restored: retired.restored_counters,
                 consumed: 0,
                 rejected: 0,
                 fcr_customers: 0,

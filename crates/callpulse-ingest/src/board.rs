@@ -129,6 +129,12 @@ impl PartitionBoard {
         inner.retired.absorb(last);
     }
 
+    /// Notes a partition just restored from its checkpoint: its lifetime totals so far are
+    /// history this process did not count (see `Retired::restored_counters`).
+    pub fn restored(&self, _topic: &Arc<str>, _partition: i32, first: &PartitionSnapshot) {
+        self.lock().retired.absorb_restored(first);
+    }
+
     /// Records how far partitions have been applied (after each batch): per partition its
     /// newest event time and the next offset to apply.
     pub fn progress<'a>(&self, applied: impl IntoIterator<Item = (&'a Key, Option<Ts>, i64)>) {

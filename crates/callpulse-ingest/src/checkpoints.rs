@@ -440,6 +440,21 @@ fn ensure_topic(base: &ClientConfig, config: &StoreConfig) -> Result<i32, Checkp
         topic: config.topic.clone(),
         source,
     };
+    let consumer: BaseConsumer = base.create().map_err(CheckpointStoreError::Client)?;
+    let partitions = || -> Result<i32, CheckpointStoreError> {
+        let metadata = consumer
+            .fetch_metadata(Some(&config.topic), config.timeout)
+            .map_err(topic_err)?;
+        Ok(metadata
+            .topics()
+            .iter()
+            .find(|t| t.name() == config.topic && t.error().is_none())
+            .map_or(0, |t| t.partitions().len() as i32))
+    };
+    let existing = partitions()?;
+    if existing > 0 {
+        return Ok(existing);
+    }
     let admin: AdminClient<DefaultClientContext> =
         base.create().map_err(CheckpointStoreError::Client)?;
     let max_bytes = (config.chunk_bytes + 4096).to_string();
@@ -470,30 +485,17 @@ fn ensure_topic(base: &ClientConfig, config: &StoreConfig) -> Result<i32, Checkp
                 }
             }
         }
-        // A broker without the admin API (librdkafka's mock cluster) may still have the
-        // topic: the metadata below decides.
-        Err(err) => {
-            warn!(topic = %config.topic, %err, "could not create the checkpoint topic; looking for it");
-        }
+        Err(err) => return Err(topic_err(err)),
     }
-    let consumer: BaseConsumer = base.create().map_err(CheckpointStoreError::Client)?;
     // A topic just created may take a moment to show its partitions.
     #[allow(clippy::disallowed_methods)] // bounding a blocking wait, not event time
     let start = std::time::Instant::now();
     loop {
-        let metadata = consumer
-            .fetch_metadata(Some(&config.topic), config.timeout)
-            .map_err(topic_err)?;
-        let count = metadata
-            .topics()
-            .iter()
-            .find(|t| t.name() == config.topic)
-            .map_or(0, |t| t.partitions().len() as i32);
+        let count = partitions()?;
         if count > 0 {
             return Ok(count);
         }
         if start.elapsed() > config.timeout {
-            warn!(topic = %config.topic, "checkpoint topic missing: create it with cleanup.policy=compact");
             return Err(topic_err(KafkaError::MetadataFetch(
                 RDKafkaErrorCode::UnknownTopicOrPartition,
             )));

@@ -82,6 +82,43 @@ pub struct IngestConfig {
     /// Values may be written as strings, numbers or booleans.
     #[serde(deserialize_with = "properties")]
     pub librdkafka: BTreeMap<String, String>,
+    /// Partition state checkpoints (see `docs/state.md`).
+    pub checkpoints: CheckpointsConfig,
+}
+
+/// Where and how often partition state is checkpointed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CheckpointsConfig {
+    /// Checkpoint partition state to Kafka and restore it on assignment. Off, a partition
+    /// starts empty from the group's committed offset, as after any restart.
+    pub enabled: bool,
+    /// The compacted topic the checkpoints go to (created if missing).
+    pub topic: String,
+    /// Partitions and replication factor of that topic when it is created.
+    pub partitions: i32,
+    pub replication: i32,
+    /// How often each changed partition is checkpointed (ms); also on revoke and shutdown.
+    pub interval_ms: u64,
+    /// Largest record written (bytes); a bigger state is split into chunks. Keep under the
+    /// topic's `max.message.bytes` (1 MB by default).
+    pub chunk_bytes: usize,
+    /// How long a checkpoint write or read may take (ms).
+    pub timeout_ms: u64,
+}
+
+impl Default for CheckpointsConfig {
+    fn default() -> Self {
+        CheckpointsConfig {
+            enabled: true,
+            topic: "callpulse.checkpoints".to_owned(),
+            partitions: 8,
+            replication: 1,
+            interval_ms: 30_000,
+            chunk_bytes: 900_000,
+            timeout_ms: 10_000,
+        }
+    }
 }
 
 /// A librdkafka property value: librdkafka takes strings, but `6000` or `true` written in
@@ -128,6 +165,7 @@ impl Default for IngestConfig {
             max_future_secs: 300,
             max_past_secs: 7 * 24 * 3600,
             librdkafka: BTreeMap::new(),
+            checkpoints: CheckpointsConfig::default(),
         }
     }
 }

@@ -9,7 +9,6 @@
 //! their offsets were never stored, so the next owner reads them.
 
 use std::collections::HashMap;
-use std::hash::BuildHasher;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::thread::JoinHandle;
@@ -18,21 +17,26 @@ use std::time::Duration;
 use callpulse_core::MetricsPolicy;
 use callpulse_events::SharedClock;
 use prometheus::Registry;
+use rdkafka::TopicPartitionList;
 use rdkafka::client::ClientContext;
 use rdkafka::config::ClientConfig;
-use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer, ConsumerContext, Rebalance};
+use rdkafka::consumer::{
+    BaseConsumer, CommitMode, Consumer, ConsumerContext, Rebalance, RebalanceProtocol,
+};
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::message::Message;
 use rdkafka::statistics::Statistics;
-use rustc_hash::FxBuildHasher;
+use rdkafka::types::RDKafkaRespErr;
 use thiserror::Error;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, error, info, warn};
 
 use crate::board::PartitionBoard;
+use crate::checkpoints::{CheckpointStore, StoreConfig};
 use crate::config::IngestConfig;
 use crate::ratelimit::RateLimit;
+use crate::restore::{restore_assigned, worker_of};
 use crate::telemetry::IngestTelemetry;
 use crate::worker::{Input, Raw, Worker};
 
@@ -54,6 +58,11 @@ pub enum IngestError {
     /// The poll thread could not be spawned or panicked.
     #[error("the kafka poll thread failed")]
     PollThread,
+    /// Checkpoints are enabled but their topic cannot be used.
+    #[error(
+        "checkpoints enabled but unavailable (set ingest.checkpoints.enabled = false to run without)"
+    )]
+    Checkpoints(#[source] crate::checkpoints::CheckpointStoreError),
     /// A worker thread could not be spawned.
     #[error("worker thread {0} could not be started")]
     WorkerThread(usize),
@@ -77,6 +86,9 @@ struct Ctx {
     error_log: Mutex<RateLimit>,
     /// Where each partition's log end goes, for the instance watermark.
     board: Arc<PartitionBoard>,
+    /// Checkpoints to restore assigned partitions from (when enabled).
+    checkpoints: Option<Arc<CheckpointStore>>,
+    policy: Arc<MetricsPolicy>,
 }
 
 impl ClientContext for Ctx {
@@ -112,6 +124,50 @@ impl ClientContext for Ctx {
 }
 
 impl ConsumerContext for Ctx {
+    /// librdkafka's default rebalance, with one step added: newly assigned partitions are
+    /// restored from their checkpoints and assigned at the checkpoints' offsets
+    /// (`restore.rs`) before fetching starts.
+    fn rebalance(
+        &self,
+        consumer: &BaseConsumer<Self>,
+        err: RDKafkaRespErr,
+        tpl: &mut TopicPartitionList,
+    ) {
+        let cooperative = matches!(
+            consumer.rebalance_protocol(),
+            RebalanceProtocol::Cooperative
+        );
+        match err {
+            RDKafkaRespErr::RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS => {
+                if let Some(store) = &self.checkpoints {
+                    restore_assigned(store, &self.policy, &self.workers, &self.telemetry, tpl);
+                }
+                self.pre_rebalance(consumer, &Rebalance::Assign(tpl));
+                let assigned = if cooperative {
+                    consumer.incremental_assign(tpl)
+                } else {
+                    consumer.assign(tpl)
+                };
+                if let Err(err) = assigned {
+                    error!(%err, "could not take the assigned partitions");
+                }
+                self.post_rebalance(consumer, &Rebalance::Assign(tpl));
+            }
+            RDKafkaRespErr::RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS => {
+                self.pre_rebalance(consumer, &Rebalance::Revoke(tpl));
+                self.unassign(consumer, tpl, cooperative);
+                self.post_rebalance(consumer, &Rebalance::Revoke(tpl));
+            }
+            other => {
+                let error = Rebalance::Error(KafkaError::Rebalance(other.into()));
+                self.pre_rebalance(consumer, &error);
+                // As librdkafka's default does on a failed rebalance: let go of everything.
+                self.unassign(consumer, tpl, cooperative);
+                self.post_rebalance(consumer, &error);
+            }
+        }
+    }
+
     fn pre_rebalance(&self, consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
         if let Rebalance::Revoke(tpl) = rebalance {
             if self.closing.load(Ordering::Acquire) {
@@ -185,6 +241,17 @@ impl ConsumerContext for Ctx {
 }
 
 impl Ctx {
+    fn unassign(&self, consumer: &BaseConsumer<Self>, tpl: &TopicPartitionList, cooperative: bool) {
+        let result = if cooperative {
+            consumer.incremental_unassign(tpl)
+        } else {
+            consumer.unassign()
+        };
+        if let Err(err) = result {
+            warn!(%err, "could not release the revoked partitions");
+        }
+    }
+
     /// Sends a control input to every worker and waits for all acks, up to the drain timeout.
     fn broadcast(&self, make: impl Fn(std::sync::mpsc::SyncSender<()>) -> Input) -> bool {
         let (done_tx, done_rx) = std::sync::mpsc::sync_channel(self.workers.len());
@@ -298,7 +365,31 @@ pub fn start(
     let (senders, receivers): (Vec<_>, Vec<_>) = (0..config.workers)
         .map(|_| mpsc::channel(config.channel_batches))
         .unzip();
+    let checkpoints = if config.checkpoints.enabled {
+        let store = CheckpointStore::open(&StoreConfig {
+            brokers: config.brokers.clone(),
+            group: config.group_id.clone(),
+            topic: config.checkpoints.topic.clone(),
+            partitions: config.checkpoints.partitions,
+            replication: config.checkpoints.replication,
+            chunk_bytes: config.checkpoints.chunk_bytes,
+            timeout: Duration::from_millis(config.checkpoints.timeout_ms),
+            librdkafka: config
+                .librdkafka
+                .iter()
+                .filter(|(key, _)| is_shared_property(key))
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect(),
+        })
+        .map_err(IngestError::Checkpoints)?;
+        Some(Arc::new(store))
+    } else {
+        None
+    };
+    let checkpoint_every_ticks = (config.checkpoints.interval_ms / config.tick_ms.max(1)).max(1);
     let ctx = Ctx {
+        checkpoints: checkpoints.clone(),
+        policy: Arc::clone(&policy),
         workers: senders.clone(),
         revoked: Mutex::new(Vec::new()),
         revoked_flag: AtomicBool::new(false),
@@ -338,6 +429,8 @@ pub fn start(
                 telemetry: telemetry.clone(),
                 clock: Arc::clone(&clock),
                 ticks: board.ticks(),
+                checkpoints: checkpoints.clone(),
+                checkpoint_every_ticks,
             };
             let runtime = runtime.clone();
             std::thread::Builder::new()
@@ -373,6 +466,24 @@ pub fn start(
         poll_thread: Some(poll_thread),
         workers,
     })
+}
+
+/// Whether a pass-through librdkafka property concerns the connection (security, SASL,
+/// TLS, addressing) and so applies to the checkpoint clients too; consumer-only ones
+/// (`session.timeout.ms`, `auto.offset.reset`...) do not.
+fn is_shared_property(key: &str) -> bool {
+    [
+        "security.",
+        "sasl.",
+        "ssl.",
+        "ssl_",
+        "client.",
+        "socket.",
+        "broker.",
+        "metadata.",
+    ]
+    .iter()
+    .any(|prefix| key.starts_with(prefix))
 }
 
 fn client_config(config: &IngestConfig) -> ClientConfig {
@@ -459,8 +570,7 @@ fn poll_loop(
                     }
                 };
                 *consumed.entry(Arc::clone(&topic)).or_default() += 1;
-                let worker =
-                    FxBuildHasher.hash_one((&*topic, msg.partition())) as usize % buffers.len();
+                let worker = worker_of(&topic, msg.partition(), buffers.len());
                 buffers[worker].push(Raw {
                     topic,
                     partition: msg.partition(),

@@ -20,11 +20,12 @@ mod checkpoints;
 mod config;
 mod consumer;
 mod ratelimit;
+mod restore;
 mod telemetry;
 mod worker;
 
 pub use board::{BoardRead, PartitionBoard, Tick};
 pub use checkpoints::{CheckpointStore, CheckpointStoreError, StoreConfig, Stored};
-pub use config::{IngestConfig, TopicsConfig};
+pub use config::{CheckpointsConfig, IngestConfig, TopicsConfig};
 pub use consumer::{Ingest, IngestError, start};
 pub use telemetry::IngestTelemetry;

@@ -21,7 +21,21 @@ pub struct IngestTelemetry {
     pub commit_failures: IntCounter,
     /// Consumer-level errors reported by librdkafka (broker down, auth failures, ...).
     pub consumer_errors: IntCounter,
+    /// Partition checkpoints, by outcome (written, write_failed, restored, refused, none).
+    pub checkpoints: IntCounterVec,
+    /// Size of the last checkpoint written (bytes).
+    pub checkpoint_bytes: IntGauge,
 }
+
+/// The outcomes `callpulse_checkpoints_total` counts.
+pub const CHECKPOINT_OUTCOMES: [&str; 6] = [
+    "written",
+    "write_failed",
+    "restored",
+    "refused",
+    "read_failed",
+    "none",
+];
 
 impl IngestTelemetry {
     /// Messages consumed and rejected so far, summed over topics and reasons.
@@ -82,6 +96,22 @@ impl IngestTelemetry {
             "callpulse_consumer_errors_total",
             "Errors reported by the Kafka client (broker unreachable, authentication, ...).",
         )?;
+        let checkpoints = IntCounterVec::new(
+            Opts::new(
+                "callpulse_checkpoints_total",
+                "Partition checkpoints: written, write_failed, and on assignment restored, refused (another format or policy: started empty), read_failed (started empty) or none.",
+            ),
+            &["outcome"],
+        )?;
+        let checkpoint_bytes = IntGauge::new(
+            "callpulse_checkpoint_last_bytes",
+            "Size of the last partition checkpoint written.",
+        )?;
+        registry.register(Box::new(checkpoints.clone()))?;
+        registry.register(Box::new(checkpoint_bytes.clone()))?;
+        for outcome in CHECKPOINT_OUTCOMES {
+            checkpoints.with_label_values(&[outcome]);
+        }
         registry.register(Box::new(consumed.clone()))?;
         registry.register(Box::new(rejected.clone()))?;
         registry.register(Box::new(lag.clone()))?;
@@ -104,6 +134,8 @@ impl IngestTelemetry {
             rebalances,
             commit_failures,
             consumer_errors,
+            checkpoints,
+            checkpoint_bytes,
         })
     }
 }

@@ -18,6 +18,7 @@ use tokio::sync::{mpsc, watch};
 use tracing::{debug, warn};
 
 use crate::board::{PartitionBoard, Tick};
+use crate::checkpoints::CheckpointStore;
 use crate::ratelimit::RateLimit;
 use crate::telemetry::IngestTelemetry;
 
@@ -40,6 +41,13 @@ pub(crate) enum Input {
         partitions: Vec<(Arc<str>, i32)>,
         done: SyncSender<()>,
     },
+    /// A partition just assigned, restored from its checkpoint; its messages follow from
+    /// the checkpoint's offset. Sent by the rebalance callback before any of them.
+    Restore {
+        partition: (Arc<str>, i32),
+        state: Box<PartitionState>,
+        next_offset: i64,
+    },
     /// The consumer polled and found nothing after the batches before this one: every
     /// partition of this worker is caught up until its next message.
     Idle,
@@ -53,6 +61,10 @@ pub(crate) enum Input {
 
 struct Owned {
     state: PartitionState,
+    /// The next offset to apply (the last applied + 1): what a checkpoint now would cover.
+    next_offset: Option<i64>,
+    /// The offset the last checkpoint written covers.
+    checkpointed: Option<i64>,
     /// The last offset applied (the message's own), not yet handed to the offset store.
     pending_offset: Option<i64>,
     /// The last offset applied, if this batch applied any (for the watermark's progress).
@@ -72,6 +84,9 @@ pub(crate) struct Worker<C: ConsumerContext + 'static> {
     pub(crate) clock: SharedClock,
     /// The publisher's tick requests: read every partition at the tick's instant.
     pub(crate) ticks: watch::Receiver<Tick>,
+    /// Where checkpoints go, and every how many ticks.
+    pub(crate) checkpoints: Option<Arc<CheckpointStore>>,
+    pub(crate) checkpoint_every_ticks: u64,
 }
 
 #[allow(clippy::disallowed_methods)] // monotonic time for log rate limiting only
@@ -86,6 +101,7 @@ impl<C: ConsumerContext + 'static> Worker<C> {
         let mut log_limit = RateLimit::new(Duration::from_secs(10), 5);
         let mut last_tick = *self.ticks.borrow();
         let mut ticks_open = true;
+        let mut ticks_seen = 0u64;
         loop {
             tokio::select! {
                 // The tick first: it is ready at most once per period, so it cannot starve the
@@ -95,6 +111,10 @@ impl<C: ConsumerContext + 'static> Worker<C> {
                 changed = self.ticks.changed(), if ticks_open => match changed {
                     Ok(()) => {
                         last_tick = *self.ticks.borrow_and_update();
+                        ticks_seen += 1;
+                        if ticks_seen % self.checkpoint_every_ticks.max(1) == 0 {
+                            self.checkpoint(&mut partitions, |_| true);
+                        }
                         self.store(&mut partitions, |_| true);
                         self.publish(&mut partitions, last_tick);
                     }
@@ -104,7 +124,21 @@ impl<C: ConsumerContext + 'static> Worker<C> {
                 input = self.inputs.recv() => match input {
                     Some(Input::Batch(batch)) => self.apply(&mut partitions, batch, &mut log_limit),
                     Some(Input::Idle) => self.board.idle(partitions.keys()),
+                    Some(Input::Restore { partition, mut state, next_offset }) => {
+                        // What the checkpoint brought is history this process did not
+                        // count: its Prometheus counters leave it out (board.restored).
+                        let first = state.snapshot(last_tick.at);
+                        self.board.restored(&partition.0, partition.1, &first);
+                        partitions.insert(partition, Owned {
+                            state: *state,
+                            next_offset: Some(next_offset),
+                            checkpointed: Some(next_offset),
+                            pending_offset: None,
+                            batch_offset: None,
+                        });
+                    }
                     Some(Input::Revoke { partitions: gone, done }) => {
+                        self.checkpoint(&mut partitions, |key| gone.contains(key));
                         self.store(&mut partitions, |key| gone.contains(key));
                         for key in gone {
                             if let Some(mut owned) = partitions.remove(&key) {
@@ -117,6 +151,7 @@ impl<C: ConsumerContext + 'static> Worker<C> {
                         let _ = done.send(());
                     }
                     Some(Input::Shutdown { done }) => {
+                        self.checkpoint(&mut partitions, |_| true);
                         self.store(&mut partitions, |_| true);
                         // The last snapshot holds everything applied, read at the last tick's
                         // instant (the publisher's final merge uses the same one).
@@ -143,6 +178,8 @@ impl<C: ConsumerContext + 'static> Worker<C> {
             let key = (Arc::clone(&raw.topic), raw.partition);
             let owned = partitions.entry(key).or_insert_with(|| Owned {
                 state: PartitionState::new(Arc::clone(&self.policy)),
+                next_offset: None,
+                checkpointed: None,
                 pending_offset: None,
                 batch_offset: None,
             });
@@ -165,6 +202,7 @@ impl<C: ConsumerContext + 'static> Worker<C> {
             }
             owned.pending_offset = Some(raw.offset);
             owned.batch_offset = Some(raw.offset);
+            owned.next_offset = Some(raw.offset + 1);
         }
         let mut facts = Vec::new();
         let mut progress = Vec::new();
@@ -182,6 +220,47 @@ impl<C: ConsumerContext + 'static> Worker<C> {
                     .rejected
                     .with_label_values(&[Rejection::REASONS[i]])
                     .inc_by(*count);
+            }
+        }
+    }
+
+    /// Writes a checkpoint of each partition selected by `which` that applied something
+    /// since its last one, covering the input up to its next offset. A failed write is
+    /// counted and logged; the partition's previous checkpoint stays valid, and the state
+    /// lives on in memory.
+    fn checkpoint(
+        &self,
+        partitions: &mut HashMap<(Arc<str>, i32), Owned>,
+        which: impl Fn(&(Arc<str>, i32)) -> bool,
+    ) {
+        let Some(store) = &self.checkpoints else {
+            return;
+        };
+        for (key, owned) in partitions.iter_mut().filter(|(key, _)| which(key)) {
+            let Some(next) = owned.next_offset else {
+                continue;
+            };
+            if owned.checkpointed == Some(next) {
+                continue;
+            }
+            let bytes = owned.state.checkpoint();
+            match store.write(&key.0, key.1, next, &bytes) {
+                Ok(generation) => {
+                    owned.checkpointed = Some(next);
+                    self.telemetry
+                        .checkpoints
+                        .with_label_values(&["written"])
+                        .inc();
+                    self.telemetry.checkpoint_bytes.set(bytes.len() as i64);
+                    debug!(topic = %key.0, partition = key.1, next, generation, bytes = bytes.len(), "checkpoint written");
+                }
+                Err(err) => {
+                    self.telemetry
+                        .checkpoints
+                        .with_label_values(&["write_failed"])
+                        .inc();
+                    warn!(topic = %key.0, partition = key.1, %err, "checkpoint write failed; the previous one stays in use");
+                }
             }
         }
     }

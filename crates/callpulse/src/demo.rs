@@ -59,6 +59,13 @@ pub async fn demo(
         mock.create_topic(topic, opts.partitions.max(1), 1)
             .with_context(|| format!("while creating topic {topic}"))?;
     }
+    // The mock broker has no admin API, so the engine could not create the compacted
+    // checkpoint topic itself.
+    let checkpoints = &config.ingest.checkpoints;
+    if checkpoints.enabled {
+        mock.create_topic(&checkpoints.topic, checkpoints.partitions.max(1), 1)
+            .with_context(|| format!("while creating topic {}", checkpoints.topic))?;
+    }
     let brokers = mock.bootstrap_servers();
     config.ingest.brokers = brokers.clone();
     if let Some(seed) = opts.seed {

@@ -43,6 +43,10 @@ pub struct QueueView {
     /// One entry per configured window, in configuration order.
     pub windows: Vec<WindowMetrics>,
     pub totals: TotalsView,
+    /// `totals` as this process counted them (restored history left out): what the
+    /// Prometheus counters export.
+    #[serde(skip)]
+    pub counted: TotalsView,
     /// Erlang C staffing now; `null` until the staffing window has a completed call.
     pub staffing: Option<StaffingView>,
     /// Ticket figures, for a queue that has had tickets.

@@ -264,31 +264,31 @@ pub(super) const FAMILIES: &[Family] = &[
     },
     Family {
         name: "callpulse_calls_offered_total",
-        help: "Calls offered since this instance started.",
+        help: "Calls offered, as this process counted them (history restored from checkpoints left out).",
         kind: COUNTER,
         labels: Q,
-        emit: |s, o| o.per_queue(s, |q| count(q.totals.offered)),
+        emit: |s, o| o.per_queue(s, |q| count(q.counted.offered)),
     },
     Family {
         name: "callpulse_calls_answered_total",
         help: "Calls answered.",
         kind: COUNTER,
         labels: Q,
-        emit: |s, o| o.per_queue(s, |q| count(q.totals.answered)),
+        emit: |s, o| o.per_queue(s, |q| count(q.counted.answered)),
     },
     Family {
         name: "callpulse_calls_abandoned_total",
         help: "Calls abandoned, short abandons included.",
         kind: COUNTER,
         labels: Q,
-        emit: |s, o| o.per_queue(s, |q| count(q.totals.abandoned)),
+        emit: |s, o| o.per_queue(s, |q| count(q.counted.abandoned)),
     },
     Family {
         name: "callpulse_calls_short_abandoned_total",
         help: "Short abandons.",
         kind: COUNTER,
         labels: Q,
-        emit: |s, o| o.per_queue(s, |q| count(q.totals.short_abandoned)),
+        emit: |s, o| o.per_queue(s, |q| count(q.counted.short_abandoned)),
     },
     Family {
         name: "callpulse_calls_answered_within_threshold_total",
@@ -297,7 +297,7 @@ pub(super) const FAMILIES: &[Family] = &[
         labels: QT,
         emit: |s, o| {
             for q in &s.queues {
-                for (threshold, n) in &q.totals.answered_within {
+                for (threshold, n) in &q.counted.answered_within {
                     let threshold = threshold.to_string();
                     o.put(
                         &[("queue", &q.queue), ("threshold_seconds", &threshold)],
@@ -312,28 +312,28 @@ pub(super) const FAMILIES: &[Family] = &[
         help: "Calls completed after wrap-up.",
         kind: COUNTER,
         labels: Q,
-        emit: |s, o| o.per_queue(s, |q| count(q.totals.completed)),
+        emit: |s, o| o.per_queue(s, |q| count(q.counted.completed)),
     },
     Family {
         name: "callpulse_calls_handle_seconds_total",
         help: "Talk + hold + after-call work of completed calls.",
         kind: COUNTER,
         labels: Q,
-        emit: |s, o| o.per_queue(s, |q| Some(q.totals.handle_s)),
+        emit: |s, o| o.per_queue(s, |q| Some(q.counted.handle_s)),
     },
     Family {
         name: "callpulse_csat_responses_total",
         help: "CSAT responses.",
         kind: COUNTER,
         labels: Q,
-        emit: |s, o| o.per_queue(s, |q| count(q.totals.csat_responses)),
+        emit: |s, o| o.per_queue(s, |q| count(q.counted.csat_responses)),
     },
     Family {
         name: "callpulse_csat_positive_responses_total",
         help: "CSAT responses scoring 4 or 5.",
         kind: COUNTER,
         labels: Q,
-        emit: |s, o| o.per_queue(s, |q| count(q.totals.csat_positive)),
+        emit: |s, o| o.per_queue(s, |q| count(q.counted.csat_positive)),
     },
     Family {
         name: "callpulse_calls_answer_wait_seconds",
@@ -342,7 +342,7 @@ pub(super) const FAMILIES: &[Family] = &[
         labels: Q,
         emit: |s, o| {
             for q in &s.queues {
-                let t = &q.totals;
+                let t = &q.counted;
                 let mut hist = Histogram::default();
                 hist.set_sample_count(t.answered);
                 hist.set_sample_sum(t.answer_wait_s);

@@ -12,7 +12,7 @@ pub(super) const FAMILIES: &[Family] = &[
         kind: COUNTER,
         labels: &["outcome"],
         emit: |s, o| {
-            let c = &s.engine.counters;
+            let c = &s.engine.counted_here();
             for (outcome, n) in [
                 ("counted", c.applied),
                 ("late", c.late),
@@ -29,7 +29,7 @@ pub(super) const FAMILIES: &[Family] = &[
         kind: COUNTER,
         labels: &["kind"],
         emit: |s, o| {
-            let c = &s.engine.counters;
+            let c = &s.engine.counted_here();
             for (kind, n) in [
                 ("orphaned", c.orphaned),
                 ("stale_waiting", c.stale_waiting),

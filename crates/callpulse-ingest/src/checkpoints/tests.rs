@@ -5,7 +5,6 @@ use rdkafka::mocking::MockCluster;
 use super::*;
 
 fn store(brokers: &str, chunk_bytes: usize) -> CheckpointStore {
-    // Short: the mock cluster has no admin API, so creating the topic times out first.
     CheckpointStore::open(&StoreConfig {
         brokers: brokers.to_owned(),
         group: "g".to_owned(),
