@@ -305,77 +305,107 @@ impl CheckpointStore {
         topic: &str,
         partition: i32,
     ) -> Result<Option<Stored>, CheckpointStoreError> {
-        let base = base_key(&self.group, topic, partition);
-        let home = self.home_partition(&base);
+        let wanted = [(topic.to_owned(), partition)];
+        Ok(self.read_all(&wanted)?.remove(&wanted[0]).flatten())
+    }
+
+    /// The latest complete checkpoint of each of `wanted`: one pass over each checkpoint
+    /// partition involved, however many input partitions it holds (an assignment of many
+    /// partitions reads each record once).
+    ///
+    /// # Errors
+    /// The checkpoint topic cannot be read.
+    pub fn read_all(
+        &self,
+        wanted: &[(String, i32)],
+    ) -> Result<HashMap<(String, i32), Option<Stored>>, CheckpointStoreError> {
+        let mut by_home: HashMap<i32, HashMap<String, (String, i32)>> = HashMap::new();
+        for (topic, partition) in wanted {
+            let base = base_key(&self.group, topic, *partition);
+            by_home
+                .entry(self.home_partition(&base))
+                .or_default()
+                .insert(base, (topic.clone(), *partition));
+        }
+        let mut found = HashMap::new();
+        for (home, bases) in by_home {
+            let mut slots: HashMap<&str, SlotRecords> = HashMap::new();
+            self.scan(home, |key, value| {
+                let Some((base, slot, which)) = split_key(key) else {
+                    return;
+                };
+                let Some((base, _)) = bases.get_key_value(base) else {
+                    return;
+                };
+                slots
+                    .entry(base.as_str())
+                    .or_default()
+                    .take(slot, which, value);
+            })?;
+            for (base, (topic, partition)) in &bases {
+                let records = slots.remove(base.as_str()).unwrap_or_default();
+                let stored = self.settle(base, topic, *partition, records);
+                found.insert((topic.clone(), *partition), stored);
+            }
+        }
+        Ok(found)
+    }
+
+    /// Reads checkpoint partition `home` from its start to its end, record by record.
+    fn scan(
+        &self,
+        home: i32,
+        mut each: impl FnMut(&str, Option<&[u8]>),
+    ) -> Result<(), CheckpointStoreError> {
+        let topic_err = |source| CheckpointStoreError::Topic {
+            topic: self.topic.clone(),
+            source,
+        };
         let consumer: BaseConsumer = self.reader.create().map_err(CheckpointStoreError::Client)?;
         let (low, high) = consumer
             .fetch_watermarks(&self.topic, home, self.timeout)
-            .map_err(|source| CheckpointStoreError::Topic {
-                topic: self.topic.clone(),
-                source,
-            })?;
-        let mut manifests: [Option<Manifest>; 2] = [None, None];
-        let mut chunks: HashMap<(u64, u32), Vec<u8>> = HashMap::new();
-        if high > low {
-            let mut list = TopicPartitionList::new();
-            list.add_partition_offset(&self.topic, home, Offset::Beginning)
-                .map_err(CheckpointStoreError::Client)?;
-            consumer
-                .assign(&list)
-                .map_err(CheckpointStoreError::Client)?;
-            let prefix = format!("{base}\u{1f}");
-            #[allow(clippy::disallowed_methods)] // bounding a blocking read, not event time
-            let start = std::time::Instant::now();
-            let mut next = low;
-            while next < high {
-                if start.elapsed() > self.timeout {
-                    return Err(CheckpointStoreError::Topic {
-                        topic: self.topic.clone(),
-                        source: KafkaError::MessageConsumption(RDKafkaErrorCode::OperationTimedOut),
-                    });
-                }
-                let Some(message) = consumer.poll(Duration::from_millis(100)) else {
-                    continue;
-                };
-                let message = message.map_err(|source| CheckpointStoreError::Topic {
-                    topic: self.topic.clone(),
-                    source,
-                })?;
-                next = message.offset() + 1;
-                let Some(Ok(key)) = message.key_view::<str>() else {
-                    continue;
-                };
-                let Some(rest) = key.strip_prefix(&prefix) else {
-                    continue;
-                };
-                let mut parts = rest.split('\u{1f}');
-                let (Some(slot), Some(which)) = (parts.next(), parts.next()) else {
-                    continue;
-                };
-                let Ok(slot) = slot.parse::<u64>() else {
-                    continue;
-                };
-                let slot = slot % 2;
-                match (which, message.payload()) {
-                    ("m", Some(value)) => manifests[slot as usize] = Manifest::decode(value),
-                    ("m", None) => manifests[slot as usize] = None,
-                    (index, value) => {
-                        let Ok(index) = index.parse::<u32>() else {
-                            continue;
-                        };
-                        match value {
-                            Some(v) => {
-                                chunks.insert((slot, index), v.to_vec());
-                            }
-                            None => {
-                                chunks.remove(&(slot, index));
-                            }
-                        }
-                    }
-                }
+            .map_err(topic_err)?;
+        if high <= low {
+            return Ok(());
+        }
+        let mut list = TopicPartitionList::new();
+        list.add_partition_offset(&self.topic, home, Offset::Beginning)
+            .map_err(CheckpointStoreError::Client)?;
+        consumer
+            .assign(&list)
+            .map_err(CheckpointStoreError::Client)?;
+        #[allow(clippy::disallowed_methods)] // bounding a blocking read, not event time
+        let start = std::time::Instant::now();
+        let mut next = low;
+        while next < high {
+            if start.elapsed() > self.timeout {
+                return Err(topic_err(KafkaError::MessageConsumption(
+                    RDKafkaErrorCode::OperationTimedOut,
+                )));
+            }
+            let Some(message) = consumer.poll(Duration::from_millis(100)) else {
+                continue;
+            };
+            let message = message.map_err(topic_err)?;
+            next = message.offset() + 1;
+            if let Some(Ok(key)) = message.key_view::<str>() {
+                each(key, message.payload());
             }
         }
-        let mut candidates: Vec<(u64, Manifest)> = manifests
+        Ok(())
+    }
+
+    /// The newest complete slot of one input partition; remembers its generations and
+    /// chunk counts for the next write.
+    fn settle(
+        &self,
+        base: &str,
+        topic: &str,
+        partition: i32,
+        records: SlotRecords,
+    ) -> Option<Stored> {
+        let mut candidates: Vec<(u64, Manifest)> = records
+            .manifests
             .iter()
             .enumerate()
             .filter_map(|(slot, m)| m.map(|m| (slot as u64, m)))
@@ -383,7 +413,7 @@ impl CheckpointStore {
         candidates.sort_by_key(|(_, m)| std::cmp::Reverse(m.generation));
         let mut found = None;
         for (slot, manifest) in &candidates {
-            match assemble(&chunks, *slot, manifest) {
+            match assemble(&records.chunks, *slot, manifest) {
                 Some(bytes) => {
                     found = Some(Stored {
                         next_offset: manifest.next_offset,
@@ -401,19 +431,49 @@ impl CheckpointStore {
             }
         }
         let mut slots = self.slots();
-        let info = slots.entry(base).or_default();
-        info.generation = candidates
-            .iter()
-            .map(|(_, m)| m.generation)
-            .max()
-            .unwrap_or(0)
-            .max(info.generation);
+        let info = slots.entry(base.to_owned()).or_default();
         for (slot, m) in &candidates {
+            info.generation = info.generation.max(m.generation);
             info.chunks[*slot as usize] = info.chunks[*slot as usize].max(m.chunks);
         }
         debug!(topic, partition, found = found.is_some(), "checkpoint read");
-        Ok(found)
+        found
     }
+}
+
+/// The latest records of one input partition's two slots, as a scan finds them.
+#[derive(Debug, Default)]
+struct SlotRecords {
+    manifests: [Option<Manifest>; 2],
+    chunks: HashMap<(u64, u32), Vec<u8>>,
+}
+
+impl SlotRecords {
+    /// A record of `slot`: its manifest (`m`) or chunk `which`; `None` is a tombstone.
+    fn take(&mut self, slot: u64, which: &str, value: Option<&[u8]>) {
+        if which == "m" {
+            self.manifests[slot as usize] = value.and_then(Manifest::decode);
+            return;
+        }
+        let Ok(index) = which.parse::<u32>() else {
+            return;
+        };
+        match value {
+            Some(v) => {
+                self.chunks.insert((slot, index), v.to_vec());
+            }
+            None => {
+                self.chunks.remove(&(slot, index));
+            }
+        }
+    }
+}
+
+/// `(base, slot, manifest or chunk index)` of a record key.
+fn split_key(key: &str) -> Option<(&str, u64, &str)> {
+    let (rest, which) = key.rsplit_once('\u{1f}')?;
+    let (base, slot) = rest.rsplit_once('\u{1f}')?;
+    Some((base, slot.parse::<u64>().ok()? % 2, which))
 }
 
 /// A slot's bytes, if every chunk of its generation is there and the checksum matches.

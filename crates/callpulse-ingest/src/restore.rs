@@ -36,8 +36,17 @@ pub(crate) fn restore_assigned(
         .iter()
         .map(|e| (e.topic().to_owned(), e.partition()))
         .collect();
+    // One pass over the checkpoint topic for the whole assignment.
+    let mut found = match store.read_all(&partitions) {
+        Ok(found) => Ok(found),
+        Err(err) => Err(err.to_string()),
+    };
     for (topic, partition) in partitions {
-        let outcome = match store.read(&topic, partition) {
+        let read = match &mut found {
+            Ok(found) => Ok(found.remove(&(topic.clone(), partition)).flatten()),
+            Err(err) => Err(err.clone()),
+        };
+        let outcome = match read {
             Ok(Some(stored)) => match PartitionState::restore(Arc::clone(policy), &stored.bytes) {
                 Ok(state) => {
                     let worker = worker_of(&topic, partition, workers.len());
@@ -78,7 +87,12 @@ pub(crate) fn restore_assigned(
             },
             Ok(None) => "none",
             Err(err) => {
-                warn!(topic, partition, %err, "checkpoint could not be read: the partition starts empty from the group's committed offset");
+                warn!(
+                    topic,
+                    partition,
+                    err,
+                    "checkpoint could not be read: the partition starts empty from the group's committed offset"
+                );
                 "read_failed"
             }
         };

@@ -96,3 +96,36 @@ fn a_write_cut_short_falls_back_to_the_previous_checkpoint() {
     assert_eq!((got.next_offset, got.generation), (77, 1));
     assert_eq!(got.bytes, good);
 }
+
+/// An assignment of many partitions reads them all in one pass per checkpoint partition,
+/// each its own newest checkpoint; a partition never checkpointed reads as none.
+#[test]
+fn a_whole_assignment_is_read_at_once() {
+    let mock = MockCluster::new(1).expect("mock cluster");
+    mock.create_topic("callpulse.checkpoints", 3, 1)
+        .expect("topic");
+    let brokers = mock.bootstrap_servers();
+    let s = store(&brokers, 1024);
+    for partition in 0..8 {
+        s.write("calls", partition, 10, &bytes(3_000, partition as u8))
+            .expect("write");
+        s.write(
+            "calls",
+            partition,
+            20 + i64::from(partition),
+            &bytes(2_000, 100 + partition as u8),
+        )
+        .expect("write");
+    }
+    let wanted: Vec<(String, i32)> = (0..9).map(|p| ("calls".to_owned(), p)).collect();
+    let found = store(&brokers, 1024).read_all(&wanted).expect("read");
+    assert_eq!(found.len(), 9);
+    for partition in 0..8 {
+        let got = found[&("calls".to_owned(), partition)]
+            .as_ref()
+            .expect("a checkpoint");
+        assert_eq!(got.next_offset, 20 + i64::from(partition));
+        assert_eq!(got.bytes, bytes(2_000, 100 + partition as u8));
+    }
+    assert_eq!(found[&("calls".to_owned(), 8)], None);
+}
