@@ -201,6 +201,7 @@ async fn main() -> anyhow::Result<()> {
                 mock.create_topic(topic, args.partitions, 1)?;
             }
             mock.create_topic(callpulse_e2e::CHECKPOINT_TOPIC, 4, 1)?;
+            mock.create_topic(callpulse_e2e::DEAD_LETTER_TOPIC, 1, 1)?;
             let brokers = mock.bootstrap_servers();
             _mock = Some(mock);
             brokers

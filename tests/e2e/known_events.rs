@@ -548,7 +548,96 @@ async fn scenario(brokers: &str, group: &str) {
         "ws and api agree on windowed figures"
     );
     drop(ws);
+    dead_letters_hold_every_rejection(brokers);
     engine.stop().await;
+}
+
+/// Every rejected message but the duplicate is in the dead-letter topic, byte for byte,
+/// with its reason and source in headers.
+fn dead_letters_hold_every_rejection(brokers: &str) {
+    use rdkafka::Message;
+    use rdkafka::consumer::{BaseConsumer, Consumer};
+    use rdkafka::message::Headers;
+    let consumer: BaseConsumer = rdkafka::ClientConfig::new()
+        .set("bootstrap.servers", brokers)
+        .set("group.id", "dead-letter-reader")
+        .set("enable.auto.commit", "false")
+        .set("auto.offset.reset", "earliest")
+        .set("fetch.message.max.bytes", "2000000")
+        .create()
+        .expect("consumer");
+    consumer
+        .subscribe(&[callpulse_e2e::DEAD_LETTER_TOPIC])
+        .expect("subscribe");
+    let mut letters: Vec<(BTreeMap<String, String>, Vec<u8>)> = Vec::new();
+    for _ in 0..300 {
+        if letters.len() >= 5 {
+            // One more poll: a sixth (the duplicate) must not come.
+            if let Some(Ok(extra)) = consumer.poll(Duration::from_secs(1)) {
+                panic!("unexpected dead letter: {:?}", extra.payload_view::<str>());
+            }
+            break;
+        }
+        let Some(message) = consumer.poll(Duration::from_millis(100)) else {
+            continue;
+        };
+        let message = message.expect("dead letter");
+        let headers = message
+            .headers()
+            .map(|h| {
+                h.iter()
+                    .map(|header| {
+                        let value = header
+                            .value
+                            .map(|v| String::from_utf8_lossy(v).into_owned());
+                        (header.key.to_owned(), value.unwrap_or_default())
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        letters.push((headers, message.payload().unwrap_or_default().to_vec()));
+    }
+    let mut reasons: Vec<(String, String)> = letters
+        .iter()
+        .map(|(h, _)| {
+            (
+                h[callpulse_ingest::HEADER_REASON].clone(),
+                h[callpulse_ingest::HEADER_TOPIC].clone(),
+            )
+        })
+        .collect();
+    reasons.sort();
+    let expected: Vec<(String, String)> = [
+        ("malformed_json", "calls"),
+        ("missing_field", "calls"),
+        ("payload_too_large", "tickets"),
+        ("score_out_of_range", "surveys"),
+        ("unknown_type", "calls"),
+    ]
+    .iter()
+    .map(|(r, t)| ((*r).to_owned(), (*t).to_owned()))
+    .collect();
+    assert_eq!(reasons, expected);
+    for (headers, body) in &letters {
+        assert!(
+            headers[callpulse_ingest::HEADER_OFFSET]
+                .parse::<i64>()
+                .is_ok()
+        );
+        assert!(
+            headers[callpulse_ingest::HEADER_PARTITION]
+                .parse::<i32>()
+                .is_ok()
+        );
+        assert!(!headers[callpulse_ingest::HEADER_ERROR].is_empty());
+        match headers[callpulse_ingest::HEADER_REASON].as_str() {
+            "malformed_json" => assert_eq!(body, b"{not json"),
+            "payload_too_large" => {
+                assert!(body.len() > 70_000 && body.starts_with(br#"{"type":"ticket_created""#));
+            }
+            _ => assert!(body.starts_with(b"{\"type\":")),
+        }
+    }
 }
 
 async fn next_json<S>(ws: &mut S) -> serde_json::Value

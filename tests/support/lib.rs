@@ -85,8 +85,13 @@ pub fn mock_cluster(
     // The mock has no admin API: the checkpoint topic is made here, as an operator would.
     mock.create_topic(CHECKPOINT_TOPIC, 4, 1)
         .expect("checkpoint topic");
+    mock.create_topic(DEAD_LETTER_TOPIC, 1, 1)
+        .expect("dead-letter topic");
     mock
 }
+
+/// The default dead-letter topic (`ingest.dead_letters.topic`).
+pub const DEAD_LETTER_TOPIC: &str = "callpulse.dead-letters";
 
 /// The default checkpoint topic (`ingest.checkpoints.topic`).
 pub const CHECKPOINT_TOPIC: &str = "callpulse.checkpoints";

@@ -19,8 +19,6 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::Duration;
 
-use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
-use rdkafka::client::DefaultClientContext;
 use rdkafka::config::ClientConfig;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
@@ -30,7 +28,9 @@ use rdkafka::{Offset, TopicPartitionList};
 use rustc_hash::FxBuildHasher;
 use std::hash::BuildHasher;
 use thiserror::Error;
-use tracing::{debug, info, warn};
+use tracing::{debug, warn};
+
+use crate::topics::{TopicSpec, ensure_topic};
 
 const MANIFEST_MAGIC: &[u8; 4] = b"CPMF";
 const CHUNK_MAGIC: &[u8; 4] = b"CPCH";
@@ -172,7 +172,24 @@ impl CheckpointStore {
         for (key, value) in &config.librdkafka {
             base.set(key, value);
         }
-        let partitions = ensure_topic(&base, config)?;
+        let max_bytes = (config.chunk_bytes + 4096).to_string();
+        let partitions = ensure_topic(
+            &base,
+            &TopicSpec {
+                name: &config.topic,
+                partitions: config.partitions,
+                replication: config.replication,
+                configs: &[
+                    ("cleanup.policy", "compact"),
+                    ("max.message.bytes", &max_bytes),
+                ],
+                timeout: config.timeout,
+            },
+        )
+        .map_err(|source| CheckpointStoreError::Topic {
+            topic: config.topic.clone(),
+            source,
+        })?;
         let mut producer_config = base.clone();
         producer_config
             // Chunks before their manifest: one request in flight keeps them in order.
@@ -492,76 +509,6 @@ fn assemble(chunks: &HashMap<(u64, u32), Vec<u8>>, slot: u64, m: &Manifest) -> O
         bytes.extend_from_slice(&chunk[12..]);
     }
     (bytes.len() as u64 == m.len && checksum(&bytes) == m.checksum).then_some(bytes)
-}
-
-/// Creates the compacted checkpoint topic if it does not exist; returns its partition count.
-fn ensure_topic(base: &ClientConfig, config: &StoreConfig) -> Result<i32, CheckpointStoreError> {
-    let topic_err = |source| CheckpointStoreError::Topic {
-        topic: config.topic.clone(),
-        source,
-    };
-    let consumer: BaseConsumer = base.create().map_err(CheckpointStoreError::Client)?;
-    let partitions = || -> Result<i32, CheckpointStoreError> {
-        let metadata = consumer
-            .fetch_metadata(Some(&config.topic), config.timeout)
-            .map_err(topic_err)?;
-        Ok(metadata
-            .topics()
-            .iter()
-            .find(|t| t.name() == config.topic && t.error().is_none())
-            .map_or(0, |t| t.partitions().len() as i32))
-    };
-    let existing = partitions()?;
-    if existing > 0 {
-        return Ok(existing);
-    }
-    let admin: AdminClient<DefaultClientContext> =
-        base.create().map_err(CheckpointStoreError::Client)?;
-    let max_bytes = (config.chunk_bytes + 4096).to_string();
-    let new = NewTopic::new(
-        &config.topic,
-        config.partitions.max(1),
-        TopicReplication::Fixed(config.replication.max(1)),
-    )
-    .set("cleanup.policy", "compact")
-    .set("max.message.bytes", &max_bytes);
-    let options = AdminOptions::new()
-        .operation_timeout(Some(config.timeout))
-        .request_timeout(Some(config.timeout));
-    match futures::executor::block_on(admin.create_topics([&new], &options)) {
-        Ok(results) => {
-            for result in results {
-                match result {
-                    Ok(name) => {
-                        info!(topic = %name, "checkpoint topic created (cleanup.policy=compact)");
-                    }
-                    Err((_, RDKafkaErrorCode::TopicAlreadyExists)) => {}
-                    Err((name, code)) => {
-                        return Err(CheckpointStoreError::Topic {
-                            topic: name,
-                            source: KafkaError::AdminOp(code),
-                        });
-                    }
-                }
-            }
-        }
-        Err(err) => return Err(topic_err(err)),
-    }
-    // A topic just created may take a moment to show its partitions.
-    #[allow(clippy::disallowed_methods)] // bounding a blocking wait, not event time
-    let start = std::time::Instant::now();
-    loop {
-        let count = partitions()?;
-        if count > 0 {
-            return Ok(count);
-        }
-        if start.elapsed() > config.timeout {
-            return Err(topic_err(KafkaError::MetadataFetch(
-                RDKafkaErrorCode::UnknownTopicOrPartition,
-            )));
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
 }
 
 #[cfg(test)]

@@ -84,6 +84,39 @@ pub struct IngestConfig {
     pub librdkafka: BTreeMap<String, String>,
     /// Partition state checkpoints (see `docs/state.md`).
     pub checkpoints: CheckpointsConfig,
+    /// Where rejected messages are copied.
+    pub dead_letters: DeadLettersConfig,
+}
+
+/// The dead-letter topic.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DeadLettersConfig {
+    /// Copy every rejected message (not duplicates) to `topic`, with the reason and its
+    /// source in headers. Off, rejections are only counted and logged.
+    pub enabled: bool,
+    /// The topic (created if missing, with the broker's default retention).
+    pub topic: String,
+    /// Its partitions and replication factor when it is created.
+    pub partitions: i32,
+    pub replication: i32,
+    /// Longest body copied (bytes); a longer message is cut there and marked truncated.
+    pub max_bytes: usize,
+    /// How long a worker waits for dead letters to be confirmed before storing offsets (ms).
+    pub timeout_ms: u64,
+}
+
+impl Default for DeadLettersConfig {
+    fn default() -> Self {
+        DeadLettersConfig {
+            enabled: true,
+            topic: "callpulse.dead-letters".to_owned(),
+            partitions: 4,
+            replication: 1,
+            max_bytes: 900_000,
+            timeout_ms: 10_000,
+        }
+    }
 }
 
 /// Where and how often partition state is checkpointed.
@@ -166,6 +199,7 @@ impl Default for IngestConfig {
             max_past_secs: 7 * 24 * 3600,
             librdkafka: BTreeMap::new(),
             checkpoints: CheckpointsConfig::default(),
+            dead_letters: DeadLettersConfig::default(),
         }
     }
 }

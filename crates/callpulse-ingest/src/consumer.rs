@@ -35,9 +35,11 @@ use tracing::{debug, error, info, warn};
 use crate::board::PartitionBoard;
 use crate::checkpoints::{CheckpointStore, StoreConfig};
 use crate::config::IngestConfig;
+use crate::dead_letters::DeadLetters;
 use crate::ratelimit::RateLimit;
 use crate::restore::{restore_assigned, worker_of};
 use crate::telemetry::IngestTelemetry;
+use crate::topics::{TopicSpec, ensure_topic};
 use crate::worker::{Input, Raw, Worker};
 
 /// Why ingest could not start or stopped abnormally.
@@ -63,6 +65,11 @@ pub enum IngestError {
         "checkpoints enabled but unavailable (set ingest.checkpoints.enabled = false to run without)"
     )]
     Checkpoints(#[source] crate::checkpoints::CheckpointStoreError),
+    /// Dead letters are enabled but their topic or producer cannot be used.
+    #[error(
+        "dead letters enabled but unavailable (set ingest.dead_letters.enabled = false to run without)"
+    )]
+    DeadLetters(#[source] KafkaError),
     /// A worker thread could not be spawned.
     #[error("worker thread {0} could not be started")]
     WorkerThread(usize),
@@ -387,6 +394,11 @@ pub fn start(
         None
     };
     let checkpoint_every_ticks = (config.checkpoints.interval_ms / config.tick_ms.max(1)).max(1);
+    let dead_letters = if config.dead_letters.enabled {
+        Some(Arc::new(open_dead_letters(config, &telemetry)?))
+    } else {
+        None
+    };
     let ctx = Ctx {
         checkpoints: checkpoints.clone(),
         policy: Arc::clone(&policy),
@@ -431,6 +443,7 @@ pub fn start(
                 ticks: board.ticks(),
                 checkpoints: checkpoints.clone(),
                 checkpoint_every_ticks,
+                dead_letters: dead_letters.clone(),
             };
             let runtime = runtime.clone();
             std::thread::Builder::new()
@@ -466,6 +479,44 @@ pub fn start(
         poll_thread: Some(poll_thread),
         workers,
     })
+}
+
+/// The dead-letter producer, its topic created if missing.
+fn open_dead_letters(
+    config: &IngestConfig,
+    telemetry: &IngestTelemetry,
+) -> Result<DeadLetters, IngestError> {
+    let d = &config.dead_letters;
+    let mut base = ClientConfig::new();
+    base.set("bootstrap.servers", &config.brokers);
+    for (key, value) in config
+        .librdkafka
+        .iter()
+        .filter(|(k, _)| is_shared_property(k))
+    {
+        base.set(key, value);
+    }
+    let timeout = Duration::from_millis(d.timeout_ms);
+    let max_bytes = (d.max_bytes + 8192).to_string();
+    ensure_topic(
+        &base,
+        &TopicSpec {
+            name: &d.topic,
+            partitions: d.partitions,
+            replication: d.replication,
+            configs: &[("max.message.bytes", &max_bytes)],
+            timeout,
+        },
+    )
+    .map_err(IngestError::DeadLetters)?;
+    DeadLetters::new(
+        &base,
+        &d.topic,
+        d.max_bytes,
+        timeout,
+        telemetry.dead_letters.clone(),
+    )
+    .map_err(IngestError::DeadLetters)
 }
 
 /// Whether a pass-through librdkafka property concerns the connection (security, SASL,

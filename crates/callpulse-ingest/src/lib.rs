@@ -19,13 +19,18 @@ mod board;
 mod checkpoints;
 mod config;
 mod consumer;
+mod dead_letters;
 mod ratelimit;
 mod restore;
 mod telemetry;
+mod topics;
 mod worker;
 
 pub use board::{BoardRead, PartitionBoard, Tick};
 pub use checkpoints::{CheckpointStore, CheckpointStoreError, StoreConfig, Stored};
-pub use config::{CheckpointsConfig, IngestConfig, TopicsConfig};
+pub use config::{CheckpointsConfig, DeadLettersConfig, IngestConfig, TopicsConfig};
 pub use consumer::{Ingest, IngestError, start};
+pub use dead_letters::{
+    HEADER_ERROR, HEADER_OFFSET, HEADER_PARTITION, HEADER_REASON, HEADER_TOPIC, HEADER_TRUNCATED,
+};
 pub use telemetry::IngestTelemetry;

@@ -25,6 +25,8 @@ pub struct IngestTelemetry {
     pub checkpoints: IntCounterVec,
     /// Size of the last checkpoint written (bytes).
     pub checkpoint_bytes: IntGauge,
+    /// Rejected messages copied to the dead-letter topic, by outcome.
+    pub dead_letters: IntCounterVec,
 }
 
 /// The outcomes `callpulse_checkpoints_total` counts.
@@ -107,6 +109,17 @@ impl IngestTelemetry {
             "callpulse_checkpoint_last_bytes",
             "Size of the last partition checkpoint written.",
         )?;
+        let dead_letters = IntCounterVec::new(
+            Opts::new(
+                "callpulse_dead_letters_total",
+                "Rejected messages copied to the dead-letter topic: sent (confirmed), failed, truncated.",
+            ),
+            &["outcome"],
+        )?;
+        registry.register(Box::new(dead_letters.clone()))?;
+        for outcome in ["sent", "failed", "truncated"] {
+            dead_letters.with_label_values(&[outcome]);
+        }
         registry.register(Box::new(checkpoints.clone()))?;
         registry.register(Box::new(checkpoint_bytes.clone()))?;
         for outcome in CHECKPOINT_OUTCOMES {
@@ -136,6 +149,7 @@ impl IngestTelemetry {
             consumer_errors,
             checkpoints,
             checkpoint_bytes,
+            dead_letters,
         })
     }
 }

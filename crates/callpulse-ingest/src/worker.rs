@@ -19,6 +19,7 @@ use tracing::{debug, warn};
 
 use crate::board::{PartitionBoard, Tick};
 use crate::checkpoints::CheckpointStore;
+use crate::dead_letters::DeadLetters;
 use crate::ratelimit::RateLimit;
 use crate::telemetry::IngestTelemetry;
 
@@ -87,6 +88,8 @@ pub(crate) struct Worker<C: ConsumerContext + 'static> {
     /// Where checkpoints go, and every how many ticks.
     pub(crate) checkpoints: Option<Arc<CheckpointStore>>,
     pub(crate) checkpoint_every_ticks: u64,
+    /// Where rejected messages are copied (when enabled).
+    pub(crate) dead_letters: Option<Arc<DeadLetters>>,
 }
 
 #[allow(clippy::disallowed_methods)] // monotonic time for log rate limiting only
@@ -187,6 +190,15 @@ impl<C: ConsumerContext + 'static> Worker<C> {
                 decode(&raw.payload, now, &self.limits).and_then(|env| owned.state.apply(&env));
             if let Err(rejection) = result {
                 rejected[rejection.reason_index()] += 1;
+                if let Some(dead_letters) = &self.dead_letters {
+                    dead_letters.send(
+                        &raw.topic,
+                        raw.partition,
+                        raw.offset,
+                        &raw.payload,
+                        &rejection,
+                    );
+                }
                 let (log, hidden) = log_limit.allow(mono_now());
                 if log {
                     warn!(
@@ -274,6 +286,10 @@ impl<C: ConsumerContext + 'static> Worker<C> {
         partitions: &mut HashMap<(Arc<str>, i32), Owned>,
         which: impl Fn(&(Arc<str>, i32)) -> bool,
     ) {
+        // A rejected message's offset is stored only once its dead letter is confirmed.
+        if let Some(dead_letters) = &self.dead_letters {
+            dead_letters.flush();
+        }
         let mut list = TopicPartitionList::new();
         for (key, owned) in partitions.iter_mut().filter(|(key, _)| which(key)) {
             if let Some(offset) = owned.pending_offset.take() {

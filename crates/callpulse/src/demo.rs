@@ -60,11 +60,16 @@ pub async fn demo(
             .with_context(|| format!("while creating topic {topic}"))?;
     }
     // The mock broker has no admin API, so the engine could not create the compacted
-    // checkpoint topic itself.
+    // checkpoint topic and the dead-letter topic itself.
     let checkpoints = &config.ingest.checkpoints;
     if checkpoints.enabled {
         mock.create_topic(&checkpoints.topic, checkpoints.partitions.max(1), 1)
             .with_context(|| format!("while creating topic {}", checkpoints.topic))?;
+    }
+    let dead_letters = &config.ingest.dead_letters;
+    if dead_letters.enabled {
+        mock.create_topic(&dead_letters.topic, dead_letters.partitions.max(1), 1)
+            .with_context(|| format!("while creating topic {}", dead_letters.topic))?;
     }
     let brokers = mock.bootstrap_servers();
     config.ingest.brokers = brokers.clone();
