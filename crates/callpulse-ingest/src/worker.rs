@@ -271,7 +271,10 @@ impl<C: ConsumerContext + 'static> Worker<C> {
                         .checkpoints
                         .with_label_values(&["write_failed"])
                         .inc();
-                    warn!(topic = %key.0, partition = key.1, %err, "checkpoint write failed; the previous one stays in use");
+                    warn!(topic = %key.0, partition = key.1, %err, "checkpoint write failed; the previous one stays in use, the others wait for the next round");
+                    // The broker is most likely unreachable: trying every other partition
+                    // would hold this worker (and a revoke waiting on it) for a timeout each.
+                    return;
                 }
             }
         }
