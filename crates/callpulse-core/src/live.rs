@@ -43,12 +43,20 @@ impl From<Vec<Arc<str>>> for Names {
 }
 
 impl Names {
-    /// The id of `name`, interning it if there is room; `None` past `cap` distinct names.
-    pub(crate) fn id(&mut self, name: &str, cap: usize) -> Option<u32> {
+    /// The id of `name`, interning it if there is room: `None` past `cap` distinct names,
+    /// unless `configured` says the name is one the configuration names (asked only for a
+    /// name not yet known), which is always admitted, so a flood of junk names from input
+    /// can never lock out a real queue or team.
+    pub(crate) fn id(
+        &mut self,
+        name: &str,
+        cap: usize,
+        configured: impl FnOnce() -> bool,
+    ) -> Option<u32> {
         if let Some(id) = self.ids.get(name) {
             return Some(*id);
         }
-        if self.names.len() >= cap {
+        if self.names.len() >= cap && !configured() {
             return None;
         }
         let id = self.names.len() as u32;
@@ -341,9 +349,10 @@ impl Agents {
         state: AgentState,
         at: Ts,
         caps: (usize, usize),
+        configured_team: impl FnOnce() -> bool,
     ) -> AgentUpdate {
         let (max_teams, max_agents) = caps;
-        let Some(team) = self.teams.id(team, max_teams) else {
+        let Some(team) = self.teams.id(team, max_teams, configured_team) else {
             return AgentUpdate::TooManyTeams;
         };
         if self.team_time.len() <= team as usize {
@@ -465,10 +474,13 @@ mod tests {
     #[test]
     fn names_are_capped() {
         let mut names = Names::default();
-        assert_eq!(names.id("a", 2), Some(0));
-        assert_eq!(names.id("b", 2), Some(1));
-        assert_eq!(names.id("a", 2), Some(0));
-        assert_eq!(names.id("c", 2), None);
+        assert_eq!(names.id("a", 2, || false), Some(0));
+        assert_eq!(names.id("b", 2, || false), Some(1));
+        assert_eq!(names.id("a", 2, || false), Some(0));
+        assert_eq!(names.id("c", 2, || false), None);
+        // A configured name is admitted past the cap.
+        assert_eq!(names.id("vip", 2, || true), Some(2));
+        assert_eq!(names.id("d", 2, || false), None);
     }
 
     #[test]
@@ -476,15 +488,15 @@ mod tests {
         let mut agents = Agents::new(60_000, 61, Calendar::new("UTC").expect("zone"));
         let caps = (10, 10);
         assert_eq!(
-            agents.apply("a1", "t", AgentState::OnCall, Ts(2_000), caps),
+            agents.apply("a1", "t", AgentState::OnCall, Ts(2_000), caps, || false),
             AgentUpdate::Applied
         );
         assert_eq!(
-            agents.apply("a1", "t", AgentState::Available, Ts(1_000), caps),
+            agents.apply("a1", "t", AgentState::Available, Ts(1_000), caps, || false),
             AgentUpdate::Stale
         );
         assert_eq!(
-            agents.apply("a2", "t", AgentState::Aux, Ts(1_000), caps),
+            agents.apply("a2", "t", AgentState::Aux, Ts(1_000), caps, || false),
             AgentUpdate::Applied
         );
         let view = agents.view(Ts(2_000), &[5]);
@@ -496,7 +508,7 @@ mod tests {
         // At the cap the agent whose state changed longest ago makes room: never a
         // permanent lockout of new agents.
         assert_eq!(
-            agents.apply("a3", "t", AgentState::Aux, Ts(3_000), (10, 2)),
+            agents.apply("a3", "t", AgentState::Aux, Ts(3_000), (10, 2), || false),
             AgentUpdate::Applied
         );
         assert_eq!(agents.evicted, 1);
@@ -508,7 +520,7 @@ mod tests {
             .collect();
         assert_eq!(ids, ["a1", "a3"]);
         // Logged-off agents are forgotten after a while.
-        agents.apply("a1", "t", AgentState::Offline, Ts(4_000), (10, 2));
+        agents.apply("a1", "t", AgentState::Offline, Ts(4_000), (10, 2), || false);
         agents.expire_offline(Ts(5_000));
         assert_eq!(agents.view(Ts(6_000), &[5]).agents.len(), 1);
     }

@@ -261,7 +261,12 @@ impl PartitionState {
             }
             Event::AgentState(e) => {
                 let caps = (self.policy.max_teams, self.policy.max_agents);
-                match self.agents.apply(&e.agent_id, &e.team, e.state, ts, caps) {
+                let policy = &self.policy;
+                let configured = || policy.configures_team(&e.team);
+                match self
+                    .agents
+                    .apply(&e.agent_id, &e.team, e.state, ts, caps, configured)
+                {
                     AgentUpdate::Applied => Applied::Counted,
                     AgentUpdate::Stale => Applied::Ignored,
                     AgentUpdate::TooManyTeams => return Err(Rejection::TooManyNames("team")),
@@ -324,7 +329,9 @@ impl PartitionState {
     fn queue_id(&mut self, name: &str) -> Result<u32, Rejection> {
         let id = self
             .queue_names
-            .id(name, self.policy.max_queues)
+            .id(name, self.policy.max_queues, || {
+                self.policy.configures_queue(name)
+            })
             .ok_or(Rejection::TooManyNames("queue"))?;
         if id as usize == self.queues.len() {
             self.ticket_queues.push(None);

@@ -105,9 +105,11 @@ pub struct MetricsPolicy {
     /// Per-queue overrides, by queue name.
     pub queues: BTreeMap<String, QueuePolicy>,
     /// Cap on distinct queue names per partition; events naming more are rejected
-    /// (`too_many_names`), protecting memory and Prometheus cardinality.
+    /// (`too_many_names`), protecting memory and Prometheus cardinality. Queues configured
+    /// in `queues` are always admitted.
     pub max_queues: usize,
-    /// Cap on distinct team names per partition, likewise.
+    /// Cap on distinct team names per partition, likewise (configured queues' teams are
+    /// always admitted).
     pub max_teams: usize,
     /// Cap on distinct agents tracked per partition; at the cap the agent whose state
     /// changed longest ago is forgotten to make room.
@@ -264,6 +266,20 @@ impl MetricsPolicy {
     pub fn ring_capacity(&self) -> usize {
         let longest = self.window_buckets().into_iter().max().unwrap_or(1);
         longest + 1 + self.skew_buckets()
+    }
+
+    /// Whether the configuration names `queue` (`[metrics.queues.NAME]`): such a queue is
+    /// admitted past `max_queues`.
+    pub fn configures_queue(&self, queue: &str) -> bool {
+        self.queues.contains_key(queue)
+    }
+
+    /// Whether a configured queue names `team` as its team: such a team is admitted past
+    /// `max_teams`.
+    pub fn configures_team(&self, team: &str) -> bool {
+        self.queues
+            .values()
+            .any(|q| q.team.as_deref() == Some(team))
     }
 
     /// The per-call ledger's caps and timeouts.

@@ -186,7 +186,9 @@ impl ReportBuilder {
 
     fn queue_id(&mut self, name: &str) -> Result<u32, Rejection> {
         self.names
-            .id(name, self.policy.max_queues)
+            .id(name, self.policy.max_queues, || {
+                self.policy.configures_queue(name)
+            })
             .ok_or(Rejection::TooManyNames("queue"))
     }
 

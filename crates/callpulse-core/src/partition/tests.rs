@@ -364,11 +364,20 @@ fn per_queue_policy_applies() {
 
 #[test]
 fn caps_reject_new_names() {
-    let policy = Arc::new(MetricsPolicy {
+    let mut policy = MetricsPolicy {
         max_queues: 1,
         max_teams: 1,
         ..MetricsPolicy::default()
-    });
+    };
+    // Names the configuration knows are admitted past the caps, whatever junk came first.
+    policy.queues.insert(
+        "vip".into(),
+        QueuePolicy {
+            team: Some("vip-team".into()),
+            ..QueuePolicy::default()
+        },
+    );
+    let policy = Arc::new(policy);
     let mut s = PartitionState::new(policy);
     s.apply(&queued("e1", "c1", "a", NOW)).expect("first queue");
     assert_eq!(
@@ -393,6 +402,15 @@ fn caps_reject_new_names() {
         Err(Rejection::TooManyNames("team"))
     );
     assert_eq!(s.agents_in(AgentState::Available), 1);
+    s.apply(&queued("e3", "c3", "vip", NOW))
+        .expect("a configured queue past the cap");
+    s.apply(&agent("a3", "vip-team"))
+        .expect("a configured queue's team past the cap");
+    assert_eq!(
+        s.apply(&queued("e4", "c4", "junk", NOW)),
+        Err(Rejection::TooManyNames("queue"))
+    );
+    assert_eq!(s.agents_in(AgentState::Available), 2);
 }
 
 #[test]
