@@ -2,6 +2,8 @@
 //! cluster, or a real external `tansu` broker process on a free loopback port), an engine
 //! fixture, a producer of known events, and small HTTP/WebSocket/Prometheus-text clients.
 
+pub mod crash;
+
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
