@@ -5,7 +5,7 @@
 //!
 //! ```sh
 //! cargo build --release -p callpulse -p callpulse-bench
-//! CALLPULSE_BIN=target/release/callpulse target/release/crash --calls 300000 --rounds 21
+//! CALLPULSE_BIN=target/release/callpulse target/release/crash --calls 320000 --rounds 21
 //! ```
 
 use anyhow::bail;
@@ -15,8 +15,8 @@ use clap::Parser;
 
 #[derive(Debug, Parser)]
 struct Args {
-    /// Calls in the history (about 3.3 events each).
-    #[arg(long, default_value_t = 300_000)]
+    /// Calls in the history (about 3.2 events each).
+    #[arg(long, default_value_t = 320_000)]
     calls: u32,
     /// Engine processes started; all but the last are SIGKILLed.
     #[arg(long, default_value_t = 21)]

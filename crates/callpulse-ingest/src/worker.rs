@@ -132,6 +132,8 @@ impl<C: ConsumerContext + 'static> Worker<C> {
                         // count: its Prometheus counters leave it out (board.restored).
                         let first = state.snapshot(last_tick.at);
                         self.board.restored(&partition.0, partition.1, &first);
+                        // Its event time is known before its first message arrives.
+                        self.board.progress([(&partition, state.high_water(), next_offset)]);
                         partitions.insert(partition, Owned {
                             state: *state,
                             next_offset: Some(next_offset),
