@@ -23,7 +23,7 @@ use serde::{Deserialize, Serialize};
 use crate::calls::{CallTotals, MAX_SL_THRESHOLDS};
 use crate::dedupe::{Dedupe, key_hash};
 use crate::fcr::FcrFact;
-use crate::ledger::{CallLedger, Completion, Outcome, Queueing, Survey};
+use crate::ledger::{CallEvent, CallLedger};
 use crate::live::{AgentCallBook, AgentUpdate, Agents, Names};
 
 pub use crate::ledger::Applied;
@@ -179,86 +179,6 @@ impl PartitionState {
         self.changed = true;
         let ts = env.ts;
         let applied = match &env.event {
-            Event::CallQueued(e) => {
-                let queue = self.queue_id(&e.queue)?;
-                // The queue a transfer came from; a name past the queue cap is still a
-                // transfer, only its source goes uncounted.
-                let from = e
-                    .transferred_from
-                    .as_deref()
-                    .map(|name| self.queue_id(name).ok());
-                let queueing = Queueing {
-                    call: key_hash(e.call_id.as_str()),
-                    queue,
-                    at: ts,
-                    from,
-                    customer: e.customer_id.as_deref().map(key_hash),
-                };
-                let (ledger, mut sink, counters) = self.split();
-                ledger.queued(queueing, &mut sink, counters)
-            }
-            Event::CallAnswered(e) => {
-                let queue = self.queue_id(&e.queue)?;
-                if let Some(agent) = self
-                    .agent_calls
-                    .entry(&e.agent_id, ts, self.policy.max_agents)
-                {
-                    agent.answered += 1;
-                }
-                let call = key_hash(e.call_id.as_str());
-                let (ledger, mut sink, counters) = self.split();
-                ledger.outcome(call, queue, Outcome::Answered, ts, &mut sink, counters)
-            }
-            Event::CallAbandoned(e) => {
-                let queue = self.queue_id(&e.queue)?;
-                let call = key_hash(e.call_id.as_str());
-                let (ledger, mut sink, counters) = self.split();
-                ledger.outcome(call, queue, Outcome::Abandoned, ts, &mut sink, counters)
-            }
-            Event::CallCompleted(e) => {
-                let queue = self.queue_id(&e.queue)?;
-                let done = Completion {
-                    queue,
-                    at: ts,
-                    talk_ms: e.talk_ms as u64,
-                    hold_ms: e.hold_ms as u64,
-                    acw_ms: e.acw_ms as u64,
-                    resolved: e.resolved,
-                };
-                if let Some(agent) = self
-                    .agent_calls
-                    .entry(&e.agent_id, ts, self.policy.max_agents)
-                {
-                    agent.completed += 1;
-                    agent.talk_ms += done.talk_ms;
-                    agent.hold_ms += done.hold_ms;
-                    agent.acw_ms += done.acw_ms;
-                    agent.resolved_reported += u64::from(e.resolved.is_some());
-                    agent.resolved_true += u64::from(e.resolved == Some(true));
-                }
-                let call = key_hash(e.call_id.as_str());
-                let (ledger, mut sink, counters) = self.split();
-                ledger.completed(call, done, &mut sink, counters)
-            }
-            Event::CsatResponse(e) => {
-                let queue = self.queue_id(&e.queue)?;
-                if let Some(agent) = e
-                    .agent_id
-                    .as_deref()
-                    .and_then(|agent| self.agent_calls.entry(agent, ts, self.policy.max_agents))
-                {
-                    agent.csat_responses += 1;
-                    agent.csat_positive += u64::from(e.score >= 4);
-                }
-                let survey = Survey {
-                    queue,
-                    at: ts,
-                    score: e.score,
-                };
-                let call = key_hash(e.interaction_id.as_str());
-                let (ledger, mut sink, counters) = self.split();
-                ledger.surveyed(call, survey, &mut sink, counters)
-            }
             Event::AgentState(e) => {
                 let caps = (self.policy.max_teams, self.policy.max_agents);
                 let policy = &self.policy;
@@ -275,9 +195,10 @@ impl PartitionState {
             }
             Event::TicketCreated(e) => {
                 let queue = self.queue_id(&e.queue)?;
-                if let Some(customer) = &e.customer_id {
-                    let (ledger, mut sink, _) = self.split();
-                    ledger.other_contact(key_hash(customer.as_str()), ts, &mut sink);
+                // The customer's contact, for FCR.
+                if let Some(contact) = CallEvent::of(&env.event, ts, |_| Ok(queue))? {
+                    let (ledger, mut sink, counters) = self.split();
+                    ledger.take(contact, &mut sink, counters);
                 }
                 if self.ticket_queues[queue as usize].is_none() {
                     let policy = self.policy.queue(&e.queue);
@@ -313,6 +234,17 @@ impl PartitionState {
                 key_hash(e.ticket_id.as_str()),
                 ts,
             ))?,
+            call => {
+                let event = CallEvent::of(call, ts, |name| self.queue_id(name))?;
+                self.book_agent_calls(call, ts);
+                match event {
+                    Some(event) => {
+                        let (ledger, mut sink, counters) = self.split();
+                        ledger.take(event, &mut sink, counters)
+                    }
+                    None => Applied::Ignored,
+                }
+            }
         };
         self.high_water = Some(self.high_water.map_or(ts, |hw| hw.max(ts)));
         self.housekeeping();
@@ -367,6 +299,39 @@ impl PartitionState {
                 .advance(high_water.millis());
         }
         Ok(id)
+    }
+
+    /// The per-agent day figures of a call event (answers, handling, surveys).
+    fn book_agent_calls(&mut self, event: &Event, ts: Ts) {
+        let max_agents = self.policy.max_agents;
+        match event {
+            Event::CallAnswered(e) => {
+                if let Some(agent) = self.agent_calls.entry(&e.agent_id, ts, max_agents) {
+                    agent.answered += 1;
+                }
+            }
+            Event::CallCompleted(e) => {
+                if let Some(agent) = self.agent_calls.entry(&e.agent_id, ts, max_agents) {
+                    agent.completed += 1;
+                    agent.talk_ms += e.talk_ms.max(0) as u64;
+                    agent.hold_ms += e.hold_ms.max(0) as u64;
+                    agent.acw_ms += e.acw_ms.max(0) as u64;
+                    agent.resolved_reported += u64::from(e.resolved.is_some());
+                    agent.resolved_true += u64::from(e.resolved == Some(true));
+                }
+            }
+            Event::CsatResponse(e) => {
+                if let Some(agent) = e
+                    .agent_id
+                    .as_deref()
+                    .and_then(|agent| self.agent_calls.entry(agent, ts, max_agents))
+                {
+                    agent.csat_responses += 1;
+                    agent.csat_positive += u64::from(e.score >= 4);
+                }
+            }
+            _ => {}
+        }
     }
 
     /// The policy this state was built under.

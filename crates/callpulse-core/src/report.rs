@@ -18,14 +18,14 @@ use std::cmp::Reverse;
 use std::collections::{BTreeSet, BinaryHeap};
 use std::sync::Arc;
 
-use callpulse_events::{Envelope, Event, Rejection, Ts};
+use callpulse_events::{Envelope, Rejection, Ts};
 use serde::Serialize;
 
 use crate::calendar::Calendar;
 use crate::calls::MAX_SL_THRESHOLDS;
-use crate::dedupe::{Dedupe, key_hash};
+use crate::dedupe::Dedupe;
 use crate::fcr::{FcrTracker, SETTLE_LAG_MS};
-use crate::ledger::{Applied, CallLedger, Completion, Outcome, Queueing, Survey};
+use crate::ledger::{Applied, CallEvent, CallLedger};
 use crate::live::Names;
 use crate::partition::PartitionCounters;
 use crate::policy::MetricsPolicy;
@@ -205,70 +205,13 @@ impl ReportBuilder {
             return Err(Rejection::Duplicate);
         }
         let ts = env.ts;
-        let applied = match &env.event {
-            Event::CallQueued(e) => {
-                let queue = self.queue_id(&e.queue)?;
-                let from = e
-                    .transferred_from
-                    .as_deref()
-                    .map(|name| self.queue_id(name).ok());
-                let queueing = Queueing {
-                    call: key_hash(e.call_id.as_str()),
-                    queue,
-                    at: ts,
-                    from,
-                    customer: e.customer_id.as_deref().map(key_hash),
-                };
+        let applied = match CallEvent::of(&env.event, ts, |name| self.queue_id(name))? {
+            Some(event) => {
                 let (ledger, mut sink, counters) = self.split();
-                ledger.queued(queueing, &mut sink, counters)
+                ledger.take(event, &mut sink, counters)
             }
-            Event::CallAnswered(e) => {
-                let queue = self.queue_id(&e.queue)?;
-                let call = key_hash(e.call_id.as_str());
-                let (ledger, mut sink, counters) = self.split();
-                ledger.outcome(call, queue, Outcome::Answered, ts, &mut sink, counters)
-            }
-            Event::CallAbandoned(e) => {
-                let queue = self.queue_id(&e.queue)?;
-                let call = key_hash(e.call_id.as_str());
-                let (ledger, mut sink, counters) = self.split();
-                ledger.outcome(call, queue, Outcome::Abandoned, ts, &mut sink, counters)
-            }
-            Event::CallCompleted(e) => {
-                let done = Completion {
-                    queue: self.queue_id(&e.queue)?,
-                    at: ts,
-                    talk_ms: e.talk_ms.max(0) as u64,
-                    hold_ms: e.hold_ms.max(0) as u64,
-                    acw_ms: e.acw_ms.max(0) as u64,
-                    resolved: e.resolved,
-                };
-                let call = key_hash(e.call_id.as_str());
-                let (ledger, mut sink, counters) = self.split();
-                ledger.completed(call, done, &mut sink, counters)
-            }
-            Event::CsatResponse(e) => {
-                let survey = Survey {
-                    queue: self.queue_id(&e.queue)?,
-                    at: ts,
-                    score: e.score,
-                };
-                let call = key_hash(e.interaction_id.as_str());
-                let (ledger, mut sink, counters) = self.split();
-                ledger.surveyed(call, survey, &mut sink, counters)
-            }
-            Event::TicketCreated(e) => match e.customer_id.as_deref() {
-                Some(customer) => {
-                    let (ledger, mut sink, _) = self.split();
-                    ledger.other_contact(key_hash(customer), ts, &mut sink);
-                    Applied::Counted
-                }
-                None => Applied::Ignored,
-            },
-            Event::AgentState(_)
-            | Event::TicketFirstResponse(_)
-            | Event::TicketResolved(_)
-            | Event::TicketReopened(_) => Applied::Ignored,
+            // Agent states and ticket updates: a call report has no use for them.
+            None => Applied::Ignored,
         };
         self.high_water = Some(self.high_water.map_or(ts, |hw| hw.max(ts)));
         self.settle();
@@ -302,14 +245,7 @@ impl ReportBuilder {
             // Event time moves FCR windows as the engine's ticks do, contacts or not.
             self.fcr.advance(hw);
         }
-        for s in self.fcr.drain_settled() {
-            self.settling.push(Reverse((
-                s.deadline.millis(),
-                s.key.millis(),
-                s.success,
-                s.queue,
-            )));
-        }
+        self.take_settled();
         let Some(hw) = self.high_water else {
             return;
         };
@@ -321,6 +257,15 @@ impl ReportBuilder {
             if let Some(Reverse((_, key, success, queue))) = self.settling.pop() {
                 self.record_fcr(Ts(key), &queue, Some(success));
             }
+        }
+    }
+
+    /// Moves the outcomes the tracker counted since the last call into the settling heap.
+    fn take_settled(&mut self) {
+        for s in self.fcr.drain_settled() {
+            let (deadline, key) = (s.deadline.millis(), s.key.millis());
+            self.settling
+                .push(Reverse((deadline, key, s.success, s.queue)));
         }
     }
 
@@ -393,14 +338,7 @@ impl ReportBuilder {
         ledger.release_all(&mut sink, counters);
         let end = self.high_water.unwrap_or_default();
         let open = self.fcr.close(end);
-        for s in self.fcr.drain_settled() {
-            self.settling.push(Reverse((
-                s.deadline.millis(),
-                s.key.millis(),
-                s.success,
-                s.queue,
-            )));
-        }
+        self.take_settled();
         while let Some(Reverse((deadline, key, success, queue))) = self.settling.pop() {
             let outcome = (deadline <= end.millis()).then_some(success);
             self.record_fcr(Ts(key), &queue, outcome);
