@@ -8,6 +8,7 @@ mod crash;
 mod demo_smoke;
 mod known_events;
 mod offsets;
+mod outage;
 mod replay_report;
 mod scale_out;
 mod theory;

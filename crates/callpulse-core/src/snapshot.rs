@@ -97,6 +97,11 @@ pub struct EngineView {
     /// Partitions whose snapshot was not read for this tick (their worker missed the tick's
     /// deadline), so their windows end at an earlier instant.
     pub stale_partitions: usize,
+    /// Seconds (wall time) since the Kafka cluster was last heard from: a broker up in the
+    /// client's statistics (every second), or a message. `null` before the first contact.
+    pub broker_contact_age_s: Option<f64>,
+    /// Seconds (wall time) since the last message was received; `null` before the first.
+    pub last_message_age_s: Option<f64>,
 }
 
 impl EngineView {
@@ -340,6 +345,8 @@ impl Snapshot {
                 fcr_customers: 0,
                 wall_ms: at.millis(),
                 stale_partitions: 0,
+                broker_contact_age_s: None,
+                last_message_age_s: None,
             },
         }
     }

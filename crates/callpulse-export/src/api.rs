@@ -79,12 +79,32 @@ pub(crate) async fn healthz() -> &'static str {
     "ok"
 }
 
-/// `GET /readyz`: ingest has partitions assigned and a snapshot has been published.
+/// How long the Kafka cluster may stay silent before `/readyz` says the figures are going
+/// stale (librdkafka's statistics, which show a broker up, come every second).
+pub(crate) const READY_BROKER_SILENCE_S: f64 = 30.0;
+
+/// `GET /readyz`: ingest has had a partition assignment, a snapshot has been published, and
+/// the Kafka cluster was heard from within [`READY_BROKER_SILENCE_S`]. The body says which
+/// of these hold, and how many partitions this instance owns now.
 pub(crate) async fn readyz(State(state): State<ExportState>) -> Response {
     let assigned = state.ready.load(Ordering::Acquire);
-    let seq = state.latest.load().snapshot.seq;
-    let body = json!({ "ready": assigned && seq > 0, "assigned": assigned, "seq": seq });
-    let status = if assigned && seq > 0 {
+    let latest = state.latest.load();
+    let engine = &latest.snapshot.engine;
+    let seq = latest.snapshot.seq;
+    let broker_reachable = engine
+        .broker_contact_age_s
+        .is_some_and(|age| age <= READY_BROKER_SILENCE_S);
+    let ready = assigned && seq > 0 && broker_reachable;
+    let body = json!({
+        "ready": ready,
+        "assigned": assigned,
+        "partitions": engine.partitions,
+        "seq": seq,
+        "broker_reachable": broker_reachable,
+        "broker_contact_age_s": engine.broker_contact_age_s,
+        "last_message_age_s": engine.last_message_age_s,
+    });
+    let status = if ready {
         StatusCode::OK
     } else {
         StatusCode::SERVICE_UNAVAILABLE

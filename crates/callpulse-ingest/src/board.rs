@@ -11,6 +11,7 @@
 //!   decrease.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
@@ -67,6 +68,10 @@ pub struct PartitionBoard {
     fcr_cap: usize,
     ticks: watch::Sender<Tick>,
     acks: Notify,
+    /// Wall time (ms) the cluster was last heard from (a broker up in the client's
+    /// statistics, or a message), and the last message received; `i64::MIN` before.
+    last_contact_ms: AtomicI64,
+    last_message_ms: AtomicI64,
 }
 
 impl Default for PartitionBoard {
@@ -87,7 +92,31 @@ impl PartitionBoard {
             fcr_cap: fcr_cap.max(1),
             ticks: watch::Sender::new(Tick::default()),
             acks: Notify::new(),
+            last_contact_ms: AtomicI64::new(i64::MIN),
+            last_message_ms: AtomicI64::new(i64::MIN),
         }
+    }
+
+    /// The cluster answered at wall time `at` (a broker up, or a message).
+    pub fn contact(&self, at: Ts) {
+        self.last_contact_ms
+            .fetch_max(at.millis(), Ordering::Relaxed);
+    }
+
+    /// A message was received at wall time `at`.
+    pub fn message(&self, at: Ts) {
+        self.last_message_ms
+            .fetch_max(at.millis(), Ordering::Relaxed);
+        self.contact(at);
+    }
+
+    /// Wall times of the last contact with the cluster and of the last message.
+    pub fn last_heard(&self) -> (Option<Ts>, Option<Ts>) {
+        let read = |a: &AtomicI64| {
+            let ms = a.load(Ordering::Relaxed);
+            (ms != i64::MIN).then_some(Ts(ms))
+        };
+        (read(&self.last_contact_ms), read(&self.last_message_ms))
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {

@@ -96,10 +96,17 @@ struct Ctx {
     /// Checkpoints to restore assigned partitions from (when enabled).
     checkpoints: Option<Arc<CheckpointStore>>,
     policy: Arc<MetricsPolicy>,
+    /// Wall time for "when was the cluster last heard from".
+    clock: SharedClock,
 }
 
 impl ClientContext for Ctx {
     fn stats(&self, stats: Statistics) {
+        // Statistics come every second whether or not the brokers answer: they are the
+        // heartbeat of "when was the cluster last heard from".
+        if stats.brokers.values().any(|b| b.state == "UP") {
+            self.board.contact(self.clock.now());
+        }
         for (topic, t) in &stats.topics {
             for (partition, p) in &t.partitions {
                 // -1001 (invalid) until the first fetch response tells the log end.
@@ -238,6 +245,7 @@ pub fn start(
     let ctx = Ctx {
         checkpoints: checkpoints.clone(),
         policy: Arc::clone(&policy),
+        clock: Arc::clone(&clock),
         workers: senders.clone(),
         revoked: Mutex::new(Vec::new()),
         revoked_flag: AtomicBool::new(false),
@@ -361,6 +369,9 @@ fn poll_loop(
                 .consumed
                 .with_label_values(&[&topic])
                 .inc_by(count);
+        }
+        if buffers.iter().any(|b| !b.is_empty()) {
+            ctx.board.message(ctx.clock.now());
         }
         for (i, buffer) in buffers.iter_mut().enumerate() {
             if !buffer.is_empty() {

@@ -48,6 +48,10 @@ impl Merger {
         (snapshot.engine.consumed, snapshot.engine.rejected) = self.telemetry.totals();
         snapshot.engine.wall_ms = wall.millis();
         snapshot.engine.stale_partitions = read.stale;
+        let (contact, message) = self.board.last_heard();
+        let age = |at: Option<Ts>| at.map(|at| wall.millis_since(at).max(0) as f64 / 1000.0);
+        snapshot.engine.broker_contact_age_s = age(contact);
+        snapshot.engine.last_message_age_s = age(message);
         snapshot.engine.counters.fcr_facts_dropped = facts_dropped;
         Published::new(snapshot)
     }

@@ -48,6 +48,20 @@ pub(super) const FAMILIES: &[Family] = &[
         },
     },
     Family {
+        name: "callpulse_broker_contact_age_seconds",
+        help: "Seconds since the Kafka cluster was last heard from (a broker up in the client statistics, or a message); absent before the first contact.",
+        kind: GAUGE,
+        labels: &[],
+        emit: |s, o| o.maybe(&[], s.engine.broker_contact_age_s),
+    },
+    Family {
+        name: "callpulse_last_message_age_seconds",
+        help: "Seconds since the last Kafka message was received (wall time); absent before the first.",
+        kind: GAUGE,
+        labels: &[],
+        emit: |s, o| o.maybe(&[], s.engine.last_message_age_s),
+    },
+    Family {
         name: "callpulse_last_event_timestamp_seconds",
         help: "Event time of the newest event applied.",
         kind: GAUGE,

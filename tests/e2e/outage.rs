@@ -1,0 +1,49 @@
+//! The broker goes away: the engine keeps serving, says how long the cluster has been
+//! silent (`callpulse_broker_contact_age_seconds`, the snapshot's `broker_contact_age_s`),
+//! and `/readyz` turns 503 once that passes 30 s, saying why.
+
+use std::time::Duration;
+
+use callpulse_e2e::{Engine, TOPICS, Tansu, eventually, produce_queued_calls, test_config};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_silent_cluster_is_shown_and_makes_the_instance_unready() {
+    let tansu = Tansu::start().await;
+    callpulse_sim::ensure_topics(&tansu.brokers, &TOPICS, 2)
+        .await
+        .expect("topics");
+    produce_queued_calls(&tansu.brokers, "outage", 0..5);
+    let engine = Engine::start(test_config(&tansu.brokers, "outage")).await;
+    // Ready, with the events in a published snapshot (the consumed counter is live, the
+    // snapshot follows at the next tick).
+    let m = eventually(Duration::from_secs(60), "ready, with events", || async {
+        let (status, _) = engine.get("/readyz").await;
+        let m = engine.metrics().await;
+        (status == 200 && m.get("callpulse_last_message_age_seconds", &[]).is_some()).then_some(m)
+    })
+    .await;
+    assert!(m.value("callpulse_broker_contact_age_seconds", &[]) < 5.0);
+
+    drop(tansu); // killed
+    let body = eventually(
+        Duration::from_secs(90),
+        "unready, broker silent",
+        || async {
+            let (status, body) = engine.get("/readyz").await;
+            (status == 503).then_some(body)
+        },
+    )
+    .await;
+    let ready: serde_json::Value = serde_json::from_str(&body).expect("json");
+    assert_eq!(ready["broker_reachable"], false, "{ready}");
+    assert!(
+        ready["broker_contact_age_s"].as_f64() > Some(30.0),
+        "{ready}"
+    );
+    // Still serving, and saying how stale it is.
+    let m = engine.metrics().await;
+    assert!(m.value("callpulse_broker_contact_age_seconds", &[]) > 30.0);
+    let snapshot = engine.snapshot().await;
+    assert!(snapshot["engine"]["broker_contact_age_s"].as_f64() > Some(30.0));
+    engine.shutdown.cancel();
+}
