@@ -276,7 +276,12 @@ mod tests {
         let mut fcr = callpulse_core::FcrTracker::for_policy(&policy);
         fcr.apply_all(part.drain_fcr_facts());
         let parts = [Arc::new(part.snapshot(now))];
-        Snapshot::build(1, now, &parts, &Retired::default(), &policy).with_fcr(&fcr, &policy)
+        let mut snapshot =
+            Snapshot::build(1, now, &parts, &Retired::default(), &policy).with_fcr(&fcr, &policy);
+        // What the publisher adds from the consumer: the cluster heard from, messages seen.
+        snapshot.engine.broker_contact_age_s = Some(0.4);
+        snapshot.engine.last_message_age_s = Some(1.2);
+        snapshot
     }
 
     #[test]
