@@ -35,6 +35,13 @@ pub struct Retired {
     /// once.
     pub restored_queues: BTreeMap<Arc<str>, CallTotals>,
     pub restored_counters: PartitionCounters,
+    /// Retired totals of partitions that came back to this instance: their restored state
+    /// holds that history again, so the snapshot's totals leave it out of `queues` and
+    /// `counters` (the Prometheus counters keep it: it was counted here).
+    pub superseded_queues: BTreeMap<Arc<str>, CallTotals>,
+    pub superseded_counters: PartitionCounters,
+    /// The last retired totals of each partition, until it comes back.
+    retired_by: BTreeMap<(Arc<str>, i32), Box<Retired>>,
 }
 
 impl EngineView {
@@ -47,6 +54,31 @@ impl EngineView {
 }
 
 impl Retired {
+    /// Keeps the lifetime part of (`topic`, `partition`)'s last snapshot, as it is revoked.
+    pub fn retire(&mut self, topic: &Arc<str>, partition: i32, last: &PartitionSnapshot) {
+        self.absorb(last);
+        let mut own = Retired::default();
+        own.absorb(last);
+        self.retired_by
+            .insert((Arc::clone(topic), partition), Box::new(own));
+    }
+
+    /// Notes (`topic`, `partition`) restored from its checkpoint: its lifetime totals so far
+    /// are history this process did not count, and what it retired of the partition before
+    /// is in them again.
+    pub fn restore(&mut self, topic: &Arc<str>, partition: i32, first: &PartitionSnapshot) {
+        self.absorb_restored(first);
+        if let Some(own) = self.retired_by.remove(&(Arc::clone(topic), partition)) {
+            for (queue, totals) in &own.queues {
+                self.superseded_queues
+                    .entry(Arc::clone(queue))
+                    .or_default()
+                    .merge(totals);
+            }
+            self.superseded_counters.merge(&own.counters);
+        }
+    }
+
     /// Keeps the lifetime part of a partition just restored from a checkpoint, as history
     /// this process did not count.
     pub fn absorb_restored(&mut self, first: &PartitionSnapshot) {
@@ -278,7 +310,13 @@ impl Snapshot {
                         .zip(&acc.windows)
                         .map(|(label, agg)| window_metrics(label, agg, queue_policy))
                         .collect(),
-                    totals: totals_view(&acc.totals, thresholds, &policy.wait_bounds(queue_policy)),
+                    totals: {
+                        let mut whole = acc.totals.clone();
+                        if let Some(superseded) = retired.superseded_queues.get(&name) {
+                            whole.remove(superseded);
+                        }
+                        totals_view(&whole, thresholds, &policy.wait_bounds(queue_policy))
+                    },
                     counted: {
                         let mut here = acc.totals.clone();
                         if let Some(restored) = retired.restored_queues.get(&name) {
@@ -338,8 +376,17 @@ impl Snapshot {
                 partitions: parts.len(),
                 last_event_ts: high_water.map(Ts::to_rfc3339),
                 last_event_ms: high_water.map(Ts::millis),
-                counters,
-                restored: retired.restored_counters,
+                counters: {
+                    let mut whole = counters;
+                    whole.remove(&retired.superseded_counters);
+                    whole
+                },
+                // What `counters` holds that this process did not count.
+                restored: {
+                    let mut restored = retired.restored_counters;
+                    restored.remove(&retired.superseded_counters);
+                    restored
+                },
                 consumed: 0,
                 rejected: 0,
                 fcr_customers: 0,

@@ -155,13 +155,13 @@ impl PartitionBoard {
         let key = (Arc::clone(topic), partition);
         inner.live.remove(&key);
         inner.progress.remove(&key);
-        inner.retired.absorb(last);
+        inner.retired.retire(topic, partition, last);
     }
 
     /// Notes a partition just restored from its checkpoint: its lifetime totals so far are
     /// history this process did not count (see `Retired::restored_counters`).
-    pub fn restored(&self, _topic: &Arc<str>, _partition: i32, first: &PartitionSnapshot) {
-        self.lock().retired.absorb_restored(first);
+    pub fn restored(&self, topic: &Arc<str>, partition: i32, first: &PartitionSnapshot) {
+        self.lock().retired.restore(topic, partition, first);
     }
 
     /// Records how far partitions have been applied (after each batch): per partition its

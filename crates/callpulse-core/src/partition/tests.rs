@@ -434,6 +434,37 @@ fn retiring_a_partition_keeps_counters_monotonic() {
     assert_eq!(q.windows[0].offered, 1, "windows only from owned state");
 }
 
+/// A partition given away and restored here later: the snapshot's totals count its history
+/// once (the restored state holds what was retired of it), while the Prometheus view counts
+/// what this process applied, so neither double counts nor goes down.
+#[test]
+fn a_partition_that_comes_back_is_counted_once() {
+    let policy = MetricsPolicy::default();
+    let topic: Arc<str> = Arc::from("calls");
+    let mut s = state();
+    s.apply(&queued("e1", "c1", "q", NOW)).expect("ok");
+    s.apply(&queued("e2", "c2", "q", NOW)).expect("ok");
+    let bytes = s.checkpoint();
+    let mut retired = Retired::default();
+    retired.retire(&topic, 0, &s.snapshot(NOW));
+    let gone = Snapshot::build(1, NOW, &[], &retired, &policy);
+    let q = gone.queue("q").expect("q");
+    assert_eq!((q.totals.offered, q.counted.offered), (2, 2));
+    // It comes back from its checkpoint, and one more call arrives.
+    let mut back = PartitionState::restore(Arc::new(policy.clone()), &bytes).expect("restores");
+    retired.restore(&topic, 0, &back.snapshot(NOW));
+    back.apply(&queued("e3", "c3", "q", NOW)).expect("ok");
+    let snap = Snapshot::build(2, NOW, &[Arc::new(back.snapshot(NOW))], &retired, &policy);
+    let q = snap.queue("q").expect("q");
+    assert_eq!(q.totals.offered, 3, "the partition's history, once");
+    assert_eq!(
+        q.counted.offered, 3,
+        "two applied before it left, one since"
+    );
+    assert_eq!(snap.engine.counters.applied, 3);
+    assert_eq!(snap.engine.counted_here().applied, 3);
+}
+
 /// One generated call: queue, queued time (ms before NOW), outcome and wait, completion.
 #[test]
 fn every_input_fed_map_is_capped_and_counted() {
