@@ -297,6 +297,17 @@ impl Snapshot {
                 acc.windows.resize_with(labels.len(), CallAgg::default);
                 let queue_policy = policy.queue(&name);
                 let thresholds = &queue_policy.sl_thresholds_secs;
+                let bounds = policy.wait_bounds(queue_policy);
+                // The totals less a part of them (superseded or restored history); nothing
+                // to copy in the usual case, where no partition was restored.
+                let less = |part: Option<&CallTotals>| match part {
+                    None => totals_view(&acc.totals, thresholds, &bounds),
+                    Some(part) => {
+                        let mut rest = acc.totals.clone();
+                        rest.remove(part);
+                        totals_view(&rest, thresholds, &bounds)
+                    }
+                };
                 QueueView {
                     sl_thresholds_secs: thresholds.clone(),
                     sl_target: queue_policy.sl_target,
@@ -310,20 +321,8 @@ impl Snapshot {
                         .zip(&acc.windows)
                         .map(|(label, agg)| window_metrics(label, agg, queue_policy))
                         .collect(),
-                    totals: {
-                        let mut whole = acc.totals.clone();
-                        if let Some(superseded) = retired.superseded_queues.get(&name) {
-                            whole.remove(superseded);
-                        }
-                        totals_view(&whole, thresholds, &policy.wait_bounds(queue_policy))
-                    },
-                    counted: {
-                        let mut here = acc.totals.clone();
-                        if let Some(restored) = retired.restored_queues.get(&name) {
-                            here.remove(restored);
-                        }
-                        totals_view(&here, thresholds, &policy.wait_bounds(queue_policy))
-                    },
+                    totals: less(retired.superseded_queues.get(&name)),
+                    counted: less(retired.restored_queues.get(&name)),
                     staffing: staffing(policy, queue_policy, &labels, &acc.windows, at, &teams),
                     fcr: None,
                     tickets: acc.tickets.as_ref().map(|(windows, live)| TicketView {

@@ -38,16 +38,20 @@ pub(crate) fn restore_assigned(
         .collect();
     // One pass over the checkpoint topic for the whole assignment.
     let mut found = match store.read_all(&partitions) {
-        Ok(found) => Ok(found),
-        Err(err) => Err(err.to_string()),
+        Ok(found) => found,
+        Err(err) => {
+            warn!(%err, partitions = partitions.len(), "checkpoints could not be read: the assigned partitions start empty from the group's committed offsets");
+            telemetry
+                .checkpoints
+                .with_label_values(&["read_failed"])
+                .inc_by(partitions.len() as u64);
+            return;
+        }
     };
     for (topic, partition) in partitions {
-        let read = match &mut found {
-            Ok(found) => Ok(found.remove(&(topic.clone(), partition)).flatten()),
-            Err(err) => Err(err.clone()),
-        };
+        let read = found.remove(&(topic.clone(), partition)).flatten();
         let outcome = match read {
-            Ok(Some(stored)) => match PartitionState::restore(Arc::clone(policy), &stored.bytes) {
+            Some(stored) => match PartitionState::restore(Arc::clone(policy), &stored.bytes) {
                 Ok(state) => {
                     let worker = worker_of(&topic, partition, workers.len());
                     let input = Input::Restore {
@@ -85,16 +89,7 @@ pub(crate) fn restore_assigned(
                     "refused"
                 }
             },
-            Ok(None) => "none",
-            Err(err) => {
-                warn!(
-                    topic,
-                    partition,
-                    err,
-                    "checkpoint could not be read: the partition starts empty from the group's committed offset"
-                );
-                "read_failed"
-            }
+            None => "none",
         };
         telemetry.checkpoints.with_label_values(&[outcome]).inc();
     }
