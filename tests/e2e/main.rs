@@ -12,4 +12,5 @@ mod outage;
 mod replay_report;
 mod scale_out;
 mod theory;
+mod whole_center;
 mod ws_limits;

@@ -145,8 +145,14 @@ pub fn produce(brokers: &str, events: &[Envelope]) {
     producer.flush(Duration::from_secs(20)).expect("flush");
 }
 
-/// `callpulse run` as a process of its own.
+/// `callpulse run` as a process of its own, in the crash test's group.
 pub fn spawn_engine(brokers: &str, port: u16) -> Child {
+    spawn_in_group(brokers, port, "crash")
+}
+
+/// `callpulse run` as a process of its own, in consumer group `group` (its FCR and snapshot
+/// topics are named after the group, as by default).
+pub fn spawn_in_group(brokers: &str, port: u16, group: &str) -> Child {
     Command::new(callpulse_binary())
         .args([
             "run",
@@ -156,7 +162,7 @@ pub fn spawn_engine(brokers: &str, port: u16) -> Child {
             &format!("127.0.0.1:{port}"),
         ])
         .env("RUST_LOG", "warn")
-        .env("CALLPULSE__INGEST__GROUP_ID", "crash")
+        .env("CALLPULSE__INGEST__GROUP_ID", group)
         .env("CALLPULSE__INGEST__TICK_MS", "200")
         .env("CALLPULSE__INGEST__CHECKPOINTS__INTERVAL_MS", "400")
         .env("CALLPULSE__INGEST__LIBRDKAFKA__session.timeout.ms", "6000")
@@ -179,7 +185,7 @@ pub async fn scrape(port: u16) -> Option<Scrape> {
 }
 
 /// What must be equal: every queue's windows except the calendar ones (their edges depend
-/// on when they are read) and its totals and waiting calls, the center likewise, the
+/// on when they are read), its totals, waiting calls and FCR, the center likewise, the
 /// agents' states.
 pub fn figures(snapshot: &Value) -> Value {
     let keep_windows = |windows: &Value| -> Value {
@@ -203,6 +209,18 @@ pub fn figures(snapshot: &Value) -> Value {
                 "windows": keep_windows(&q["windows"]),
                 "totals": q["totals"],
                 "waiting": q["waiting"],
+                // FCR outcomes are counted at the repeat contact or the window's end, both
+                // inside the history: the 1 h window holds them all whenever it is read,
+                // the shorter ones' edges cut through it.
+                "fcr": {
+                    "eligible_total": q["fcr"]["eligible_total"],
+                    "success_total": q["fcr"]["success_total"],
+                    "pending": q["fcr"]["pending"],
+                    "1h": q["fcr"]["windows"]
+                        .as_array()
+                        .and_then(|ws| ws.iter().find(|w| w["window"] == "1h"))
+                        .cloned(),
+                },
             })
         })
         .collect();

@@ -84,9 +84,12 @@ pub fn mock_cluster(
     for topic in TOPICS {
         mock.create_topic(topic, partitions, 1).expect("topic");
     }
-    // The mock has no admin API: the checkpoint topic is made here, as an operator would.
+    // The mock has no admin API: the engine's topics are made here, as an operator would.
     mock.create_topic(CHECKPOINT_TOPIC, 4, 1)
         .expect("checkpoint topic");
+    mock.create_topic(FCR_TOPIC, 4, 1).expect("FCR topic");
+    mock.create_topic(SNAPSHOT_TOPIC, 1, 1)
+        .expect("snapshot topic");
     mock.create_topic(DEAD_LETTER_TOPIC, 1, 1)
         .expect("dead-letter topic");
     mock
@@ -94,6 +97,12 @@ pub fn mock_cluster(
 
 /// The default dead-letter topic (`ingest.dead_letters.topic`).
 pub const DEAD_LETTER_TOPIC: &str = "callpulse.dead-letters";
+
+/// The default snapshot topic (`ingest.shared.topic`).
+pub const SNAPSHOT_TOPIC: &str = "callpulse.snapshots";
+
+/// The default FCR repartition topic (`ingest.fcr.topic`).
+pub const FCR_TOPIC: &str = "callpulse.fcr-facts";
 
 /// The default checkpoint topic (`ingest.checkpoints.topic`).
 pub const CHECKPOINT_TOPIC: &str = "callpulse.checkpoints";
@@ -190,6 +199,10 @@ pub fn test_config(brokers: &str, group: &str) -> Config {
     config.ingest.brokers = brokers.to_owned();
     config.ingest.group_id = group.to_owned();
     config.ingest.tick_ms = 200;
+    // Named, not derived from the group: the mock cluster has no admin API, so
+    // `mock_cluster` makes these two beforehand, whatever group a test uses.
+    config.ingest.fcr.topic = FCR_TOPIC.to_owned();
+    config.ingest.shared.topic = SNAPSHOT_TOPIC.to_owned();
     config
         .ingest
         .librdkafka

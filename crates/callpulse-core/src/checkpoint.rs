@@ -35,7 +35,7 @@ const HEADER_LEN: usize = 4 + 2 + 8;
 /// Why a checkpoint cannot be restored.
 #[derive(Debug, Error, PartialEq, Eq)]
 pub enum CheckpointError {
-    #[error("not a callpulse checkpoint (no CPCK header)")]
+    #[error("not a callpulse checkpoint of this kind (no CPCK or CPFC header)")]
     NotACheckpoint,
     #[error(
         "checkpoint format version {found}; this build reads version {CHECKPOINT_VERSION} only"
@@ -59,18 +59,48 @@ pub fn policy_fingerprint(policy: &MetricsPolicy) -> u64 {
     key_hash(&(body, policy.future_skew_secs))
 }
 
+/// Checkpoint bytes of `body` (see the module docs): `magic` says which kind of state.
+pub(crate) fn encode<T: serde::Serialize>(
+    magic: &[u8; 4],
+    policy: &MetricsPolicy,
+    body: &T,
+) -> Vec<u8> {
+    let mut out = Vec::with_capacity(HEADER_LEN + 4096);
+    out.extend_from_slice(magic);
+    out.extend_from_slice(&CHECKPOINT_VERSION.to_le_bytes());
+    out.extend_from_slice(&policy_fingerprint(policy).to_le_bytes());
+    // Serializing plain data into a Vec cannot fail.
+    match postcard::to_extend(body, out) {
+        Ok(out) => out,
+        Err(_) => unreachable!("postcard serialization of in-memory state"),
+    }
+}
+
+/// The state `bytes` hold, written by [`encode`] with `magic` under `policy`.
+pub(crate) fn decode<T: serde::de::DeserializeOwned>(
+    magic: &[u8; 4],
+    policy: &MetricsPolicy,
+    bytes: &[u8],
+) -> Result<T, CheckpointError> {
+    if bytes.len() < HEADER_LEN || &bytes[..4] != magic {
+        return Err(CheckpointError::NotACheckpoint);
+    }
+    let version = u16::from_le_bytes([bytes[4], bytes[5]]);
+    if version != CHECKPOINT_VERSION {
+        return Err(CheckpointError::UnsupportedVersion { found: version });
+    }
+    let mut fingerprint = [0u8; 8];
+    fingerprint.copy_from_slice(&bytes[6..HEADER_LEN]);
+    if u64::from_le_bytes(fingerprint) != policy_fingerprint(policy) {
+        return Err(CheckpointError::PolicyChanged);
+    }
+    postcard::from_bytes(&bytes[HEADER_LEN..]).map_err(|e| CheckpointError::Corrupt(e.to_string()))
+}
+
 impl PartitionState {
     /// The whole state as checkpoint bytes (see the module docs).
     pub fn checkpoint(&self) -> Vec<u8> {
-        let mut out = Vec::with_capacity(HEADER_LEN + 4096);
-        out.extend_from_slice(MAGIC);
-        out.extend_from_slice(&CHECKPOINT_VERSION.to_le_bytes());
-        out.extend_from_slice(&policy_fingerprint(self.policy()).to_le_bytes());
-        // Serializing plain data into a Vec cannot fail.
-        match postcard::to_extend(self, out) {
-            Ok(out) => out,
-            Err(_) => unreachable!("postcard serialization of in-memory state"),
-        }
+        encode(MAGIC, self.policy(), self)
     }
 
     /// The state a checkpoint holds, under `policy` (which must be the one it was written
@@ -80,20 +110,7 @@ impl PartitionState {
     /// [`CheckpointError`] when the bytes are not a checkpoint, come from another format
     /// version or another policy, or do not decode.
     pub fn restore(policy: Arc<MetricsPolicy>, bytes: &[u8]) -> Result<Self, CheckpointError> {
-        if bytes.len() < HEADER_LEN || &bytes[..4] != MAGIC {
-            return Err(CheckpointError::NotACheckpoint);
-        }
-        let version = u16::from_le_bytes([bytes[4], bytes[5]]);
-        if version != CHECKPOINT_VERSION {
-            return Err(CheckpointError::UnsupportedVersion { found: version });
-        }
-        let mut fingerprint = [0u8; 8];
-        fingerprint.copy_from_slice(&bytes[6..HEADER_LEN]);
-        if u64::from_le_bytes(fingerprint) != policy_fingerprint(&policy) {
-            return Err(CheckpointError::PolicyChanged);
-        }
-        let mut state: PartitionState = postcard::from_bytes(&bytes[HEADER_LEN..])
-            .map_err(|e| CheckpointError::Corrupt(e.to_string()))?;
+        let mut state: PartitionState = decode(MAGIC, &policy, bytes)?;
         state.restored(policy);
         Ok(state)
     }

@@ -13,8 +13,11 @@
 //!
 //! A customer's contacts spread over every partition (calls are keyed by call id), so the
 //! partitions only report facts ([`FcrFact`]: "customer X made contact at t", "X's contact
-//! offered at t1 completed at t2 in queue Q") and one tracker per engine instance settles
-//! them. An outcome is counted when it becomes known: a failure at the repeat contact, a
+//! offered at t1 completed at t2 in queue Q"). Live, the engine re-keys them by customer
+//! through a repartition topic (as Kafka Streams does): each of its partitions holds the
+//! tracker of the customers hashed to it ([`FcrPartition`]), checkpointed like the event
+//! partitions, so a customer's contacts meet in one tracker whichever instance read them.
+//! `replay` and reports feed one tracker directly. An outcome is counted when it becomes known: a failure at the repeat contact, a
 //! success when the window closes (event time: the newest fact's time). Until then the
 //! contact is pending, which gives the provisional figure.
 //!
@@ -63,7 +66,7 @@ pub enum FcrFact {
 }
 
 /// FCR outcomes over a span.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FcrCounts {
     /// Completed contacts whose outcome is known.
     pub eligible: u64,
@@ -71,10 +74,17 @@ pub struct FcrCounts {
     pub success: u64,
 }
 
-impl Merge for FcrCounts {
-    fn merge(&mut self, other: &Self) {
+impl FcrCounts {
+    /// Adds `other`'s outcomes.
+    pub fn add(&mut self, other: &FcrCounts) {
         self.eligible += other.eligible;
         self.success += other.success;
+    }
+}
+
+impl Merge for FcrCounts {
+    fn merge(&mut self, other: &Self) {
+        self.add(other);
     }
 }
 
@@ -89,7 +99,7 @@ pub struct FcrQueueView {
     pub pending: u64,
 }
 
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
 struct Pending {
     offered: Ts,
     done: Ts,
@@ -117,7 +127,7 @@ pub struct FcrSettled {
     pub success: bool,
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Serialize, Deserialize)]
 struct Customer {
     /// The newest contacts (offered times), newest first: enough to recognise a repeat of a
     /// completion that arrives after it.
@@ -136,7 +146,7 @@ impl Customer {
     }
 }
 
-#[derive(Debug)]
+#[derive(Debug, Serialize, Deserialize)]
 struct QueueFcr {
     name: Arc<str>,
     ring: BucketRing<FcrCounts>,
@@ -144,8 +154,9 @@ struct QueueFcr {
     pending: u64,
 }
 
-/// The instance-wide FCR tracker.
-#[derive(Debug)]
+/// An FCR tracker: of one partition of the repartition topic (live, `partition.rs`), or of
+/// a whole history (`replay`, reports).
+#[derive(Debug, Serialize, Deserialize)]
 pub struct FcrTracker {
     window_ms: i64,
     max_customers: usize,
@@ -160,7 +171,9 @@ pub struct FcrTracker {
     queues: Vec<QueueFcr>,
     queue_ids: FxHashMap<Arc<str>, u32>,
     high_water: Option<Ts>,
-    /// Every outcome as it is counted, when a report asked for them.
+    /// Every outcome as it is counted, when a report asked for them (reports are never
+    /// checkpointed).
+    #[serde(skip)]
     settled: Option<Vec<FcrSettled>>,
     /// Customers evicted at the cap with contacts still pending (those are not counted).
     pub evicted: u64,
@@ -460,6 +473,10 @@ impl FcrTracker {
         }
     }
 }
+
+mod partition;
+
+pub use partition::{FactRecord, FactRecordError, FcrPart, FcrPartition, FcrQueuePart};
 
 #[cfg(test)]
 mod tests;

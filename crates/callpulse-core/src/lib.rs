@@ -50,16 +50,19 @@ mod window;
 pub use calendar::{Calendar, CalendarError};
 pub use calls::{CallAgg, CallCounts, CallTotals, MAX_SL_THRESHOLDS, WaitHistogram};
 pub use checkpoint::{CHECKPOINT_VERSION, CheckpointError, policy_fingerprint};
-pub use fcr::{FcrCounts, FcrFact, FcrQueueView, FcrSettled, FcrTracker};
+pub use fcr::{
+    FactRecord, FactRecordError, FcrCounts, FcrFact, FcrPart, FcrPartition, FcrQueuePart,
+    FcrQueueView, FcrSettled, FcrTracker,
+};
 pub use live::{AgentCalls, AgentCallsView, AgentView, TeamStates};
 pub use occupancy::{StateTimeView, StateTimes};
 pub use partition::{Applied, PartitionCounters, PartitionSnapshot, PartitionState, QueueSnapshot};
 pub use policy::{MetricsPolicy, PolicyError, QueuePolicy, SlFormula};
 pub use report::{Attribution, ReportBuilder, ReportCounters, ReportRow, ReportSpec};
 pub use snapshot::{
-    CenterView, EngineView, FcrView, FcrWindow, QueueView, Retired, Snapshot, StaffingView,
-    TeamView, TeamWindow, TicketView, TicketWindow, WINDOW_FIGURES, WINDOW_FIGURES_BY_THRESHOLD,
-    WindowMetrics,
+    CenterView, EngineView, FcrView, FcrWindow, QueueView, Retired, SharedBody, SharedPart,
+    SharedRef, Snapshot, SourceView, StaffingView, TeamView, TeamWindow, TicketView, TicketWindow,
+    WINDOW_FIGURES, WINDOW_FIGURES_BY_THRESHOLD, WindowMetrics,
 };
 pub use tickets::{TicketAgg, TicketLive};
 pub use watermark::{PartitionProgress, instance_watermark};

@@ -115,7 +115,7 @@ impl Waiting {
 }
 
 /// One agent as the API and WebSocket feed show them (never a Prometheus label).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AgentView {
     pub agent_id: Arc<str>,
     pub team: Arc<str>,
@@ -130,7 +130,7 @@ pub struct AgentView {
 }
 
 /// An agent's calls today, as readers see them; times in seconds.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AgentCallsView {
     pub answered: u64,
     pub completed: u64,

@@ -48,7 +48,7 @@ impl StateTimes {
 }
 
 /// Seconds per state and occupancy, as readers see them.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct StateTimeView {
     pub available_s: f64,
     pub on_call_s: f64,

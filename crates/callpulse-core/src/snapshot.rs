@@ -13,7 +13,7 @@ use callpulse_events::{AgentState, Ts};
 use serde::Serialize;
 
 use crate::calls::{CallAgg, CallTotals};
-use crate::fcr::FcrTracker;
+use crate::fcr::{FcrCounts, FcrPart};
 use crate::live::{AgentCalls, AgentCallsView, AgentView, TeamStates};
 use crate::occupancy::{StateTimeView, StateTimes};
 use crate::partition::{PartitionCounters, PartitionSnapshot};
@@ -134,6 +134,30 @@ pub struct EngineView {
     pub broker_contact_age_s: Option<f64>,
     /// Seconds (wall time) since the last message was received; `null` before the first.
     pub last_message_age_s: Option<f64>,
+    /// This instance's id (`ingest.shared.instance`).
+    pub instance: String,
+    /// Partitions merged into this snapshot that other instances own (read from the
+    /// snapshot topic); 0 when the instance shows only its own.
+    pub remote_partitions: usize,
+    /// Every partition merged into this snapshot: who owns it and how fresh its part is.
+    pub sources: Vec<SourceView>,
+}
+
+/// Where one partition's part of a snapshot comes from, and how fresh it is.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SourceView {
+    pub topic: Arc<str>,
+    pub partition: i32,
+    /// `events` (an input partition) or `fcr` (a partition of the FCR repartition topic).
+    pub kind: &'static str,
+    /// The owning instance's id.
+    pub owner: String,
+    /// Whether this instance owns it (its part is read at this snapshot's tick).
+    pub here: bool,
+    /// The instant (event time, ms) its windows were read at.
+    pub read_at_ms: i64,
+    /// Seconds (wall time) since its owner published it; 0 for this instance's own.
+    pub age_s: f64,
 }
 
 impl EngineView {
@@ -393,25 +417,62 @@ impl Snapshot {
                 stale_partitions: 0,
                 broker_contact_age_s: None,
                 last_message_age_s: None,
+                instance: String::new(),
+                remote_partitions: 0,
+                sources: Vec::new(),
             },
         }
     }
 
-    /// Attaches the instance's FCR figures to the queues, and the tracker's bookkeeping to
-    /// the engine view, read at the snapshot's time.
-    pub fn with_fcr(mut self, tracker: &FcrTracker, policy: &MetricsPolicy) -> Snapshot {
-        self.engine.fcr_customers = tracker.customers() as u64;
-        self.engine.counters.fcr_evicted = tracker.evicted;
-        for (name, view) in tracker.view(Ts(self.at_ms), policy) {
+    /// Attaches FCR: the merge of the repartition topic's partitions (`parts`), plus the
+    /// outcomes this process counted in partitions it has since given away (`retired`,
+    /// for the Prometheus counters only: the partitions' new owners hold their history).
+    pub fn with_fcr(
+        mut self,
+        parts: &[Arc<FcrPart>],
+        retired: &BTreeMap<Arc<str>, FcrCounts>,
+    ) -> Snapshot {
+        #[derive(Default)]
+        struct Acc {
+            windows: Vec<FcrCounts>,
+            totals: FcrCounts,
+            counted: FcrCounts,
+            pending: u64,
+        }
+        let mut queues: BTreeMap<Arc<str>, Acc> = BTreeMap::new();
+        for (name, counted) in retired {
+            queues
+                .entry(Arc::clone(name))
+                .or_default()
+                .counted
+                .merge(counted);
+        }
+        for part in parts {
+            self.engine.fcr_customers += part.customers;
+            self.engine.counters.fcr_evicted += part.evicted;
+            for q in &part.queues {
+                let acc = queues.entry(Arc::clone(&q.name)).or_default();
+                if acc.windows.len() < q.windows.len() {
+                    acc.windows.resize_with(q.windows.len(), FcrCounts::default);
+                }
+                for (ours, theirs) in acc.windows.iter_mut().zip(&q.windows) {
+                    ours.merge(theirs);
+                }
+                acc.totals.merge(&q.totals);
+                acc.counted.merge(&q.counted);
+                acc.pending += q.pending;
+            }
+        }
+        for (name, acc) in queues {
             let Some(q) = self.queues.iter_mut().find(|q| q.queue == name) else {
                 continue;
             };
-            let t = view.totals;
+            let t = acc.totals;
             q.fcr = Some(FcrView {
                 windows: self
                     .windows
                     .iter()
-                    .zip(&view.windows)
+                    .zip(&acc.windows)
                     .map(|(label, w)| FcrWindow {
                         window: label.clone(),
                         eligible: w.eligible,
@@ -421,8 +482,9 @@ impl Snapshot {
                     .collect(),
                 eligible_total: t.eligible,
                 success_total: t.success,
-                pending: view.pending,
-                provisional: ratio(t.success + view.pending, t.eligible + view.pending),
+                counted: acc.counted,
+                pending: acc.pending,
+                provisional: ratio(t.success + acc.pending, t.eligible + acc.pending),
             });
         }
         self
@@ -436,12 +498,14 @@ impl Snapshot {
 
 mod derive;
 mod figures;
+mod shared;
 mod views;
 
 use derive::{staffing, team_rollup, ticket_window, totals_view};
 pub(crate) use figures::window_metrics;
 pub use figures::{WINDOW_FIGURES, WINDOW_FIGURES_BY_THRESHOLD, WindowMetrics};
 use figures::{avg_s, ratio, secs};
+pub use shared::{SharedBody, SharedPart, SharedRef};
 pub use views::{
     CenterView, ChannelCounts, FcrView, FcrWindow, QueueView, StaffingView, TeamView, TeamWindow,
     TicketView, TicketWindow, TotalsView,

@@ -126,7 +126,7 @@ pub(crate) enum TicketUpdate {
 }
 
 /// Live ticket counts of one queue, now.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TicketLive {
     /// Open tickets (created or reopened, not resolved).
     pub backlog: u64,

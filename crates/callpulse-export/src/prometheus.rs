@@ -204,7 +204,7 @@ impl Collector for SnapshotCollector {
     }
 
     fn collect(&self) -> Vec<MetricFamily> {
-        scrape(&self.latest.load().snapshot)
+        scrape(self.latest.load().own())
     }
 }
 
@@ -276,8 +276,9 @@ mod tests {
         let mut fcr = callpulse_core::FcrTracker::for_policy(&policy);
         fcr.apply_all(part.drain_fcr_facts());
         let parts = [Arc::new(part.snapshot(now))];
-        let mut snapshot =
-            Snapshot::build(1, now, &parts, &Retired::default(), &policy).with_fcr(&fcr, &policy);
+        let fcr = [Arc::new(fcr.part(now, &policy))];
+        let mut snapshot = Snapshot::build(1, now, &parts, &Retired::default(), &policy)
+            .with_fcr(&fcr, &Default::default());
         // What the publisher adds from the consumer: the cluster heard from, messages seen.
         snapshot.engine.broker_contact_age_s = Some(0.4);
         snapshot.engine.last_message_age_s = Some(1.2);

@@ -50,12 +50,29 @@ impl Latest {
 /// One published snapshot.
 #[derive(Debug)]
 pub struct Published {
+    /// What the API, the feed and the wallboard show: the whole center when other
+    /// instances share their partitions, else this instance's.
     pub snapshot: Snapshot,
     /// `snapshot` as JSON.
     pub json: Arc<str>,
+    /// This instance's own partitions, when `snapshot` also holds other instances': what
+    /// `/metrics` exports, so that PromQL `sum()` across instances counts each once.
+    own: Option<Snapshot>,
 }
 
 impl Published {
+    /// Serializes `snapshot` once; `own`, when given, is what `/metrics` exports instead.
+    pub fn with_own(snapshot: Snapshot, own: Option<Snapshot>) -> Published {
+        let mut published = Published::new(snapshot);
+        published.own = own;
+        published
+    }
+
+    /// What `/metrics` exports: this instance's own partitions.
+    pub fn own(&self) -> &Snapshot {
+        self.own.as_ref().unwrap_or(&self.snapshot)
+    }
+
     /// Serializes `snapshot` once.
     pub fn new(snapshot: Snapshot) -> Published {
         // The snapshot holds only strings, integers and finite floats: serialization cannot
@@ -64,6 +81,7 @@ impl Published {
         Published {
             snapshot,
             json: Arc::from(json),
+            own: None,
         }
     }
 

@@ -10,15 +10,16 @@
 //! - A revoked partition's lifetime totals are kept here so exported counters never
 //!   decrease.
 
-use std::collections::HashMap;
-use std::sync::atomic::{AtomicI64, Ordering};
+use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-use callpulse_core::{FcrFact, PartitionProgress, PartitionSnapshot, Retired, Ts};
+use callpulse_core::{FcrCounts, FcrPart, PartitionProgress, PartitionSnapshot, Retired, Ts};
 use tokio::sync::{Notify, watch};
 
-type Key = (Arc<str>, i32);
+/// A partition: (topic, partition).
+pub type Key = (Arc<str>, i32);
 
 /// One publishing tick: every partition of the merged snapshot is read at `at`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -33,7 +34,11 @@ pub struct Tick {
 struct Inner {
     /// Each owned partition's latest snapshot and the tick it was read for.
     live: HashMap<Key, (u64, Arc<PartitionSnapshot>)>,
+    /// Each owned partition of the FCR repartition topic: its latest part and tick.
+    fcr: HashMap<Key, (u64, Arc<FcrPart>)>,
     retired: Retired,
+    /// Per queue, the FCR outcomes this process counted in partitions it gave away.
+    retired_fcr: BTreeMap<Arc<str>, FcrCounts>,
     progress: HashMap<Key, PartitionProgress>,
     /// Per worker, the last tick it acknowledged.
     acked: Vec<u64>,
@@ -42,8 +47,13 @@ struct Inner {
 /// What the publisher reads for one tick.
 #[derive(Debug)]
 pub struct BoardRead {
-    /// Every live partition snapshot.
+    /// Every live partition snapshot, and (in the same order) which partition it is.
     pub parts: Vec<Arc<PartitionSnapshot>>,
+    pub part_keys: Vec<Key>,
+    /// Every owned FCR partition's part, and which it is.
+    pub fcr: Vec<Arc<FcrPart>>,
+    pub fcr_keys: Vec<Key>,
+    pub retired_fcr: BTreeMap<Arc<str>, FcrCounts>,
     /// How many of them were not read for the requested tick (their worker missed the
     /// deadline): their windows end at an earlier instant.
     pub stale: usize,
@@ -61,11 +71,8 @@ pub struct BoardRead {
 #[derive(Debug)]
 pub struct PartitionBoard {
     inner: Mutex<Inner>,
-    /// FCR facts from every partition since the publisher last took them (its own lock:
-    /// pushed per batch, taken per tick), and how many were dropped at the cap.
-    fcr_facts: Mutex<(Vec<FcrFact>, u64)>,
-    /// Most facts held between two takes: a stalled publisher must not grow it for ever.
-    fcr_cap: usize,
+    /// FCR facts that could not be sent to the repartition topic.
+    facts_dropped: AtomicU64,
     ticks: watch::Sender<Tick>,
     acks: Notify,
     /// Wall time (ms) the cluster was last heard from (a broker up in the client's
@@ -76,20 +83,19 @@ pub struct PartitionBoard {
 
 impl Default for PartitionBoard {
     fn default() -> Self {
-        PartitionBoard::new(1, 1_000_000)
+        PartitionBoard::new(1)
     }
 }
 
 impl PartitionBoard {
-    /// A board for `workers` workers, holding at most `fcr_cap` FCR facts between two takes.
-    pub fn new(workers: usize, fcr_cap: usize) -> Self {
+    /// A board for `workers` workers.
+    pub fn new(workers: usize) -> Self {
         PartitionBoard {
             inner: Mutex::new(Inner {
                 acked: vec![0; workers],
                 ..Inner::default()
             }),
-            fcr_facts: Mutex::new((Vec::new(), 0)),
-            fcr_cap: fcr_cap.max(1),
+            facts_dropped: AtomicU64::new(0),
             ticks: watch::Sender::new(Tick::default()),
             acks: Notify::new(),
             last_contact_ms: AtomicI64::new(i64::MIN),
@@ -137,16 +143,53 @@ impl PartitionBoard {
             .insert((Arc::clone(topic), partition), (seq, snapshot));
     }
 
-    /// Marks an unchanged partition's snapshot as read for tick `seq` (its windows and live
-    /// state are the same at the new instant, see `PartitionState::changed_since_snapshot`).
+    /// Replaces the published part of FCR partition `(topic, partition)`, read for `seq`.
+    pub fn publish_fcr(&self, topic: &Arc<str>, partition: i32, seq: u64, part: Arc<FcrPart>) {
+        self.lock()
+            .fcr
+            .insert((Arc::clone(topic), partition), (seq, part));
+    }
+
+    /// Marks an unchanged partition's snapshot (of either kind) as read for tick `seq` (its
+    /// windows and live state are the same at the new instant, see
+    /// `PartitionState::changed_since_snapshot`).
     pub fn reuse(&self, topic: &Arc<str>, partition: i32, seq: u64) -> bool {
-        match self.lock().live.get_mut(&(Arc::clone(topic), partition)) {
+        let mut inner = self.lock();
+        let key = (Arc::clone(topic), partition);
+        if let Some(entry) = inner.live.get_mut(&key) {
+            entry.0 = seq;
+            return true;
+        }
+        match inner.fcr.get_mut(&key) {
             Some(entry) => {
                 entry.0 = seq;
                 true
             }
             None => false,
         }
+    }
+
+    /// The FCR partition is no longer ours: keep what this process counted in it.
+    pub fn retire_fcr(&self, topic: &Arc<str>, partition: i32, last: &FcrPart) {
+        let mut inner = self.lock();
+        inner.fcr.remove(&(Arc::clone(topic), partition));
+        for q in &last.queues {
+            inner
+                .retired_fcr
+                .entry(Arc::clone(&q.name))
+                .or_default()
+                .add(&q.counted);
+        }
+    }
+
+    /// `n` FCR facts could not be sent to the repartition topic.
+    pub fn facts_dropped(&self, n: u64) {
+        self.facts_dropped.fetch_add(n, Ordering::Relaxed);
+    }
+
+    /// FCR facts that could not be sent, since the start.
+    pub fn facts_dropped_total(&self) -> u64 {
+        self.facts_dropped.load(Ordering::Relaxed)
     }
 
     /// The partition is no longer ours: keep its lifetime totals, drop its live view.
@@ -256,43 +299,32 @@ impl PartitionBoard {
     /// instant.
     pub fn read(&self, seq: u64) -> BoardRead {
         let inner = self.lock();
+        let (part_keys, parts) = inner
+            .live
+            .iter()
+            .map(|(key, (_, s))| (key.clone(), Arc::clone(s)))
+            .unzip();
+        let (fcr_keys, fcr) = inner
+            .fcr
+            .iter()
+            .map(|(key, (_, s))| (key.clone(), Arc::clone(s)))
+            .unzip();
         BoardRead {
-            parts: inner.live.values().map(|(_, s)| Arc::clone(s)).collect(),
-            stale: inner.live.values().filter(|(tick, _)| *tick != seq).count(),
+            parts,
+            part_keys,
+            fcr,
+            fcr_keys,
+            stale: inner.live.values().filter(|(tick, _)| *tick != seq).count()
+                + inner.fcr.values().filter(|(tick, _)| *tick != seq).count(),
             retired: inner.retired.clone(),
+            retired_fcr: inner.retired_fcr.clone(),
         }
-    }
-
-    /// Adds facts for the instance's FCR tracker; past the cap the oldest are dropped and
-    /// counted.
-    pub fn push_fcr_facts(&self, facts: Vec<FcrFact>) {
-        if facts.is_empty() {
-            return;
-        }
-        let mut held = self
-            .fcr_facts
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
-        held.0.extend(facts);
-        let over = held.0.len().saturating_sub(self.fcr_cap);
-        if over > 0 {
-            held.0.drain(..over);
-            held.1 += over as u64;
-        }
-    }
-
-    /// Takes every fact pushed so far, and the number dropped at the cap since the start.
-    pub fn take_fcr_facts(&self) -> (Vec<FcrFact>, u64) {
-        let mut held = self
-            .fcr_facts
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
-        (std::mem::take(&mut held.0), held.1)
     }
 
     /// Partitions with a live snapshot.
     pub fn live_partitions(&self) -> usize {
-        self.lock().live.len()
+        let inner = self.lock();
+        inner.live.len() + inner.fcr.len()
     }
 }
 
@@ -302,7 +334,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_tick_completes_when_every_worker_acknowledged() {
-        let board = Arc::new(PartitionBoard::new(2, 10));
+        let board = Arc::new(PartitionBoard::new(2));
         board.request_tick(Tick { seq: 1, at: Ts(5) });
         assert!(!board.wait_for_acks(1, Duration::from_millis(20)).await);
         board.ack(0, 1);
@@ -317,7 +349,7 @@ mod tests {
 
     #[test]
     fn reads_count_snapshots_of_older_ticks() {
-        let board = PartitionBoard::new(1, 10);
+        let board = PartitionBoard::new(1);
         let topic: Arc<str> = Arc::from("calls");
         board.publish(&topic, 0, 1, Arc::new(PartitionSnapshot::default()));
         board.publish(&topic, 1, 2, Arc::new(PartitionSnapshot::default()));
@@ -329,7 +361,7 @@ mod tests {
 
     #[test]
     fn progress_is_kept_for_owned_partitions_only() {
-        let board = PartitionBoard::new(1, 10);
+        let board = PartitionBoard::new(1);
         let topic: Arc<str> = Arc::from("calls");
         board.log_end("calls", 0, 10);
         assert!(board.all_progress().is_empty());
@@ -344,19 +376,5 @@ mod tests {
         assert!(!p.caught_up());
         board.retire(&topic, 0, &PartitionSnapshot::default());
         assert!(board.all_progress().is_empty());
-    }
-
-    #[test]
-    fn fcr_facts_are_capped_oldest_first() {
-        let board = PartitionBoard::new(1, 3);
-        let fact = |at| FcrFact::Contact {
-            customer: 1,
-            at: Ts(at),
-        };
-        board.push_fcr_facts((0..5).map(fact).collect());
-        let (facts, dropped) = board.take_fcr_facts();
-        assert_eq!(dropped, 2);
-        assert!(matches!(facts[0], FcrFact::Contact { at: Ts(2), .. }));
-        assert_eq!(board.take_fcr_facts().0.len(), 0);
     }
 }

@@ -86,6 +86,76 @@ pub struct IngestConfig {
     pub checkpoints: CheckpointsConfig,
     /// Where rejected messages are copied.
     pub dead_letters: DeadLettersConfig,
+    /// The FCR repartition topic.
+    pub fcr: FcrConfig,
+    /// The snapshot topic that gives every instance the whole center.
+    pub shared: SharedConfig,
+}
+
+/// The snapshot topic: each instance publishes its partitions' read models there and reads
+/// everyone's, so its API, feed and wallboard show the whole center (`docs/state.md`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SharedConfig {
+    /// Publish and read partition snapshots. Off, an instance shows only its own partitions.
+    pub enabled: bool,
+    /// The compacted topic (created if missing, one partition). Empty:
+    /// `<group_id>.snapshots` (one view per deployment).
+    pub topic: String,
+    /// This instance's id in the view; empty: `$HOSTNAME-<pid>`.
+    pub instance: String,
+    /// How often each owned partition's snapshot is published (ms).
+    pub interval_ms: u64,
+    /// Parts published longer ago than this (s) are left out of the view (an instance gone
+    /// whose partitions nobody took, or a previous deployment's).
+    pub expire_secs: u64,
+    /// Largest record written (bytes); a bigger part is split into chunks.
+    pub chunk_bytes: usize,
+    /// How long creating the topic and flushing at shutdown may take (ms).
+    pub timeout_ms: u64,
+}
+
+impl Default for SharedConfig {
+    fn default() -> Self {
+        SharedConfig {
+            enabled: true,
+            topic: String::new(),
+            instance: String::new(),
+            interval_ms: 1000,
+            expire_secs: 600,
+            chunk_bytes: 900_000,
+            timeout_ms: 10_000,
+        }
+    }
+}
+
+/// The repartition topic that brings a customer's contacts together for FCR, whichever
+/// partition (and instance) read them (see `docs/state.md`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct FcrConfig {
+    /// The topic (created if missing). The group consumes it beside the input topics.
+    /// Empty: `<group_id>.fcr-facts`, so that two deployments (groups) on one cluster never
+    /// read each other's facts.
+    pub topic: String,
+    /// Its partitions and replication factor when it is created. Facts are spread over
+    /// the partitions it has, by customer.
+    pub partitions: i32,
+    pub replication: i32,
+    /// How long a worker waits for its facts to be confirmed before it stores offsets or
+    /// writes a checkpoint (ms).
+    pub timeout_ms: u64,
+}
+
+impl Default for FcrConfig {
+    fn default() -> Self {
+        FcrConfig {
+            topic: String::new(),
+            partitions: 4,
+            replication: 1,
+            timeout_ms: 10_000,
+        }
+    }
 }
 
 /// The dead-letter topic.
@@ -200,11 +270,31 @@ impl Default for IngestConfig {
             librdkafka: BTreeMap::new(),
             checkpoints: CheckpointsConfig::default(),
             dead_letters: DeadLettersConfig::default(),
+            fcr: FcrConfig::default(),
+            shared: SharedConfig::default(),
         }
     }
 }
 
 impl IngestConfig {
+    /// The FCR repartition topic's name (`fcr.topic`, or derived from the group).
+    pub fn fcr_topic(&self) -> String {
+        if self.fcr.topic.is_empty() {
+            format!("{}.fcr-facts", self.group_id)
+        } else {
+            self.fcr.topic.clone()
+        }
+    }
+
+    /// The snapshot topic's name (`shared.topic`, or derived from the group).
+    pub fn shared_topic(&self) -> String {
+        if self.shared.topic.is_empty() {
+            format!("{}.snapshots", self.group_id)
+        } else {
+            self.shared.topic.clone()
+        }
+    }
+
     /// The decoder's limits from this section.
     pub fn decode_limits(&self) -> DecodeLimits {
         DecodeLimits {

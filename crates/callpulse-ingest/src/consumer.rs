@@ -65,6 +65,14 @@ pub enum IngestError {
         "checkpoints enabled but unavailable (set ingest.checkpoints.enabled = false to run without)"
     )]
     Checkpoints(#[source] crate::checkpoints::CheckpointStoreError),
+    /// The snapshot topic or its clients cannot be used.
+    #[error(
+        "the snapshot topic is unavailable (set ingest.shared.enabled = false to show only this instance's partitions)"
+    )]
+    Shared(#[source] KafkaError),
+    /// The FCR repartition topic or its producer cannot be used.
+    #[error("the FCR repartition topic is unavailable (ingest.fcr)")]
+    FcrFacts(#[source] KafkaError),
     /// Dead letters are enabled but their topic or producer cannot be used.
     #[error(
         "dead letters enabled but unavailable (set ingest.dead_letters.enabled = false to run without)"
@@ -98,6 +106,8 @@ struct Ctx {
     policy: Arc<MetricsPolicy>,
     /// Wall time for "when was the cluster last heard from".
     clock: SharedClock,
+    /// The FCR repartition topic (its partitions hold trackers, not events).
+    fcr_topic: Arc<str>,
 }
 
 impl ClientContext for Ctx {
@@ -149,6 +159,8 @@ pub struct Ingest {
     pub board: Arc<PartitionBoard>,
     /// The ingest metrics.
     pub telemetry: IngestTelemetry,
+    /// The whole center's parts, when `ingest.shared` is enabled.
+    pub shared: Option<Arc<SharedView>>,
     ready: Arc<AtomicBool>,
     poll_thread: Option<JoinHandle<Result<(), IngestError>>>,
     workers: Vec<JoinHandle<()>>,
@@ -174,6 +186,9 @@ impl Ingest {
                 .map_err(|_| IngestError::PollThread)?,
             None => Ok(()),
         };
+        if let Some(shared) = self.shared.take() {
+            let _ = tokio::task::spawn_blocking(move || shared.close()).await;
+        }
         let workers = std::mem::take(&mut self.workers);
         // A worker that panicked has nothing more to hand back; the poll thread's result says
         // whether ingest stopped cleanly.
@@ -205,12 +220,25 @@ pub fn start(
             "workers, batch_size and channel_batches must be > 0".into(),
         ));
     }
+    if config.fcr.partitions < 1 || config.fcr.replication < 1 {
+        return Err(IngestError::Config(
+            "ingest.fcr needs partitions >= 1 and replication >= 1".into(),
+        ));
+    }
+    let shared = &config.shared;
+    if shared.enabled && (shared.interval_ms == 0 || shared.chunk_bytes == 0) {
+        return Err(IngestError::Config(
+            "ingest.shared needs interval_ms > 0 and chunk_bytes > 0".into(),
+        ));
+    }
+    let fcr_topic = config.fcr_topic();
+    if config.topics.all().contains(&fcr_topic.as_str()) {
+        return Err(IngestError::Config(format!(
+            "ingest.fcr.topic {fcr_topic:?} is also an input topic"
+        )));
+    }
     let telemetry = IngestTelemetry::register(registry).map_err(IngestError::Telemetry)?;
-    // A publisher that stalls for a whole FCR window's worth of customers has lost track.
-    let board = Arc::new(PartitionBoard::new(
-        config.workers,
-        policy.max_fcr_customers,
-    ));
+    let board = Arc::new(PartitionBoard::new(config.workers));
     let ready = Arc::new(AtomicBool::new(false));
     let (senders, receivers): (Vec<_>, Vec<_>) = (0..config.workers)
         .map(|_| mpsc::channel(config.channel_batches))
@@ -242,7 +270,14 @@ pub fn start(
     } else {
         None
     };
+    let facts = Arc::new(open_fcr_facts(config, &board)?);
+    let shared = if config.shared.enabled {
+        Some(open_shared(config, &policy)?)
+    } else {
+        None
+    };
     let ctx = Ctx {
+        fcr_topic: Arc::from(fcr_topic.as_str()),
         checkpoints: checkpoints.clone(),
         policy: Arc::clone(&policy),
         clock: Arc::clone(&clock),
@@ -261,7 +296,8 @@ pub fn start(
             .create_with_context(ctx)
             .map_err(IngestError::Client)?,
     );
-    let topics = config.topics.all();
+    let mut topics = config.topics.all();
+    topics.push(&fcr_topic);
     consumer
         .subscribe(&topics)
         .map_err(IngestError::Subscribe)?;
@@ -288,6 +324,7 @@ pub fn start(
                 checkpoints: checkpoints.clone(),
                 checkpoint_every_ticks,
                 dead_letters: dead_letters.clone(),
+                facts: Arc::clone(&facts),
             };
             let runtime = runtime.clone();
             std::thread::Builder::new()
@@ -319,6 +356,7 @@ pub fn start(
     Ok(Ingest {
         board,
         telemetry,
+        shared,
         ready,
         poll_thread: Some(poll_thread),
         workers,
@@ -411,7 +449,10 @@ fn poll_loop(
                         topic
                     }
                 };
-                *consumed.entry(Arc::clone(&topic)).or_default() += 1;
+                // Events only: the repartition topic's facts are derived from them.
+                if topic != ctx.fcr_topic {
+                    *consumed.entry(Arc::clone(&topic)).or_default() += 1;
+                }
                 let worker = worker_of(&topic, msg.partition(), buffers.len());
                 buffers[worker].push(Raw {
                     topic,
@@ -459,4 +500,6 @@ fn poll_loop(
 mod outputs;
 mod rebalance;
 
-use outputs::{is_shared_property, open_dead_letters};
+use outputs::{is_shared_property, open_dead_letters, open_fcr_facts, open_shared};
+
+use crate::shared::SharedView;

@@ -20,17 +20,21 @@ mod checkpoints;
 mod config;
 mod consumer;
 mod dead_letters;
+mod fcr_facts;
 mod ratelimit;
 mod restore;
+mod shared;
 mod telemetry;
 mod topics;
 mod worker;
 
-pub use board::{BoardRead, PartitionBoard, Tick};
+pub use board::{BoardRead, Key, PartitionBoard, Tick};
 pub use checkpoints::{CheckpointStore, CheckpointStoreError, StoreConfig, Stored};
-pub use config::{CheckpointsConfig, DeadLettersConfig, IngestConfig, TopicsConfig};
+pub use config::{CheckpointsConfig, DeadLettersConfig, FcrConfig, IngestConfig, TopicsConfig};
 pub use consumer::{Ingest, IngestError, start};
 pub use dead_letters::{
     HEADER_ERROR, HEADER_OFFSET, HEADER_PARTITION, HEADER_REASON, HEADER_TOPIC, HEADER_TRUNCATED,
 };
+pub use fcr_facts::FactsOut;
+pub use shared::{Remote, RemoteBody, SharedSettings, SharedView};
 pub use telemetry::IngestTelemetry;

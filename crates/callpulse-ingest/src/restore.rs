@@ -7,7 +7,7 @@
 use std::hash::BuildHasher;
 use std::sync::Arc;
 
-use callpulse_core::{MetricsPolicy, PartitionState};
+use callpulse_core::{FcrPartition, MetricsPolicy, PartitionState};
 use rdkafka::{Offset, TopicPartitionList};
 use rustc_hash::FxBuildHasher;
 use tokio::sync::mpsc;
@@ -15,11 +15,26 @@ use tracing::{info, warn};
 
 use crate::checkpoints::CheckpointStore;
 use crate::telemetry::IngestTelemetry;
-use crate::worker::Input;
+use crate::worker::{Held, Input};
 
 /// The worker that owns (`topic`, `partition`) among `workers`.
 pub(crate) fn worker_of(topic: &str, partition: i32, workers: usize) -> usize {
     FxBuildHasher.hash_one((topic, partition)) as usize % workers.max(1)
+}
+
+/// The state `bytes` hold for a partition of `topic`: the FCR repartition topic's kind or
+/// the input topics'.
+fn restore_one(
+    policy: &Arc<MetricsPolicy>,
+    topic: &str,
+    fcr_topic: &str,
+    bytes: &[u8],
+) -> Result<Held, callpulse_core::CheckpointError> {
+    if topic == fcr_topic {
+        FcrPartition::restore(policy, bytes).map(Held::Fcr)
+    } else {
+        PartitionState::restore(Arc::clone(policy), bytes).map(Held::Events)
+    }
 }
 
 /// Restores every partition of `assigned` that has a usable checkpoint, and sets its
@@ -29,6 +44,7 @@ pub(crate) fn restore_assigned(
     policy: &Arc<MetricsPolicy>,
     workers: &[mpsc::Sender<Input>],
     telemetry: &IngestTelemetry,
+    fcr_topic: &str,
     assigned: &mut TopicPartitionList,
 ) {
     let partitions: Vec<(String, i32)> = assigned
@@ -51,7 +67,7 @@ pub(crate) fn restore_assigned(
     for (topic, partition) in partitions {
         let read = found.remove(&(topic.clone(), partition)).flatten();
         let outcome = match read {
-            Some(stored) => match PartitionState::restore(Arc::clone(policy), &stored.bytes) {
+            Some(stored) => match restore_one(policy, &topic, fcr_topic, &stored.bytes) {
                 Ok(state) => {
                     let worker = worker_of(&topic, partition, workers.len());
                     let input = Input::Restore {

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::sync::mpsc::SyncSender;
 use std::time::Duration;
 
-use callpulse_core::{MetricsPolicy, PartitionState};
+use callpulse_core::{FactRecord, FcrPartition, MetricsPolicy, PartitionState};
 use callpulse_events::{DecodeLimits, Rejection, SharedClock, decode};
 use rdkafka::consumer::{BaseConsumer, Consumer, ConsumerContext};
 use rdkafka::{Offset, TopicPartitionList};
@@ -20,6 +20,7 @@ use tracing::{debug, warn};
 use crate::board::{PartitionBoard, Tick};
 use crate::checkpoints::CheckpointStore;
 use crate::dead_letters::DeadLetters;
+use crate::fcr_facts::FactsOut;
 use crate::ratelimit::RateLimit;
 use crate::telemetry::IngestTelemetry;
 
@@ -46,7 +47,7 @@ pub(crate) enum Input {
     /// the checkpoint's offset. Sent by the rebalance callback before any of them.
     Restore {
         partition: (Arc<str>, i32),
-        state: Box<PartitionState>,
+        state: Box<Held>,
         next_offset: i64,
     },
     /// The consumer polled and found nothing after the batches before this one: every
@@ -60,8 +61,27 @@ pub(crate) enum Input {
     },
 }
 
+/// The state of one owned partition: of an input topic, or of the FCR repartition topic.
+// One per owned partition, moved only when a partition is restored or revoked: the size
+// difference costs nothing, a box would cost an indirection per event.
+#[allow(clippy::large_enum_variant)]
+#[derive(Debug)]
+pub(crate) enum Held {
+    Events(PartitionState),
+    Fcr(FcrPartition),
+}
+
+impl Held {
+    fn checkpoint(&self, policy: &MetricsPolicy) -> Vec<u8> {
+        match self {
+            Held::Events(state) => state.checkpoint(),
+            Held::Fcr(fcr) => fcr.checkpoint(policy),
+        }
+    }
+}
+
 struct Owned {
-    state: PartitionState,
+    state: Held,
     /// The next offset to apply (the last applied + 1): what a checkpoint now would cover.
     next_offset: Option<i64>,
     /// The offset the last checkpoint written covers.
@@ -90,6 +110,9 @@ pub(crate) struct Worker<C: ConsumerContext + 'static> {
     pub(crate) checkpoint_every_ticks: u64,
     /// Where rejected messages are copied (when enabled).
     pub(crate) dead_letters: Option<Arc<DeadLetters>>,
+    /// Where FCR facts go, re-keyed by customer; its topic's partitions come back to the
+    /// group's members as [`Held::Fcr`].
+    pub(crate) facts: Arc<FactsOut>,
 }
 
 #[allow(clippy::disallowed_methods)] // monotonic time for log rate limiting only
@@ -128,12 +151,15 @@ impl<C: ConsumerContext + 'static> Worker<C> {
                     Some(Input::Batch(batch)) => self.apply(&mut partitions, batch, &mut log_limit),
                     Some(Input::Idle) => self.board.idle(partitions.keys()),
                     Some(Input::Restore { partition, mut state, next_offset }) => {
-                        // What the checkpoint brought is history this process did not
-                        // count: its Prometheus counters leave it out (board.restored).
-                        let first = state.snapshot(last_tick.at);
-                        self.board.restored(&partition.0, partition.1, &first);
-                        // Its event time is known before its first message arrives.
-                        self.board.progress([(&partition, state.high_water(), next_offset)]);
+                        if let Held::Events(state) = &mut *state {
+                            // What the checkpoint brought is history this process did not
+                            // count: its Prometheus counters leave it out (board.restored).
+                            // (An FCR partition keeps its own restored totals.)
+                            let first = state.snapshot(last_tick.at);
+                            self.board.restored(&partition.0, partition.1, &first);
+                            // Its event time is known before its first message arrives.
+                            self.board.progress([(&partition, state.high_water(), next_offset)]);
+                        }
                         partitions.insert(partition, Owned {
                             state: *state,
                             next_offset: Some(next_offset),
@@ -146,12 +172,21 @@ impl<C: ConsumerContext + 'static> Worker<C> {
                         self.checkpoint(&mut partitions, |key| gone.contains(key));
                         self.store(&mut partitions, |key| gone.contains(key));
                         for key in gone {
-                            if let Some(mut owned) = partitions.remove(&key) {
-                                // Only its lifetime totals outlive it: any instant will do.
-                                let last = owned.state.snapshot(last_tick.at);
-                                self.board.retire(&key.0, key.1, &last);
-                                debug!(worker = self.id, topic = %key.0, partition = key.1, "partition state dropped on revoke");
+                            let Some(owned) = partitions.remove(&key) else {
+                                continue;
+                            };
+                            // Only its lifetime totals outlive it: any instant will do.
+                            match owned.state {
+                                Held::Events(mut state) => {
+                                    let last = state.snapshot(last_tick.at);
+                                    self.board.retire(&key.0, key.1, &last);
+                                }
+                                Held::Fcr(mut fcr) => {
+                                    let last = fcr.snapshot(last_tick.at, &self.policy);
+                                    self.board.retire_fcr(&key.0, key.1, &last);
+                                }
                             }
+                            debug!(worker = self.id, topic = %key.0, partition = key.1, "partition state dropped on revoke");
                         }
                         let _ = done.send(());
                     }
@@ -182,14 +217,43 @@ impl<C: ConsumerContext + 'static> Worker<C> {
         for raw in batch {
             let key = (Arc::clone(&raw.topic), raw.partition);
             let owned = partitions.entry(key).or_insert_with(|| Owned {
-                state: PartitionState::new(Arc::clone(&self.policy)),
+                state: if *raw.topic == *self.facts.topic() {
+                    Held::Fcr(FcrPartition::new(&self.policy))
+                } else {
+                    Held::Events(PartitionState::new(Arc::clone(&self.policy)))
+                },
                 next_offset: None,
                 checkpointed: None,
                 pending_offset: None,
                 batch_offset: None,
             });
-            let result =
-                decode(&raw.payload, now, &self.limits).and_then(|env| owned.state.apply(&env));
+            let result = match &mut owned.state {
+                Held::Events(state) => {
+                    let result = decode(&raw.payload, now, &self.limits)
+                        .and_then(|env| state.apply(&env))
+                        .map(|_| ());
+                    // Tagged with the event they came from, so that a tracker can tell a
+                    // fact sent again after a restore (see `FcrPartition`).
+                    for (index, fact) in state.drain_fcr_facts().into_iter().enumerate() {
+                        self.facts.send(&FactRecord {
+                            source_topic: Arc::clone(&raw.topic),
+                            source_partition: raw.partition,
+                            offset: raw.offset,
+                            index: index as u32,
+                            fact,
+                        });
+                    }
+                    result
+                }
+                Held::Fcr(fcr) => match FactRecord::decode(&raw.payload) {
+                    Ok(record) => {
+                        fcr.apply(&record);
+                        Ok(())
+                    }
+                    // Only an engine of another version writes what this one cannot read.
+                    Err(err) => Err(Rejection::InvalidField(format!("FCR fact record: {err}"))),
+                },
+            };
             if let Err(rejection) = result {
                 rejected[rejection.reason_index()] += 1;
                 if let Some(dead_letters) = &self.dead_letters {
@@ -218,16 +282,16 @@ impl<C: ConsumerContext + 'static> Worker<C> {
             owned.batch_offset = Some(raw.offset);
             owned.next_offset = Some(raw.offset + 1);
         }
-        let mut facts = Vec::new();
         let mut progress = Vec::new();
         for (key, owned) in partitions.iter_mut() {
-            facts.extend(owned.state.drain_fcr_facts());
-            if let Some(offset) = owned.batch_offset.take() {
-                progress.push((key, owned.state.high_water(), offset + 1));
+            let offset = owned.batch_offset.take();
+            // The watermark follows the input topics only: the repartition topic's facts
+            // are derived from them.
+            if let (Some(offset), Held::Events(state)) = (offset, &owned.state) {
+                progress.push((key, state.high_water(), offset + 1));
             }
         }
         self.board.progress(progress);
-        self.board.push_fcr_facts(facts);
         for (i, count) in rejected.iter().enumerate() {
             if *count > 0 {
                 self.telemetry
@@ -250,6 +314,9 @@ impl<C: ConsumerContext + 'static> Worker<C> {
         let Some(store) = &self.checkpoints else {
             return;
         };
+        // The facts of the events a checkpoint covers must be on the repartition topic
+        // before it: a restore never produces them again.
+        self.facts.flush();
         for (key, owned) in partitions.iter_mut().filter(|(key, _)| which(key)) {
             let Some(next) = owned.next_offset else {
                 continue;
@@ -257,7 +324,7 @@ impl<C: ConsumerContext + 'static> Worker<C> {
             if owned.checkpointed == Some(next) {
                 continue;
             }
-            let bytes = owned.state.checkpoint();
+            let bytes = owned.state.checkpoint(&self.policy);
             match store.write(&key.0, key.1, next, &bytes) {
                 Ok(generation) => {
                     owned.checkpointed = Some(next);
@@ -291,10 +358,12 @@ impl<C: ConsumerContext + 'static> Worker<C> {
         partitions: &mut HashMap<(Arc<str>, i32), Owned>,
         which: impl Fn(&(Arc<str>, i32)) -> bool,
     ) {
-        // A rejected message's offset is stored only once its dead letter is confirmed.
+        // A rejected message's offset is stored only once its dead letter is confirmed, an
+        // applied one's once its FCR facts are.
         if let Some(dead_letters) = &self.dead_letters {
             dead_letters.flush();
         }
+        self.facts.flush();
         let mut list = TopicPartitionList::new();
         for (key, owned) in partitions.iter_mut().filter(|(key, _)| which(key)) {
             if let Some(offset) = owned.pending_offset.take() {
@@ -316,13 +385,25 @@ impl<C: ConsumerContext + 'static> Worker<C> {
     /// tick to the publisher.
     fn publish(&self, partitions: &mut HashMap<(Arc<str>, i32), Owned>, tick: Tick) {
         for ((topic, partition), owned) in partitions.iter_mut() {
-            // An unchanged partition read in the same bucket keeps its published snapshot:
-            // reading 100 queues' windows costs milliseconds that applying events needs more.
-            if owned.state.changed_since_snapshot(tick.at)
-                || !self.board.reuse(topic, *partition, tick.seq)
-            {
-                let snapshot = Arc::new(owned.state.snapshot(tick.at));
-                self.board.publish(topic, *partition, tick.seq, snapshot);
+            match &mut owned.state {
+                // An unchanged partition read in the same bucket keeps its published
+                // snapshot: reading 100 queues' windows costs milliseconds that applying
+                // events needs more.
+                Held::Events(state) => {
+                    if state.changed_since_snapshot(tick.at)
+                        || !self.board.reuse(topic, *partition, tick.seq)
+                    {
+                        let snapshot = Arc::new(state.snapshot(tick.at));
+                        self.board.publish(topic, *partition, tick.seq, snapshot);
+                    }
+                }
+                // Every partition has reported its facts up to the watermark: windows that
+                // closed before it settle even when no new fact arrives (a quiet night).
+                Held::Fcr(fcr) => {
+                    fcr.advance(tick.at);
+                    let part = Arc::new(fcr.snapshot(tick.at, &self.policy));
+                    self.board.publish_fcr(topic, *partition, tick.seq, part);
+                }
             }
         }
         self.board.ack(self.id, tick.seq);

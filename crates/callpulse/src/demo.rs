@@ -60,12 +60,20 @@ pub async fn demo(
             .with_context(|| format!("while creating topic {topic}"))?;
     }
     // The mock broker has no admin API, so the engine could not create the compacted
-    // checkpoint topic and the dead-letter topic itself.
+    // checkpoint, snapshot, FCR repartition and dead-letter topics itself.
     let checkpoints = &config.ingest.checkpoints;
     if checkpoints.enabled {
         mock.create_topic(&checkpoints.topic, checkpoints.partitions.max(1), 1)
             .with_context(|| format!("while creating topic {}", checkpoints.topic))?;
     }
+    if config.ingest.shared.enabled {
+        let topic = config.ingest.shared_topic();
+        mock.create_topic(&topic, 1, 1)
+            .with_context(|| format!("while creating topic {topic}"))?;
+    }
+    let fcr_topic = config.ingest.fcr_topic();
+    mock.create_topic(&fcr_topic, config.ingest.fcr.partitions.max(1), 1)
+        .with_context(|| format!("while creating topic {fcr_topic}"))?;
     let dead_letters = &config.ingest.dead_letters;
     if dead_letters.enabled {
         mock.create_topic(&dead_letters.topic, dead_letters.partitions.max(1), 1)

@@ -2,15 +2,25 @@
 //! watermark, `callpulse_core::watermark`), asks every worker to read its partitions at that
 //! instant, merges their snapshots (and the retired totals) into one [`Snapshot`] with the
 //! next sequence number, serializes it once, and makes it the latest for every reader.
+//!
+//! With the shared view on (`ingest.shared`), it also publishes the instance's partitions to
+//! the snapshot topic and merges the other instances' partitions with its own, by the same
+//! merge: the API, the feed and the wallboard show the whole center, `/metrics` only what
+//! this instance owns.
 
+use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
-use callpulse_core::{FcrTracker, MetricsPolicy, Snapshot, Ts, instance_watermark};
+use callpulse_core::{
+    EngineView, MetricsPolicy, Retired, SharedRef, Snapshot, SourceView, Ts, instance_watermark,
+};
 use callpulse_events::SharedClock;
 use callpulse_export::{Latest, Published};
-use callpulse_ingest::{IngestTelemetry, PartitionBoard, Tick};
+use callpulse_ingest::{
+    BoardRead, IngestTelemetry, Key, PartitionBoard, RemoteBody, SharedView, Tick,
+};
 use tokio_util::sync::CancellationToken;
 use tracing::debug;
 
@@ -21,39 +31,121 @@ pub(crate) struct PublisherSetup {
     pub(crate) telemetry: IngestTelemetry,
     pub(crate) clock: SharedClock,
     pub(crate) tick: Duration,
+    /// The shared view, and every how many ticks the instance's partitions are published.
+    pub(crate) shared: Option<Arc<SharedView>>,
+    pub(crate) share_every_ticks: u64,
 }
 
-/// The merge of one tick: owns the instance's FCR tracker, and moves onto a blocking
-/// thread for each tick (merging a thousand queues and rendering their JSON is milliseconds
+/// The merge of one tick, moved onto a blocking thread for each tick (merging a thousand queues and rendering their JSON is milliseconds
 /// of CPU, which an async runtime thread must not spend).
 struct Merger {
     board: Arc<PartitionBoard>,
     policy: Arc<MetricsPolicy>,
     telemetry: IngestTelemetry,
-    /// The instance's one FCR tracker: a customer's contacts reach every partition.
-    fcr: FcrTracker,
+    shared: Option<Arc<SharedView>>,
+    share_every_ticks: u64,
+}
+
+/// A partition merged into a snapshot, as `engine.sources` lists it.
+fn source(key: &Key, kind: &'static str, owner: &str, read_at: Ts, age_s: f64) -> SourceView {
+    SourceView {
+        topic: Arc::clone(&key.0),
+        partition: key.1,
+        kind,
+        owner: owner.to_owned(),
+        here: true,
+        read_at_ms: read_at.millis(),
+        age_s,
+    }
+}
+
+/// This instance's own partitions, read at this tick.
+fn own_sources(read: &BoardRead, instance: &str) -> Vec<SourceView> {
+    let events = read
+        .part_keys
+        .iter()
+        .zip(&read.parts)
+        .map(|(key, p)| source(key, "events", instance, p.at, 0.0));
+    let fcr = read
+        .fcr_keys
+        .iter()
+        .zip(&read.fcr)
+        .map(|(key, p)| source(key, "fcr", instance, p.at, 0.0));
+    let mut all: Vec<SourceView> = events.chain(fcr).collect();
+    all.sort_by(|a, b| (&a.topic, a.partition).cmp(&(&b.topic, b.partition)));
+    all
 }
 
 impl Merger {
     fn merge(&mut self, tick: Tick, wall: Ts) -> Published {
         let read = self.board.read(tick.seq);
-        let (facts, facts_dropped) = self.board.take_fcr_facts();
-        self.fcr.apply_all(facts);
-        // Every partition has reported its facts up to the watermark: windows that closed
-        // before it settle as successes even when no new fact arrives (a quiet night).
-        self.fcr.advance(tick.at);
-        let mut snapshot =
-            Snapshot::build(tick.seq, tick.at, &read.parts, &read.retired, &self.policy)
-                .with_fcr(&self.fcr, &self.policy);
-        (snapshot.engine.consumed, snapshot.engine.rejected) = self.telemetry.totals();
-        snapshot.engine.wall_ms = wall.millis();
-        snapshot.engine.stale_partitions = read.stale;
+        let mut own = Snapshot::build(tick.seq, tick.at, &read.parts, &read.retired, &self.policy)
+            .with_fcr(&read.fcr, &read.retired_fcr);
+        self.instance_fields(&mut own.engine, &read, wall);
+        let Some(shared) = self.shared.clone() else {
+            return Published::new(own);
+        };
+        own.engine.instance = shared.instance().to_owned();
+        own.engine.sources = own_sources(&read, shared.instance());
+        if tick.seq % self.share_every_ticks.max(1) == 0 {
+            for (key, part) in read.part_keys.iter().zip(&read.parts) {
+                shared.publish(key, SharedRef::Events(part), wall);
+            }
+            for (key, part) in read.fcr_keys.iter().zip(&read.fcr) {
+                shared.publish(key, SharedRef::Fcr(part), wall);
+            }
+        }
+        let here: HashSet<Key> = read
+            .part_keys
+            .iter()
+            .chain(&read.fcr_keys)
+            .cloned()
+            .collect();
+        let remote = shared.remote(&here, wall);
+        if remote.is_empty() {
+            return Published::new(own);
+        }
+        let (mut parts, mut fcr) = (read.parts.clone(), read.fcr.clone());
+        let mut sources = own.engine.sources.clone();
+        for (key, part) in &remote {
+            let age = wall.millis_since(Ts(part.wall_ms)).max(0) as f64 / 1000.0;
+            let (kind, at) = match &part.body {
+                RemoteBody::Events(p) => {
+                    parts.push(Arc::clone(p));
+                    ("events", p.at)
+                }
+                RemoteBody::Fcr(p) => {
+                    fcr.push(Arc::clone(p));
+                    ("fcr", p.at)
+                }
+            };
+            let mut view = source(key, kind, &part.instance, at, age);
+            view.here = false;
+            sources.push(view);
+        }
+        // The parts carry their whole history (restored included): a partition this
+        // instance gave away is in its new owner's part, so no retired totals are added.
+        let mut center =
+            Snapshot::build(tick.seq, tick.at, &parts, &Retired::default(), &self.policy)
+                .with_fcr(&fcr, &BTreeMap::new());
+        self.instance_fields(&mut center.engine, &read, wall);
+        center.engine.partitions = own.engine.partitions;
+        center.engine.instance = own.engine.instance.clone();
+        center.engine.remote_partitions = remote.len();
+        center.engine.sources = sources;
+        Published::with_own(center, Some(own))
+    }
+
+    /// What only this instance knows: its consumer's totals and ages, its tick's lateness.
+    fn instance_fields(&self, engine: &mut EngineView, read: &BoardRead, wall: Ts) {
+        (engine.consumed, engine.rejected) = self.telemetry.totals();
+        engine.wall_ms = wall.millis();
+        engine.stale_partitions = read.stale;
         let (contact, message) = self.board.last_heard();
         let age = |at: Option<Ts>| at.map(|at| wall.millis_since(at).max(0) as f64 / 1000.0);
-        snapshot.engine.broker_contact_age_s = age(contact);
-        snapshot.engine.last_message_age_s = age(message);
-        snapshot.engine.counters.fcr_facts_dropped = facts_dropped;
-        Published::new(snapshot)
+        engine.broker_contact_age_s = age(contact);
+        engine.last_message_age_s = age(message);
+        engine.counters.fcr_facts_dropped = self.board.facts_dropped_total();
     }
 
     /// Merges on a blocking thread and publishes; hands the merger back.
@@ -80,12 +172,15 @@ pub(crate) async fn run(
         telemetry,
         clock,
         tick,
+        shared,
+        share_every_ticks,
     } = setup;
     let mut merger = Merger {
         board: Arc::clone(&board),
-        fcr: FcrTracker::for_policy(&policy),
         policy,
         telemetry,
+        shared,
+        share_every_ticks,
     };
     let mut interval = tokio::time::interval(tick);
     interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);

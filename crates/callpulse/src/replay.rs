@@ -6,7 +6,7 @@
 //! [`PartitionState`] and the final snapshot (windows read at the newest event time) is
 //! written as JSON; with it, through a [`ReportBuilder`].
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
@@ -210,8 +210,9 @@ pub fn replay(
             let at = high_water.unwrap_or(now);
             fcr.apply_all(state.drain_fcr_facts());
             let part = Arc::new(state.snapshot(at));
+            let fcr = Arc::new(fcr.part(at, &policy));
             let snapshot = Snapshot::build(0, at, &[part], &Retired::default(), &policy)
-                .with_fcr(&fcr, &policy);
+                .with_fcr(&[fcr], &BTreeMap::new());
             serde_json::to_writer_pretty(&mut out, &snapshot)?;
             writeln!(out)?;
         }

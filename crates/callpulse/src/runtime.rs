@@ -139,6 +139,10 @@ pub async fn run(
                 telemetry: ingest.telemetry.clone(),
                 clock,
                 tick,
+                shared: ingest.shared.clone(),
+                share_every_ticks: (config.ingest.shared.interval_ms
+                    / tick.as_millis().max(1) as u64)
+                    .max(1),
             },
             publish_stop.clone(),
         ),

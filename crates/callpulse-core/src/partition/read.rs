@@ -3,6 +3,7 @@
 use std::sync::Arc;
 
 use callpulse_events::Ts;
+use serde::{Deserialize, Serialize};
 
 use super::{PartitionCounters, PartitionState};
 use crate::calls::{CallAgg, CallTotals};
@@ -11,7 +12,7 @@ use crate::occupancy::StateTimes;
 use crate::tickets::{TicketAgg, TicketLive};
 
 /// One queue's part of a partition snapshot.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct QueueSnapshot {
     pub name: Arc<str>,
     /// One aggregate per policy window, in policy order.
@@ -23,8 +24,9 @@ pub struct QueueSnapshot {
     pub tickets: Option<(Vec<TicketAgg>, TicketLive)>,
 }
 
-/// What a partition publishes on each tick: immutable, cheap to merge.
-#[derive(Debug, Clone, Default)]
+/// What a partition publishes on each tick: immutable, cheap to merge; also what instances
+/// share through the snapshot topic (`snapshot/shared.rs`).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct PartitionSnapshot {
     /// The `now` the windows were read at.
     pub at: Ts,

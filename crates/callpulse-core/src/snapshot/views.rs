@@ -63,6 +63,9 @@ pub struct FcrView {
     pub windows: Vec<FcrWindow>,
     pub eligible_total: u64,
     pub success_total: u64,
+    /// The totals as this process counted them (what the Prometheus counters export).
+    #[serde(skip)]
+    pub counted: crate::fcr::FcrCounts,
     /// Completed contacts whose window is open, no repeat contact so far.
     pub pending: u64,
     /// (success_total + pending) / (eligible_total + pending): the figure if no pending

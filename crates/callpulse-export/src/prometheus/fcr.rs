@@ -61,17 +61,17 @@ pub(super) const FAMILIES: &[Family] = &[
     },
     Family {
         name: "callpulse_fcr_eligible_total",
-        help: "Completed contacts whose FCR outcome is known.",
+        help: "Completed contacts whose FCR outcome this process settled (restored history left out).",
         kind: COUNTER,
         labels: Q,
-        emit: |s, o| per_queue(s, o, |f| count(f.eligible_total)),
+        emit: |s, o| per_queue(s, o, |f| count(f.counted.eligible)),
     },
     Family {
         name: "callpulse_fcr_resolved_total",
         help: "Completed contacts resolved first time.",
         kind: COUNTER,
         labels: Q,
-        emit: |s, o| per_queue(s, o, |f| count(f.success_total)),
+        emit: |s, o| per_queue(s, o, |f| count(f.counted.success)),
     },
     Family {
         name: "callpulse_fcr_customers",

@@ -19,7 +19,14 @@ impl ConsumerContext for Ctx {
         match err {
             RDKafkaRespErr::RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS => {
                 if let Some(store) = &self.checkpoints {
-                    restore_assigned(store, &self.policy, &self.workers, &self.telemetry, tpl);
+                    restore_assigned(
+                        store,
+                        &self.policy,
+                        &self.workers,
+                        &self.telemetry,
+                        &self.fcr_topic,
+                        tpl,
+                    );
                 }
                 self.pre_rebalance(consumer, &Rebalance::Assign(tpl));
                 let assigned = if cooperative {
@@ -101,7 +108,12 @@ impl ConsumerContext for Ctx {
                     .iter()
                     .map(|e| format!("{}/{}", e.topic(), e.partition()))
                     .collect();
-                for e in tpl.elements() {
+                // The watermark follows the input topics, not the facts derived from them.
+                for e in tpl
+                    .elements()
+                    .iter()
+                    .filter(|e| e.topic() != &*self.fcr_topic)
+                {
                     self.board.assigned(e.topic(), e.partition());
                 }
                 info!(partitions = ?parts, "partitions assigned");

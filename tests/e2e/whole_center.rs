@@ -1,0 +1,148 @@
+//! The whole center from any instance, through crashes and scaling: three `callpulse run`
+//! processes in one consumer group on the external broker (tansu); one is SIGKILLed, started
+//! again, then a fourth joins. After each change has settled, every instance's
+//! `/api/v1/snapshot` equals that of one engine that read everything alone: every queue's
+//! windows, totals, waiting calls and FCR, the center, the agents, the applied count.
+//! Events keep arriving between the changes. FCR is exact because its facts are re-keyed
+//! by customer through the group's repartition topic; the whole center is on every instance
+//! because each publishes its partitions to the group's snapshot topic.
+
+use std::process::Child;
+use std::time::Duration;
+
+use callpulse_e2e::crash::{figures, history, produce, spawn_in_group};
+use callpulse_e2e::{Engine, TOPICS, Tansu, free_port, http_get, test_config, wall_now};
+use serde_json::Value;
+
+const GROUP: &str = "whole";
+
+async fn snapshot_of(port: u16) -> Option<Value> {
+    let addr = format!("127.0.0.1:{port}").parse().expect("addr");
+    let (status, body) =
+        tokio::time::timeout(Duration::from_secs(3), http_get(addr, "/api/v1/snapshot"))
+            .await
+            .ok()?;
+    (status == 200).then(|| serde_json::from_str(&body).expect("snapshot json"))
+}
+
+/// Waits until every instance on `ports` shows the reference's figures; fails with the
+/// last difference.
+async fn settled(reference: &Engine, ports: &[u16], what: &str) {
+    let mut last = (Value::Null, Value::Null, 0);
+    for _ in 0..240 {
+        let want = figures(&reference.snapshot().await);
+        let mut all = want["applied"].as_u64() > Some(0);
+        for port in ports {
+            let got = match snapshot_of(*port).await {
+                Some(snapshot) => figures(&snapshot),
+                None => Value::Null,
+            };
+            if got != want {
+                all = false;
+                last = (want.clone(), got, *port);
+                break;
+            }
+        }
+        if all {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    let mut diff = Vec::new();
+    differences(&last.0, &last.1, "", &mut diff);
+    panic!(
+        "{what}: the instance on port {} differs from the single engine (single vs instance):\n{}",
+        last.2,
+        diff.join("\n")
+    );
+}
+
+/// The paths where `a` and `b` differ, with both values (the first few).
+fn differences(a: &Value, b: &Value, path: &str, out: &mut Vec<String>) {
+    if out.len() >= 12 || a == b {
+        return;
+    }
+    match (a, b) {
+        (Value::Object(x), Value::Object(y)) => {
+            for (key, value) in x {
+                differences(
+                    value,
+                    y.get(key).unwrap_or(&Value::Null),
+                    &format!("{path}.{key}"),
+                    out,
+                );
+            }
+        }
+        (Value::Array(x), Value::Array(y)) if x.len() == y.len() => {
+            for (i, (p, q)) in x.iter().zip(y).enumerate() {
+                let name = p["queue"]
+                    .as_str()
+                    .or(p["window"].as_str())
+                    .map_or(i.to_string(), String::from);
+                differences(p, q, &format!("{path}[{name}]"), out);
+            }
+        }
+        _ => out.push(format!("{path}: {a} vs {b}")),
+    }
+}
+
+fn kill(child: &mut Child) {
+    child.kill().expect("SIGKILL");
+    let _ = child.wait();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_instance_shows_the_single_engine_figures_through_a_kill_a_restart_and_a_fourth() {
+    let tansu = Tansu::start().await;
+    let brokers = tansu.brokers.clone();
+    callpulse_sim::ensure_topics(&brokers, &TOPICS, 4)
+        .await
+        .expect("topics");
+    let events = history(1600, wall_now().plus_millis(-40 * 60_000));
+    let chunks: Vec<_> = events.chunks(events.len() / 4 + 1).collect();
+    produce(&brokers, chunks[0]);
+    let mut ports: Vec<u16> = (0..3).map(|_| free_port()).collect();
+    let mut instances: Vec<Child> = ports
+        .iter()
+        .map(|port| spawn_in_group(&brokers, *port, GROUP))
+        .collect();
+    // One engine alone, in a group of its own (its own FCR and snapshot topics).
+    let reference = Engine::start(test_config(&brokers, "whole-reference")).await;
+    settled(&reference, &ports, "three instances").await;
+
+    kill(&mut instances[0]);
+    produce(&brokers, chunks[1]);
+    settled(&reference, &ports[1..], "one instance SIGKILLed").await;
+
+    instances[0] = spawn_in_group(&brokers, ports[0], GROUP);
+    produce(&brokers, chunks[2]);
+    settled(&reference, &ports, "the killed instance back").await;
+
+    ports.push(free_port());
+    instances.push(spawn_in_group(&brokers, ports[3], GROUP));
+    produce(&brokers, chunks[3]);
+    settled(&reference, &ports, "a fourth instance").await;
+
+    let snapshot = snapshot_of(ports[3]).await.expect("fourth instance");
+    assert!(
+        snapshot["engine"]["remote_partitions"].as_u64() > Some(0),
+        "the fourth instance merged other instances' partitions"
+    );
+    assert!(
+        snapshot["engine"]["sources"]
+            .as_array()
+            .is_some_and(|s| s.iter().any(|p| p["kind"] == "fcr")),
+        "FCR partitions are listed among the sources"
+    );
+    let fcr_eligible: u64 = figures(&snapshot)["queues"]
+        .as_array()
+        .expect("queues")
+        .iter()
+        .filter_map(|q| q["fcr"]["eligible_total"].as_u64())
+        .sum();
+    assert!(fcr_eligible > 0, "FCR outcomes were compared");
+    reference.stop().await;
+    for mut child in instances {
+        kill(&mut child);
+    }
+}
