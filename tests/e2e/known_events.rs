@@ -304,9 +304,13 @@ async fn scenario(brokers: &str, group: &str) {
         "two more snapshots and lag statistics",
         || async {
             let m = engine.metrics().await;
-            let lag_known =
-                callpulse_e2e::families(&m).contains_key("callpulse_consumer_lag_messages");
-            (m.value("callpulse_snapshot_seq", &[]) >= seq_after + 2.0 && lag_known).then_some(m)
+            let families = callpulse_e2e::families(&m);
+            let lag_known = families.contains_key("callpulse_consumer_lag_messages");
+            // FCR facts travel through the repartition topic after their events: the
+            // tracker has them once FCR figures appear.
+            let fcr_known = families.contains_key("callpulse_fcr_eligible_total");
+            (m.value("callpulse_snapshot_seq", &[]) >= seq_after + 2.0 && lag_known && fcr_known)
+                .then_some(m)
         },
     )
     .await;

@@ -27,7 +27,7 @@ async fn snapshot_of(port: u16) -> Option<Value> {
 
 /// Waits until every instance on `ports` shows the reference's figures; fails with the
 /// last difference.
-async fn settled(reference: &Engine, ports: &[u16], what: &str) {
+async fn settled(reference: &Engine, ports: &[u16], brokers: &str, what: &str) {
     let mut last = (Value::Null, Value::Null, 0);
     for _ in 0..240 {
         let want = figures(&reference.snapshot().await);
@@ -50,6 +50,7 @@ async fn settled(reference: &Engine, ports: &[u16], what: &str) {
     }
     let mut diff = Vec::new();
     differences(&last.0, &last.1, "", &mut diff);
+    diff.extend(per_partition(brokers).await);
     panic!(
         "{what}: the instance on port {} differs from the single engine (single vs instance):\n{}",
         last.2,
@@ -86,6 +87,57 @@ fn differences(a: &Value, b: &Value, path: &str, out: &mut Vec<String>) {
     }
 }
 
+/// Per partition, the applied count the group's owners shared and the reference's, where
+/// they differ (read back from the two snapshot topics): says which partition is off.
+async fn per_partition(brokers: &str) -> Vec<String> {
+    let brokers = brokers.to_owned();
+    tokio::task::spawn_blocking(move || {
+        let mut base = rdkafka::ClientConfig::new();
+        base.set("bootstrap.servers", &brokers);
+        let read = |topic: &str| {
+            let view = callpulse_ingest::SharedView::open(
+                &base,
+                callpulse_ingest::SharedSettings {
+                    topic: topic.to_owned(),
+                    instance: format!("diagnosis-{topic}"),
+                    chunk_bytes: 900_000,
+                    expire: Duration::from_secs(3600),
+                    timeout: Duration::from_secs(10),
+                },
+                std::sync::Arc::new(callpulse_core::MetricsPolicy::default()),
+            )
+            .expect("snapshot topic");
+            std::thread::sleep(Duration::from_secs(3));
+            let parts = view.remote(&Default::default(), wall_now());
+            view.close();
+            parts
+                .into_iter()
+                .filter_map(|(key, part)| match part.body {
+                    callpulse_ingest::RemoteBody::Events(p) => Some((
+                        format!("{}/{}", key.0, key.1),
+                        (p.counters.applied, part.instance),
+                    )),
+                    callpulse_ingest::RemoteBody::Fcr(_) => None,
+                })
+                .collect::<std::collections::BTreeMap<_, _>>()
+        };
+        let group = read(&format!("{GROUP}.snapshots"));
+        let reference = read(callpulse_e2e::SNAPSHOT_TOPIC);
+        group
+            .iter()
+            .filter(|(key, (applied, _))| reference.get(*key).map(|r| r.0) != Some(*applied))
+            .map(|(key, (applied, owner))| {
+                format!(
+                    "partition {key}: applied {:?} alone vs {applied} by {owner}",
+                    reference.get(key).map(|r| r.0)
+                )
+            })
+            .collect()
+    })
+    .await
+    .unwrap_or_default()
+}
+
 fn kill(child: &mut Child) {
     child.kill().expect("SIGKILL");
     let _ = child.wait();
@@ -108,20 +160,20 @@ async fn every_instance_shows_the_single_engine_figures_through_a_kill_a_restart
         .collect();
     // One engine alone, in a group of its own (its own FCR and snapshot topics).
     let reference = Engine::start(test_config(&brokers, "whole-reference")).await;
-    settled(&reference, &ports, "three instances").await;
+    settled(&reference, &ports, &brokers, "three instances").await;
 
     kill(&mut instances[0]);
     produce(&brokers, chunks[1]);
-    settled(&reference, &ports[1..], "one instance SIGKILLed").await;
+    settled(&reference, &ports[1..], &brokers, "one instance SIGKILLed").await;
 
     instances[0] = spawn_in_group(&brokers, ports[0], GROUP);
     produce(&brokers, chunks[2]);
-    settled(&reference, &ports, "the killed instance back").await;
+    settled(&reference, &ports, &brokers, "the killed instance back").await;
 
     ports.push(free_port());
     instances.push(spawn_in_group(&brokers, ports[3], GROUP));
     produce(&brokers, chunks[3]);
-    settled(&reference, &ports, "a fourth instance").await;
+    settled(&reference, &ports, &brokers, "a fourth instance").await;
 
     let snapshot = snapshot_of(ports[3]).await.expect("fourth instance");
     assert!(

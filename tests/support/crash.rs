@@ -161,7 +161,7 @@ pub fn spawn_in_group(brokers: &str, port: u16, group: &str) -> Child {
             "--listen",
             &format!("127.0.0.1:{port}"),
         ])
-        .env("RUST_LOG", "warn")
+        .env("RUST_LOG", "warn,callpulse_ingest=info")
         .env("CALLPULSE__INGEST__GROUP_ID", group)
         .env("CALLPULSE__INGEST__TICK_MS", "200")
         .env("CALLPULSE__INGEST__CHECKPOINTS__INTERVAL_MS", "400")
@@ -171,7 +171,14 @@ pub fn spawn_in_group(brokers: &str, port: u16, group: &str) -> Child {
             "500",
         )
         .stdout(Stdio::null())
-        .stderr(Stdio::null())
+        // Warnings to a file per port, appended across restarts: a failing run says why.
+        .stderr(
+            std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(std::env::temp_dir().join(format!("callpulse-run-{port}.log")))
+                .map_or_else(|_| Stdio::null(), Stdio::from),
+        )
         .spawn()
         .expect("callpulse run starts")
 }
@@ -235,6 +242,7 @@ pub fn figures(snapshot: &Value) -> Value {
         "center": keep_windows(&snapshot["center"]["windows"]),
         "agents": agents,
         "applied": snapshot["engine"]["counters"]["applied"],
+        "counters": snapshot["engine"]["counters"],
     })
 }
 

@@ -199,6 +199,8 @@ pub fn test_config(brokers: &str, group: &str) -> Config {
     config.ingest.brokers = brokers.to_owned();
     config.ingest.group_id = group.to_owned();
     config.ingest.tick_ms = 200;
+    // The group's offsets follow the checkpoints: commit within a second, as tests expect.
+    config.ingest.checkpoints.interval_ms = 1000;
     // Named, not derived from the group: the mock cluster has no admin API, so
     // `mock_cluster` makes these two beforehand, whatever group a test uses.
     config.ingest.fcr.topic = FCR_TOPIC.to_owned();

@@ -28,7 +28,7 @@ use rdkafka::{Offset, TopicPartitionList};
 use rustc_hash::FxBuildHasher;
 use std::hash::BuildHasher;
 use thiserror::Error;
-use tracing::{debug, warn};
+use tracing::{debug, info, warn};
 
 use crate::topics::{TopicSpec, ensure_topic};
 
@@ -132,6 +132,7 @@ impl CheckpointStore {
             topic: config.topic.clone(),
             source,
         })?;
+        info!(topic = %config.topic, partitions, "checkpoint store open");
         let mut producer_config = base.clone();
         producer_config
             // Chunks before their manifest: one request in flight keeps them in order.

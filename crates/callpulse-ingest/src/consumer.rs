@@ -123,12 +123,15 @@ impl ClientContext for Ctx {
                 if *partition >= 0 && p.hi_offset >= 0 {
                     self.board.log_end(topic, *partition, p.hi_offset);
                 }
-                // Partition -1 is librdkafka's internal UA partition; lag -1 means unknown.
-                if *partition >= 0 && p.consumer_lag >= 0 {
+                // Partition -1 is librdkafka's internal UA partition; -1 offsets are unknown.
+                // The lag is counted from what the consumer has read (`app_offset`), not from
+                // the committed offset, which with checkpoints trails by up to one
+                // checkpoint interval on purpose (see `Worker::store`).
+                if *partition >= 0 && p.hi_offset >= 0 && p.app_offset >= 0 {
                     self.telemetry
                         .lag
                         .with_label_values(&[topic.as_str(), &partition.to_string()])
-                        .set(p.consumer_lag);
+                        .set((p.hi_offset - p.app_offset).max(0));
                 }
             }
         }

@@ -98,6 +98,7 @@ impl Assembly {
 /// The shared view: this instance's publisher and everyone's parts.
 pub struct SharedView {
     settings: SharedSettings,
+    instance: Arc<str>,
     policy: Arc<MetricsPolicy>,
     producer: ThreadedProducer<DefaultProducerContext>,
     remote: Arc<Mutex<HashMap<Key, Remote>>>,
@@ -172,6 +173,7 @@ impl SharedView {
         };
         info!(topic = %settings.topic, instance = %settings.instance, "sharing partition snapshots");
         Ok(Arc::new(SharedView {
+            instance: Arc::from(settings.instance.as_str()),
             settings,
             policy,
             producer,
@@ -187,10 +189,31 @@ impl SharedView {
         &self.settings.instance
     }
 
-    /// Publishes partition `key`'s part, read by this instance at wall time `wall`.
-    pub fn publish(&self, key: &Key, body: SharedRef<'_>, wall: Ts) {
-        let bytes =
-            SharedPart::encode_ref(&self.settings.instance, wall.millis(), body, &self.policy);
+    /// Publishes partition `key`'s part, read by this instance at wall time `wall`. The part
+    /// is also kept here at once, as if read back: when the partition goes (a revoke, a
+    /// broker outage) its last figures stay in the view even if the broker never echoed it.
+    pub fn publish(&self, key: &Key, body: &RemoteBody, wall: Ts) {
+        let reference = match body {
+            RemoteBody::Events(part) => SharedRef::Events(part),
+            RemoteBody::Fcr(part) => SharedRef::Fcr(part),
+        };
+        let bytes = SharedPart::encode_ref(
+            &self.settings.instance,
+            wall.millis(),
+            reference,
+            &self.policy,
+        );
+        self.remote
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(
+                key.clone(),
+                Remote {
+                    instance: Arc::clone(&self.instance),
+                    wall_ms: wall.millis(),
+                    body: body.clone(),
+                },
+            );
         // Each part gets its own number, so chunks of two versions never mix.
         let seq = self.seq.fetch_add(1, Ordering::Relaxed) ^ (wall.millis() as u64) << 20;
         let chunk = self.settings.chunk_bytes.max(1);

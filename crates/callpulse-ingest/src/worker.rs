@@ -365,13 +365,34 @@ impl<C: ConsumerContext + 'static> Worker<C> {
         }
         self.facts.flush();
         let mut list = TopicPartitionList::new();
+        let checkpointing = self.checkpoints.is_some();
         for (key, owned) in partitions.iter_mut().filter(|(key, _)| which(key)) {
-            if let Some(offset) = owned.pending_offset.take() {
-                // `store_offsets` takes the next offset to read, i.e. the last applied + 1
-                // (unlike `store_offset`, which is given the message's own offset and adds 1
-                // itself). Pinned by the e2e restart test.
-                let _ = list.add_partition_offset(&key.0, key.1, Offset::Offset(offset + 1));
+            let Some(last) = owned.pending_offset.take() else {
+                continue;
+            };
+            // With checkpoints, the group's offset never runs ahead of the checkpoint: a
+            // partition whose checkpoint is missing or refused starts empty from that
+            // offset, so everything after it must still be in the topic to re-read, or
+            // its history would be lost. Without them, the last applied message counts.
+            let next = if checkpointing {
+                match owned.checkpointed {
+                    Some(covered) => covered,
+                    None => {
+                        owned.pending_offset = Some(last);
+                        continue;
+                    }
+                }
+            } else {
+                last + 1
+            };
+            if checkpointing && next <= last {
+                // Applied beyond the checkpoint: stored again once the next one covers it.
+                owned.pending_offset = Some(last);
             }
+            // `store_offsets` takes the next offset to read, i.e. the last applied + 1
+            // (unlike `store_offset`, which is given the message's own offset and adds 1
+            // itself). Pinned by the e2e restart test.
+            let _ = list.add_partition_offset(&key.0, key.1, Offset::Offset(next));
         }
         if list.count() > 0 {
             if let Err(err) = self.consumer.store_offsets(&list) {

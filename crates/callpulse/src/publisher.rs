@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use callpulse_core::{
-    EngineView, MetricsPolicy, Retired, SharedRef, Snapshot, SourceView, Ts, instance_watermark,
+    EngineView, MetricsPolicy, Retired, Snapshot, SourceView, Ts, instance_watermark,
 };
 use callpulse_events::SharedClock;
 use callpulse_export::{Latest, Published};
@@ -44,6 +44,10 @@ struct Merger {
     telemetry: IngestTelemetry,
     shared: Option<Arc<SharedView>>,
     share_every_ticks: u64,
+    /// The newest event time this instance ever applied: kept when its partitions go (a
+    /// broker outage revokes them), so the last-event gauge, which the stalled-events alert
+    /// watches, never disappears.
+    last_event: Option<Ts>,
 }
 
 /// A partition merged into a snapshot, as `engine.sources` lists it.
@@ -82,6 +86,9 @@ impl Merger {
         let mut own = Snapshot::build(tick.seq, tick.at, &read.parts, &read.retired, &self.policy)
             .with_fcr(&read.fcr, &read.retired_fcr);
         self.instance_fields(&mut own.engine, &read, wall);
+        self.last_event = self.last_event.max(own.engine.last_event_ms.map(Ts));
+        own.engine.last_event_ms = self.last_event.map(Ts::millis);
+        own.engine.last_event_ts = self.last_event.map(Ts::to_rfc3339);
         let Some(shared) = self.shared.clone() else {
             return Published::new(own);
         };
@@ -89,10 +96,10 @@ impl Merger {
         own.engine.sources = own_sources(&read, shared.instance());
         if tick.seq % self.share_every_ticks.max(1) == 0 {
             for (key, part) in read.part_keys.iter().zip(&read.parts) {
-                shared.publish(key, SharedRef::Events(part), wall);
+                shared.publish(key, &RemoteBody::Events(Arc::clone(part)), wall);
             }
             for (key, part) in read.fcr_keys.iter().zip(&read.fcr) {
-                shared.publish(key, SharedRef::Fcr(part), wall);
+                shared.publish(key, &RemoteBody::Fcr(Arc::clone(part)), wall);
             }
         }
         let here: HashSet<Key> = read
@@ -181,6 +188,7 @@ pub(crate) async fn run(
         telemetry,
         shared,
         share_every_ticks,
+        last_event: None,
     };
     let mut interval = tokio::time::interval(tick);
     interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
