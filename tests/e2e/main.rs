@@ -9,6 +9,7 @@ mod demo_smoke;
 mod known_events;
 mod offsets;
 mod outage;
+mod poison;
 mod replay_report;
 mod scale_out;
 mod theory;

@@ -1,0 +1,273 @@
+//! Hostile input mixed into good traffic: invalid UTF-8, truncated JSON, payloads at and
+//! over the size limit, 100,000-deep nesting, wrong types, NaN and huge numbers, years 1970
+//! and 9999, and tens of thousands of distinct queue and agent ids. Every good event is
+//! counted, every bad message is counted by reason and copied to the dead-letter topic, the
+//! engine keeps serving, a configured queue is still admitted after the junk filled the
+//! name caps, and the process's memory stays under a stated bound.
+
+use std::time::Duration;
+
+use callpulse_e2e::{Engine, eventually, mock_cluster, test_config, wall_now};
+use callpulse_sim::{EventProducer, SimTopics};
+
+/// Distinct junk queue ids and agent ids sent (each a valid event of a new name).
+const JUNK_NAMES: u32 = 20_000;
+/// Good calls, queued in the configured queue `care`, spread through the junk.
+const GOOD: u32 = 400;
+/// The test process may grow by at most this much while the engine takes all of it.
+const RSS_BOUND_MB: u64 = 400;
+
+fn rss_mb() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmRSS:"))
+                .and_then(|l| l.split_whitespace().nth(1)?.parse::<u64>().ok())
+        })
+        .map_or(0, |kb| kb / 1024)
+}
+
+fn event(kind: &str, id: &str, ts: &str, rest: &str) -> String {
+    format!(r#"{{"type":"{kind}","event_id":"{id}","ts":"{ts}",{rest}}}"#)
+}
+
+/// A call event with 100,000 nested arrays as the value of `field`.
+fn nested(ts: &str, field: &str) -> String {
+    format!(
+        r#"{{"type":"call_queued","event_id":"deep","ts":"{ts}","call_id":"h","queue":"care","{field}":{}1{}}}"#,
+        "[".repeat(100_000),
+        "]".repeat(100_000)
+    )
+}
+
+/// The hostile messages, each with the rejection reason it must get.
+fn hostile(ts: &str, max_bytes: usize) -> Vec<(Vec<u8>, &'static str)> {
+    let good = |id: &str| event("call_queued", id, ts, r#""call_id":"h","queue":"care""#);
+    let mut over = good("over").into_bytes();
+    over.resize(max_bytes + 1, b' ');
+    vec![
+        (b"{\"type\":\"call_queued\",\"event_id\":\"\xff\xfe\"}".to_vec(), "malformed_json"),
+        (good("trunc")[..40].as_bytes().to_vec(), "malformed_json"),
+        (over, "payload_too_large"),
+        // Where a string is expected, the nesting is refused at its first bracket.
+        (nested(&ts, "call_id").into_bytes(), "invalid_field"),
+        (
+            event("call_queued", "types", ts, r#""call_id":7,"queue":"care""#).into_bytes(),
+            "invalid_field",
+        ),
+        (
+            event(
+                "call_completed",
+                "nan",
+                ts,
+                r#""call_id":"h","queue":"care","agent_id":"a","talk_ms":NaN,"hold_ms":0,"acw_ms":0"#,
+            )
+            .into_bytes(),
+            "malformed_json",
+        ),
+        (
+            event(
+                "call_completed",
+                "huge",
+                ts,
+                r#""call_id":"h","queue":"care","agent_id":"a","talk_ms":1e400,"hold_ms":0,"acw_ms":0"#,
+            )
+            .into_bytes(),
+            "malformed_json",
+        ),
+        (
+            event(
+                "call_completed",
+                "long",
+                ts,
+                r#""call_id":"h","queue":"care","agent_id":"a","talk_ms":9223372036854775807,"hold_ms":0,"acw_ms":0"#,
+            )
+            .into_bytes(),
+            "duration_out_of_range",
+        ),
+        (
+            event("call_queued", "y1970", "1970-01-01T00:00:00Z", r#""call_id":"h","queue":"care""#)
+                .into_bytes(),
+            "timestamp_out_of_range",
+        ),
+        (
+            event("call_queued", "y9999", "9999-12-31T23:59:59Z", r#""call_id":"h","queue":"care""#)
+                .into_bytes(),
+            "timestamp_out_of_range",
+        ),
+    ]
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hostile_messages_are_dead_lettered_and_good_ones_all_counted() {
+    let mock = mock_cluster(2);
+    let brokers = mock.bootstrap_servers();
+    let mut config = test_config(&brokers, "poison");
+    config
+        .metrics
+        .queues
+        .insert("care".into(), config.metrics.default_queue.clone());
+    // Room for 100,000-deep nesting to reach the parser rather than the size check.
+    config.ingest.max_payload_bytes = 256 * 1024;
+    let max_bytes = config.ingest.max_payload_bytes;
+    let max_queues = config.metrics.max_queues;
+    let ts = wall_now().plus_millis(-60_000).to_rfc3339();
+    let hostile = hostile(&ts, max_bytes);
+    // What the decoder itself says about each, before they go through Kafka.
+    let limits = config.ingest.decode_limits();
+    let wrong: Vec<String> = hostile
+        .iter()
+        .filter_map(|(payload, reason)| {
+            let got = callpulse_events::decode(payload, wall_now(), &limits)
+                .map(|_| "accepted")
+                .unwrap_or_else(|r| r.reason());
+            (got != *reason).then(|| {
+                format!(
+                    "{got} (want {reason}): {}",
+                    String::from_utf8_lossy(&payload[..payload.len().min(100)])
+                )
+            })
+        })
+        .collect();
+    assert!(wrong.is_empty(), "{wrong:#?}");
+    // 100,000-deep nesting in a field the contract does not know is skipped without
+    // recursion (unknown fields are allowed, for newer producers): the event is good.
+    assert!(callpulse_events::decode(nested(&ts, "extra").as_bytes(), wall_now(), &limits).is_ok());
+    let producer = EventProducer::new(
+        &brokers,
+        &Default::default(),
+        SimTopics::new("calls", "agents", "tickets", "surveys"),
+    )
+    .expect("producer");
+    // A good event exactly at the size limit (padded with JSON whitespace) is accepted.
+    let mut at_limit = event(
+        "call_queued",
+        "good-at-limit",
+        &ts,
+        r#""call_id":"g-limit","queue":"care""#,
+    )
+    .into_bytes();
+    at_limit.resize(max_bytes, b' ');
+    producer
+        .send_raw("calls", "g-limit", &at_limit)
+        .expect("send");
+    let mut sent_good = 1;
+    for i in 0..JUNK_NAMES {
+        producer
+            .send_raw(
+                "calls",
+                &format!("j{i}"),
+                event(
+                    "call_queued",
+                    &format!("jq{i}"),
+                    &ts,
+                    &format!(r#""call_id":"j{i}","queue":"junk-{i}""#),
+                )
+                .as_bytes(),
+            )
+            .expect("send");
+        producer
+            .send_raw(
+                "agents",
+                &format!("ja{i}"),
+                event(
+                    "agent_state",
+                    &format!("ja{i}"),
+                    &ts,
+                    &format!(
+                        r#""agent_id":"junk-agent-{i}","team":"junk-team-{}","state":"available""#,
+                        i % 8
+                    ),
+                )
+                .as_bytes(),
+            )
+            .expect("send");
+        if i % (JUNK_NAMES / GOOD) == 0 {
+            let n = i / (JUNK_NAMES / GOOD);
+            producer
+                .send_raw(
+                    "calls",
+                    &format!("g{n}"),
+                    event(
+                        "call_queued",
+                        &format!("good-{n}"),
+                        &ts,
+                        &format!(r#""call_id":"g{n}","queue":"care""#),
+                    )
+                    .as_bytes(),
+                )
+                .expect("send");
+            sent_good += 1;
+        }
+        if i % (JUNK_NAMES / 10) == 0 {
+            for (payload, _) in &hostile {
+                producer.send_raw("calls", "h", payload).expect("send");
+            }
+        }
+    }
+    producer.flush(Duration::from_secs(60)).expect("flush");
+    let rss_before = rss_mb();
+    let engine = Engine::start(config).await;
+    let total = f64::from(2 * JUNK_NAMES) + f64::from(sent_good) + 10.0 * hostile.len() as f64;
+    let m = eventually(
+        Duration::from_secs(120),
+        "every message consumed",
+        || async {
+            let m = engine.metrics().await;
+            (m.sum("callpulse_events_consumed_total") == total).then_some(m)
+        },
+    )
+    .await;
+    let m = eventually(
+        Duration::from_secs(30),
+        "every good call counted",
+        || async {
+            let m = engine.metrics().await;
+            let all = m.get("callpulse_calls_offered_total", &[("queue", "care")])
+                == Some(f64::from(sent_good));
+            let dead = m
+                .get("callpulse_dead_letters_total", &[("outcome", "sent")])
+                .unwrap_or(0.0);
+            (all && dead == m.sum("callpulse_events_rejected_total")).then_some(m)
+        },
+    )
+    .await;
+    // Each hostile kind, ten times, under its reason.
+    for (_, reason) in &hostile {
+        let want = 10.0 * hostile.iter().filter(|(_, r)| r == reason).count() as f64;
+        assert_eq!(
+            m.value("callpulse_events_rejected_total", &[("reason", reason)]),
+            want,
+            "{reason}"
+        );
+    }
+    // Junk names: admitted up to the caps, the rest rejected as too many names; either
+    // way every one is accounted for, and the configured queue was admitted throughout.
+    let too_many = m.value(
+        "callpulse_events_rejected_total",
+        &[("reason", "too_many_names")],
+    );
+    assert!(too_many > 0.0, "the caps were reached");
+    let rejected = m.sum("callpulse_events_rejected_total");
+    assert_eq!(
+        m.value("callpulse_dead_letters_total", &[("outcome", "sent")]),
+        rejected,
+        "every rejected message is in the dead-letter topic"
+    );
+    // Still serving, and the exported series stay bounded by the caps.
+    let (status, _) = engine.get("/healthz").await;
+    assert_eq!(status, 200);
+    let queues = engine.snapshot().await["queues"]
+        .as_array()
+        .map_or(0, Vec::len);
+    // The cap holds per partition: two partitions of `calls`.
+    assert!(queues <= 2 * max_queues + 1, "{queues} queues");
+    let grown = rss_mb().saturating_sub(rss_before);
+    eprintln!(
+        "poison: {} messages, rejected {rejected}, RSS grew by {grown} MB (bound {RSS_BOUND_MB})",
+        total
+    );
+    assert!(grown < RSS_BOUND_MB, "RSS grew by {grown} MB");
+    engine.stop().await;
+}
