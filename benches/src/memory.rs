@@ -27,15 +27,7 @@ const CUSTOMERS: u64 = 1_000_000;
 const TICKETS: usize = 100_000;
 
 fn rss_bytes() -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmRSS:"))
-                .and_then(|l| l.split_whitespace().nth(1))
-                .and_then(|kb| kb.parse::<u64>().ok())
-        })
-        .map_or(0, |kb| kb * 1024)
+    callpulse_e2e::rss_bytes()
 }
 
 struct Stages {

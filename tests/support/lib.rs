@@ -135,22 +135,61 @@ pub fn tansu_binary() -> PathBuf {
     PathBuf::from(dir).join("bin").join("tansu")
 }
 
+/// This process's resident memory (bytes), from `/proc/self/status`; 0 where unknown.
+pub fn rss_bytes() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmRSS:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|kb| kb.parse::<u64>().ok())
+        })
+        .map_or(0, |kb| kb * 1024)
+}
+
 /// A free loopback port (bound then released; the broker binds it right after).
 pub fn free_port() -> u16 {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind loopback");
     listener.local_addr().expect("addr").port()
 }
 
+/// The tansu binary built with SQLite storage (`cargo install tansu --features libsql`):
+/// `$TANSU_DURABLE_BIN`, else `tansu` in `$CARGO_HOME/bin` if it is that build.
+pub fn tansu_durable_binary() -> PathBuf {
+    if let Ok(path) = std::env::var("TANSU_DURABLE_BIN") {
+        return PathBuf::from(path);
+    }
+    panic!(
+        "a tansu with SQLite storage is needed: `cargo install tansu --features libsql --root DIR` \
+         and TANSU_DURABLE_BIN=DIR/bin/tansu (.ci/run does both)"
+    )
+}
+
 impl Tansu {
-    /// Starts tansu on a free loopback port and waits until it accepts connections.
-    #[allow(clippy::zombie_processes)] // the guard's Drop kills and waits for the process
+    /// Starts tansu (in-memory storage) on a free loopback port and waits until it accepts
+    /// connections.
     pub async fn start() -> Tansu {
-        let bin = tansu_binary();
-        let port = free_port();
+        Tansu::start_with(&tansu_binary(), free_port(), "memory://tansu/").await
+    }
+
+    /// Starts the SQLite build of tansu on `port`, storing everything in `db`: stopped and
+    /// started again on the same file, it has every topic, record and offset it had.
+    pub async fn start_durable(db: &std::path::Path, port: u16) -> Tansu {
+        let storage = format!("sqlite://{}", db.display());
+        Tansu::start_with(&tansu_durable_binary(), port, &storage).await
+    }
+
+    #[allow(clippy::zombie_processes)] // the guard's Drop kills and waits for the process
+    async fn start_with(bin: &std::path::Path, port: u16, storage: &str) -> Tansu {
         let url = format!("tcp://127.0.0.1:{port}");
         let log = std::env::temp_dir().join(format!("callpulse-tansu-{port}.log"));
-        let log_file = std::fs::File::create(&log).expect("tansu log file");
-        let child = Command::new(&bin)
+        let log_file = std::fs::File::options()
+            .create(true)
+            .append(true)
+            .open(&log)
+            .expect("tansu log file");
+        let child = Command::new(bin)
             .args([
                 "broker",
                 "--listener-url",
@@ -158,7 +197,7 @@ impl Tansu {
                 "--advertised-listener-url",
                 &url,
                 "--storage-engine",
-                "memory://tansu/",
+                storage,
             ])
             .stdout(Stdio::from(log_file.try_clone().expect("dup log")))
             .stderr(Stdio::from(log_file))
