@@ -10,7 +10,7 @@
 use std::process::Child;
 use std::time::Duration;
 
-use callpulse_e2e::crash::{figures, history, produce, spawn_in_group};
+use callpulse_e2e::crash::{figures, history, produce, scrape, spawn_in_group};
 use callpulse_e2e::{Engine, TOPICS, Tansu, free_port, http_get, test_config, wall_now};
 use serde_json::Value;
 
@@ -186,6 +186,10 @@ async fn every_instance_shows_the_single_engine_figures_through_a_kill_a_restart
             .is_some_and(|s| s.iter().any(|p| p["kind"] == "fcr")),
         "FCR partitions are listed among the sources"
     );
+    // /metrics says how much of the view is other instances', and how fresh.
+    let m = scrape(ports[3]).await.expect("fourth instance's /metrics");
+    assert!(m.value("callpulse_shared_remote_partitions", &[]) > 0.0);
+    assert!(m.value("callpulse_shared_oldest_part_age_seconds", &[]) < 10.0);
     let fcr_eligible: u64 = figures(&snapshot)["queues"]
         .as_array()
         .expect("queues")

@@ -141,6 +141,9 @@ pub struct EngineView {
     pub remote_partitions: usize,
     /// Every partition merged into this snapshot: who owns it and how fresh its part is.
     pub sources: Vec<SourceView>,
+    /// Seconds (wall time) since the oldest of the other instances' parts was published;
+    /// `null` when none is merged.
+    pub oldest_remote_age_s: Option<f64>,
 }
 
 /// Where one partition's part of a snapshot comes from, and how fresh it is.
@@ -420,6 +423,7 @@ impl Snapshot {
                 instance: String::new(),
                 remote_partitions: 0,
                 sources: Vec::new(),
+                oldest_remote_age_s: None,
             },
         }
     }

@@ -281,6 +281,9 @@ mod tests {
             .with_fcr(&fcr, &Default::default());
         // What the publisher adds from the consumer: the cluster heard from, messages seen.
         snapshot.engine.broker_contact_age_s = Some(0.4);
+        // What the publisher adds from the shared view: two partitions of other instances.
+        snapshot.engine.remote_partitions = 2;
+        snapshot.engine.oldest_remote_age_s = Some(1.5);
         snapshot.engine.last_message_age_s = Some(1.2);
         snapshot
     }

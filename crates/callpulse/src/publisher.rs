@@ -114,8 +114,10 @@ impl Merger {
         }
         let (mut parts, mut fcr) = (read.parts.clone(), read.fcr.clone());
         let mut sources = own.engine.sources.clone();
+        let mut oldest: Option<f64> = None;
         for (key, part) in &remote {
             let age = wall.millis_since(Ts(part.wall_ms)).max(0) as f64 / 1000.0;
+            oldest = Some(oldest.map_or(age, |o: f64| o.max(age)));
             let (kind, at) = match &part.body {
                 RemoteBody::Events(p) => {
                     parts.push(Arc::clone(p));
@@ -139,7 +141,12 @@ impl Merger {
         center.engine.partitions = own.engine.partitions;
         center.engine.instance = own.engine.instance.clone();
         center.engine.remote_partitions = remote.len();
+        center.engine.oldest_remote_age_s = oldest;
         center.engine.sources = sources;
+        // `/metrics` reads `own`: it says how much of the view is other instances', and how
+        // fresh, without exporting their figures.
+        own.engine.remote_partitions = remote.len();
+        own.engine.oldest_remote_age_s = oldest;
         Published::with_own(center, Some(own))
     }
 

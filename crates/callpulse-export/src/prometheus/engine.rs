@@ -97,6 +97,20 @@ pub(super) const FAMILIES: &[Family] = &[
         emit: |s, o| o.put(&[], s.engine.stale_partitions as f64),
     },
     Family {
+        name: "callpulse_shared_remote_partitions",
+        help: "Partitions other instances own whose figures (from the snapshot topic) the API, feed and wallboard of this instance merge in; /metrics never exports them.",
+        kind: GAUGE,
+        labels: &[],
+        emit: |s, o| o.put(&[], s.engine.remote_partitions as f64),
+    },
+    Family {
+        name: "callpulse_shared_oldest_part_age_seconds",
+        help: "Seconds since the oldest of those partitions' figures was published by its owner; absent when none is merged.",
+        kind: GAUGE,
+        labels: &[],
+        emit: |s, o| o.maybe(&[], s.engine.oldest_remote_age_s),
+    },
+    Family {
         name: "callpulse_owned_partitions",
         help: "Kafka partitions whose state this instance publishes.",
         kind: GAUGE,
