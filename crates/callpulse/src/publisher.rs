@@ -51,15 +51,22 @@ struct Merger {
 }
 
 /// A partition merged into a snapshot, as `engine.sources` lists it.
-fn source(key: &Key, kind: &'static str, owner: &str, read_at: Ts, age_s: f64) -> SourceView {
+/// `age_s` is `None` for this instance's own (read at this tick), else the part's age.
+fn source(
+    key: &Key,
+    kind: &'static str,
+    owner: &str,
+    read_at: Ts,
+    age_s: Option<f64>,
+) -> SourceView {
     SourceView {
         topic: Arc::clone(&key.0),
         partition: key.1,
         kind,
         owner: owner.to_owned(),
-        here: true,
+        here: age_s.is_none(),
         read_at_ms: read_at.millis(),
-        age_s,
+        age_s: age_s.unwrap_or(0.0),
     }
 }
 
@@ -69,12 +76,12 @@ fn own_sources(read: &BoardRead, instance: &str) -> Vec<SourceView> {
         .part_keys
         .iter()
         .zip(&read.parts)
-        .map(|(key, p)| source(key, "events", instance, p.at, 0.0));
+        .map(|(key, p)| source(key, "events", instance, p.at, None));
     let fcr = read
         .fcr_keys
         .iter()
         .zip(&read.fcr)
-        .map(|(key, p)| source(key, "fcr", instance, p.at, 0.0));
+        .map(|(key, p)| source(key, "fcr", instance, p.at, None));
     let mut all: Vec<SourceView> = events.chain(fcr).collect();
     all.sort_by(|a, b| (&a.topic, a.partition).cmp(&(&b.topic, b.partition)));
     all
@@ -128,9 +135,7 @@ impl Merger {
                     ("fcr", p.at)
                 }
             };
-            let mut view = source(key, kind, &part.instance, at, age);
-            view.here = false;
-            sources.push(view);
+            sources.push(source(key, kind, &part.instance, at, Some(age)));
         }
         // The parts carry their whole history (restored included): a partition this
         // instance gave away is in its new owner's part, so no retired totals are added.
