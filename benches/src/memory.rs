@@ -284,4 +284,26 @@ fn main() {
         read.as_secs_f64() * 1000.0,
         if restored.is_ok() { "ok" } else { "FAILED" }
     );
+    // What this partition shares on the snapshot topic each interval (its read model), and
+    // what its customers' FCR partition does: the whole-center view's traffic.
+    let read_at = day0.plus_millis(86_400_000);
+    let part = state.snapshot(read_at);
+    let shared = callpulse_core::SharedPart::encode_ref(
+        "bench",
+        0,
+        callpulse_core::SharedRef::Events(&part),
+        &policy,
+    );
+    let fcr_part = fcr.part(read_at, &policy);
+    let shared_fcr = callpulse_core::SharedPart::encode_ref(
+        "bench",
+        0,
+        callpulse_core::SharedRef::Fcr(&fcr_part),
+        &policy,
+    );
+    println!(
+        "shared part: {:.2} MiB for the partition, {:.1} KiB for its FCR tracker",
+        shared.len() as f64 / (1024.0 * 1024.0),
+        shared_fcr.len() as f64 / 1024.0
+    );
 }
