@@ -170,18 +170,27 @@ impl Tansu {
     /// Starts tansu (in-memory storage) on a free loopback port and waits until it accepts
     /// connections.
     pub async fn start() -> Tansu {
-        Tansu::start_with(&tansu_binary(), free_port(), "memory://tansu/").await
+        Tansu::start_with(&tansu_binary(), free_port(), "memory://tansu/", None).await
     }
 
     /// Starts the SQLite build of tansu on `port`, storing everything in `db`: stopped and
     /// started again on the same file, it has every topic, record and offset it had.
     pub async fn start_durable(db: &std::path::Path, port: u16) -> Tansu {
-        let storage = format!("sqlite://{}", db.display());
-        Tansu::start_with(&tansu_durable_binary(), port, &storage).await
+        // tansu reads the URL's path relative to its working directory, so it runs in the
+        // file's directory and is given the file's name.
+        let dir = db.parent().expect("the database file's directory");
+        let name = db.file_name().expect("a database file name").to_string_lossy();
+        let storage = format!("sqlite://{name}");
+        Tansu::start_with(&tansu_durable_binary(), port, &storage, Some(dir)).await
     }
 
     #[allow(clippy::zombie_processes)] // the guard's Drop kills and waits for the process
-    async fn start_with(bin: &std::path::Path, port: u16, storage: &str) -> Tansu {
+    async fn start_with(
+        bin: &std::path::Path,
+        port: u16,
+        storage: &str,
+        dir: Option<&std::path::Path>,
+    ) -> Tansu {
         let url = format!("tcp://127.0.0.1:{port}");
         let log = std::env::temp_dir().join(format!("callpulse-tansu-{port}.log"));
         let log_file = std::fs::File::options()
@@ -189,7 +198,11 @@ impl Tansu {
             .append(true)
             .open(&log)
             .expect("tansu log file");
-        let child = Command::new(bin)
+        let mut command = Command::new(bin);
+        if let Some(dir) = dir {
+            command.current_dir(dir);
+        }
+        let child = command
             .args([
                 "broker",
                 "--listener-url",
