@@ -179,7 +179,10 @@ impl Tansu {
         // tansu reads the URL's path relative to its working directory, so it runs in the
         // file's directory and is given the file's name.
         let dir = db.parent().expect("the database file's directory");
-        let name = db.file_name().expect("a database file name").to_string_lossy();
+        let name = db
+            .file_name()
+            .expect("a database file name")
+            .to_string_lossy();
         let storage = format!("sqlite://{name}");
         Tansu::start_with(&tansu_durable_binary(), port, &storage, Some(dir)).await
     }
