@@ -7,10 +7,9 @@
 //! by customer through the group's repartition topic; the whole center is on every instance
 //! because each publishes its partitions to the group's snapshot topic.
 
-use std::process::Child;
 use std::time::Duration;
 
-use callpulse_e2e::crash::{figures, history, produce, scrape, spawn_in_group};
+use callpulse_e2e::crash::{Running, figures, history, produce, scrape, spawn_in_group};
 use callpulse_e2e::{Engine, TOPICS, Tansu, free_port, http_get, test_config, wall_now};
 use serde_json::Value;
 
@@ -138,11 +137,6 @@ async fn per_partition(brokers: &str) -> Vec<String> {
     .unwrap_or_default()
 }
 
-fn kill(child: &mut Child) {
-    child.kill().expect("SIGKILL");
-    let _ = child.wait();
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_instance_shows_the_single_engine_figures_through_a_kill_a_restart_and_a_fourth() {
     let tansu = Tansu::start().await;
@@ -154,7 +148,7 @@ async fn every_instance_shows_the_single_engine_figures_through_a_kill_a_restart
     let chunks: Vec<_> = events.chunks(events.len() / 4 + 1).collect();
     produce(&brokers, chunks[0]);
     let mut ports: Vec<u16> = (0..3).map(|_| free_port()).collect();
-    let mut instances: Vec<Child> = ports
+    let mut instances: Vec<Running> = ports
         .iter()
         .map(|port| spawn_in_group(&brokers, *port, GROUP))
         .collect();
@@ -162,7 +156,7 @@ async fn every_instance_shows_the_single_engine_figures_through_a_kill_a_restart
     let reference = Engine::start(test_config(&brokers, "whole-reference")).await;
     settled(&reference, &ports, &brokers, "three instances").await;
 
-    kill(&mut instances[0]);
+    instances[0].kill();
     produce(&brokers, chunks[1]);
     settled(&reference, &ports[1..], &brokers, "one instance SIGKILLed").await;
 
@@ -198,7 +192,5 @@ async fn every_instance_shows_the_single_engine_figures_through_a_kill_a_restart
         .sum();
     assert!(fcr_eligible > 0, "FCR outcomes were compared");
     reference.stop().await;
-    for mut child in instances {
-        kill(&mut child);
-    }
+    drop(instances); // SIGKILLed
 }

@@ -145,15 +145,34 @@ pub fn produce(brokers: &str, events: &[Envelope]) {
     producer.flush(Duration::from_secs(20)).expect("flush");
 }
 
+/// A `callpulse run` process, SIGKILLed when dropped: a failed assertion must not leave it
+/// running (and polling the broker) after the test.
+#[derive(Debug)]
+pub struct Running(pub Child);
+
+impl Running {
+    /// SIGKILL, and wait for it.
+    pub fn kill(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
 /// `callpulse run` as a process of its own, in the crash test's group.
-pub fn spawn_engine(brokers: &str, port: u16) -> Child {
+pub fn spawn_engine(brokers: &str, port: u16) -> Running {
     spawn_in_group(brokers, port, "crash")
 }
 
 /// `callpulse run` as a process of its own, in consumer group `group` (its FCR and snapshot
 /// topics are named after the group, as by default).
-pub fn spawn_in_group(brokers: &str, port: u16, group: &str) -> Child {
-    Command::new(callpulse_binary())
+pub fn spawn_in_group(brokers: &str, port: u16, group: &str) -> Running {
+    let child = Command::new(callpulse_binary())
         .args([
             "run",
             "--brokers",
@@ -180,7 +199,8 @@ pub fn spawn_in_group(brokers: &str, port: u16, group: &str) -> Child {
                 .map_or_else(|_| Stdio::null(), Stdio::from),
         )
         .spawn()
-        .expect("callpulse run starts")
+        .expect("callpulse run starts");
+    Running(child)
 }
 
 pub async fn scrape(port: u16) -> Option<Scrape> {
@@ -302,8 +322,7 @@ pub async fn crash_run(brokers: &str, events: &[Envelope], rounds: usize) -> Cra
             }
         }
         if round + 1 < chunks.len() {
-            child.kill().expect("SIGKILL");
-            let _ = child.wait();
+            child.kill();
             kills += 1;
             continue;
         }
@@ -323,8 +342,7 @@ pub async fn crash_run(brokers: &str, events: &[Envelope], rounds: usize) -> Cra
             tokio::time::sleep(Duration::from_millis(500)).await;
         }
         reference.stop().await;
-        child.kill().expect("stop");
-        let _ = child.wait();
+        child.kill();
     }
     CrashReport {
         events: events.len(),

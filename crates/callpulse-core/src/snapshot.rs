@@ -119,7 +119,7 @@ pub struct EngineView {
     /// ingest telemetry; the core itself never sees Kafka).
     pub consumed: u64,
     pub rejected: u64,
-    /// Customers the instance's FCR tracker remembers.
+    /// Customers the FCR partitions merged into this snapshot remember.
     pub fcr_customers: u64,
     /// The wall clock when the snapshot was built; the snapshot's own `at` is the instant
     /// its figures are read at (the instance watermark, docs/time.md). `wall_ms - at_ms` is

@@ -202,6 +202,7 @@ pub struct CheckpointsConfig {
     pub partitions: i32,
     pub replication: i32,
     /// How often each changed partition is checkpointed (ms); also on revoke and shutdown.
+    /// The group's committed offsets follow the checkpoints, trailing by up to this.
     pub interval_ms: u64,
     /// Largest record written (bytes); a bigger state is split into chunks. Keep under the
     /// topic's `max.message.bytes` (1 MB by default).

@@ -95,6 +95,8 @@ struct Ctx {
     /// Set once the workers have been told to stop: the revoke that closing the consumer
     /// triggers then only commits (the workers already drained and are gone).
     closing: AtomicBool,
+    /// Set when an asynchronous commit is answered (`commit_bounded`).
+    commit_answered: AtomicBool,
     drain_timeout: Duration,
     telemetry: IngestTelemetry,
     ready: Arc<AtomicBool>,
@@ -288,6 +290,7 @@ pub fn start(
         revoked: Mutex::new(Vec::new()),
         revoked_flag: AtomicBool::new(false),
         closing: AtomicBool::new(false),
+        commit_answered: AtomicBool::new(false),
         drain_timeout: Duration::from_millis(config.drain_timeout_ms),
         telemetry: telemetry.clone(),
         ready: Arc::clone(&ready),
@@ -494,7 +497,7 @@ fn poll_loop(
         warn!("workers did not drain in time on shutdown");
     }
     ctx.closing.store(true, Ordering::Release);
-    ctx.commit(consumer, "shutdown");
+    ctx.commit_bounded(consumer, "shutdown", ctx.drain_timeout);
     consumer.unsubscribe();
     info!("ingest stopped");
     Ok(())

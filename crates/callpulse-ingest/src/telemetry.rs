@@ -17,7 +17,8 @@ pub struct IngestTelemetry {
     pub assigned: IntGauge,
     /// Rebalance callbacks, by kind (assign, revoke, error).
     pub rebalances: IntCounterVec,
-    /// Synchronous commits that failed (on revoke or shutdown); the next owner re-reads.
+    /// Offset commits that failed (automatic, on revoke, on shutdown); the next owner
+    /// restores from checkpoints and re-reads what follows.
     pub commit_failures: IntCounter,
     /// Consumer-level errors reported by librdkafka (broker down, auth failures, ...).
     pub consumer_errors: IntCounter,
@@ -92,7 +93,7 @@ impl IngestTelemetry {
         )?;
         let commit_failures = IntCounter::new(
             "callpulse_consumer_commit_failures_total",
-            "Synchronous offset commits that failed on revoke or shutdown.",
+            "Offset commits that failed: automatic, on revoke or on shutdown (skipped or unanswered there when the cluster is unreachable).",
         )?;
         let consumer_errors = IntCounter::new(
             "callpulse_consumer_errors_total",

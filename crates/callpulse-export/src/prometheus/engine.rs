@@ -105,10 +105,10 @@ pub(super) const FAMILIES: &[Family] = &[
     },
     Family {
         name: "callpulse_shared_oldest_part_age_seconds",
-        help: "Seconds since the oldest of those partitions' figures was published by its owner; absent when none is merged.",
+        help: "Seconds since the oldest of those partitions' figures was published by its owner; 0 when none is merged.",
         kind: GAUGE,
         labels: &[],
-        emit: |s, o| o.maybe(&[], s.engine.oldest_remote_age_s),
+        emit: |s, o| o.put(&[], s.engine.oldest_remote_age_s.unwrap_or(0.0)),
     },
     Family {
         name: "callpulse_owned_partitions",

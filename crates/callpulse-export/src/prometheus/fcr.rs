@@ -75,7 +75,7 @@ pub(super) const FAMILIES: &[Family] = &[
     },
     Family {
         name: "callpulse_fcr_customers",
-        help: "Customers the FCR tracker remembers now.",
+        help: "Customers the FCR trackers of this instance's repartition-topic partitions remember now.",
         kind: GAUGE,
         labels: &[],
         emit: |s, o| o.put(&[], s.engine.fcr_customers as f64),
