@@ -126,12 +126,6 @@ async fn engine_consume(
         .arg("run")
         .env("CALLPULSE__INGEST__BROKERS", brokers)
         .env("CALLPULSE__INGEST__GROUP_ID", group)
-        // Named as the mock broker was given them (it has no admin API to create them).
-        .env("CALLPULSE__INGEST__FCR__TOPIC", callpulse_e2e::FCR_TOPIC)
-        .env(
-            "CALLPULSE__INGEST__SHARED__TOPIC",
-            callpulse_e2e::SNAPSHOT_TOPIC,
-        )
         .env(
             "CALLPULSE__INGEST__TICK_MS",
             std::env::var("E2E_TICK_MS").unwrap_or_else(|_| "1000".into()),
@@ -208,8 +202,12 @@ async fn main() -> anyhow::Result<()> {
             }
             mock.create_topic(callpulse_e2e::CHECKPOINT_TOPIC, 4, 1)?;
             mock.create_topic(callpulse_e2e::DEAD_LETTER_TOPIC, 1, 1)?;
-            mock.create_topic(callpulse_e2e::FCR_TOPIC, 4, 1)?;
-            mock.create_topic(callpulse_e2e::SNAPSHOT_TOPIC, 1, 1)?;
+            // The mock has no admin API: each round's group gets its own repartition and
+            // snapshot topics (named after the group, as by default), made here.
+            for round in 0..args.rounds {
+                mock.create_topic(&format!("engine-{round}.fcr-facts"), 4, 1)?;
+                mock.create_topic(&format!("engine-{round}.snapshots"), 1, 1)?;
+            }
             let brokers = mock.bootstrap_servers();
             _mock = Some(mock);
             brokers

@@ -95,8 +95,6 @@ struct Ctx {
     /// Set once the workers have been told to stop: the revoke that closing the consumer
     /// triggers then only commits (the workers already drained and are gone).
     closing: AtomicBool,
-    /// Set when an asynchronous commit is answered (`commit_bounded`).
-    commit_answered: AtomicBool,
     drain_timeout: Duration,
     telemetry: IngestTelemetry,
     ready: Arc<AtomicBool>,
@@ -290,7 +288,6 @@ pub fn start(
         revoked: Mutex::new(Vec::new()),
         revoked_flag: AtomicBool::new(false),
         closing: AtomicBool::new(false),
-        commit_answered: AtomicBool::new(false),
         drain_timeout: Duration::from_millis(config.drain_timeout_ms),
         telemetry: telemetry.clone(),
         ready: Arc::clone(&ready),
@@ -497,7 +494,7 @@ fn poll_loop(
         warn!("workers did not drain in time on shutdown");
     }
     ctx.closing.store(true, Ordering::Release);
-    ctx.commit_bounded(consumer, "shutdown", ctx.drain_timeout);
+    ctx.commit(consumer, "shutdown");
     consumer.unsubscribe();
     info!("ingest stopped");
     Ok(())

@@ -17,8 +17,8 @@ pub struct IngestTelemetry {
     pub assigned: IntGauge,
     /// Rebalance callbacks, by kind (assign, revoke, error).
     pub rebalances: IntCounterVec,
-    /// Offset commits that failed (automatic, on revoke, on shutdown); the next owner
-    /// restores from checkpoints and re-reads what follows.
+    /// Synchronous commits (revoke, shutdown) that failed, or were not tried because the
+    /// cluster was unreachable; the next owner restores from checkpoints and re-reads.
     pub commit_failures: IntCounter,
     /// Consumer-level errors reported by librdkafka (broker down, auth failures, ...).
     pub consumer_errors: IntCounter,
@@ -93,7 +93,7 @@ impl IngestTelemetry {
         )?;
         let commit_failures = IntCounter::new(
             "callpulse_consumer_commit_failures_total",
-            "Offset commits that failed: automatic, on revoke or on shutdown (skipped or unanswered there when the cluster is unreachable).",
+            "Synchronous offset commits (revoke, shutdown) that failed, or were skipped because the cluster had been unreachable for 10 s.",
         )?;
         let consumer_errors = IntCounter::new(
             "callpulse_consumer_errors_total",

@@ -3,24 +3,6 @@
 use super::*;
 
 impl ConsumerContext for Ctx {
-    /// A commit was answered (the auto-commit's, or the shutdown's asynchronous one).
-    fn commit_callback(
-        &self,
-        result: rdkafka::error::KafkaResult<()>,
-        _offsets: &TopicPartitionList,
-    ) {
-        match result {
-            Ok(()) | Err(KafkaError::ConsumerCommit(RDKafkaErrorCode::NoOffset)) => {}
-            // Counted; logged at debug only: during an outage the auto-commit fails every
-            // second, and the broker silence is already shown (and alerted on).
-            Err(err) => {
-                self.telemetry.commit_failures.inc();
-                debug!(%err, "offset commit failed");
-            }
-        }
-        self.commit_answered.store(true, Ordering::Release);
-    }
-
     /// librdkafka's default rebalance, with one step added: newly assigned partitions are
     /// restored from their checkpoints and assigned at the checkpoints' offsets
     /// (`restore.rs`) before fetching starts.
@@ -187,42 +169,6 @@ impl Ctx {
             }
         }
         true
-    }
-
-    /// The shutdown's commit: asynchronous, then the consumer is polled until the answer
-    /// comes or `deadline` passes, so a broker that dies just before never hangs a SIGTERM
-    /// (the synchronous commit has no deadline). Messages polled meanwhile are dropped:
-    /// they were never applied, and their offsets are not stored.
-    pub(super) fn commit_bounded(
-        &self,
-        consumer: &BaseConsumer<Self>,
-        when: &str,
-        deadline: Duration,
-    ) {
-        self.commit_answered.store(false, Ordering::Release);
-        match consumer.commit_consumer_state(CommitMode::Async) {
-            Ok(()) => {}
-            Err(KafkaError::ConsumerCommit(RDKafkaErrorCode::NoOffset)) => return,
-            Err(err) => {
-                self.telemetry.commit_failures.inc();
-                warn!(when, %err, "offset commit failed");
-                return;
-            }
-        }
-        #[allow(clippy::disallowed_methods)] // bounding a blocking wait, not event time
-        let start = std::time::Instant::now();
-        while !self.commit_answered.load(Ordering::Acquire) {
-            if start.elapsed() > deadline {
-                self.telemetry.commit_failures.inc();
-                warn!(
-                    when,
-                    "offset commit not answered in time; the next owner restores from checkpoints"
-                );
-                return;
-            }
-            let _ = consumer.poll(Duration::from_millis(50));
-        }
-        debug!(when, "offsets committed");
     }
 
     pub(super) fn commit(&self, consumer: &BaseConsumer<Self>, when: &str) {
