@@ -166,32 +166,9 @@ impl FcrPartition {
     /// Reads the partition at `now` (after [`FcrPartition::advance`]).
     pub fn snapshot(&mut self, now: Ts, policy: &MetricsPolicy) -> FcrPart {
         self.changed = false;
-        let queues = self
-            .tracker
-            .view(now, policy)
-            .into_iter()
-            .map(|(name, view)| {
-                let mut counted = view.totals;
-                if let Some(restored) = self.restored.get(&name) {
-                    counted.eligible -= restored.eligible.min(counted.eligible);
-                    counted.success -= restored.success.min(counted.success);
-                }
-                FcrQueuePart {
-                    name,
-                    windows: view.windows,
-                    totals: view.totals,
-                    counted,
-                    pending: view.pending,
-                }
-            })
-            .collect();
-        FcrPart {
-            at: now,
-            queues,
-            customers: self.tracker.customers() as u64,
-            evicted: self.tracker.evicted,
-            duplicates: self.duplicates,
-        }
+        let mut part = self.tracker.read_part(now, policy, &self.restored);
+        part.duplicates = self.duplicates;
+        part
     }
 
     /// The whole state as checkpoint bytes (`CPFC` header, else as the event partitions').
@@ -221,19 +198,38 @@ impl FcrTracker {
     /// every fact, and tests): everything counted here.
     pub fn part(&mut self, now: Ts, policy: &MetricsPolicy) -> FcrPart {
         self.advance(now);
-        FcrPart {
-            at: now,
-            queues: self
-                .view(now, policy)
-                .into_iter()
-                .map(|(name, view)| FcrQueuePart {
+        self.read_part(now, policy, &BTreeMap::new())
+    }
+
+    /// The tracker's figures at `now`; `restored` per queue is history this process did not
+    /// count (left out of `counted`).
+    fn read_part(
+        &self,
+        now: Ts,
+        policy: &MetricsPolicy,
+        restored: &BTreeMap<Arc<str>, FcrCounts>,
+    ) -> FcrPart {
+        let queues = self
+            .view(now, policy)
+            .into_iter()
+            .map(|(name, view)| {
+                let mut counted = view.totals;
+                if let Some(restored) = restored.get(&name) {
+                    counted.eligible -= restored.eligible.min(counted.eligible);
+                    counted.success -= restored.success.min(counted.success);
+                }
+                FcrQueuePart {
                     name,
                     windows: view.windows,
                     totals: view.totals,
-                    counted: view.totals,
+                    counted,
                     pending: view.pending,
-                })
-                .collect(),
+                }
+            })
+            .collect();
+        FcrPart {
+            at: now,
+            queues,
             customers: self.customers() as u64,
             evicted: self.evicted,
             duplicates: 0,
