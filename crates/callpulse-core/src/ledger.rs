@@ -327,7 +327,7 @@ impl CallLedger {
         if let Some(customer) = customer.filter(|_| from.is_none()) {
             self.follow(call, customer, ts, sink, counters);
         }
-        self.release_early(call, Some(ts), sink);
+        self.release_early(call, Some(ts), from.is_some(), sink);
         applied
     }
 

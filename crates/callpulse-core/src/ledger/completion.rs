@@ -47,11 +47,14 @@ impl CallLedger {
     }
 
     /// Hands what came before the call's queueing to the sink: figures not yet counted go
-    /// to `home` (the queueing, or the call's own home when one is known).
+    /// to `home` (the queueing, or the call's own home when one is known). A queueing that
+    /// cannot name the customer (a marked transfer: `awaits_contact`) leaves the completion
+    /// waiting, counted, for the one that does.
     pub(super) fn release_early(
         &mut self,
         call: u64,
         queued: Option<Ts>,
+        awaits_contact: bool,
         sink: &mut impl CallSink,
     ) {
         let Some(early) = self.early.remove(&call) else {
@@ -65,6 +68,17 @@ impl CallLedger {
         }
         for survey in &early.surveys {
             let _ = sink.surveyed(survey, home);
+        }
+        if let Some(done) = early.completion.filter(|_| awaits_contact) {
+            self.early.insert(
+                call,
+                Early {
+                    completion: Some(done),
+                    counted: true,
+                    surveys: Vec::new(),
+                    since: early.since,
+                },
+            );
         }
     }
 
@@ -150,14 +164,30 @@ impl CallLedger {
             return sink.completed(&done, None);
         }
         let applied = sink.completed(&done, home);
-        if let Some((customer, offered)) = followed {
-            sink.contact(ContactFact::Completed {
+        match followed {
+            Some((customer, offered)) => sink.contact(ContactFact::Completed {
                 customer,
                 offered,
                 done: done.at,
                 queue: done.queue,
                 home,
-            });
+            }),
+            // Not followed yet: the queueing that names the customer may still come (a
+            // transfer's queueing, its answer and the completion can all arrive before
+            // it). The completion, counted now, waits for it as an early event waits. At
+            // the cap it is not kept, and not counted as untracked: most such calls have
+            // no customer to follow.
+            None if self.early.len() < self.limits.max_calls || self.early.contains_key(&call) => {
+                let early = self.early.entry(call).or_insert_with(|| Early {
+                    since: done.at,
+                    ..Early::default()
+                });
+                if early.completion.is_none() {
+                    early.completion = Some(done);
+                    early.counted = true;
+                }
+            }
+            None => {}
         }
         applied
     }

@@ -41,7 +41,7 @@ impl CallLedger {
             .map(|(call, _)| *call)
             .collect();
         for call in expired {
-            self.release_early(call, None, sink);
+            self.release_early(call, None, false, sink);
         }
         let stale_before = clock.plus_millis(-self.limits.max_wait_ms);
         let waiting = &mut self.waiting;
@@ -71,7 +71,7 @@ impl CallLedger {
     ) {
         let calls: Vec<u64> = self.early.keys().copied().collect();
         for call in calls {
-            self.release_early(call, None, sink);
+            self.release_early(call, None, false, sink);
         }
         self.calls.retain(|_, rec| {
             if rec.queued.is_none() {

@@ -299,3 +299,63 @@ fn live_partition(policy: &Arc<MetricsPolicy>, envs: &[Envelope]) -> crate::Part
 }
 
 mod agreement;
+
+/// A call whose customer is named only by its first queueing, moved by a marked transfer:
+/// in every arrival order of its four events, live and report count its completed contact
+/// for FCR (a repeat a day and a half later closes nothing but the window). Once, the
+/// report lost it when the transfer's queueing, the answer and the completion all came
+/// before the queueing that names the customer.
+#[test]
+fn a_contact_named_last_is_still_followed_in_any_arrival_order() {
+    let events = [
+        r#"{"type":"call_queued","event_id":"1","ts":"2026-11-26T10:00:00Z","call_id":"k","queue":"a","customer_id":"K"}"#,
+        r#"{"type":"call_queued","event_id":"2","ts":"2026-11-26T10:00:01Z","call_id":"k","queue":"b","transferred_from":"a"}"#,
+        r#"{"type":"call_answered","event_id":"3","ts":"2026-11-26T10:00:02Z","call_id":"k","queue":"b","agent_id":"x"}"#,
+        r#"{"type":"call_completed","event_id":"4","ts":"2026-11-26T10:00:30Z","call_id":"k","queue":"b","agent_id":"x","talk_ms":27000,"hold_ms":0,"acw_ms":1000}"#,
+    ];
+    let tail = [
+        r#"{"type":"call_queued","event_id":"5","ts":"2026-11-27T22:00:00Z","call_id":"r","queue":"a","customer_id":"K"}"#,
+        r#"{"type":"call_queued","event_id":"6","ts":"2026-11-30T00:00:00Z","call_id":"z","queue":"a"}"#,
+    ];
+    let policy = Arc::new(MetricsPolicy::default());
+    let mut orders = 0;
+    for a in 0..4 {
+        for b in (0..4).filter(|b| *b != a) {
+            for c in (0..4).filter(|c| *c != a && *c != b) {
+                let d = 6 - a - b - c;
+                let mut lines: Vec<&str> = [a, b, c, d].iter().map(|i| events[*i]).collect();
+                lines.extend(tail);
+                let envs = decode_all(&lines);
+                let end = envs.last().map(|e| e.ts).expect("events");
+                let mut part = live_partition(&policy, &envs);
+                let mut tracker = crate::FcrTracker::for_policy(&policy);
+                tracker.apply_all(part.drain_fcr_facts());
+                tracker.advance(end);
+                let live: u64 = tracker
+                    .view(end, &policy)
+                    .iter()
+                    .map(|(_, v)| v.totals.eligible)
+                    .sum();
+                let spec = ReportSpec {
+                    interval_secs: 86_400,
+                    calendar: Calendar::utc(),
+                    attribution: Attribution::Event,
+                    sl_thresholds_override: None,
+                };
+                let mut builder = ReportBuilder::new(Arc::clone(&policy), spec);
+                for env in &envs {
+                    builder.apply(env).expect("applied");
+                }
+                let (rows, _) = builder.finish();
+                let report: u64 = rows
+                    .iter()
+                    .filter(|r| r.queue != CENTER)
+                    .map(|r| r.fcr_eligible)
+                    .sum();
+                assert_eq!((live, report), (1, 1), "order {a}{b}{c}{d}");
+                orders += 1;
+            }
+        }
+    }
+    assert_eq!(orders, 24);
+}
