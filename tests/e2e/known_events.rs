@@ -309,7 +309,13 @@ async fn scenario(brokers: &str, group: &str) {
             // FCR facts travel through the repartition topic after their events: the
             // tracker has them once FCR figures appear.
             let fcr_known = families.contains_key("callpulse_fcr_eligible_total");
-            (m.value("callpulse_snapshot_seq", &[]) >= seq_after + 2.0 && lag_known && fcr_known)
+            // Every worker met the tick's deadline (a loaded machine can make one miss a
+            // tick; the next one catches up).
+            let fresh = m.value("callpulse_snapshot_stale_partitions", &[]) == 0.0;
+            (m.value("callpulse_snapshot_seq", &[]) >= seq_after + 2.0
+                && lag_known
+                && fcr_known
+                && fresh)
                 .then_some(m)
         },
     )

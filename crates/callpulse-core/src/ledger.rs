@@ -353,6 +353,19 @@ impl CallLedger {
         }
     }
 
+    /// Forgets the calls waiting in `queue`, whose id is about to go to another name;
+    /// returns how many there were.
+    pub(crate) fn forget_queue(&mut self, queue: u32) -> u64 {
+        let Some(waiting) = self.waiting.get_mut(queue as usize) else {
+            return 0;
+        };
+        let mut forgotten = 0;
+        for call in waiting.drain().collect::<Vec<_>>() {
+            forgotten += u64::from(self.calls.remove(&call).is_some());
+        }
+        forgotten
+    }
+
     fn track_waiting(
         &mut self,
         queue: u32,

@@ -17,12 +17,14 @@ use crate::periods::PeriodMap;
 use crate::window::BucketRing;
 
 /// Interned names (queues, teams) with a cardinality cap: a bounded label set by construction.
-/// Serialized as the names in id order.
+/// A name can be removed (evicted); its id is free for the next new name. Serialized as the
+/// names in id order, a free id as the empty name (input names are never empty).
 #[derive(Debug, Default, Clone, Serialize, Deserialize)]
 #[serde(from = "Vec<Arc<str>>", into = "Vec<Arc<str>>")]
 pub(crate) struct Names {
     ids: FxHashMap<Arc<str>, u32>,
     names: Vec<Arc<str>>,
+    free: Vec<u32>,
 }
 
 impl From<Names> for Vec<Arc<str>> {
@@ -33,17 +35,21 @@ impl From<Names> for Vec<Arc<str>> {
 
 impl From<Vec<Arc<str>>> for Names {
     fn from(names: Vec<Arc<str>>) -> Self {
-        let ids = names
-            .iter()
-            .enumerate()
-            .map(|(id, name)| (Arc::clone(name), id as u32))
-            .collect();
-        Names { ids, names }
+        let mut ids = FxHashMap::default();
+        let mut free = Vec::new();
+        for (id, name) in names.iter().enumerate() {
+            if name.is_empty() {
+                free.push(id as u32);
+            } else {
+                ids.insert(Arc::clone(name), id as u32);
+            }
+        }
+        Names { ids, names, free }
     }
 }
 
 impl Names {
-    /// The id of `name`, interning it if there is room: `None` past `cap` distinct names,
+    /// The id of `name`, interning it if there is room: `None` at `cap` names in use,
     /// unless `configured` says the name is one the configuration names (asked only for a
     /// name not yet known), which is always admitted, so a flood of junk names from input
     /// can never lock out a real queue or team.
@@ -56,21 +62,51 @@ impl Names {
         if let Some(id) = self.ids.get(name) {
             return Some(*id);
         }
-        if self.names.len() >= cap && !configured() {
+        if self.len() >= cap && !configured() {
             return None;
         }
-        let id = self.names.len() as u32;
         let name: Arc<str> = Arc::from(name);
-        self.names.push(Arc::clone(&name));
+        let id = match self.free.pop() {
+            Some(id) => {
+                self.names[id as usize] = Arc::clone(&name);
+                id
+            }
+            None => {
+                self.names.push(Arc::clone(&name));
+                self.names.len() as u32 - 1
+            }
+        };
         self.ids.insert(name, id);
         Some(id)
     }
 
+    /// The id of `name` if it is known.
+    #[cfg(test)]
+    pub(crate) fn get(&self, name: &str) -> Option<u32> {
+        self.ids.get(name).copied()
+    }
+
+    /// The name of `id` (empty for a free id).
     pub(crate) fn name(&self, id: u32) -> &Arc<str> {
         &self.names[id as usize]
     }
 
+    /// Forgets the name of `id`; the id goes to the next new name.
+    pub(crate) fn remove(&mut self, id: u32) {
+        let name = std::mem::replace(&mut self.names[id as usize], Arc::from(""));
+        if !name.is_empty() {
+            self.ids.remove(&name);
+            self.free.push(id);
+        }
+    }
+
+    /// Names in use.
     pub(crate) fn len(&self) -> usize {
+        self.names.len() - self.free.len()
+    }
+
+    /// Ids handed out so far, free ones included: per-id vectors are this long.
+    pub(crate) fn slots(&self) -> usize {
         self.names.len()
     }
 }
@@ -101,6 +137,13 @@ impl Waiting {
             .range((at.millis().saturating_sub(max_wait_ms), 0)..=(at.millis(), u64::MAX));
         let oldest = range.clone().next().map(|(ms, _)| Ts(*ms));
         (range.count() as u64, oldest)
+    }
+
+    /// Takes every call out, returning their keys.
+    pub(crate) fn drain(&mut self) -> impl Iterator<Item = u64> {
+        std::mem::take(&mut self.calls)
+            .into_iter()
+            .map(|(_, call)| call)
     }
 
     /// The longest-waiting call, `(queued, call)`.
@@ -337,6 +380,28 @@ impl Agents {
             .retain(|_, rec| rec.state != AgentState::Offline || rec.since >= before);
     }
 
+    /// Full: the agents whose state changed longest ago (event time; ties by id, so a
+    /// restored partition picks the same ones) make room, a hundredth of the cap at a time.
+    /// One pass over the agents per batch: a flood of new ids costs a scan per hundred of
+    /// them, not one each.
+    fn make_room(&mut self, max_agents: usize) {
+        let batch = (max_agents / 100).max(1).min(self.agents.len());
+        if batch == 0 {
+            return;
+        }
+        let mut by_age: Vec<(Ts, &Arc<str>)> =
+            self.agents.iter().map(|(id, rec)| (rec.since, id)).collect();
+        by_age.select_nth_unstable(batch - 1);
+        let oldest: Vec<Arc<str>> = by_age[..batch]
+            .iter()
+            .map(|(_, id)| Arc::clone(id))
+            .collect();
+        for id in oldest {
+            self.agents.remove(&id);
+            self.evicted += 1;
+        }
+    }
+
     /// Agents in `state` now, over all teams.
     pub(crate) fn count_in(&self, state: AgentState) -> u64 {
         self.agents.values().filter(|a| a.state == state).count() as u64
@@ -386,17 +451,7 @@ impl Agents {
             return AgentUpdate::TooManyAgents;
         }
         if self.agents.len() >= max_agents {
-            // Full: the agent whose state changed longest ago (event time) makes room. A
-            // scan, but only at the cap, which offline agents' expiry keeps rare.
-            let oldest = self
-                .agents
-                .iter()
-                .min_by_key(|(_, rec)| rec.since)
-                .map(|(id, _)| Arc::clone(id));
-            if let Some(oldest) = oldest {
-                self.agents.remove(&oldest);
-                self.evicted += 1;
-            }
+            self.make_room(max_agents);
         }
         self.agents.insert(
             Arc::from(agent_id),
@@ -414,7 +469,7 @@ impl Agents {
     /// per-agent list sorted by agent id, and per team its time in state over each window
     /// (`window_lens` buckets each, in that order) at `now`, running states included.
     pub(crate) fn view(&mut self, now: Ts, window_lens: &[usize]) -> AgentsView {
-        let mut teams: Vec<(Arc<str>, TeamStates)> = (0..self.teams.len() as u32)
+        let mut teams: Vec<(Arc<str>, TeamStates)> = (0..self.teams.slots() as u32)
             .map(|id| (Arc::clone(self.teams.name(id)), TeamStates::default()))
             .collect();
         let mut time: Vec<Vec<StateTimes>> = self
@@ -481,6 +536,18 @@ mod tests {
         // A configured name is admitted past the cap.
         assert_eq!(names.id("vip", 2, || true), Some(2));
         assert_eq!(names.id("d", 2, || false), None);
+        // A removed name frees its id for the next new one, and the cap counts names in use.
+        names.remove(0);
+        assert_eq!((names.len(), names.slots()), (2, 3));
+        assert_eq!(names.get("a"), None);
+        assert_eq!(names.id("d", 3, || false), Some(0));
+        assert_eq!(names.id("e", 3, || false), None);
+        // Serialized with the free id as an empty name, and back.
+        names.remove(1);
+        let round: Names = Vec::<Arc<str>>::from(names.clone()).into();
+        assert_eq!(round.get("d"), Some(0));
+        assert_eq!(round.get("b"), None);
+        assert_eq!((round.len(), round.slots()), (2, 3));
     }
 
     #[test]
@@ -523,6 +590,21 @@ mod tests {
         agents.apply("a1", "t", AgentState::Offline, Ts(4_000), (10, 2), || false);
         agents.expire_offline(Ts(5_000));
         assert_eq!(agents.view(Ts(6_000), &[5]).agents.len(), 1);
+        // A flood of new ids: at a cap of 300 the 3 oldest go at once, ties by id.
+        let mut agents = Agents::new(60_000, 61, Calendar::new("UTC").expect("zone"));
+        for i in 0..300 {
+            let at = Ts(10_000 + i64::from(i / 2));
+            agents.apply(&format!("x{i:03}"), "t", AgentState::Aux, at, (10, 300), || false);
+        }
+        agents.apply("new", "t", AgentState::Aux, Ts(20_000), (10, 300), || false);
+        assert_eq!(agents.evicted, 3);
+        let view = agents.view(Ts(20_000), &[5]);
+        let kept: BTreeSet<&str> = view.agents.iter().map(|a| &*a.agent_id).collect();
+        assert_eq!(kept.len(), 298);
+        for gone in ["x000", "x001", "x002"] {
+            assert!(!kept.contains(gone), "{gone}");
+        }
+        assert!(kept.contains("x003") && kept.contains("new"));
     }
 
     #[test]

@@ -12,7 +12,7 @@
 //!
 //! Here: the state and `apply`, which dispatches each event. Beside it, along the seams:
 //! `calls.rs` (the ledger's sink into the windows), `windows.rs` (what a queue and the
-//! center keep), `housekeeping.rs` (forgetting by event time) and `read.rs` (the snapshot at
+//! center keep), `names.rs` (queues admitted, and evicted when idle), `housekeeping.rs` (forgetting by event time) and `read.rs` (the snapshot at
 //! an instant).
 
 use std::sync::Arc;
@@ -20,7 +20,7 @@ use std::sync::Arc;
 use callpulse_events::{AgentState, Envelope, Event, Rejection, Ts};
 use serde::{Deserialize, Serialize};
 
-use crate::calls::{CallTotals, MAX_SL_THRESHOLDS};
+use crate::calls::CallTotals;
 use crate::dedupe::{Dedupe, key_hash};
 use crate::fcr::FcrFact;
 use crate::ledger::{CallEvent, CallLedger};
@@ -61,6 +61,8 @@ pub struct PartitionCounters {
     /// FCR facts dropped because the instance's tracker fell behind (filled in by the
     /// engine, not by partitions).
     pub fcr_facts_dropped: u64,
+    /// Idle unconfigured queues evicted at `max_queues` to admit a new name.
+    pub queue_evicted: u64,
 }
 
 /// Every counter's value by name, in one list: `merge` and `remove` walk it.
@@ -82,6 +84,7 @@ macro_rules! each_counter {
         op(&mut $a.fcr_untracked, $b.fcr_untracked);
         op(&mut $a.agent_calls_untracked, $b.agent_calls_untracked);
         op(&mut $a.fcr_facts_dropped, $b.fcr_facts_dropped);
+        op(&mut $a.queue_evicted, $b.queue_evicted);
     }};
 }
 
@@ -109,7 +112,10 @@ pub struct PartitionState {
     window_lens: Vec<usize>,
     ring_capacity: usize,
     queue_names: Names,
+    /// Per queue id (`queue_names`); an evicted queue's slot is empty until its id is reused.
     queues: Vec<QueueState>,
+    /// Lifetime totals of queues evicted while idle (`names.rs`), newest last.
+    evicted_queues: Vec<(Arc<str>, CallTotals)>,
     /// The per-call rules shared with reports: pairing, parking, transfers, FCR contacts.
     ledger: CallLedger,
     /// FCR facts since the last drain (see `fcr.rs`).
@@ -148,6 +154,7 @@ impl PartitionState {
             ring_capacity,
             queue_names: Names::default(),
             queues: Vec::new(),
+            evicted_queues: Vec::new(),
             ledger,
             fcr_facts: Vec::new(),
             center,
@@ -194,7 +201,7 @@ impl PartitionState {
                 }
             }
             Event::TicketCreated(e) => {
-                let queue = self.queue_id(&e.queue)?;
+                let queue = self.queue_id(&e.queue, ts)?;
                 // The customer's contact, for FCR.
                 if let Some(contact) = CallEvent::of(&env.event, ts, |_| Ok(queue))? {
                     let (ledger, mut sink, counters) = self.split();
@@ -235,7 +242,7 @@ impl PartitionState {
                 ts,
             ))?,
             call => {
-                let event = CallEvent::of(call, ts, |name| self.queue_id(name))?;
+                let event = CallEvent::of(call, ts, |name| self.queue_id(name, ts))?;
                 self.book_agent_calls(call, ts);
                 match event {
                     Some(event) => {
@@ -256,49 +263,6 @@ impl PartitionState {
         };
         *counter += 1;
         Ok(applied)
-    }
-
-    fn queue_id(&mut self, name: &str) -> Result<u32, Rejection> {
-        let id = self
-            .queue_names
-            .id(name, self.policy.max_queues, || {
-                self.policy.configures_queue(name)
-            })
-            .ok_or(Rejection::TooManyNames("queue"))?;
-        if id as usize == self.queues.len() {
-            self.ticket_queues.push(None);
-            let queue_policy = self.policy.queue(name);
-            let mut thresholds_ms = [0u64; MAX_SL_THRESHOLDS];
-            for (slot, secs) in thresholds_ms
-                .iter_mut()
-                .zip(&queue_policy.sl_thresholds_secs)
-            {
-                *slot = u64::from(*secs) * 1000;
-            }
-            self.queues.push(QueueState {
-                name: Arc::clone(self.queue_names.name(id)),
-                thresholds_ms,
-                threshold_count: queue_policy.sl_thresholds_secs.len().min(MAX_SL_THRESHOLDS),
-                short_abandon_ms: u64::from(queue_policy.short_abandon_secs) * 1000,
-                wait_bounds_ms: self
-                    .policy
-                    .wait_bounds(queue_policy)
-                    .iter()
-                    .map(|s| u64::from(*s) * 1000)
-                    .collect(),
-                windows: CallWindows::new(&self.policy, self.ring_capacity),
-                totals: CallTotals::default(),
-            });
-        }
-        // A queue first seen now still knows how far event time has got, so an old event
-        // is recognised as late even on a fresh ring.
-        if let Some(high_water) = self.high_water {
-            self.queues[id as usize]
-                .windows
-                .ring
-                .advance(high_water.millis());
-        }
-        Ok(id)
     }
 
     /// The per-agent day figures of a call event (answers, handling, surveys).
@@ -402,13 +366,14 @@ fn ticket_applied(update: TicketUpdate) -> Result<Applied, Rejection> {
 
 mod calls;
 mod housekeeping;
+mod names;
 mod read;
 mod windows;
 
 pub use read::{PartitionSnapshot, QueueSnapshot};
 
 use calls::LiveSink;
-use windows::{CallWindows, Center, QueueState};
+use windows::{Center, QueueState};
 
 #[cfg(test)]
 mod tests;

@@ -20,6 +20,11 @@ pub enum PolicyError {
     /// A queue has no SL threshold or more than the supported number.
     #[error("queue {queue:?}: between 1 and {max} service-level thresholds are supported")]
     Thresholds { queue: String, max: usize },
+    /// An idle name would be evicted while a window or a parked event still names it.
+    #[error(
+        "name_idle_secs must be at least {floor} (the longest window, and the orphan timeout plus two buckets)"
+    )]
+    NameIdle { floor: u32 },
 }
 
 /// Per-queue definitions. Any field left out of a `[metrics.queues.NAME]` table takes the
@@ -108,11 +113,17 @@ pub struct MetricsPolicy {
     /// (`too_many_names`), protecting memory and Prometheus cardinality. Queues configured
     /// in `queues` are always admitted.
     pub max_queues: usize,
+    /// At `max_queues`, an unconfigured queue with no event for this long (the partition's
+    /// event time) and no ticket is evicted to admit a new name: its calls still waiting
+    /// are dropped (counted as `call_evicted`), its lifetime totals are kept. At least the
+    /// longest window and the orphan timeout plus two buckets, so nothing in a window or
+    /// parked still names it.
+    pub name_idle_secs: u32,
     /// Cap on distinct team names per partition, likewise (configured queues' teams are
     /// always admitted).
     pub max_teams: usize,
-    /// Cap on distinct agents tracked per partition; at the cap the agent whose state
-    /// changed longest ago is forgotten to make room.
+    /// Cap on distinct agents tracked per partition; at the cap the agents whose state
+    /// changed longest ago, a hundredth of the cap at a time, are forgotten to make room.
     pub max_agents: usize,
     /// An agent offline for longer than this (event-time seconds) is forgotten.
     pub agent_offline_retention_secs: u32,
@@ -171,6 +182,7 @@ impl Default for MetricsPolicy {
             default_queue: QueuePolicy::default(),
             queues: BTreeMap::new(),
             max_queues: 500,
+            name_idle_secs: 7200,
             max_teams: 500,
             max_agents: 50_000,
             agent_offline_retention_secs: 86_400,
@@ -217,6 +229,14 @@ impl MetricsPolicy {
                 "staffing_window_mins {} is not one of windows_mins",
                 self.staffing_window_mins
             )));
+        }
+        let longest_secs = self.windows_mins.iter().max().map_or(0, |m| m * 60);
+        let idle_floor = longest_secs.max(
+            self.orphan_timeout_secs
+                .saturating_add(2 * self.bucket_secs),
+        );
+        if self.name_idle_secs < idle_floor {
+            return Err(PolicyError::NameIdle { floor: idle_floor });
         }
         Calendar::new(&self.timezone)?;
         Calendar::check_period(self.interval_mins.saturating_mul(60))?;

@@ -154,6 +154,8 @@ pub(crate) struct Tickets {
     /// (resolved at, ticket) in resolution order, for retention and eviction; entries of
     /// tickets reopened since are skipped lazily.
     resolved: VecDeque<(Ts, u64)>,
+    /// Per queue id, the tickets remembered in it: a queue with tickets is never evicted.
+    per_queue: Vec<u32>,
     pub(crate) evicted: u64,
 }
 
@@ -178,6 +180,11 @@ impl Tickets {
         if self.recs.len() >= max_tickets && !self.forget_oldest_resolved() {
             return TicketUpdate::Full;
         }
+        let slot = queue as usize;
+        if self.per_queue.len() <= slot {
+            self.per_queue.resize(slot + 1, 0);
+        }
+        self.per_queue[slot] += 1;
         self.recs.insert(
             ticket,
             TicketRec {
@@ -284,10 +291,17 @@ impl Tickets {
             .get(&ticket)
             .is_some_and(|r| r.resolved == Some(at))
         {
-            self.recs.remove(&ticket);
+            if let Some(rec) = self.recs.remove(&ticket) {
+                self.per_queue[rec.queue as usize] -= 1;
+            }
             return true;
         }
         false
+    }
+
+    /// Whether any remembered ticket is in `queue`.
+    pub(crate) fn in_queue(&self, queue: u32) -> bool {
+        self.per_queue.get(queue as usize).is_some_and(|n| *n > 0)
     }
 
     /// Live counts per queue id at `now`.

@@ -180,7 +180,12 @@ fn what_cannot_be_restored_is_refused_with_a_reason() {
             found: CHECKPOINT_VERSION + 1
         }
     );
-    assert!(error.to_string().contains("reads version 1"), "{error}");
+    assert!(
+        error
+            .to_string()
+            .contains(&format!("reads version {CHECKPOINT_VERSION}")),
+        "{error}"
+    );
 
     let mut changed = (*policy).clone();
     changed.windows_mins = vec![5, 15];

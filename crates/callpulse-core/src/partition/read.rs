@@ -66,10 +66,11 @@ impl PartitionState {
         let ticket_queues = &mut self.ticket_queues;
         let ledger = &self.ledger;
         let max_wait_ms = i64::from(self.policy.max_wait_secs) * 1000;
-        let queues = self
+        let mut queues: Vec<QueueSnapshot> = self
             .queues
             .iter_mut()
             .enumerate()
+            .filter(|(_, q)| !q.name.is_empty())
             .map(|(id, q)| {
                 let tickets = ticket_queues.get_mut(id).and_then(Option::as_mut).map(|t| {
                     t.ring.for_each_closed(|agg| {
@@ -93,6 +94,19 @@ impl PartitionState {
                 }
             })
             .collect();
+        // Queues evicted while idle: their lifetime totals, nothing in any window.
+        queues.extend(
+            self.evicted_queues
+                .iter()
+                .map(|(name, totals)| QueueSnapshot {
+                    name: Arc::clone(name),
+                    windows: Vec::new(),
+                    waiting: 0,
+                    oldest_waiting: None,
+                    totals: totals.clone(),
+                    tickets: None,
+                }),
+        );
         let view = self.agents.view(now, &self.window_lens);
         let mut counters = self.counters;
         counters.dedupe_evicted = self.dedupe.evicted_early;

@@ -20,6 +20,25 @@ pub(super) struct QueueState {
     pub(super) wait_bounds_ms: Vec<u64>,
     pub(super) windows: CallWindows,
     pub(super) totals: CallTotals,
+    /// The partition's event time when an event last named the queue (`names.rs`).
+    pub(super) last_event: Ts,
+}
+
+impl QueueState {
+    /// The slot of an evicted queue until its id goes to a new name: no name, a one-bucket
+    /// ring, nothing counted.
+    pub(super) fn vacant(policy: &MetricsPolicy) -> Self {
+        QueueState {
+            name: Arc::from(""),
+            thresholds_ms: [0; MAX_SL_THRESHOLDS],
+            threshold_count: 0,
+            short_abandon_ms: 0,
+            wait_bounds_ms: Vec::new(),
+            windows: CallWindows::new(policy, 1),
+            totals: CallTotals::default(),
+            last_event: Ts(i64::MIN),
+        }
+    }
 }
 
 /// The sliding (bucket ring) and calendar windows of call figures, as a queue and the
