@@ -1,0 +1,322 @@
+//! The agents whose events a partition owns: each one's current state and team, their
+//! time in state per day, and per team the time in state over the windows.
+
+use std::sync::Arc;
+
+use callpulse_events::{AgentState, Ts};
+use rustc_hash::FxHashMap;
+use serde::{Deserialize, Serialize};
+
+use super::{AgentView, Names};
+use crate::calendar::{Calendar, PeriodCache};
+use crate::occupancy::{StateTimeView, StateTimes, record_span};
+use crate::window::BucketRing;
+
+/// Agents per state for one team, indexed by [`AgentState::index`].
+pub type TeamStates = [u64; AgentState::ALL.len()];
+
+#[derive(Debug, Serialize, Deserialize)]
+struct AgentRec {
+    team: u32,
+    state: AgentState,
+    since: Ts,
+    /// The finished spans of the two newest local days the agent's spans reached, by day
+    /// start: a span crossing midnight is split between them, and an event stamped
+    /// tomorrow by a fast clock leaves today's figures in place.
+    days: [(Ts, StateTimes); 2],
+}
+
+impl AgentRec {
+    /// Adds `[from, to)` in `state` to the day starting at `day` (dropped if older than both
+    /// days kept).
+    fn book(&mut self, day: Ts, state: AgentState, from: Ts, to: Ts, day_end: Ts) {
+        let slot = if self.days[0].0 == day {
+            0
+        } else if self.days[1].0 == day {
+            1
+        } else if day > self.days[1].0 {
+            self.days[0] = self.days[1];
+            self.days[1] = (day, StateTimes::default());
+            1
+        } else if day > self.days[0].0 {
+            self.days[0] = (day, StateTimes::default());
+            0
+        } else {
+            return;
+        };
+        self.days[slot]
+            .1
+            .add_overlap(state, from, to, day.millis(), day_end.millis());
+    }
+
+    /// The finished spans of the day starting at `day`.
+    fn day(&self, day: Ts) -> StateTimes {
+        self.days
+            .iter()
+            .find(|(start, _)| *start == day)
+            .map_or_else(StateTimes::default, |(_, times)| *times)
+    }
+}
+
+/// The agents whose events this partition owns, and their teams' time in state.
+#[derive(Debug, Serialize, Deserialize)]
+pub(crate) struct Agents {
+    agents: FxHashMap<Arc<str>, AgentRec>,
+    teams: Names,
+    /// Per team id: finished state spans per event-time bucket.
+    team_time: Vec<BucketRing<StateTimes>>,
+    width_ms: i64,
+    capacity: usize,
+    days: PeriodCache,
+    calendar: Calendar,
+    /// Agents forgotten to make room at `max_agents` (a counter).
+    pub(crate) evicted: u64,
+}
+
+/// What an agent event did.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum AgentUpdate {
+    Applied,
+    /// Older than the state already known for this agent: live state keeps the newer one.
+    Stale,
+    TooManyTeams,
+    TooManyAgents,
+}
+
+impl Agents {
+    /// No agents yet; team time rings of `capacity` buckets of `width_ms`, days in `calendar`.
+    pub(crate) fn new(width_ms: i64, capacity: usize, calendar: Calendar) -> Self {
+        Agents {
+            agents: FxHashMap::default(),
+            teams: Names::default(),
+            team_time: Vec::new(),
+            width_ms,
+            capacity,
+            days: PeriodCache::days(calendar),
+            calendar,
+            evicted: 0,
+        }
+    }
+
+    /// Forgets agents offline since before `before` (event time): a logged-off agent stays
+    /// listed (and counted offline) for a while, not for ever.
+    pub(crate) fn expire_offline(&mut self, before: Ts) {
+        self.agents
+            .retain(|_, rec| rec.state != AgentState::Offline || rec.since >= before);
+    }
+
+    /// Full: the agents whose state changed longest ago (event time; ties by id, so a
+    /// restored partition picks the same ones) make room, a hundredth of the cap at a time.
+    /// One pass over the agents per batch: a flood of new ids costs a scan per hundred of
+    /// them, not one each.
+    fn make_room(&mut self, max_agents: usize) {
+        let batch = (max_agents / 100).max(1).min(self.agents.len());
+        if batch == 0 {
+            return;
+        }
+        let mut by_age: Vec<(Ts, &Arc<str>)> = self
+            .agents
+            .iter()
+            .map(|(id, rec)| (rec.since, id))
+            .collect();
+        by_age.select_nth_unstable(batch - 1);
+        let oldest: Vec<Arc<str>> = by_age[..batch]
+            .iter()
+            .map(|(_, id)| Arc::clone(id))
+            .collect();
+        for id in oldest {
+            self.agents.remove(&id);
+            self.evicted += 1;
+        }
+    }
+
+    /// Agents in `state` now, over all teams.
+    pub(crate) fn count_in(&self, state: AgentState) -> u64 {
+        self.agents.values().filter(|a| a.state == state).count() as u64
+    }
+
+    pub(crate) fn apply(
+        &mut self,
+        agent_id: &str,
+        team: &str,
+        state: AgentState,
+        at: Ts,
+        caps: (usize, usize),
+        configured_team: impl FnOnce() -> bool,
+    ) -> AgentUpdate {
+        let (max_teams, max_agents) = caps;
+        let Some(team) = self.teams.id(team, max_teams, configured_team) else {
+            return AgentUpdate::TooManyTeams;
+        };
+        if self.team_time.len() <= team as usize {
+            self.team_time.resize_with(team as usize + 1, || {
+                BucketRing::new(self.width_ms, self.capacity)
+            });
+        }
+        if let Some(rec) = self.agents.get_mut(agent_id) {
+            if at < rec.since {
+                return AgentUpdate::Stale;
+            }
+            // Book the span the previous state lasted, in its team's ring and the agent's day.
+            if let Some(ring) = self.team_time.get_mut(rec.team as usize) {
+                record_span(ring, self.width_ms, self.capacity, rec.state, rec.since, at);
+            }
+            let day = self.days.start_of(at);
+            let (_, day_end) = self.days.bounds();
+            if rec.since < day {
+                // The span began on an earlier day: book that day's part to it.
+                let before = self.calendar.period_start(day.plus_millis(-1), 24 * 3600);
+                rec.book(before, rec.state, rec.since, day, day);
+            }
+            let (was, since) = (rec.state, rec.since);
+            rec.book(day, was, since, at, day_end);
+            rec.team = team;
+            rec.state = state;
+            rec.since = at;
+            return AgentUpdate::Applied;
+        }
+        if max_agents == 0 {
+            return AgentUpdate::TooManyAgents;
+        }
+        if self.agents.len() >= max_agents {
+            self.make_room(max_agents);
+        }
+        self.agents.insert(
+            Arc::from(agent_id),
+            AgentRec {
+                team,
+                state,
+                since: at,
+                days: [(Ts(i64::MIN), StateTimes::default()); 2],
+            },
+        );
+        AgentUpdate::Applied
+    }
+
+    /// Per-team state counts (every interned team, even with no agents left in a state), the
+    /// per-agent list sorted by agent id, and per team its time in state over each window
+    /// (`window_lens` buckets each, in that order) at `now`, running states included.
+    pub(crate) fn view(&mut self, now: Ts, window_lens: &[usize]) -> AgentsView {
+        let mut teams: Vec<(Arc<str>, TeamStates)> = (0..self.teams.slots() as u32)
+            .map(|id| (Arc::clone(self.teams.name(id)), TeamStates::default()))
+            .collect();
+        let mut time: Vec<Vec<StateTimes>> = self
+            .team_time
+            .iter()
+            .map(|ring| ring.windows(now.millis(), window_lens))
+            .collect();
+        let now_bucket = now.millis().div_euclid(self.width_ms);
+        let day = self.days.start_of(now);
+        let mut agents = Vec::with_capacity(self.agents.len());
+        for (agent_id, rec) in &self.agents {
+            teams[rec.team as usize].1[rec.state.index()] += 1;
+            if let Some(windows) = time.get_mut(rec.team as usize) {
+                for (window, len) in windows.iter_mut().zip(window_lens) {
+                    let start = (now_bucket - *len as i64 + 1) * self.width_ms;
+                    window.add_overlap(rec.state, rec.since, now, start, now.millis());
+                }
+            }
+            let mut today = rec.day(day);
+            today.add_overlap(rec.state, rec.since, now, day.millis(), now.millis());
+            agents.push(AgentView {
+                agent_id: Arc::clone(agent_id),
+                team: Arc::clone(self.teams.name(rec.team)),
+                state: rec.state,
+                since_ms: rec.since.millis(),
+                today: StateTimeView::from(&today),
+                calls_today: None,
+            });
+        }
+        agents.sort_by(|a, b| a.agent_id.cmp(&b.agent_id));
+        let team_time = (0..self.teams.len() as u32)
+            .map(|id| {
+                let windows = time.get(id as usize).cloned().unwrap_or_default();
+                (Arc::clone(self.teams.name(id)), windows)
+            })
+            .collect();
+        AgentsView {
+            teams,
+            agents,
+            team_time,
+        }
+    }
+}
+
+/// What [`Agents::view`] reads.
+#[derive(Debug)]
+pub(crate) struct AgentsView {
+    pub(crate) teams: Vec<(Arc<str>, TeamStates)>,
+    pub(crate) agents: Vec<AgentView>,
+    pub(crate) team_time: Vec<(Arc<str>, Vec<StateTimes>)>,
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    use super::*;
+
+    #[test]
+    fn newer_agent_state_wins() {
+        let mut agents = Agents::new(60_000, 61, Calendar::new("UTC").expect("zone"));
+        let caps = (10, 10);
+        assert_eq!(
+            agents.apply("a1", "t", AgentState::OnCall, Ts(2_000), caps, || false),
+            AgentUpdate::Applied
+        );
+        assert_eq!(
+            agents.apply("a1", "t", AgentState::Available, Ts(1_000), caps, || false),
+            AgentUpdate::Stale
+        );
+        assert_eq!(
+            agents.apply("a2", "t", AgentState::Aux, Ts(1_000), caps, || false),
+            AgentUpdate::Applied
+        );
+        let view = agents.view(Ts(2_000), &[5]);
+        let (teams, list) = (view.teams, view.agents);
+        assert_eq!(teams.len(), 1);
+        assert_eq!(teams[0].1, [0, 1, 0, 1, 0]);
+        assert_eq!(list[0].state, AgentState::OnCall);
+        assert_eq!(list[0].since_ms, 2_000);
+        // At the cap the agent whose state changed longest ago makes room: never a
+        // permanent lockout of new agents.
+        assert_eq!(
+            agents.apply("a3", "t", AgentState::Aux, Ts(3_000), (10, 2), || false),
+            AgentUpdate::Applied
+        );
+        assert_eq!(agents.evicted, 1);
+        let ids: Vec<_> = agents
+            .view(Ts(3_000), &[5])
+            .agents
+            .iter()
+            .map(|a| a.agent_id.to_string())
+            .collect();
+        assert_eq!(ids, ["a1", "a3"]);
+        // Logged-off agents are forgotten after a while.
+        agents.apply("a1", "t", AgentState::Offline, Ts(4_000), (10, 2), || false);
+        agents.expire_offline(Ts(5_000));
+        assert_eq!(agents.view(Ts(6_000), &[5]).agents.len(), 1);
+        // A flood of new ids: at a cap of 300 the 3 oldest go at once, ties by id.
+        let mut agents = Agents::new(60_000, 61, Calendar::new("UTC").expect("zone"));
+        for i in 0..300 {
+            let at = Ts(10_000 + i64::from(i / 2));
+            agents.apply(
+                &format!("x{i:03}"),
+                "t",
+                AgentState::Aux,
+                at,
+                (10, 300),
+                || false,
+            );
+        }
+        agents.apply("new", "t", AgentState::Aux, Ts(20_000), (10, 300), || false);
+        assert_eq!(agents.evicted, 3);
+        let view = agents.view(Ts(20_000), &[5]);
+        let kept: BTreeSet<&str> = view.agents.iter().map(|a| &*a.agent_id).collect();
+        assert_eq!(kept.len(), 298);
+        for gone in ["x000", "x001", "x002"] {
+            assert!(!kept.contains(gone), "{gone}");
+        }
+        assert!(kept.contains("x003") && kept.contains("new"));
+    }
+}
