@@ -288,7 +288,7 @@ impl AgentCallBook {
 
 mod agents;
 pub use agents::TeamStates;
-pub(crate) use agents::{AgentUpdate, Agents};
+pub(crate) use agents::{AgentLimits, AgentUpdate, Agents};
 
 #[cfg(test)]
 mod tests {

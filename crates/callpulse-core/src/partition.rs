@@ -24,7 +24,7 @@ use crate::calls::CallTotals;
 use crate::dedupe::{Dedupe, key_hash};
 use crate::fcr::FcrFact;
 use crate::ledger::{CallEvent, CallLedger};
-use crate::live::{AgentCallBook, AgentUpdate, Agents, Names};
+use crate::live::{AgentCallBook, AgentLimits, AgentUpdate, Agents, Names};
 
 pub use crate::ledger::Applied;
 use crate::policy::MetricsPolicy;
@@ -63,6 +63,8 @@ pub struct PartitionCounters {
     pub fcr_facts_dropped: u64,
     /// Idle unconfigured queues evicted at `max_queues` to admit a new name.
     pub queue_evicted: u64,
+    /// Idle unconfigured teams (no agent in them) evicted at `max_teams` likewise.
+    pub team_evicted: u64,
 }
 
 /// Every counter's value by name, in one list: `merge` and `remove` walk it.
@@ -85,6 +87,7 @@ macro_rules! each_counter {
         op(&mut $a.agent_calls_untracked, $b.agent_calls_untracked);
         op(&mut $a.fcr_facts_dropped, $b.fcr_facts_dropped);
         op(&mut $a.queue_evicted, $b.queue_evicted);
+        op(&mut $a.team_evicted, $b.team_evicted);
     }};
 }
 
@@ -187,12 +190,17 @@ impl PartitionState {
         let ts = env.ts;
         let applied = match &env.event {
             Event::AgentState(e) => {
-                let caps = (self.policy.max_teams, self.policy.max_agents);
+                let limits = AgentLimits {
+                    max_teams: self.policy.max_teams,
+                    max_agents: self.policy.max_agents,
+                    name_idle_ms: i64::from(self.policy.name_idle_secs) * 1000,
+                    clock: self.high_water.map_or(ts, |hw| hw.max(ts)),
+                };
                 let policy = &self.policy;
-                let configured = || policy.configures_team(&e.team);
+                let configured = |team: &str| policy.configures_team(team);
                 match self
                     .agents
-                    .apply(&e.agent_id, &e.team, e.state, ts, caps, configured)
+                    .apply(&e.agent_id, &e.team, e.state, ts, &limits, configured)
                 {
                     AgentUpdate::Applied => Applied::Counted,
                     AgentUpdate::Stale => Applied::Ignored,

@@ -65,12 +65,28 @@ pub(crate) struct Agents {
     teams: Names,
     /// Per team id: finished state spans per event-time bucket.
     team_time: Vec<BucketRing<StateTimes>>,
+    /// Per team id: the partition's event time when an event last named the team, and the
+    /// agents in it now. An unconfigured team with no agent, idle for `name_idle`, makes
+    /// room for a new team at `max_teams`.
+    team_seen: Vec<Ts>,
+    members: Vec<u32>,
     width_ms: i64,
     capacity: usize,
     days: PeriodCache,
     calendar: Calendar,
     /// Agents forgotten to make room at `max_agents` (a counter).
     pub(crate) evicted: u64,
+    /// Idle teams evicted to make room at `max_teams` (a counter).
+    pub(crate) teams_evicted: u64,
+}
+
+/// The caps an agent event is applied under, and the partition's clock for idle teams.
+pub(crate) struct AgentLimits {
+    pub(crate) max_teams: usize,
+    pub(crate) max_agents: usize,
+    pub(crate) name_idle_ms: i64,
+    /// The partition's event time with this event applied.
+    pub(crate) clock: Ts,
 }
 
 /// What an agent event did.
@@ -90,19 +106,28 @@ impl Agents {
             agents: FxHashMap::default(),
             teams: Names::default(),
             team_time: Vec::new(),
+            team_seen: Vec::new(),
+            members: Vec::new(),
             width_ms,
             capacity,
             days: PeriodCache::days(calendar),
             calendar,
             evicted: 0,
+            teams_evicted: 0,
         }
     }
 
     /// Forgets agents offline since before `before` (event time): a logged-off agent stays
     /// listed (and counted offline) for a while, not for ever.
     pub(crate) fn expire_offline(&mut self, before: Ts) {
-        self.agents
-            .retain(|_, rec| rec.state != AgentState::Offline || rec.since >= before);
+        let members = &mut self.members;
+        self.agents.retain(|_, rec| {
+            let keep = rec.state != AgentState::Offline || rec.since >= before;
+            if !keep {
+                members[rec.team as usize] -= 1;
+            }
+            keep
+        });
     }
 
     /// Full: the agents whose state changed longest ago (event time; ties by id, so a
@@ -125,9 +150,52 @@ impl Agents {
             .map(|(_, id)| Arc::clone(id))
             .collect();
         for id in oldest {
-            self.agents.remove(&id);
+            if let Some(rec) = self.agents.remove(&id) {
+                self.members[rec.team as usize] -= 1;
+            }
             self.evicted += 1;
         }
+    }
+
+    /// The id of `team`, admitting it if there is room, or if an idle team can make room:
+    /// unconfigured, no agent in it, not named by an event for `limits.name_idle_ms`.
+    fn team_id(
+        &mut self,
+        team: &str,
+        limits: &AgentLimits,
+        configured: impl Fn(&str) -> bool,
+    ) -> Option<u32> {
+        let id = match self.teams.id(team, limits.max_teams, || configured(team)) {
+            Some(id) => id,
+            None => {
+                let idle_before = limits.clock.plus_millis(-limits.name_idle_ms);
+                let victim = (0..self.teams.slots() as u32)
+                    .filter(|id| {
+                        let slot = *id as usize;
+                        let name = self.teams.name(*id);
+                        !name.is_empty()
+                            && self.members[slot] == 0
+                            && self.team_seen[slot] < idle_before
+                            && !configured(name)
+                    })
+                    .min_by_key(|id| (self.team_seen[*id as usize], *id))?;
+                self.teams.remove(victim);
+                self.team_time[victim as usize] = BucketRing::new(self.width_ms, self.capacity);
+                self.team_seen[victim as usize] = Ts(i64::MIN);
+                self.teams_evicted += 1;
+                // The new team takes the evicted one's place.
+                self.teams.id(team, limits.max_teams, || true)?
+            }
+        };
+        let slot = id as usize;
+        if self.team_time.len() <= slot {
+            self.team_time
+                .resize_with(slot + 1, || BucketRing::new(self.width_ms, self.capacity));
+            self.team_seen.resize(slot + 1, Ts(i64::MIN));
+            self.members.resize(slot + 1, 0);
+        }
+        self.team_seen[slot] = self.team_seen[slot].max(limits.clock);
+        Some(id)
     }
 
     /// Agents in `state` now, over all teams.
@@ -141,18 +209,13 @@ impl Agents {
         team: &str,
         state: AgentState,
         at: Ts,
-        caps: (usize, usize),
-        configured_team: impl FnOnce() -> bool,
+        limits: &AgentLimits,
+        configured_team: impl Fn(&str) -> bool,
     ) -> AgentUpdate {
-        let (max_teams, max_agents) = caps;
-        let Some(team) = self.teams.id(team, max_teams, configured_team) else {
+        let max_agents = limits.max_agents;
+        let Some(team) = self.team_id(team, limits, configured_team) else {
             return AgentUpdate::TooManyTeams;
         };
-        if self.team_time.len() <= team as usize {
-            self.team_time.resize_with(team as usize + 1, || {
-                BucketRing::new(self.width_ms, self.capacity)
-            });
-        }
         if let Some(rec) = self.agents.get_mut(agent_id) {
             if at < rec.since {
                 return AgentUpdate::Stale;
@@ -170,6 +233,8 @@ impl Agents {
             }
             let (was, since) = (rec.state, rec.since);
             rec.book(day, was, since, at, day_end);
+            self.members[rec.team as usize] -= 1;
+            self.members[team as usize] += 1;
             rec.team = team;
             rec.state = state;
             rec.since = at;
@@ -181,6 +246,7 @@ impl Agents {
         if self.agents.len() >= max_agents {
             self.make_room(max_agents);
         }
+        self.members[team as usize] += 1;
         self.agents.insert(
             Arc::from(agent_id),
             AgentRec {
@@ -228,7 +294,10 @@ impl Agents {
             });
         }
         agents.sort_by(|a, b| a.agent_id.cmp(&b.agent_id));
-        let team_time = (0..self.teams.len() as u32)
+        // Free ids (evicted teams) are left out.
+        teams.retain(|(name, _)| !name.is_empty());
+        let team_time = (0..self.teams.slots() as u32)
+            .filter(|id| !self.teams.name(*id).is_empty())
             .map(|id| {
                 let windows = time.get(id as usize).cloned().unwrap_or_default();
                 (Arc::clone(self.teams.name(id)), windows)
@@ -256,20 +325,30 @@ mod tests {
 
     use super::*;
 
+    /// Caps, with teams idle after a minute of a clock far ahead of every event.
+    fn lim(max_teams: usize, max_agents: usize) -> AgentLimits {
+        AgentLimits {
+            max_teams,
+            max_agents,
+            name_idle_ms: 60_000,
+            clock: Ts(0),
+        }
+    }
+
     #[test]
     fn newer_agent_state_wins() {
         let mut agents = Agents::new(60_000, 61, Calendar::new("UTC").expect("zone"));
-        let caps = (10, 10);
+        let caps = &lim(10, 10);
         assert_eq!(
-            agents.apply("a1", "t", AgentState::OnCall, Ts(2_000), caps, || false),
+            agents.apply("a1", "t", AgentState::OnCall, Ts(2_000), caps, |_| false),
             AgentUpdate::Applied
         );
         assert_eq!(
-            agents.apply("a1", "t", AgentState::Available, Ts(1_000), caps, || false),
+            agents.apply("a1", "t", AgentState::Available, Ts(1_000), caps, |_| false),
             AgentUpdate::Stale
         );
         assert_eq!(
-            agents.apply("a2", "t", AgentState::Aux, Ts(1_000), caps, || false),
+            agents.apply("a2", "t", AgentState::Aux, Ts(1_000), caps, |_| false),
             AgentUpdate::Applied
         );
         let view = agents.view(Ts(2_000), &[5]);
@@ -281,7 +360,9 @@ mod tests {
         // At the cap the agent whose state changed longest ago makes room: never a
         // permanent lockout of new agents.
         assert_eq!(
-            agents.apply("a3", "t", AgentState::Aux, Ts(3_000), (10, 2), || false),
+            agents.apply("a3", "t", AgentState::Aux, Ts(3_000), &lim(10, 2), |_| {
+                false
+            }),
             AgentUpdate::Applied
         );
         assert_eq!(agents.evicted, 1);
@@ -293,7 +374,14 @@ mod tests {
             .collect();
         assert_eq!(ids, ["a1", "a3"]);
         // Logged-off agents are forgotten after a while.
-        agents.apply("a1", "t", AgentState::Offline, Ts(4_000), (10, 2), || false);
+        agents.apply(
+            "a1",
+            "t",
+            AgentState::Offline,
+            Ts(4_000),
+            &lim(10, 2),
+            |_| false,
+        );
         agents.expire_offline(Ts(5_000));
         assert_eq!(agents.view(Ts(6_000), &[5]).agents.len(), 1);
         // A flood of new ids: at a cap of 300 the 3 oldest go at once, ties by id.
@@ -305,11 +393,18 @@ mod tests {
                 "t",
                 AgentState::Aux,
                 at,
-                (10, 300),
-                || false,
+                &lim(10, 300),
+                |_| false,
             );
         }
-        agents.apply("new", "t", AgentState::Aux, Ts(20_000), (10, 300), || false);
+        agents.apply(
+            "new",
+            "t",
+            AgentState::Aux,
+            Ts(20_000),
+            &lim(10, 300),
+            |_| false,
+        );
         assert_eq!(agents.evicted, 3);
         let view = agents.view(Ts(20_000), &[5]);
         let kept: BTreeSet<&str> = view.agents.iter().map(|a| &*a.agent_id).collect();

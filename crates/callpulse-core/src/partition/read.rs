@@ -112,6 +112,7 @@ impl PartitionState {
         counters.dedupe_evicted = self.dedupe.evicted_early;
         counters.ticket_evicted = self.tickets.evicted;
         counters.agent_evicted = self.agents.evicted;
+        counters.team_evicted = self.agents.teams_evicted;
         counters.agent_calls_untracked = self.agent_calls.untracked;
         PartitionSnapshot {
             at: now,

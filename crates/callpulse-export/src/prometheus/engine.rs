@@ -25,7 +25,7 @@ pub(super) const FAMILIES: &[Family] = &[
     },
     Family {
         name: "callpulse_events_anomalies_total",
-        help: "Bookkeeping anomalies, by kind (orphaned, stale_waiting, clock_skew, dedupe_evicted, ticket_evicted, fcr_evicted, agent_evicted, call_evicted, fcr_untracked, agent_calls_untracked, fcr_facts_dropped, queue_evicted).",
+        help: "Bookkeeping anomalies, by kind (orphaned, stale_waiting, clock_skew, dedupe_evicted, ticket_evicted, fcr_evicted, agent_evicted, call_evicted, fcr_untracked, agent_calls_untracked, fcr_facts_dropped, queue_evicted, team_evicted).",
         kind: COUNTER,
         labels: &["kind"],
         emit: |s, o| {
@@ -43,6 +43,7 @@ pub(super) const FAMILIES: &[Family] = &[
                 ("agent_calls_untracked", c.agent_calls_untracked),
                 ("fcr_facts_dropped", c.fcr_facts_dropped),
                 ("queue_evicted", c.queue_evicted),
+                ("team_evicted", c.team_evicted),
             ] {
                 o.put(&[("kind", kind)], n as f64);
             }

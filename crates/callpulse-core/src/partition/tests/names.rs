@@ -1,4 +1,5 @@
-//! Queue names at the cap: idle unconfigured queues make room, their totals stay.
+//! Names at the caps: idle unconfigured queues make room (their totals stay), and so do
+//! idle unconfigured teams with no agent in them.
 
 use super::*;
 use crate::calls::CallTotals;
@@ -96,4 +97,70 @@ fn idle_unconfigured_queues_make_room_and_keep_their_totals() {
         assert_eq!(snap.queues.iter().filter(|q| &*q.name == "a").count(), 1);
         assert_eq!(s.counters.queue_evicted, 3);
     }
+}
+
+fn agent(id: &str, agent: &str, team: &str, state: AgentState, ts: Ts) -> Envelope {
+    env(
+        id,
+        ts,
+        Event::AgentState(AgentStateChanged {
+            agent_id: agent.into(),
+            team: team.into(),
+            state,
+            reason: None,
+        }),
+    )
+}
+
+#[test]
+fn idle_unconfigured_teams_without_agents_make_room() {
+    let mut policy = MetricsPolicy {
+        max_teams: 2,
+        ..MetricsPolicy::default()
+    };
+    policy.queues.insert(
+        "vip".into(),
+        QueuePolicy {
+            team: Some("vip-team".into()),
+            ..QueuePolicy::default()
+        },
+    );
+    policy.validate().expect("policy");
+    let idle = i64::from(policy.name_idle_secs) * 1000;
+    let mut s = PartitionState::new(Arc::new(policy));
+    // `x` keeps an agent; `y`'s only agent moves to `x`.
+    s.apply(&agent("1", "ax", "x", AgentState::Available, NOW))
+        .expect("x");
+    s.apply(&agent("2", "ay", "y", AgentState::Available, NOW))
+        .expect("y");
+    s.apply(&agent(
+        "3",
+        "ay",
+        "x",
+        AgentState::Available,
+        NOW.plus_millis(1000),
+    ))
+    .expect("ay to x");
+    let later = NOW.plus_millis(idle + HOUR);
+    s.apply(&agent("4", "av", "vip-team", AgentState::Aux, later))
+        .expect("a configured queue's team past the cap");
+    // `y` is idle and empty: it makes room; then `x` (agents in it) does not.
+    s.apply(&agent("5", "az", "z", AgentState::Available, later))
+        .expect("room made by y");
+    assert_eq!(
+        s.apply(&agent("6", "aw", "w", AgentState::Available, later)),
+        Err(Rejection::TooManyNames("team"))
+    );
+    let snap = s.snapshot(later);
+    let teams: Vec<&str> = snap.teams.iter().map(|(t, _)| &**t).collect();
+    assert_eq!(teams.len(), 3, "{teams:?}");
+    assert!(!teams.contains(&"y") && teams.contains(&"z"), "{teams:?}");
+    assert_eq!(snap.counters.team_evicted, 1);
+    // The free id and the per-team bookkeeping survive a checkpoint.
+    let mut back =
+        PartitionState::restore(Arc::clone(&s.policy), &s.checkpoint()).expect("restore");
+    assert_eq!(
+        format!("{:?}", back.snapshot(later)),
+        format!("{:?}", s.snapshot(later))
+    );
 }
