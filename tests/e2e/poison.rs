@@ -3,7 +3,11 @@
 //! and 9999, and tens of thousands of distinct queue and agent ids. Every good event is
 //! counted, every bad message is counted by reason and copied to the dead-letter topic, the
 //! engine keeps serving, a configured queue is still admitted after the junk filled the
-//! name caps, and the process's memory stays under a stated bound.
+//! name caps, an unconfigured one too once the junk has been idle for `name_idle_secs`
+//! (event time), and the process's memory stays under a stated bound.
+//!
+//! The 1,000,000-name variant, with the engine as a process of its own on a tansu broker,
+//! is the `poison` benchmark (`benches/src/poison.rs`).
 
 use std::time::Duration;
 
@@ -105,7 +109,10 @@ async fn hostile_messages_are_dead_lettered_and_good_ones_all_counted() {
     config.ingest.max_payload_bytes = 256 * 1024;
     let max_bytes = config.ingest.max_payload_bytes;
     let max_queues = config.metrics.max_queues;
-    let ts = wall_now().plus_millis(-60_000).to_rfc3339();
+    // The junk (and the good calls among it) three hours back: idle by the time the
+    // fresh queue comes, at the current time.
+    let idle_ms = i64::from(config.metrics.name_idle_secs) * 1000;
+    let ts = wall_now().plus_millis(-idle_ms - 3_600_000).to_rfc3339();
     let hostile = hostile(&ts, max_bytes);
     // What the decoder itself says about each, before they go through Kafka.
     let limits = config.ingest.decode_limits();
@@ -248,14 +255,56 @@ async fn hostile_messages_are_dead_lettered_and_good_ones_all_counted() {
         rejected,
         "every rejected message is in the dead-letter topic"
     );
+    // A queue the configuration does not name, now: the junk has been idle long enough
+    // for one junk queue to make room for it in its partition.
+    let now = wall_now().plus_millis(-1_000).to_rfc3339();
+    producer
+        .send_raw(
+            "calls",
+            "fresh",
+            event(
+                "call_queued",
+                "fresh-1",
+                &now,
+                r#""call_id":"fresh","queue":"fresh""#,
+            )
+            .as_bytes(),
+        )
+        .expect("send");
+    producer.flush(Duration::from_secs(30)).expect("flush");
+    let m = eventually(
+        Duration::from_secs(30),
+        "the fresh queue admitted",
+        || async {
+            let m = engine.metrics().await;
+            (m.get("callpulse_calls_offered_total", &[("queue", "fresh")]) == Some(1.0))
+                .then_some(m)
+        },
+    )
+    .await;
+    assert!(
+        m.value(
+            "callpulse_events_anomalies_total",
+            &[("kind", "queue_evicted")]
+        ) >= 1.0,
+        "a junk queue made room"
+    );
+    // Its waiting junk call went with it.
+    assert!(
+        m.value(
+            "callpulse_events_anomalies_total",
+            &[("kind", "call_evicted")]
+        ) >= 1.0
+    );
     // Still serving, and the exported series stay bounded by the caps.
     let (status, _) = engine.get("/healthz").await;
     assert_eq!(status, 200);
     let queues = engine.snapshot().await["queues"]
         .as_array()
         .map_or(0, Vec::len);
-    // The cap holds per partition: two partitions of `calls`.
-    assert!(queues <= 2 * max_queues + 1, "{queues} queues");
+    // The cap holds per partition (two partitions of `calls`), and so does the list of
+    // evicted queues' totals.
+    assert!(queues <= 2 * (2 * max_queues) + 1, "{queues} queues");
     let grown = rss_mb().saturating_sub(rss_before);
     assert!(
         grown < RSS_BOUND_MB,

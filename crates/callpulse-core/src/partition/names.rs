@@ -26,6 +26,9 @@ impl PartitionState {
     pub(super) fn queue_id(&mut self, name: &str, ts: Ts) -> Result<u32, Rejection> {
         let cap = self.policy.max_queues;
         let policy = Arc::clone(&self.policy);
+        // The partition's clock with this event applied. Idle is measured on it: a late
+        // event still says the queue is in use now.
+        let now = self.high_water.map_or(ts, |hw| hw.max(ts));
         let id = match self
             .queue_names
             .id(name, cap, || policy.configures_queue(name))
@@ -33,7 +36,7 @@ impl PartitionState {
             Some(id) => id,
             // The new name takes the evicted one's place (configured names past the cap
             // may keep the count above it).
-            None if self.evict_idle_queue() => self
+            None if self.evict_idle_queue(now) => self
                 .queue_names
                 .id(name, cap, || true)
                 .ok_or(Rejection::TooManyNames("queue"))?,
@@ -49,9 +52,6 @@ impl PartitionState {
             self.queues[slot] = self.new_queue(id);
         }
         let queue = &mut self.queues[slot];
-        // Idle is measured on the partition's clock: a late event still says the queue is
-        // in use now.
-        let now = self.high_water.map_or(ts, |hw| hw.max(ts));
         queue.last_event = queue.last_event.max(now);
         // A queue first seen now still knows how far event time has got, so an old event
         // is recognised as late even on a fresh ring.
@@ -94,13 +94,10 @@ impl PartitionState {
         }
     }
 
-    /// Evicts the unconfigured queue idle longest, if one has been idle `name_idle_secs`;
-    /// whether one was.
-    fn evict_idle_queue(&mut self) -> bool {
-        let Some(clock) = self.high_water else {
-            return false;
-        };
-        let idle_before = clock.plus_millis(-i64::from(self.policy.name_idle_secs) * 1000);
+    /// Evicts the unconfigured queue idle longest at `now`, if one has been idle
+    /// `name_idle_secs`; whether one was.
+    fn evict_idle_queue(&mut self, now: Ts) -> bool {
+        let idle_before = now.plus_millis(-i64::from(self.policy.name_idle_secs) * 1000);
         let victim = self
             .queues
             .iter()

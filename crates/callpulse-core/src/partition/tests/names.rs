@@ -55,9 +55,8 @@ fn idle_unconfigured_queues_make_room_and_keep_their_totals() {
         s.apply(&queued("c1", "cc", "c", soon)),
         Err(Rejection::TooManyNames("queue"))
     );
-    // Idle long enough (the clock moved by the configured queue, which is never evicted).
+    // Idle long enough by the new event's own time.
     let later = NOW.plus_millis(idle + HOUR);
-    s.apply(&queued("v2", "cv2", "vip", later)).expect("vip");
     s.apply(&queued("c2", "cc", "c", later))
         .expect("room made by an idle queue");
     s.apply(&queued("d1", "cd", "d", later))
@@ -71,7 +70,7 @@ fn idle_unconfigured_queues_make_room_and_keep_their_totals() {
     // `b`'s waiting call went with it.
     assert_eq!(s.counters.call_evicted, 1);
     let snap = s.snapshot(later);
-    assert_eq!(snap.queues.iter().map(|q| q.waiting).sum::<u64>(), 4);
+    assert_eq!(snap.queues.iter().map(|q| q.waiting).sum::<u64>(), 3);
     // Evicted queues keep their lifetime totals, and nothing else.
     let a = totals(&mut s, later, "a").expect("a's totals");
     assert_eq!((a.counts.offered, a.counts.answered), (1, 1));
@@ -142,11 +141,11 @@ fn idle_unconfigured_teams_without_agents_make_room() {
     ))
     .expect("ay to x");
     let later = NOW.plus_millis(idle + HOUR);
-    s.apply(&agent("4", "av", "vip-team", AgentState::Aux, later))
-        .expect("a configured queue's team past the cap");
     // `y` is idle and empty: it makes room; then `x` (agents in it) does not.
     s.apply(&agent("5", "az", "z", AgentState::Available, later))
         .expect("room made by y");
+    s.apply(&agent("4", "av", "vip-team", AgentState::Aux, later))
+        .expect("a configured queue's team past the cap");
     assert_eq!(
         s.apply(&agent("6", "aw", "w", AgentState::Available, later)),
         Err(Rejection::TooManyNames("team"))
