@@ -106,11 +106,7 @@ fn cpu_secs(pid: u32) -> f64 {
 }
 
 fn peak_rss_kib(pid: u32) -> Option<u64> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+    callpulse_bench::proc_status_kib(pid, "VmHWM")
 }
 
 async fn engine_consume(

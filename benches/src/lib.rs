@@ -98,3 +98,12 @@ pub fn mixed_events(n: usize, queues: usize, start: Ts) -> Vec<Envelope> {
     out.truncate(n);
     out
 }
+
+/// A `/proc/PID/status` memory field in KiB (`VmRSS`, `VmHWM`: the peak), if readable.
+pub fn proc_status_kib(pid: u32, field: &str) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix(field)?.strip_prefix(':'))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+}

@@ -11,6 +11,7 @@
 
 use std::time::Duration;
 
+use callpulse_e2e::poison::{event, hostile, nested};
 use callpulse_e2e::{Engine, eventually, mock_cluster, test_config, wall_now};
 use callpulse_sim::{EventProducer, SimTopics};
 
@@ -23,77 +24,6 @@ const RSS_BOUND_MB: u64 = 400;
 
 fn rss_mb() -> u64 {
     callpulse_e2e::rss_bytes() / (1024 * 1024)
-}
-
-fn event(kind: &str, id: &str, ts: &str, rest: &str) -> String {
-    format!(r#"{{"type":"{kind}","event_id":"{id}","ts":"{ts}",{rest}}}"#)
-}
-
-/// A call event with 100,000 nested arrays as the value of `field`.
-fn nested(ts: &str, field: &str) -> String {
-    format!(
-        r#"{{"type":"call_queued","event_id":"deep","ts":"{ts}","call_id":"h","queue":"care","{field}":{}1{}}}"#,
-        "[".repeat(100_000),
-        "]".repeat(100_000)
-    )
-}
-
-/// The hostile messages, each with the rejection reason it must get.
-fn hostile(ts: &str, max_bytes: usize) -> Vec<(Vec<u8>, &'static str)> {
-    let good = |id: &str| event("call_queued", id, ts, r#""call_id":"h","queue":"care""#);
-    let mut over = good("over").into_bytes();
-    over.resize(max_bytes + 1, b' ');
-    vec![
-        (b"{\"type\":\"call_queued\",\"event_id\":\"\xff\xfe\"}".to_vec(), "malformed_json"),
-        (good("trunc").as_bytes()[..40].to_vec(), "malformed_json"),
-        (over, "payload_too_large"),
-        // Where a string is expected, the nesting is refused at its first bracket.
-        (nested(ts, "call_id").into_bytes(), "invalid_field"),
-        (
-            event("call_queued", "types", ts, r#""call_id":7,"queue":"care""#).into_bytes(),
-            "invalid_field",
-        ),
-        (
-            event(
-                "call_completed",
-                "nan",
-                ts,
-                r#""call_id":"h","queue":"care","agent_id":"a","talk_ms":NaN,"hold_ms":0,"acw_ms":0"#,
-            )
-            .into_bytes(),
-            "malformed_json",
-        ),
-        (
-            event(
-                "call_completed",
-                "huge",
-                ts,
-                r#""call_id":"h","queue":"care","agent_id":"a","talk_ms":1e400,"hold_ms":0,"acw_ms":0"#,
-            )
-            .into_bytes(),
-            "malformed_json",
-        ),
-        (
-            event(
-                "call_completed",
-                "long",
-                ts,
-                r#""call_id":"h","queue":"care","agent_id":"a","talk_ms":9223372036854775807,"hold_ms":0,"acw_ms":0"#,
-            )
-            .into_bytes(),
-            "duration_out_of_range",
-        ),
-        (
-            event("call_queued", "y1970", "1970-01-01T00:00:00Z", r#""call_id":"h","queue":"care""#)
-                .into_bytes(),
-            "timestamp_out_of_range",
-        ),
-        (
-            event("call_queued", "y9999", "9999-12-31T23:59:59Z", r#""call_id":"h","queue":"care""#)
-                .into_bytes(),
-            "timestamp_out_of_range",
-        ),
-    ]
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -109,6 +39,7 @@ async fn hostile_messages_are_dead_lettered_and_good_ones_all_counted() {
     config.ingest.max_payload_bytes = 256 * 1024;
     let max_bytes = config.ingest.max_payload_bytes;
     let max_queues = config.metrics.max_queues;
+    let config_labels = config.export.max_unconfigured_labels;
     // The junk (and the good calls among it) three hours back: idle by the time the
     // fresh queue comes, at the current time.
     let idle_ms = i64::from(config.metrics.name_idle_secs) * 1000;
@@ -272,16 +203,22 @@ async fn hostile_messages_are_dead_lettered_and_good_ones_all_counted() {
         )
         .expect("send");
     producer.flush(Duration::from_secs(30)).expect("flush");
-    let m = eventually(
+    eventually(
         Duration::from_secs(30),
         "the fresh queue admitted",
         || async {
-            let m = engine.metrics().await;
-            (m.get("callpulse_calls_offered_total", &[("queue", "fresh")]) == Some(1.0))
-                .then_some(m)
+            let snapshot = engine.snapshot().await;
+            let fresh = snapshot["queues"].as_array().and_then(|queues| {
+                queues
+                    .iter()
+                    .find(|q| q["queue"] == "fresh")
+                    .map(|q| q["totals"]["offered"].clone())
+            });
+            (fresh == Some(serde_json::json!(1))).then_some(())
         },
     )
     .await;
+    let m = engine.metrics().await;
     assert!(
         m.value(
             "callpulse_events_anomalies_total",
@@ -305,6 +242,24 @@ async fn hostile_messages_are_dead_lettered_and_good_ones_all_counted() {
     // The cap holds per partition (two partitions of `calls`), and so does the list of
     // evicted queues' totals.
     assert!(queues <= 2 * (2 * max_queues) + 1, "{queues} queues");
+    // `/metrics` has series for the configured queue and the first unconfigured ones only;
+    // the others (the fresh one among them: the junk came first) are counted as withheld.
+    let labelled: std::collections::BTreeSet<&str> = m
+        .series
+        .keys()
+        .filter(|k| k.starts_with("callpulse_calls_offered_total{"))
+        .map(String::as_str)
+        .collect();
+    let cap = config_labels;
+    assert_eq!(labelled.len(), cap + 1, "{labelled:?}");
+    assert!(labelled.contains(r#"callpulse_calls_offered_total{queue="care"}"#));
+    assert_eq!(
+        m.value(
+            "callpulse_prometheus_labels_withheld",
+            &[("label", "queue")]
+        ),
+        (queues - cap - 1) as f64
+    );
     let grown = rss_mb().saturating_sub(rss_before);
     assert!(
         grown < RSS_BOUND_MB,

@@ -172,7 +172,21 @@ pub fn spawn_engine(brokers: &str, port: u16) -> Running {
 /// `callpulse run` as a process of its own, in consumer group `group` (its FCR and snapshot
 /// topics are named after the group, as by default).
 pub fn spawn_in_group(brokers: &str, port: u16, group: &str) -> Running {
-    let child = Command::new(callpulse_binary())
+    spawn_with_config(brokers, port, group, None)
+}
+
+/// As [`spawn_in_group`], with `config` (a TOML file) layered over the defaults.
+pub fn spawn_with_config(
+    brokers: &str,
+    port: u16,
+    group: &str,
+    config: Option<&std::path::Path>,
+) -> Running {
+    let mut command = Command::new(callpulse_binary());
+    if let Some(config) = config {
+        command.arg("--config").arg(config);
+    }
+    let child = command
         .args([
             "run",
             "--brokers",

@@ -3,6 +3,7 @@
 //! fixture, a producer of known events, and small HTTP/WebSocket/Prometheus-text clients.
 
 pub mod crash;
+pub mod poison;
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;

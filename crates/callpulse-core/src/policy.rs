@@ -116,12 +116,13 @@ pub struct MetricsPolicy {
     /// At `max_queues`, an unconfigured queue with no event for this long (the partition's
     /// event time) and no ticket is evicted to admit a new name: its calls still waiting
     /// are dropped (counted as `call_evicted`), its lifetime totals are kept. Likewise at
-    /// `max_teams` an unconfigured team with no agent in it. At least the longest window
+    /// `max_teams` every unconfigured team that long idle, with the agents still in it
+    /// (`agent_evicted`; an agent's next event brings it back). At least the longest window
     /// and the orphan timeout plus two buckets, so nothing in a window or parked still
     /// names it.
     pub name_idle_secs: u32,
     /// Cap on distinct team names per partition, likewise (configured queues' teams are
-    /// always admitted; idle teams with no agent make room, see `name_idle_secs`).
+    /// always admitted; idle teams make room, see `name_idle_secs`).
     pub max_teams: usize,
     /// Cap on distinct agents tracked per partition; at the cap the agents whose state
     /// changed longest ago, a hundredth of the cap at a time, are forgotten to make room.

@@ -143,6 +143,10 @@ pub struct EngineView {
     /// Seconds (wall time) since the oldest of the other instances' parts was published;
     /// `null` when none is merged.
     pub oldest_remote_age_s: Option<f64>,
+    /// Queues and teams this instance has but exports no series of on `/metrics`
+    /// (`export.max_unconfigured_labels`); they are in the API and the feed.
+    pub queues_withheld: usize,
+    pub teams_withheld: usize,
 }
 
 /// Where one partition's part of a snapshot comes from, and how fresh it is.
@@ -423,6 +427,8 @@ impl Snapshot {
                 remote_partitions: 0,
                 sources: Vec::new(),
                 oldest_remote_age_s: None,
+                queues_withheld: 0,
+                teams_withheld: 0,
             },
         }
     }

@@ -20,6 +20,10 @@ pub struct ExportConfig {
     pub ws_max_message_bytes: usize,
     /// Whole-request timeout for plain HTTP endpoints (ms).
     pub request_timeout_ms: u64,
+    /// Queues, and teams, the configuration does not name that get series on `/metrics`
+    /// (about 150 per queue, 20 per team): the first ones seen, for as long as they last.
+    /// Configured ones always do; the API and the feed show all. 0: configured ones only.
+    pub max_unconfigured_labels: usize,
 }
 
 impl Default for ExportConfig {
@@ -31,6 +35,7 @@ impl Default for ExportConfig {
             ws_max_write_buffer_bytes: 8 * 1024 * 1024,
             ws_max_message_bytes: 4 * 1024,
             request_timeout_ms: 10_000,
+            max_unconfigured_labels: 50,
         }
     }
 }

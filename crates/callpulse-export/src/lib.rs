@@ -23,7 +23,7 @@ mod ws;
 
 pub use config::ExportConfig;
 pub use error::ApiError;
-pub use prometheus::SnapshotCollector;
+pub use prometheus::{LabelCap, SnapshotCollector};
 pub use published::{Latest, Published};
 pub use router::{ExportState, router, serve};
 pub use telemetry::ExportTelemetry;

@@ -16,6 +16,7 @@ mod agents;
 mod calls;
 mod engine;
 mod fcr;
+mod labels;
 mod tickets;
 
 use std::collections::HashMap;
@@ -26,6 +27,7 @@ use prometheus::core::{Collector, Desc};
 use prometheus::proto::{Counter, Gauge, LabelPair, Metric, MetricFamily, MetricType};
 
 use crate::Latest;
+pub use labels::LabelCap;
 
 const QW: &[&str] = &["queue", "window"];
 const Q: &[&str] = &["queue"];

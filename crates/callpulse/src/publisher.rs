@@ -17,7 +17,7 @@ use callpulse_core::{
     EngineView, MetricsPolicy, Retired, Snapshot, SourceView, Ts, instance_watermark,
 };
 use callpulse_events::SharedClock;
-use callpulse_export::{Latest, Published};
+use callpulse_export::{LabelCap, Latest, Published};
 use callpulse_ingest::{
     BoardRead, IngestTelemetry, Key, PartitionBoard, RemoteBody, SharedView, Tick,
 };
@@ -34,6 +34,8 @@ pub(crate) struct PublisherSetup {
     /// The shared view, and every how many ticks the instance's partitions are published.
     pub(crate) shared: Option<Arc<SharedView>>,
     pub(crate) share_every_ticks: u64,
+    /// Which unconfigured queues and teams get series on `/metrics`.
+    pub(crate) labels: LabelCap,
 }
 
 /// The merge of one tick, moved onto a blocking thread for each tick (merging a thousand queues and rendering their JSON is milliseconds
@@ -44,6 +46,7 @@ struct Merger {
     telemetry: IngestTelemetry,
     shared: Option<Arc<SharedView>>,
     share_every_ticks: u64,
+    labels: LabelCap,
     /// The newest event time this instance ever applied: kept when its partitions go (a
     /// broker outage revokes them), so the last-event gauge, which the stalled-events alert
     /// watches, never disappears.
@@ -97,7 +100,7 @@ impl Merger {
         own.engine.last_event_ms = self.last_event.map(Ts::millis);
         own.engine.last_event_ts = self.last_event.map(Ts::to_rfc3339);
         let Some(shared) = self.shared.clone() else {
-            return Published::new(own);
+            return self.published(own, None);
         };
         own.engine.instance = shared.instance().to_owned();
         own.engine.sources = own_sources(&read, shared.instance());
@@ -117,7 +120,7 @@ impl Merger {
             .collect();
         let remote = shared.remote(&here, wall);
         if remote.is_empty() {
-            return Published::new(own);
+            return self.published(own, None);
         }
         let (mut parts, mut fcr) = (read.parts.clone(), read.fcr.clone());
         let mut sources = own.engine.sources.clone();
@@ -152,7 +155,28 @@ impl Merger {
         // fresh, without exporting their figures.
         own.engine.remote_partitions = remote.len();
         own.engine.oldest_remote_age_s = oldest;
-        Published::with_own(center, Some(own))
+        self.published(center, Some(own))
+    }
+
+    /// `snapshot` for the API and the feed, and what `/metrics` exports: `own` (or
+    /// `snapshot` itself) without the queues and teams whose series are withheld, copied
+    /// only when some are.
+    fn published(&mut self, mut snapshot: Snapshot, own: Option<Snapshot>) -> Published {
+        let mut own = match own {
+            Some(own) => own,
+            None => {
+                self.labels.update(&snapshot);
+                if !self.labels.withholds() {
+                    return Published::new(snapshot);
+                }
+                snapshot.clone()
+            }
+        };
+        self.labels.update(&own);
+        self.labels.withhold(&mut own);
+        snapshot.engine.queues_withheld = own.engine.queues_withheld;
+        snapshot.engine.teams_withheld = own.engine.teams_withheld;
+        Published::with_own(snapshot, Some(own))
     }
 
     /// What only this instance knows: its consumer's totals and ages, its tick's lateness.
@@ -193,6 +217,7 @@ pub(crate) async fn run(
         tick,
         shared,
         share_every_ticks,
+        labels,
     } = setup;
     let mut merger = Merger {
         board: Arc::clone(&board),
@@ -200,6 +225,7 @@ pub(crate) async fn run(
         telemetry,
         shared,
         share_every_ticks,
+        labels,
         last_event: None,
     };
     let mut interval = tokio::time::interval(tick);

@@ -12,7 +12,9 @@ use std::time::Duration;
 use anyhow::Context;
 use callpulse_core::Snapshot;
 use callpulse_events::SharedClock;
-use callpulse_export::{ExportState, ExportTelemetry, Latest, Published, SnapshotCollector, serve};
+use callpulse_export::{
+    ExportState, ExportTelemetry, LabelCap, Latest, Published, SnapshotCollector, serve,
+};
 use prometheus::Registry;
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
@@ -135,6 +137,7 @@ pub async fn run(
             Arc::clone(&ingest.board),
             latest,
             PublisherSetup {
+                labels: LabelCap::new(config.export.max_unconfigured_labels, Arc::clone(&policy)),
                 policy,
                 telemetry: ingest.telemetry.clone(),
                 clock,

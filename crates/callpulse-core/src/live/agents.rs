@@ -66,8 +66,8 @@ pub(crate) struct Agents {
     /// Per team id: finished state spans per event-time bucket.
     team_time: Vec<BucketRing<StateTimes>>,
     /// Per team id: the partition's event time when an event last named the team, and the
-    /// agents in it now. An unconfigured team with no agent, idle for `name_idle`, makes
-    /// room for a new team at `max_teams`.
+    /// agents in it now. At `max_teams`, unconfigured teams idle for `name_idle` make room
+    /// for a new team.
     team_seen: Vec<Ts>,
     members: Vec<u32>,
     width_ms: i64,
@@ -157,8 +157,7 @@ impl Agents {
         }
     }
 
-    /// The id of `team`, admitting it if there is room, or if an idle team can make room:
-    /// unconfigured, no agent in it, not named by an event for `limits.name_idle_ms`.
+    /// The id of `team`, admitting it if there is room, or if idle teams can make room.
     fn team_id(
         &mut self,
         team: &str,
@@ -167,25 +166,11 @@ impl Agents {
     ) -> Option<u32> {
         let id = match self.teams.id(team, limits.max_teams, || configured(team)) {
             Some(id) => id,
-            None => {
-                let idle_before = limits.clock.plus_millis(-limits.name_idle_ms);
-                let victim = (0..self.teams.slots() as u32)
-                    .filter(|id| {
-                        let slot = *id as usize;
-                        let name = self.teams.name(*id);
-                        !name.is_empty()
-                            && self.members[slot] == 0
-                            && self.team_seen[slot] < idle_before
-                            && !configured(name)
-                    })
-                    .min_by_key(|id| (self.team_seen[*id as usize], *id))?;
-                self.teams.remove(victim);
-                self.team_time[victim as usize] = BucketRing::new(self.width_ms, self.capacity);
-                self.team_seen[victim as usize] = Ts(i64::MIN);
-                self.teams_evicted += 1;
-                // The new team takes the evicted one's place.
+            // The new team takes an evicted one's place.
+            None if self.evict_idle_teams(limits, &configured) => {
                 self.teams.id(team, limits.max_teams, || true)?
             }
+            None => return None,
         };
         let slot = id as usize;
         if self.team_time.len() <= slot {
@@ -196,6 +181,49 @@ impl Agents {
         }
         self.team_seen[slot] = self.team_seen[slot].max(limits.clock);
         Some(id)
+    }
+
+    /// Evicts every unconfigured team no event has named for `limits.name_idle_ms`, with
+    /// the agents still in it (counted as evicted agents; an agent's next event brings it
+    /// back); whether there was one. All at once: agents are found by one pass over them,
+    /// which a flood of new team names then does not repeat per name.
+    fn evict_idle_teams(
+        &mut self,
+        limits: &AgentLimits,
+        configured: impl Fn(&str) -> bool,
+    ) -> bool {
+        let idle_before = limits.clock.plus_millis(-limits.name_idle_ms);
+        let victims: Vec<u32> = (0..self.teams.slots() as u32)
+            .filter(|id| {
+                let name = self.teams.name(*id);
+                !name.is_empty() && self.team_seen[*id as usize] < idle_before && !configured(name)
+            })
+            .collect();
+        if victims.is_empty() {
+            return false;
+        }
+        if victims.iter().any(|id| self.members[*id as usize] > 0) {
+            let mut gone = vec![false; self.teams.slots()];
+            for id in &victims {
+                gone[*id as usize] = true;
+            }
+            let (members, evicted) = (&mut self.members, &mut self.evicted);
+            self.agents.retain(|_, rec| {
+                let keep = !gone[rec.team as usize];
+                if !keep {
+                    members[rec.team as usize] -= 1;
+                    *evicted += 1;
+                }
+                keep
+            });
+        }
+        for id in victims {
+            self.teams.remove(id);
+            self.team_time[id as usize] = BucketRing::new(self.width_ms, self.capacity);
+            self.team_seen[id as usize] = Ts(i64::MIN);
+            self.teams_evicted += 1;
+        }
+        true
     }
 
     /// Agents in `state` now, over all teams.

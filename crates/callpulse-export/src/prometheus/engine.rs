@@ -113,6 +113,16 @@ pub(super) const FAMILIES: &[Family] = &[
         emit: |s, o| o.put(&[], s.engine.oldest_remote_age_s.unwrap_or(0.0)),
     },
     Family {
+        name: "callpulse_prometheus_labels_withheld",
+        help: "Queues (label=\"queue\") and teams (label=\"team\") of this instance with no series here: past export.max_unconfigured_labels names the configuration does not name (the API and the feed show them).",
+        kind: GAUGE,
+        labels: &["label"],
+        emit: |s, o| {
+            o.put(&[("label", "queue")], s.engine.queues_withheld as f64);
+            o.put(&[("label", "team")], s.engine.teams_withheld as f64);
+        },
+    },
+    Family {
         name: "callpulse_owned_partitions",
         help: "Kafka partitions whose state this instance publishes.",
         kind: GAUGE,

@@ -112,7 +112,7 @@ fn agent(id: &str, agent: &str, team: &str, state: AgentState, ts: Ts) -> Envelo
 }
 
 #[test]
-fn idle_unconfigured_teams_without_agents_make_room() {
+fn idle_unconfigured_teams_make_room_with_their_agents() {
     let mut policy = MetricsPolicy {
         max_teams: 2,
         ..MetricsPolicy::default()
@@ -127,34 +127,37 @@ fn idle_unconfigured_teams_without_agents_make_room() {
     policy.validate().expect("policy");
     let idle = i64::from(policy.name_idle_secs) * 1000;
     let mut s = PartitionState::new(Arc::new(policy));
-    // `x` keeps an agent; `y`'s only agent moves to `x`.
+    // `x` and `y` with an agent each; later `ay` moves to `x`, which stays in use.
     s.apply(&agent("1", "ax", "x", AgentState::Available, NOW))
         .expect("x");
     s.apply(&agent("2", "ay", "y", AgentState::Available, NOW))
         .expect("y");
+    let later = NOW.plus_millis(idle + HOUR);
     s.apply(&agent(
         "3",
         "ay",
         "x",
-        AgentState::Available,
-        NOW.plus_millis(1000),
+        AgentState::Aux,
+        later.plus_millis(-MIN),
     ))
     .expect("ay to x");
-    let later = NOW.plus_millis(idle + HOUR);
-    // `y` is idle and empty: it makes room; then `x` (agents in it) does not.
-    s.apply(&agent("5", "az", "z", AgentState::Available, later))
+    // `y` is idle: it makes room; `x` is not, so the next new team is refused.
+    s.apply(&agent("4", "az", "z", AgentState::Available, later))
         .expect("room made by y");
-    s.apply(&agent("4", "av", "vip-team", AgentState::Aux, later))
+    s.apply(&agent("5", "av", "vip-team", AgentState::Aux, later))
         .expect("a configured queue's team past the cap");
     assert_eq!(
         s.apply(&agent("6", "aw", "w", AgentState::Available, later)),
         Err(Rejection::TooManyNames("team"))
     );
     let snap = s.snapshot(later);
-    let teams: Vec<&str> = snap.teams.iter().map(|(t, _)| &**t).collect();
-    assert_eq!(teams.len(), 3, "{teams:?}");
-    assert!(!teams.contains(&"y") && teams.contains(&"z"), "{teams:?}");
-    assert_eq!(snap.counters.team_evicted, 1);
+    let mut teams: Vec<&str> = snap.teams.iter().map(|(t, _)| &**t).collect();
+    teams.sort_unstable();
+    assert_eq!(teams, ["vip-team", "x", "z"]);
+    assert_eq!(
+        (snap.counters.team_evicted, snap.counters.agent_evicted),
+        (1, 0)
+    );
     // The free id and the per-team bookkeeping survive a checkpoint.
     let mut back =
         PartitionState::restore(Arc::clone(&s.policy), &s.checkpoint()).expect("restore");
@@ -162,4 +165,21 @@ fn idle_unconfigured_teams_without_agents_make_room() {
         format!("{:?}", back.snapshot(later)),
         format!("{:?}", s.snapshot(later))
     );
+    // Much later `x` and `z` are idle, agents and all: both go, with their three agents,
+    // at the next new team; the configured team stays.
+    let much_later = later.plus_millis(idle + HOUR);
+    for s in [&mut s, &mut back] {
+        s.apply(&agent("7", "aq", "q", AgentState::Available, much_later))
+            .expect("room made by x and z");
+        let snap = s.snapshot(much_later);
+        let mut teams: Vec<&str> = snap.teams.iter().map(|(t, _)| &**t).collect();
+        teams.sort_unstable();
+        assert_eq!(teams, ["q", "vip-team"]);
+        assert_eq!(
+            (snap.counters.team_evicted, snap.counters.agent_evicted),
+            (3, 3)
+        );
+        let agents: Vec<&str> = snap.agents.iter().map(|a| &*a.agent_id).collect();
+        assert_eq!(agents, ["aq", "av"]);
+    }
 }
