@@ -201,7 +201,9 @@ async fn main() -> anyhow::Result<()> {
         bail!("good calls counted: {care} of {good}");
     }
     let (_, snapshot) = http_get(addr, "/api/v1/snapshot").await;
+    let snapshot_kib = snapshot.len() / 1024;
     let snapshot: serde_json::Value = serde_json::from_str(&snapshot).context("snapshot")?;
+    let agents = snapshot["agents"].as_array().map_or(0, Vec::len);
     let has_team = snapshot["teams"]
         .as_array()
         .is_some_and(|teams| teams.iter().any(|t| t["team"] == "fresh-team"));
@@ -248,6 +250,7 @@ async fn main() -> anyhow::Result<()> {
             &[("label", "queue")]
         )
     );
+    println!("/api/v1/snapshot: {snapshot_kib} KiB, {agents} agents");
     println!("rejected: {}", reasons.join(", "));
     println!(
         "evicted: queues {}, teams {}, agents {}, waiting calls {}; good calls counted {care} of {good}; fresh queue and team admitted; dead letters = rejected",

@@ -186,7 +186,7 @@ impl Default for MetricsPolicy {
             max_queues: 500,
             name_idle_secs: 7200,
             max_teams: 500,
-            max_agents: 50_000,
+            max_agents: 10_000,
             agent_offline_retention_secs: 86_400,
             max_calls: 1_000_000,
             max_tickets: 1_000_000,
