@@ -1,7 +1,9 @@
 //! End-to-end load harness: N events preloaded into the four topics of an external broker
 //! (tansu, started here on a free loopback port), then, alternately in each round:
-//! - a raw rdkafka consumer that only counts messages (the baseline), and
-//! - the `callpulse run` process, until every message is applied or rejected,
+//! - a raw rdkafka consumer that only counts messages (the baseline),
+//! - the `callpulse run` process, until every message is applied or rejected, with
+//!   checkpoints every `--checkpoint-interval-ms`, and
+//! - the same with checkpoints off,
 //!
 //! each in a fresh consumer group reading from the start, timed from its first message to
 //! its last, so the group join (tens of seconds on some brokers) is left out of both. Prints both rates, their ratio
@@ -46,6 +48,10 @@ struct Args {
     /// Deadline for one run, seconds.
     #[arg(long, default_value_t = 300)]
     deadline_secs: u64,
+    /// How often the engine checkpoints in the "checkpoints on" runs (ms). Shorter than the
+    /// default 30 s, so that a run of seconds writes several.
+    #[arg(long, default_value_t = 1_000)]
+    checkpoint_interval_ms: u64,
 }
 
 #[allow(clippy::disallowed_methods)] // a benchmark measures wall time
@@ -115,11 +121,13 @@ async fn engine_consume(
     group: &str,
     expected: usize,
     deadline: Duration,
+    checkpoints: &[(&str, String)],
 ) -> anyhow::Result<(Duration, u64, f64)> {
     let port = free_port();
     let start = now();
     let mut child = Command::new(bin)
         .arg("run")
+        .envs(checkpoints.iter().map(|(k, v)| (*k, v.as_str())))
         .env("CALLPULSE__INGEST__BROKERS", brokers)
         .env("CALLPULSE__INGEST__GROUP_ID", group)
         .env(
@@ -201,8 +209,10 @@ async fn main() -> anyhow::Result<()> {
             // The mock has no admin API: each round's group gets its own repartition and
             // snapshot topics (named after the group, as by default), made here.
             for round in 0..args.rounds {
-                mock.create_topic(&format!("engine-{round}.fcr-facts"), 4, 1)?;
-                mock.create_topic(&format!("engine-{round}.snapshots"), 1, 1)?;
+                for group in [format!("engine-{round}"), format!("engine-off-{round}")] {
+                    mock.create_topic(&format!("{group}.fcr-facts"), 4, 1)?;
+                    mock.create_topic(&format!("{group}.snapshots"), 1, 1)?;
+                }
             }
             let brokers = mock.bootstrap_servers();
             _mock = Some(mock);
@@ -240,6 +250,18 @@ async fn main() -> anyhow::Result<()> {
     );
     let deadline = Duration::from_secs(args.deadline_secs);
     let (mut raw_rates, mut engine_rates, mut ratios, mut rss) = (vec![], vec![], vec![], 0u64);
+    let mut on_off = vec![];
+    let on = [
+        ("CALLPULSE__INGEST__CHECKPOINTS__ENABLED", "true".to_owned()),
+        (
+            "CALLPULSE__INGEST__CHECKPOINTS__INTERVAL_MS",
+            args.checkpoint_interval_ms.to_string(),
+        ),
+    ];
+    let off = [(
+        "CALLPULSE__INGEST__CHECKPOINTS__ENABLED",
+        "false".to_owned(),
+    )];
     for round in 0..args.rounds {
         let raw_brokers = brokers.clone();
         let n = args.events;
@@ -253,6 +275,16 @@ async fn main() -> anyhow::Result<()> {
             &format!("engine-{round}"),
             n,
             deadline,
+            &on,
+        )
+        .await?;
+        let (engine_off, _, _) = engine_consume(
+            &args.callpulse,
+            &brokers,
+            &format!("engine-off-{round}"),
+            n,
+            deadline,
+            &off,
         )
         .await?;
         let (raw_rate, engine_rate) = (
@@ -260,23 +292,28 @@ async fn main() -> anyhow::Result<()> {
             n as f64 / engine.as_secs_f64(),
         );
         rss = rss.max(peak);
+        let off_rate = n as f64 / engine_off.as_secs_f64();
         println!(
-            "round {round}: raw {raw_rate:>10.0} msg/s ({:.2} s)   engine {engine_rate:>10.0} ev/s ({:.2} s, {:.2} CPU s)   engine/raw {:.2}   engine peak RSS {:.0} MiB",
+            "round {round}: raw {raw_rate:>10.0} msg/s ({:.2} s)   engine {engine_rate:>10.0} ev/s ({:.2} s, {:.2} CPU s)   engine/raw {:.2}   checkpoints off {off_rate:>10.0} ev/s, on/off {:.2}   engine peak RSS {:.0} MiB",
             raw.as_secs_f64(),
             engine.as_secs_f64(),
             cpu,
             engine_rate / raw_rate,
+            engine_rate / off_rate,
             peak as f64 / 1024.0
         );
+        on_off.push(engine_rate / off_rate);
         raw_rates.push(raw_rate);
         engine_rates.push(engine_rate);
         ratios.push(engine_rate / raw_rate);
     }
     println!(
-        "median: raw {:.0} msg/s, engine {:.0} ev/s, engine/raw {:.2}; engine peak RSS {:.0} MiB",
+        "median: raw {:.0} msg/s, engine {:.0} ev/s, engine/raw {:.2}, checkpoints every {} ms / off {:.2}; engine peak RSS {:.0} MiB",
         median(raw_rates),
         median(engine_rates),
         median(ratios),
+        args.checkpoint_interval_ms,
+        median(on_off),
         rss as f64 / 1024.0
     );
     Ok(())

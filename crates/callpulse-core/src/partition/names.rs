@@ -25,13 +25,12 @@ impl PartitionState {
     /// can go), for an event at `ts`.
     pub(super) fn queue_id(&mut self, name: &str, ts: Ts) -> Result<u32, Rejection> {
         let cap = self.policy.max_queues;
-        let policy = Arc::clone(&self.policy);
         // The partition's clock with this event applied. Idle is measured on it: a late
         // event still says the queue is in use now.
         let now = self.high_water.map_or(ts, |hw| hw.max(ts));
         let id = match self
             .queue_names
-            .id(name, cap, || policy.configures_queue(name))
+            .id(name, cap, || self.policy.configures_queue(name))
         {
             Some(id) => id,
             // The new name takes the evicted one's place (configured names past the cap
