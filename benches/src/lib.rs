@@ -1,5 +1,8 @@
-//! callpulse benchmark support: synthetic event mixes for the core benches, and the
-//! end-to-end load harness (`e2e-load`).
+//! callpulse benchmark support: synthetic event mixes for the core benches, the
+//! end-to-end load harness (`e2e-load`), and the naive baseline of the replay benchmark
+//! (`naive`, `replay-ratio`).
+
+pub mod naive;
 
 use callpulse_events::{
     AgentState, AgentStateChanged, CallAbandoned, CallAnswered, CallCompleted, CallQueued,
