@@ -1,5 +1,6 @@
 //! Core throughput: events applied per second on one core, mixed events across 100 queues;
-//! the decode step alone; and the cost of one snapshot.
+//! the decode step alone; the cost of one snapshot; and whether the per-event cost stays
+//! flat in the number of queues (10, 100, 1,000) and of windows (2 vs 6, same longest).
 
 use std::sync::Arc;
 
@@ -74,5 +75,55 @@ fn apply(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, apply);
+/// The same number of events over more queues, and under more windows: the per-event cost
+/// should not grow with either (a bucket ring is indexed, not scanned).
+fn scaling(c: &mut Criterion) {
+    let mut group = c.benchmark_group("apply_scaling");
+    group.throughput(Throughput::Elements(N as u64));
+    group.sample_size(10);
+    let run = |group: &mut criterion::BenchmarkGroup<'_, _>,
+               name: String,
+               policy: Arc<MetricsPolicy>,
+               events: &[callpulse_events::Envelope]| {
+        group.bench_function(name, |b| {
+            b.iter_batched(
+                || PartitionState::new(Arc::clone(&policy)),
+                |mut state| {
+                    for env in events {
+                        let _ = state.apply(env);
+                    }
+                    state
+                },
+                BatchSize::LargeInput,
+            );
+        });
+    };
+    let policy = Arc::new(MetricsPolicy::default());
+    for queues in [10, 100, 1_000] {
+        let events = mixed_events(N, queues, START);
+        run(
+            &mut group,
+            format!("queues_{queues}"),
+            Arc::clone(&policy),
+            &events,
+        );
+    }
+    let events = mixed_events(N, 100, START);
+    for windows in [vec![15, 60], vec![5, 10, 15, 20, 30, 60]] {
+        let policy = MetricsPolicy {
+            windows_mins: windows.clone(),
+            ..MetricsPolicy::default()
+        };
+        policy.validate().expect("policy");
+        run(
+            &mut group,
+            format!("windows_{}", windows.len()),
+            Arc::new(policy),
+            &events,
+        );
+    }
+    group.finish();
+}
+
+criterion_group!(benches, apply, scaling);
 criterion_main!(benches);

@@ -41,6 +41,10 @@ struct Args {
     /// The callpulse binary to measure.
     #[arg(long, default_value = "target/release/callpulse")]
     callpulse: String,
+    /// Write the generated events here and keep them (for a profiler), instead of a
+    /// temporary file.
+    #[arg(long, value_name = "FILE")]
+    keep: Option<std::path::PathBuf>,
 }
 
 /// (queue, minute) -> (offered, answered, abandoned), zero entries left out.
@@ -105,7 +109,10 @@ fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     let dir = std::env::temp_dir().join(format!("callpulse-replay-ratio-{}", std::process::id()));
     std::fs::create_dir_all(&dir)?;
-    let file = dir.join("events.ndjson");
+    let file = args
+        .keep
+        .clone()
+        .unwrap_or_else(|| dir.join("events.ndjson"));
     let report = dir.join("report.ndjson");
     // A fixed day, so every run replays the same history.
     let events = mixed_events(args.events, args.queues, Ts(1_764_547_200_000));
