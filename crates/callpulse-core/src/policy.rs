@@ -9,7 +9,7 @@ use crate::MAX_SL_THRESHOLDS;
 use crate::calendar::{Calendar, CalendarError};
 
 /// A policy value that cannot work.
-#[derive(Debug, Error, PartialEq, Eq)]
+#[derive(Debug, Error, PartialEq)]
 pub enum PolicyError {
     /// Windows must be whole multiples of the bucket width, non-empty and at most 24 h.
     #[error("invalid window list: {0}")]
@@ -20,6 +20,11 @@ pub enum PolicyError {
     /// A queue has no SL threshold or more than the supported number.
     #[error("queue {queue:?}: between 1 and {max} service-level thresholds are supported")]
     Thresholds { queue: String, max: usize },
+    /// The SL target is a ratio in (0, 1].
+    #[error(
+        "queue {queue:?}: sl_target {target} is not a ratio in (0, 1] (80 % is written 0.8)"
+    )]
+    SlTarget { queue: String, target: f64 },
     /// An idle name would be evicted while a window or a parked event still names it.
     #[error(
         "name_idle_secs must be at least {floor} (the longest window, and the orphan timeout plus two buckets)"
@@ -255,6 +260,13 @@ impl MetricsPolicy {
                     max: MAX_SL_THRESHOLDS,
                 });
             }
+            // A percentage (80) where a ratio (0.8) belongs would paint every queue red.
+            if !(policy.sl_target > 0.0 && policy.sl_target <= 1.0) {
+                return Err(PolicyError::SlTarget {
+                    queue: queue.to_owned(),
+                    target: policy.sl_target,
+                });
+            }
         }
         Ok(())
     }
@@ -391,6 +403,14 @@ mod tests {
             },
         );
         p.validate().expect("two thresholds fine");
+        // A percentage where a ratio belongs is refused, with the fix in the message.
+        let mut wrong = p.clone();
+        wrong.default_queue.sl_target = 80.0;
+        let error = wrong.validate().expect_err("80 is not a ratio");
+        assert!(matches!(error, PolicyError::SlTarget { .. }));
+        assert!(error.to_string().contains("0.8"), "{error}");
+        wrong.default_queue.sl_target = 0.0;
+        assert!(wrong.validate().is_err());
         assert_eq!(
             p.wait_bounds(p.queue("q")),
             [5, 10, 15, 20, 30, 45, 60, 90, 120, 180, 300, 600]
