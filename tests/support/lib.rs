@@ -574,7 +574,8 @@ pub fn check_docs_against(scrape: &Scrape) {
     let families = families(scrape);
     let reference = read("docs/metrics.md");
     let documented = metric_names(&reference);
-    for name in families.keys() {
+    // process_* is the standard process collector's, documented as one group.
+    for name in families.keys().filter(|n| n.starts_with("callpulse_")) {
         assert!(
             documented.contains(name),
             "{name} is exported but not in docs/metrics.md"

@@ -21,9 +21,7 @@ pub enum PolicyError {
     #[error("queue {queue:?}: between 1 and {max} service-level thresholds are supported")]
     Thresholds { queue: String, max: usize },
     /// The SL target is a ratio in (0, 1].
-    #[error(
-        "queue {queue:?}: sl_target {target} is not a ratio in (0, 1] (80 % is written 0.8)"
-    )]
+    #[error("queue {queue:?}: sl_target {target} is not a ratio in (0, 1] (80 % is written 0.8)")]
     SlTarget { queue: String, target: f64 },
     /// An idle name would be evicted while a window or a parked event still names it.
     #[error(

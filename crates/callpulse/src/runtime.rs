@@ -110,6 +110,13 @@ pub async fn run(
                 .context("while building the metrics collector")?,
         ))
         .context("while registering the metrics collector")?;
+    // The standard process_* series (CPU, resident memory, open files, threads, start
+    // time), which dashboards and alerts of any Rust or Go service already know.
+    registry
+        .register(Box::new(
+            prometheus::process_collector::ProcessCollector::for_self(),
+        ))
+        .context("while registering the process collector")?;
     let telemetry =
         ExportTelemetry::register(&registry).context("while registering export telemetry")?;
     let addr = listener

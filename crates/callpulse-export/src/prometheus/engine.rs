@@ -123,6 +123,13 @@ pub(super) const FAMILIES: &[Family] = &[
         },
     },
     Family {
+        name: "callpulse_build_info",
+        help: "Always 1; the running build's version in the label.",
+        kind: GAUGE,
+        labels: &["version"],
+        emit: |_, o| o.put(&[("version", env!("CARGO_PKG_VERSION"))], 1.0),
+    },
+    Family {
         name: "callpulse_owned_partitions",
         help: "Kafka partitions whose state this instance publishes.",
         kind: GAUGE,
