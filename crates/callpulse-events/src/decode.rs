@@ -1,8 +1,10 @@
 //! Bytes to [`Envelope`]: parsing and validation of one Kafka message.
 //!
-//! Decoding is two passes over the payload: a header pass (`type`, `event_id`, `ts`) that
-//! yields precise rejections, then the typed body for that `type`. Unknown extra fields are
-//! ignored (a tolerant reader), so producers can add fields without breaking older engines.
+//! A message is read in one pass where it can be (`decode/one_pass.rs`). One that does not
+//! read cleanly takes two passes over the payload: a header
+//! pass (`type`, `event_id`, `ts`) that yields precise rejections, then the typed body for
+//! that `type`; the rejection always comes from there. Unknown extra fields are ignored (a
+//! tolerant reader), so producers can add fields without breaking older engines.
 
 use std::borrow::Cow;
 
@@ -60,6 +62,26 @@ pub fn decode(payload: &[u8], now: Ts, limits: &DecodeLimits) -> Result<Envelope
     if payload.len() > limits.max_payload_bytes {
         return Err(Rejection::PayloadTooLarge(payload.len()));
     }
+    if let Some(kind) = one_pass::hinted_kind(payload) {
+        if let Some((event, event_id, ts)) = one_pass::read(kind, payload) {
+            let (event_id, ts) = header(event_id, ts, now, limits)?;
+            validate(&event, limits)?;
+            return Ok(Envelope {
+                event_id,
+                ts,
+                event,
+            });
+        }
+    }
+    decode_two_pass(payload, now, limits)
+}
+
+/// The two-pass decode: the header, then the body for its `type`. What [`decode`] falls
+/// back to, and the reference it is tested against.
+fn decode_two_pass(payload: &[u8], now: Ts, limits: &DecodeLimits) -> Result<Envelope, Rejection> {
+    if payload.len() > limits.max_payload_bytes {
+        return Err(Rejection::PayloadTooLarge(payload.len()));
+    }
     // serde reads a struct from a JSON array too (fields by position), so
     // `["call_queued", "id", ts]` would pass as a call; the contract says objects only.
     match payload.iter().find(|b| !b.is_ascii_whitespace()) {
@@ -71,17 +93,33 @@ pub fn decode(payload: &[u8], now: Ts, limits: &DecodeLimits) -> Result<Envelope
         }
         None => return Err(Rejection::MalformedJson("empty payload".to_owned())),
     }
-    let header: Header<'_> = serde_json::from_slice(payload).map_err(classify)?;
-    let kind_name = header
+    let header_fields: Header<'_> = serde_json::from_slice(payload).map_err(classify)?;
+    let kind_name = header_fields
         .kind
         .ok_or_else(|| Rejection::MissingField("type".to_owned()))?;
     let kind = EventKind::from_wire(&kind_name)
         .ok_or_else(|| Rejection::UnknownType(truncate(&kind_name, 64)))?;
-    let event_id = header.event_id.unwrap_or_default();
+    let (event_id, ts) = header(header_fields.event_id, header_fields.ts, now, limits)?;
+    let event = body(kind, payload)?;
+    validate(&event, limits)?;
+    Ok(Envelope {
+        event_id,
+        ts,
+        event,
+    })
+}
+
+/// The header's checks: an `event_id`, and a `ts` that parses and lies within the limits
+/// around `now`.
+fn header(
+    event_id: Option<Cow<'_, str>>,
+    ts: Option<Cow<'_, str>>,
+    now: Ts,
+    limits: &DecodeLimits,
+) -> Result<(String, Ts), Rejection> {
+    let event_id = event_id.unwrap_or_default();
     require("event_id", &event_id, limits)?;
-    let ts_text = header
-        .ts
-        .ok_or_else(|| Rejection::MissingField("ts".to_owned()))?;
+    let ts_text = ts.ok_or_else(|| Rejection::MissingField("ts".to_owned()))?;
     let ts = parse_ts(&ts_text)?;
     let offset_ms = ts.millis_since(now);
     let too_old = limits.max_past_ms.is_some_and(|max| -offset_ms > max);
@@ -91,13 +129,7 @@ pub fn decode(payload: &[u8], now: Ts, limits: &DecodeLimits) -> Result<Envelope
             offset_ms,
         });
     }
-    let event = body(kind, payload)?;
-    validate(&event, limits)?;
-    Ok(Envelope {
-        event_id: event_id.into_owned(),
-        ts,
-        event,
-    })
+    Ok((event_id.into_owned(), ts))
 }
 
 fn body(kind: EventKind, payload: &[u8]) -> Result<Event, Rejection> {
@@ -241,5 +273,6 @@ fn truncate(text: &str, max: usize) -> String {
     }
 }
 
+mod one_pass;
 #[cfg(test)]
 mod tests;

@@ -264,13 +264,103 @@ proptest! {
     #[test]
     fn wire_round_trip(event in arb_event(), id in "[a-z0-9]{1,20}", back in 0i64..3_600_000) {
         let env = Envelope { event_id: id, ts: Ts(NOW.0 - back), event };
-        let decoded = decode(env.to_json().as_bytes(), NOW, &DecodeLimits::default()).expect("round trip");
-        prop_assert_eq!(decoded, env);
+        let json = env.to_json();
+        let decoded = decode(json.as_bytes(), NOW, &DecodeLimits::default()).expect("round trip");
+        prop_assert_eq!(&decoded, &env);
+        // In one pass: the simulator's format is the fast path's, not its fallback.
+        let kind = super::one_pass::hinted_kind(json.as_bytes()).expect("type found");
+        let (event, _, _) = super::one_pass::read(kind, json.as_bytes()).expect("one pass");
+        prop_assert_eq!(event, env.event);
     }
 
     /// Arbitrary bytes never panic the decoder.
     #[test]
     fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..256)) {
         let _ = decode(&bytes, NOW, &DecodeLimits::default());
+    }
+}
+
+/// A JSON value for a field: a good string or number, or something wrong for it.
+fn arb_value() -> impl Strategy<Value = String> {
+    prop_oneof![
+        4 => "[a-z0-9_]{0,12}".prop_map(|s| format!("\"{s}\"")),
+        2 => Just("\"2026-11-26T11:59:00Z\"".to_owned()),
+        1 => Just("\"2026-11-26T11:59:00+01:00\"".to_owned()),
+        1 => Just("\"bad time\"".to_owned()),
+        1 => Just("\"with \\\"escape\\\" \\u00e9\"".to_owned()),
+        2 => (-5i64..100_000_000).prop_map(|n| n.to_string()),
+        1 => Just("1e400".to_owned()),
+        1 => Just("null".to_owned()),
+        1 => Just("true".to_owned()),
+        1 => Just("[1,[2]]".to_owned()),
+        1 => Just("{\"a\":{}}".to_owned()),
+        1 => Just("{\"type\":\"call_queued\"}".to_owned()),
+        1 => (1u8..=7).prop_map(|n| n.to_string()),
+    ]
+}
+
+/// A field name: every one the event kinds read, the header's, and an unknown one.
+fn arb_key() -> impl Strategy<Value = &'static str> {
+    proptest::sample::select(vec![
+        "event_id",
+        "ts",
+        "type",
+        "call_id",
+        "queue",
+        "agent_id",
+        "customer_id",
+        "priority",
+        "transferred_from",
+        "talk_ms",
+        "hold_ms",
+        "acw_ms",
+        "resolved",
+        "team",
+        "state",
+        "reason",
+        "ticket_id",
+        "channel",
+        "interaction_id",
+        "score",
+        "extra",
+        "typ\\u0065",
+    ])
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 2_000, ..ProptestConfig::default() })]
+
+    /// The one-pass decode is an optimisation only: on objects that lead with a `type`
+    /// (and on any other), with fields in any order, repeated, missing, mistyped or
+    /// unknown, it gives exactly what the two-pass decode gives, rejection reason and text
+    /// included.
+    #[test]
+    fn one_pass_gives_the_two_pass_result(
+        kind in proptest::sample::select(EventKind::ALL.to_vec()),
+        lead in prop_oneof![8 => Just(true), 1 => Just(false)],
+        fields in proptest::collection::vec((arb_key(), arb_value()), 0..12),
+        good in proptest::collection::vec(arb_event(), 1),
+        trailing in prop_oneof![6 => Just(""), 1 => Just(" "), 1 => Just(" x"), 1 => Just("}")],
+    ) {
+        // Half the time, start from a good event of any kind and mangle it.
+        let mut body: Vec<String> = Vec::new();
+        if lead {
+            body.push(format!("\"type\":\"{}\"", kind.as_str()));
+        }
+        let env = Envelope { event_id: "e".into(), ts: Ts(NOW.0 - 1_000), event: good[0].clone() };
+        let base = env.to_json();
+        let base = base.trim_start_matches('{').trim_end_matches('}');
+        let use_base = fields.len() % 2 == 0;
+        let mut extra: Vec<String> =
+            fields.iter().map(|(k, v)| format!("\"{k}\":{v}")).collect();
+        if use_base {
+            body = vec![base.to_owned()];
+        }
+        body.append(&mut extra);
+        let payload = format!("{{{}}}{trailing}", body.join(","));
+        let limits = DecodeLimits::default();
+        let got = decode(payload.as_bytes(), NOW, &limits);
+        let want = super::decode_two_pass(payload.as_bytes(), NOW, &limits);
+        prop_assert_eq!(got, want, "{}", payload);
     }
 }
