@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use callpulse_bench::mixed_events;
 use callpulse_core::{MetricsPolicy, PartitionState, Retired, Snapshot, Ts};
-use callpulse_events::{DecodeLimits, decode};
+use callpulse_events::{DecodeLimits, decode, decode_two_pass};
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
 
 const N: usize = 200_000;
@@ -40,6 +40,14 @@ fn apply(c: &mut Criterion) {
         b.iter(|| {
             for p in &payloads {
                 let _ = decode(p.as_bytes(), now, &limits);
+            }
+        });
+    });
+    // The two-pass decode it falls back to, as the baseline of the same run.
+    group.bench_function("decode_json_two_pass", |b| {
+        b.iter(|| {
+            for p in &payloads {
+                let _ = decode_two_pass(p.as_bytes(), now, &limits);
             }
         });
     });

@@ -77,8 +77,16 @@ pub fn decode(payload: &[u8], now: Ts, limits: &DecodeLimits) -> Result<Envelope
 }
 
 /// The two-pass decode: the header, then the body for its `type`. What [`decode`] falls
-/// back to, and the reference it is tested against.
-fn decode_two_pass(payload: &[u8], now: Ts, limits: &DecodeLimits) -> Result<Envelope, Rejection> {
+/// back to, the reference it is tested against, and the baseline it is benchmarked
+/// against; same results, slower.
+///
+/// # Errors
+/// As [`decode`].
+pub fn decode_two_pass(
+    payload: &[u8],
+    now: Ts,
+    limits: &DecodeLimits,
+) -> Result<Envelope, Rejection> {
     if payload.len() > limits.max_payload_bytes {
         return Err(Rejection::PayloadTooLarge(payload.len()));
     }
