@@ -32,12 +32,18 @@ pub(super) fn hinted_kind(payload: &[u8]) -> Option<EventKind> {
     if payload.get(i) != Some(&b'{') {
         return None;
     }
-    const KEY: &[u8] = b"\"type\"";
-    i += payload
-        .get(i..)?
-        .windows(KEY.len())
-        .position(|w| w == KEY)?
-        + KEY.len();
+    // Quote by quote: the bytes after one either are `type"` or are skipped.
+    let hay = payload.get(i..)?;
+    let mut from = 0;
+    let key = loop {
+        let quote = from + hay.get(from..)?.iter().position(|b| *b == b'"')?;
+        let next = hay.get(quote + 1..quote + 6)?;
+        if <[u8; 5]>::try_from(next).ok()? == *b"type\"" {
+            break quote;
+        }
+        from = quote + 1;
+    };
+    i += key + 6;
     ws(&mut i);
     if payload.get(i) != Some(&b':') {
         return None;
