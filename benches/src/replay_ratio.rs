@@ -135,20 +135,18 @@ fn main() -> anyhow::Result<()> {
         file.display()
     );
 
+    let report_args = [
+        "--report",
+        "1m",
+        "--attribute-to",
+        "event",
+        "--out",
+        &report_s,
+        &file_s,
+    ];
     // The same job, the same figures.
     let baseline = naive::run(BufReader::new(std::fs::File::open(&file)?));
-    replay(
-        &args.callpulse,
-        &[
-            "--report",
-            "1m",
-            "--attribute-to",
-            "event",
-            "--out",
-            &report_s,
-            &file_s,
-        ],
-    )?;
+    replay(&args.callpulse, &report_args)?;
     let (want, got) = (naive_minutes(&baseline), report_minutes(&report)?);
     if want != got {
         let differ = want.iter().filter(|(k, v)| got.get(*k) != Some(*v)).count();
@@ -172,19 +170,8 @@ fn main() -> anyhow::Result<()> {
         let naive_s = start.elapsed().as_secs_f64();
         std::hint::black_box(run.rows.len());
         let snap_s = replay(&args.callpulse, &[&file_s])?;
-        let report_s2 = replay(
-            &args.callpulse,
-            &[
-                "--report",
-                "1m",
-                "--attribute-to",
-                "event",
-                "--out",
-                &report_s,
-                &file_s,
-            ],
-        )?;
-        let (naive_rate, snap_rate, report_rate) = (n / naive_s, n / snap_s, n / report_s2);
+        let report_secs = replay(&args.callpulse, &report_args)?;
+        let (naive_rate, snap_rate, report_rate) = (n / naive_s, n / snap_s, n / report_secs);
         println!(
             "round {round}: naive {naive_rate:>10.0} ev/s   replay {snap_rate:>10.0} ev/s ({:.2}x)   replay --report 1m {report_rate:>10.0} ev/s ({:.2}x)",
             snap_rate / naive_rate,

@@ -73,7 +73,7 @@ pub fn decode(payload: &[u8], now: Ts, limits: &DecodeLimits) -> Result<Envelope
             });
         }
     }
-    decode_two_pass(payload, now, limits)
+    two_pass(payload, now, limits)
 }
 
 /// The two-pass decode: the header, then the body for its `type`. What [`decode`] falls
@@ -90,6 +90,11 @@ pub fn decode_two_pass(
     if payload.len() > limits.max_payload_bytes {
         return Err(Rejection::PayloadTooLarge(payload.len()));
     }
+    two_pass(payload, now, limits)
+}
+
+/// [`decode_two_pass`] past the size check, which [`decode`] has made already.
+fn two_pass(payload: &[u8], now: Ts, limits: &DecodeLimits) -> Result<Envelope, Rejection> {
     // serde reads a struct from a JSON array too (fields by position), so
     // `["call_queued", "id", ts]` would pass as a call; the contract says objects only.
     match payload.iter().find(|b| !b.is_ascii_whitespace()) {

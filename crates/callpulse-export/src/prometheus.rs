@@ -210,6 +210,26 @@ impl Collector for SnapshotCollector {
     }
 }
 
+/// A partition that applied the JSON events `lines`, decoded at `now` (for tests).
+#[cfg(test)]
+fn applied<L: AsRef<str>>(
+    policy: &Arc<callpulse_core::MetricsPolicy>,
+    lines: impl IntoIterator<Item = L>,
+    now: callpulse_core::Ts,
+) -> callpulse_core::PartitionState {
+    let mut part = callpulse_core::PartitionState::new(Arc::clone(policy));
+    for line in lines {
+        let env = callpulse_events::decode(
+            line.as_ref().as_bytes(),
+            now,
+            &callpulse_events::DecodeLimits::default(),
+        )
+        .expect("valid");
+        part.apply(&env).expect("applied");
+    }
+    part
+}
+
 #[cfg(test)]
 mod tests {
     use std::collections::BTreeSet;
@@ -265,16 +285,7 @@ mod tests {
             r#"{"type":"ticket_first_response","event_id":"10","ts":"2025-11-26T11:46:00Z","ticket_id":"t1","agent_id":"a"}"#,
             r#"{"type":"ticket_resolved","event_id":"11","ts":"2025-11-26T11:47:00Z","ticket_id":"t1","agent_id":"a"}"#,
         ];
-        let mut part = callpulse_core::PartitionState::new(Arc::clone(&policy));
-        for line in lines {
-            let env = callpulse_events::decode(
-                line.as_bytes(),
-                now,
-                &callpulse_events::DecodeLimits::default(),
-            )
-            .expect("valid");
-            part.apply(&env).expect("applied");
-        }
+        let mut part = applied(&policy, lines, now);
         let mut fcr = callpulse_core::FcrTracker::for_policy(&policy);
         fcr.apply_all(part.drain_fcr_facts());
         let parts = [Arc::new(part.snapshot(now))];

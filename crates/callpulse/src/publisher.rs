@@ -162,17 +162,12 @@ impl Merger {
     /// `snapshot` itself) without the queues and teams whose series are withheld, copied
     /// only when some are.
     fn published(&mut self, mut snapshot: Snapshot, own: Option<Snapshot>) -> Published {
+        self.labels.update(own.as_ref().unwrap_or(&snapshot));
         let mut own = match own {
             Some(own) => own,
-            None => {
-                self.labels.update(&snapshot);
-                if !self.labels.withholds() {
-                    return Published::new(snapshot);
-                }
-                snapshot.clone()
-            }
+            None if !self.labels.withholds() => return Published::new(snapshot),
+            None => snapshot.clone(),
         };
-        self.labels.update(&own);
         self.labels.withhold(&mut own);
         snapshot.engine.queues_withheld = own.engine.queues_withheld;
         snapshot.engine.teams_withheld = own.engine.teams_withheld;

@@ -198,17 +198,7 @@ fn live_and_report_share_one_fcr_definition() {
         .map(|(_, v)| (v.totals.eligible, v.totals.success))
         .expect("queue q");
     // The report over the same history.
-    let spec = ReportSpec {
-        interval_secs: 86_400,
-        calendar: Calendar::utc(),
-        attribution: Attribution::Offered,
-        sl_thresholds_override: None,
-    };
-    let mut builder = ReportBuilder::new(Arc::clone(&policy), spec);
-    for env in &envs {
-        builder.apply(env).expect("applied");
-    }
-    let (rows, _) = builder.finish();
+    let rows = day_rows(&policy, &envs, Attribution::Offered);
     let report = rows
         .iter()
         .filter(|r| r.queue == "q")
@@ -240,17 +230,7 @@ fn live_and_report_count_transfers_alike() {
     let parts = [Arc::new(part.snapshot(end))];
     let snap = crate::Snapshot::build(1, end, &parts, &crate::Retired::default(), &policy);
     let today = policy.windows_mins.len() + 1;
-    let spec = ReportSpec {
-        interval_secs: 86_400,
-        calendar: Calendar::utc(),
-        attribution: Attribution::Event,
-        sl_thresholds_override: None,
-    };
-    let mut builder = ReportBuilder::new(Arc::clone(&policy), spec);
-    for env in &envs {
-        builder.apply(env).expect("applied");
-    }
-    let (rows, _) = builder.finish();
+    let rows = day_rows(&policy, &envs, Attribution::Event);
     let figures = |m: &WindowMetrics| {
         (
             m.offered,
@@ -287,6 +267,25 @@ fn decode_all(lines: &[&str]) -> Vec<Envelope> {
         .iter()
         .map(|l| decode(l.as_bytes(), Ts(i64::MAX / 4), &limits).expect("valid"))
         .collect()
+}
+
+/// The one-day rows of a report over `envs`, by `attribution`.
+fn day_rows(
+    policy: &Arc<MetricsPolicy>,
+    envs: &[Envelope],
+    attribution: Attribution,
+) -> Vec<ReportRow> {
+    let spec = ReportSpec {
+        interval_secs: 86_400,
+        calendar: Calendar::utc(),
+        attribution,
+        sl_thresholds_override: None,
+    };
+    let mut builder = ReportBuilder::new(Arc::clone(policy), spec);
+    for env in envs {
+        builder.apply(env).expect("applied");
+    }
+    builder.finish().0
 }
 
 /// One live partition that applied `envs`.
@@ -336,17 +335,7 @@ fn a_contact_named_last_is_still_followed_in_any_arrival_order() {
                     .iter()
                     .map(|(_, v)| v.totals.eligible)
                     .sum();
-                let spec = ReportSpec {
-                    interval_secs: 86_400,
-                    calendar: Calendar::utc(),
-                    attribution: Attribution::Event,
-                    sl_thresholds_override: None,
-                };
-                let mut builder = ReportBuilder::new(Arc::clone(&policy), spec);
-                for env in &envs {
-                    builder.apply(env).expect("applied");
-                }
-                let (rows, _) = builder.finish();
+                let rows = day_rows(&policy, &envs, Attribution::Event);
                 let report: u64 = rows
                     .iter()
                     .filter(|r| r.queue != CENTER)

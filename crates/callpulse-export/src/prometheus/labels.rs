@@ -105,7 +105,7 @@ impl LabelCap {
 
 #[cfg(test)]
 mod tests {
-    use callpulse_core::{PartitionState, QueuePolicy, Retired, Ts};
+    use callpulse_core::{QueuePolicy, Retired, Ts};
 
     use super::*;
 
@@ -125,26 +125,18 @@ mod tests {
     fn snapshot(names: &[&str]) -> Snapshot {
         let policy = policy();
         let now = Ts(1_764_158_400_000);
-        let mut part = PartitionState::new(Arc::clone(&policy));
-        for (i, name) in names.iter().enumerate() {
+        let lines = names.iter().enumerate().flat_map(|(i, name)| {
             let team = if *name == "vip" { "vip-team" } else { name };
-            for line in [
+            [
                 format!(
                     r#"{{"type":"call_queued","event_id":"q{i}","ts":"2025-11-26T11:50:00Z","call_id":"c{i}","queue":"{name}"}}"#
                 ),
                 format!(
                     r#"{{"type":"agent_state","event_id":"a{i}","ts":"2025-11-26T11:50:00Z","agent_id":"a{i}","team":"{team}","state":"available"}}"#
                 ),
-            ] {
-                let env = callpulse_events::decode(
-                    line.as_bytes(),
-                    now,
-                    &callpulse_events::DecodeLimits::default(),
-                )
-                .expect("valid");
-                part.apply(&env).expect("applied");
-            }
-        }
+            ]
+        });
+        let mut part = super::super::applied(&policy, lines, now);
         let parts = [Arc::new(part.snapshot(now))];
         Snapshot::build(1, now, &parts, &Retired::default(), &policy)
     }
