@@ -7,6 +7,7 @@
 mod broker_restart;
 mod crash;
 mod demo_smoke;
+mod feed_v2;
 mod known_events;
 mod offsets;
 mod outage;

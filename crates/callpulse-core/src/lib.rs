@@ -60,7 +60,7 @@ pub use partition::{Applied, PartitionCounters, PartitionSnapshot, PartitionStat
 pub use policy::{MetricsPolicy, PolicyError, QueuePolicy, SlFormula};
 pub use report::{Attribution, ReportBuilder, ReportCounters, ReportRow, ReportSpec};
 pub use snapshot::{
-    CenterView, EngineView, FcrView, FcrWindow, QueueView, Retired, SharedBody, SharedPart,
+    CHECKS, CenterView, Check, Level, QueueStatus, EngineView, FcrView, FcrWindow, QueueView, Retired, SharedBody, SharedPart,
     SharedRef, Snapshot, SourceView, StaffingView, TeamView, TeamWindow, TicketView, TicketWindow,
     WINDOW_FIGURES, WINDOW_FIGURES_BY_THRESHOLD, WindowMetrics,
 };

@@ -23,6 +23,14 @@ pub enum PolicyError {
     /// The SL target is a ratio in (0, 1].
     #[error("queue {queue:?}: sl_target {target} is not a ratio in (0, 1] (80 % is written 0.8)")]
     SlTarget { queue: String, target: f64 },
+    /// An alert limit that can never or always fire.
+    #[error("queue {queue:?}: {key} = {value} {expected}")]
+    AlertLimit {
+        queue: String,
+        key: &'static str,
+        value: f64,
+        expected: &'static str,
+    },
     /// An idle name would be evicted while a window or a parked event still names it.
     #[error(
         "name_idle_secs must be at least {floor} (the longest window, and the orphan timeout plus two buckets)"
@@ -55,6 +63,18 @@ pub struct QueuePolicy {
     /// Per-priority first-response targets (priority "0".."9" -> seconds), overriding
     /// `ticket_first_response_secs` for tickets of that priority.
     pub ticket_first_response_by_priority: BTreeMap<String, u32>,
+    /// The service level (first threshold, over `metrics.alert_window_mins`) is "at risk"
+    /// below `sl_target + sl_at_risk_margin`, and in breach below `sl_target`.
+    pub sl_at_risk_margin: f64,
+    /// A ratio (service level, abandonment) over fewer calls than this is shown but never
+    /// judged: the queue's status says `quiet` rather than paint one call red or green.
+    pub alert_min_calls: u32,
+    /// A call waiting longer than this (s) puts the queue in breach; longer than the first
+    /// SL threshold, at risk.
+    pub longest_wait_alert_secs: u32,
+    /// Abandonment rate (over `metrics.alert_window_mins`) above which the queue is in
+    /// breach; above `sl_at_risk_margin` less than this, at risk.
+    pub abandon_rate_alert: f64,
 }
 
 impl Default for QueuePolicy {
@@ -68,7 +88,47 @@ impl Default for QueuePolicy {
             team: None,
             ticket_first_response_secs: 4 * 3600,
             ticket_first_response_by_priority: BTreeMap::new(),
+            sl_at_risk_margin: 0.05,
+            alert_min_calls: 10,
+            longest_wait_alert_secs: 120,
+            abandon_rate_alert: 0.1,
         }
+    }
+}
+
+impl QueuePolicy {
+    fn check_alert_limits(&self, queue: &str) -> Result<(), PolicyError> {
+        let fail = |key, value: f64, expected| {
+            Err(PolicyError::AlertLimit {
+                queue: queue.to_owned(),
+                key,
+                value,
+                expected,
+            })
+        };
+        if !(0.0..1.0).contains(&self.sl_at_risk_margin) {
+            return fail(
+                "sl_at_risk_margin",
+                self.sl_at_risk_margin,
+                "is not a ratio in [0, 1)",
+            );
+        }
+        if !(self.abandon_rate_alert > 0.0 && self.abandon_rate_alert <= 1.0) {
+            return fail(
+                "abandon_rate_alert",
+                self.abandon_rate_alert,
+                "is not a ratio in (0, 1] (10 % is written 0.1)",
+            );
+        }
+        let first = self.sl_thresholds_secs.first().copied().unwrap_or(0);
+        if self.longest_wait_alert_secs < first {
+            return fail(
+                "longest_wait_alert_secs",
+                f64::from(self.longest_wait_alert_secs),
+                "is below the first SL threshold (it is the breach limit; the threshold is the at-risk one)",
+            );
+        }
+        Ok(())
     }
 }
 
@@ -161,6 +221,9 @@ pub struct MetricsPolicy {
     /// The window (one of `windows_mins`) whose arrival rate and AHT feed the Erlang C
     /// staffing figures.
     pub staffing_window_mins: u32,
+    /// The window (one of `windows_mins`) each queue's status (ok, at risk, breach) and the
+    /// feed's alert events judge the service level and abandonment over.
+    pub alert_window_mins: u32,
     /// First contact resolution: a completed contact is resolved first time when the same
     /// customer makes no further contact (any channel) within this many seconds.
     pub fcr_window_secs: u32,
@@ -202,6 +265,7 @@ impl Default for MetricsPolicy {
             timezone: "UTC".into(),
             interval_mins: 30,
             staffing_window_mins: 15,
+            alert_window_mins: 15,
             fcr_window_secs: 24 * 3600,
             max_fcr_customers: 2_000_000,
             future_skew_secs: default_future_skew_secs(),
@@ -235,6 +299,12 @@ impl MetricsPolicy {
                 self.staffing_window_mins
             )));
         }
+        if !self.windows_mins.contains(&self.alert_window_mins) {
+            return Err(PolicyError::Windows(format!(
+                "alert_window_mins {} is not one of windows_mins",
+                self.alert_window_mins
+            )));
+        }
         let longest_secs = self.windows_mins.iter().max().map_or(0, |m| m * 60);
         let idle_floor = longest_secs.max(
             self.orphan_timeout_secs
@@ -265,6 +335,7 @@ impl MetricsPolicy {
                     target: policy.sl_target,
                 });
             }
+            policy.check_alert_limits(queue)?;
         }
         Ok(())
     }
@@ -414,5 +485,29 @@ mod tests {
             [5, 10, 15, 20, 30, 45, 60, 90, 120, 180, 300, 600]
         );
         assert_eq!(p.queue("other").sl_thresholds_secs, [20]);
+    }
+
+    #[test]
+    fn alert_limits_are_checked() {
+        let ok = MetricsPolicy::default();
+        for (edit, key) in [
+            (
+                (|q: &mut QueuePolicy| q.abandon_rate_alert = 10.0) as fn(&mut QueuePolicy),
+                "abandon_rate_alert",
+            ),
+            (|q| q.sl_at_risk_margin = 1.0, "sl_at_risk_margin"),
+            (|q| q.longest_wait_alert_secs = 5, "longest_wait_alert_secs"),
+        ] {
+            let mut p = ok.clone();
+            let mut queue = QueuePolicy::default();
+            edit(&mut queue);
+            p.queues.insert("sales".into(), queue);
+            let error = p.validate().expect_err(key);
+            let text = error.to_string();
+            assert!(text.contains(key) && text.contains("sales"), "{text}");
+        }
+        let mut p = ok;
+        p.alert_window_mins = 7;
+        assert!(matches!(p.validate(), Err(PolicyError::Windows(_))));
     }
 }

@@ -321,7 +321,7 @@ impl Snapshot {
             policy,
             &labels,
         );
-        let queues = queues
+        let mut queues: Vec<QueueView> = queues
             .into_iter()
             .map(|(name, mut acc)| {
                 acc.windows.resize_with(labels.len(), CallAgg::default);
@@ -355,6 +355,7 @@ impl Snapshot {
                     counted: less(retired.restored_queues.get(&name)),
                     staffing: staffing(policy, queue_policy, &labels, &acc.windows, at, &teams),
                     fcr: None,
+                    status: QueueStatus::default(),
                     tickets: acc.tickets.as_ref().map(|(windows, live)| TicketView {
                         live: *live,
                         windows: labels
@@ -367,6 +368,14 @@ impl Snapshot {
                 }
             })
             .collect();
+        let alert_window = policy
+            .windows_mins
+            .iter()
+            .position(|m| *m == policy.alert_window_mins)
+            .unwrap_or(0);
+        for queue in &mut queues {
+            queue.status = QueueStatus::judge(queue, alert_window, policy.queue(&queue.queue));
+        }
         let teams = teams
             .into_iter()
             .map(|(team, s)| TeamView {
@@ -443,6 +452,7 @@ mod derive;
 mod fcr;
 mod figures;
 mod shared;
+mod status;
 mod views;
 
 use derive::{staffing, team_rollup, ticket_window, totals_view};
@@ -450,6 +460,7 @@ pub(crate) use figures::window_metrics;
 pub use figures::{WINDOW_FIGURES, WINDOW_FIGURES_BY_THRESHOLD, WindowMetrics};
 use figures::{avg_s, ratio, secs};
 pub use shared::{SharedBody, SharedPart, SharedRef};
+pub use status::{CHECKS, Check, Level, QueueStatus};
 pub use views::{
     CenterView, ChannelCounts, FcrView, FcrWindow, QueueView, StaffingView, TeamView, TeamWindow,
     TicketView, TicketWindow, TotalsView,

@@ -1,6 +1,16 @@
 //! The `[export]` configuration section.
 
 use serde::{Deserialize, Serialize};
+use thiserror::Error;
+
+/// An `[export]` value that cannot work.
+#[derive(Debug, Error, PartialEq, Eq)]
+#[error("export.{key} = {value} {expected}")]
+pub struct ExportConfigError {
+    pub key: &'static str,
+    pub value: String,
+    pub expected: &'static str,
+}
 
 /// How the HTTP server listens and treats its clients.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -16,8 +26,11 @@ pub struct ExportConfig {
     pub ws_send_timeout_ms: u64,
     /// Per-client cap on bytes buffered for writing; past it the client is disconnected.
     pub ws_max_write_buffer_bytes: usize,
-    /// Largest frame accepted from a client (bytes); clients only send pings and closes.
+    /// Largest frame accepted from a client (bytes): v2 subscriptions, pings and closes.
     pub ws_max_message_bytes: usize,
+    /// A v2 client that has had no frame for this long (ms) gets a heartbeat, so it can
+    /// tell a quiet feed from a dead connection (and the server finds dead clients).
+    pub ws_heartbeat_ms: u64,
     /// Whole-request timeout for plain HTTP endpoints (ms).
     pub request_timeout_ms: u64,
     /// Queues, and teams, the configuration does not name that get series on `/metrics`
@@ -33,9 +46,73 @@ impl Default for ExportConfig {
             ws_max_clients: 256,
             ws_send_timeout_ms: 5_000,
             ws_max_write_buffer_bytes: 8 * 1024 * 1024,
-            ws_max_message_bytes: 4 * 1024,
+            ws_max_message_bytes: 64 * 1024,
+            ws_heartbeat_ms: 5_000,
             request_timeout_ms: 10_000,
             max_unconfigured_labels: 50,
         }
+    }
+}
+
+impl ExportConfig {
+    /// Checks the values the server relies on.
+    ///
+    /// # Errors
+    /// The first value out of range, with the key and what is expected.
+    pub fn validate(&self) -> Result<(), ExportConfigError> {
+        let fail = |key, value: &dyn ToString, expected| {
+            Err(ExportConfigError {
+                key,
+                value: value.to_string(),
+                expected,
+            })
+        };
+        if self.ws_max_clients == 0 {
+            return fail("ws_max_clients", &0, "must be at least 1");
+        }
+        if self.ws_send_timeout_ms == 0 {
+            return fail("ws_send_timeout_ms", &0, "must be at least 1");
+        }
+        if self.ws_heartbeat_ms < 100 {
+            return fail(
+                "ws_heartbeat_ms",
+                &self.ws_heartbeat_ms,
+                "must be at least 100 (a heartbeat is a frame)",
+            );
+        }
+        if self.ws_max_write_buffer_bytes < 64 * 1024 {
+            return fail(
+                "ws_max_write_buffer_bytes",
+                &self.ws_max_write_buffer_bytes,
+                "must be at least 65536 (one snapshot frame must fit)",
+            );
+        }
+        if self.ws_max_message_bytes < 1024 {
+            return fail(
+                "ws_max_message_bytes",
+                &self.ws_max_message_bytes,
+                "must be at least 1024 (a subscription must fit)",
+            );
+        }
+        if self.request_timeout_ms == 0 {
+            return fail("request_timeout_ms", &0, "must be at least 1");
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_pass_and_a_zero_heartbeat_is_named() {
+        ExportConfig::default().validate().expect("defaults");
+        let config = ExportConfig {
+            ws_heartbeat_ms: 0,
+            ..ExportConfig::default()
+        };
+        let error = config.validate().expect_err("0 ms heartbeat");
+        assert!(error.to_string().starts_with("export.ws_heartbeat_ms = 0"), "{error}");
     }
 }

@@ -14,6 +14,9 @@ pub enum ApiError {
     /// The named resource (e.g. a queue) does not exist.
     #[error("{0} not found")]
     NotFound(String),
+    /// The request cannot be served as asked; the message says why.
+    #[error("bad request: {0}")]
+    BadRequest(String),
     /// The server cannot serve this now (not ready, too many clients).
     #[error("service unavailable: {0}")]
     Unavailable(String),
@@ -26,6 +29,7 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let status = match &self {
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
+            ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(detail) => {
                 error!(detail, "internal error serving a request");

@@ -10,13 +10,14 @@
 //! **Each family is declared once**, as one [`Family`] row: its name, help, type, labels
 //! and the function that reads its values from a snapshot. The descriptors, the scrape and
 //! the checks against `docs/metrics.md` all come from the rows, one table per topic:
-//! `calls.rs` (queue call figures), `tickets.rs`, `fcr.rs`, `agents.rs` (teams), `engine.rs`.
+//! `calls.rs` (queue call figures), `status.rs` (queue checks), `tickets.rs`, `fcr.rs`, `agents.rs` (teams), `engine.rs`.
 
 mod agents;
 mod calls;
 mod engine;
 mod fcr;
 mod labels;
+mod status;
 mod tickets;
 
 use std::collections::HashMap;
@@ -47,6 +48,7 @@ pub(crate) struct Family {
 pub(crate) fn families() -> impl Iterator<Item = &'static Family> {
     [
         calls::FAMILIES,
+        status::FAMILIES,
         tickets::FAMILIES,
         fcr::FAMILIES,
         agents::FAMILIES,
@@ -212,7 +214,7 @@ impl Collector for SnapshotCollector {
 
 /// A partition that applied the JSON events `lines`, decoded at `now` (for tests).
 #[cfg(test)]
-fn applied<L: AsRef<str>>(
+pub(crate) fn applied<L: AsRef<str>>(
     policy: &Arc<callpulse_core::MetricsPolicy>,
     lines: impl IntoIterator<Item = L>,
     now: callpulse_core::Ts,

@@ -7,6 +7,8 @@ use arc_swap::ArcSwap;
 use callpulse_core::Snapshot;
 use tokio::sync::watch;
 
+use crate::feed::Parts;
+
 /// The one snapshot every reader sees now.
 ///
 /// **Lock-free for readers and the writer:** the snapshot is an `ArcSwap` (a load is an
@@ -55,6 +57,8 @@ pub struct Published {
     pub snapshot: Snapshot,
     /// `snapshot` as JSON.
     pub json: Arc<str>,
+    /// `snapshot` cut into the pieces `/ws` v2 frames are assembled from.
+    pub feed: Parts,
     /// This instance's own partitions, when `snapshot` also holds other instances': what
     /// `/metrics` exports, so that PromQL `sum()` across instances counts each once.
     own: Option<Snapshot>,
@@ -79,10 +83,19 @@ impl Published {
         // fail, and a non-finite float would serialize as null rather than fail.
         let json = serde_json::to_string(&snapshot).unwrap_or_else(|_| "{}".to_owned());
         Published {
+            feed: Parts::new(&snapshot),
             snapshot,
             json: Arc::from(json),
             own: None,
         }
+    }
+
+    /// Links the feed's pieces to the previous tick's, so that `/ws` v2 clients get only
+    /// what changed and the alert events of this tick. Without it every piece counts as
+    /// changed (correct, only larger). Call it off the async runtime: it compares every
+    /// piece.
+    pub fn follow(&mut self, prev: &Published) {
+        self.feed.follow(&prev.feed, &self.snapshot);
     }
 
     /// The WebSocket frame for this snapshot: `kind` is `snapshot` (first frame) or `update`.

@@ -9,8 +9,10 @@ pub struct ExportTelemetry {
     pub ws_clients: IntGauge,
     /// Frames sent to WebSocket clients.
     pub ws_frames: IntCounter,
-    /// Clients disconnected by the server, by reason (slow, buffer_full, too_many, error).
+    /// Clients disconnected by the server, by reason (slow, send_error, too_many, too_large).
     pub ws_dropped: IntCounterVec,
+    /// v2 client messages the server could not act on (answered with an `error` frame).
+    pub ws_refused: IntCounter,
 }
 
 impl ExportTelemetry {
@@ -31,16 +33,22 @@ impl ExportTelemetry {
             ),
             &["reason"],
         )?;
+        let ws_refused = IntCounter::new(
+            "callpulse_ws_messages_refused_total",
+            "WebSocket client messages refused (malformed, unknown type, bad subscription).",
+        )?;
+        registry.register(Box::new(ws_refused.clone()))?;
         registry.register(Box::new(ws_clients.clone()))?;
         registry.register(Box::new(ws_frames.clone()))?;
         registry.register(Box::new(ws_dropped.clone()))?;
-        for reason in ["slow", "send_error", "too_many"] {
+        for reason in ["slow", "send_error", "too_many", "too_large"] {
             ws_dropped.with_label_values(&[reason]);
         }
         Ok(ExportTelemetry {
             ws_clients,
             ws_frames,
             ws_dropped,
+            ws_refused,
         })
     }
 }

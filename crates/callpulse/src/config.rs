@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use std::path::Path;
 
 use callpulse_core::{MetricsPolicy, PolicyError};
-use callpulse_export::ExportConfig;
+use callpulse_export::{ExportConfig, ExportConfigError};
 use callpulse_ingest::IngestConfig;
 use callpulse_sim::SimConfig;
 use serde::{Deserialize, Serialize};
@@ -34,6 +34,9 @@ pub enum ConfigError {
     /// The metric policy is inconsistent.
     #[error("invalid metrics policy")]
     Policy(#[from] PolicyError),
+    /// An `[export]` value is out of range.
+    #[error("invalid configuration")]
+    Export(#[from] ExportConfigError),
 }
 
 /// Every section.
@@ -89,6 +92,7 @@ impl Config {
         config.metrics.future_skew_secs =
             u32::try_from(config.ingest.max_future_secs).unwrap_or(u32::MAX);
         config.metrics.validate()?;
+        config.export.validate()?;
         Ok(config)
     }
 }

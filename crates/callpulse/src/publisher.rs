@@ -169,6 +169,17 @@ impl Merger {
             None => snapshot.clone(),
         };
         self.labels.withhold(&mut own);
+        // A status is a judgement, not a sum: every instance exports the whole center's, so
+        // `max by (queue)` across instances is the center's and a queue split over
+        // partitions is never judged on a part of its calls.
+        // Both lists are sorted by name: one merge pass.
+        let mut whole = snapshot.queues.iter().peekable();
+        for queue in &mut own.queues {
+            while whole.next_if(|w| w.queue < queue.queue).is_some() {}
+            if let Some(w) = whole.peek().filter(|w| w.queue == queue.queue) {
+                queue.status = w.status.clone();
+            }
+        }
         snapshot.engine.queues_withheld = own.engine.queues_withheld;
         snapshot.engine.teams_withheld = own.engine.teams_withheld;
         Published::with_own(snapshot, Some(own))
@@ -188,8 +199,10 @@ impl Merger {
 
     /// Merges on a blocking thread and publishes; hands the merger back.
     async fn publish(mut self, latest: &Latest, tick: Tick, wall: Ts) -> anyhow::Result<Self> {
+        let prev = latest.load();
         let (merger, published) = tokio::task::spawn_blocking(move || {
-            let published = self.merge(tick, wall);
+            let mut published = self.merge(tick, wall);
+            published.follow(&prev);
             (self, published)
         })
         .await

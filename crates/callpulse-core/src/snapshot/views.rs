@@ -6,6 +6,7 @@ use std::sync::Arc;
 use serde::Serialize;
 
 use super::WindowMetrics;
+use super::status::QueueStatus;
 use crate::occupancy::StateTimeView;
 use crate::tickets::TicketLive;
 
@@ -54,6 +55,8 @@ pub struct QueueView {
     /// Customer-based first contact resolution, for a queue with completed contacts of known
     /// customers.
     pub fcr: Option<FcrView>,
+    /// The figures judged against the queue's limits (ok, quiet, at risk, breach).
+    pub status: QueueStatus,
 }
 
 /// A queue's first contact resolution (see `fcr.rs`).
