@@ -97,9 +97,16 @@ async fn subscriptions_deltas_heartbeats_and_the_size_cap() {
     let url = format!("{base}?protocol=2&queues=q001,q002&sections=queues,center,alerts");
     let (mut ws, _) = tokio_tungstenite::connect_async(&url).await.expect("v2");
     let hello = next_json(&mut ws).await;
-    assert_eq!((hello["type"].as_str(), hello["protocol"].as_u64()), (Some("hello"), Some(2)));
+    assert_eq!(
+        (hello["type"].as_str(), hello["protocol"].as_u64()),
+        (Some("hello"), Some(2))
+    );
     let snapshot = next_of(&mut ws, "snapshot").await;
-    let queues: Vec<&String> = snapshot["queues"].as_object().expect("queues").keys().collect();
+    let queues: Vec<&String> = snapshot["queues"]
+        .as_object()
+        .expect("queues")
+        .keys()
+        .collect();
     assert_eq!(queues, ["q001", "q002"]);
     assert_eq!(snapshot["queues"]["q001"]["waiting"], 1);
     assert!(snapshot.get("teams").is_none() && snapshot.get("agents").is_none());
@@ -136,7 +143,11 @@ async fn subscriptions_deltas_heartbeats_and_the_size_cap() {
     .await
     .expect("send");
     let snapshot = next_of(&mut ws, "snapshot").await;
-    let queues: Vec<&String> = snapshot["queues"].as_object().expect("queues").keys().collect();
+    let queues: Vec<&String> = snapshot["queues"]
+        .as_object()
+        .expect("queues")
+        .keys()
+        .collect();
     assert_eq!(queues, ["q200"]);
     assert!(snapshot.get("center").is_none());
 

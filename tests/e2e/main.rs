@@ -15,5 +15,6 @@ mod poison;
 mod replay_report;
 mod scale_out;
 mod theory;
+mod wallboard;
 mod whole_center;
 mod ws_limits;

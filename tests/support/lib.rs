@@ -2,6 +2,7 @@
 //! cluster, or a real external `tansu` broker process on a free loopback port), an engine
 //! fixture, a producer of known events, and small HTTP/WebSocket/Prometheus-text clients.
 
+pub mod browser;
 pub mod crash;
 pub mod poison;
 

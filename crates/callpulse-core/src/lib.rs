@@ -60,9 +60,10 @@ pub use partition::{Applied, PartitionCounters, PartitionSnapshot, PartitionStat
 pub use policy::{MetricsPolicy, PolicyError, QueuePolicy, SlFormula};
 pub use report::{Attribution, ReportBuilder, ReportCounters, ReportRow, ReportSpec};
 pub use snapshot::{
-    CHECKS, CenterView, Check, Level, QueueStatus, EngineView, FcrView, FcrWindow, QueueView, Retired, SharedBody, SharedPart,
-    SharedRef, Snapshot, SourceView, StaffingView, TeamView, TeamWindow, TicketView, TicketWindow,
-    WINDOW_FIGURES, WINDOW_FIGURES_BY_THRESHOLD, WindowMetrics,
+    CHECKS, CenterView, Check, EngineView, FcrView, FcrWindow, Level, QueueStatus, QueueView,
+    Retired, SharedBody, SharedPart, SharedRef, Snapshot, SourceView, StaffingView, TeamView,
+    TeamWindow, TicketView, TicketWindow, WINDOW_FIGURES, WINDOW_FIGURES_BY_THRESHOLD,
+    WindowMetrics,
 };
 pub use tickets::{TicketAgg, TicketLive};
 pub use watermark::{PartitionProgress, instance_watermark};

@@ -313,6 +313,7 @@ impl Snapshot {
                 .zip(&center)
                 .map(|(label, agg)| window_metrics(label, agg, &policy.default_queue))
                 .collect(),
+            status: QueueStatus::default(),
         };
         let team_calls = team_rollup(
             queues
@@ -339,6 +340,7 @@ impl Snapshot {
                     }
                 };
                 QueueView {
+                    team: queue_policy.team.as_deref().map(Arc::from),
                     sl_thresholds_secs: thresholds.clone(),
                     sl_target: queue_policy.sl_target,
                     short_abandon_secs: queue_policy.short_abandon_secs,
@@ -376,6 +378,18 @@ impl Snapshot {
         for queue in &mut queues {
             queue.status = QueueStatus::judge(queue, alert_window, policy.queue(&queue.queue));
         }
+        let mut center = center;
+        center.status = QueueStatus::judge_figures(
+            &Figures {
+                windows: &center.windows,
+                thresholds: &center.sl_thresholds_secs,
+                waiting: center.waiting,
+                longest_wait_s: center.longest_wait_s,
+                tickets: None,
+            },
+            alert_window,
+            &policy.default_queue,
+        );
         let teams = teams
             .into_iter()
             .map(|(team, s)| TeamView {
@@ -454,6 +468,8 @@ mod figures;
 mod shared;
 mod status;
 mod views;
+
+use status::Figures;
 
 use derive::{staffing, team_rollup, ticket_window, totals_view};
 pub(crate) use figures::window_metrics;

@@ -12,6 +12,10 @@ pub struct ExportConfigError {
     pub expected: &'static str,
 }
 
+/// Frames up to this size are sent without taking from `ws_buffer_budget_bytes`: a
+/// wallboard's deltas always go out, and they bound memory by clients x this.
+pub const SMALL_FRAME_BYTES: usize = 64 * 1024;
+
 /// How the HTTP server listens and treats its clients.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -26,6 +30,11 @@ pub struct ExportConfig {
     pub ws_send_timeout_ms: u64,
     /// Per-client cap on bytes buffered for writing; past it the client is disconnected.
     pub ws_max_write_buffer_bytes: usize,
+    /// Frames larger than [`SMALL_FRAME_BYTES`] in flight to all clients together may hold
+    /// at most this many bytes; a client whose large frame does not fit skips the tick (its
+    /// next frame is a delta from its last one) rather than grow memory. Clients that never
+    /// read hold their share until the send timeout drops them.
+    pub ws_buffer_budget_bytes: usize,
     /// Largest frame accepted from a client (bytes): v2 subscriptions, pings and closes.
     pub ws_max_message_bytes: usize,
     /// A v2 client that has had no frame for this long (ms) gets a heartbeat, so it can
@@ -46,6 +55,7 @@ impl Default for ExportConfig {
             ws_max_clients: 256,
             ws_send_timeout_ms: 5_000,
             ws_max_write_buffer_bytes: 8 * 1024 * 1024,
+            ws_buffer_budget_bytes: 128 * 1024 * 1024,
             ws_max_message_bytes: 64 * 1024,
             ws_heartbeat_ms: 5_000,
             request_timeout_ms: 10_000,
@@ -87,6 +97,13 @@ impl ExportConfig {
                 "must be at least 65536 (one snapshot frame must fit)",
             );
         }
+        if self.ws_buffer_budget_bytes < self.ws_max_write_buffer_bytes {
+            return fail(
+                "ws_buffer_budget_bytes",
+                &self.ws_buffer_budget_bytes,
+                "must be at least ws_max_write_buffer_bytes (the largest frame must fit)",
+            );
+        }
         if self.ws_max_message_bytes < 1024 {
             return fail(
                 "ws_max_message_bytes",
@@ -113,6 +130,9 @@ mod tests {
             ..ExportConfig::default()
         };
         let error = config.validate().expect_err("0 ms heartbeat");
-        assert!(error.to_string().starts_with("export.ws_heartbeat_ms = 0"), "{error}");
+        assert!(
+            error.to_string().starts_with("export.ws_heartbeat_ms = 0"),
+            "{error}"
+        );
     }
 }

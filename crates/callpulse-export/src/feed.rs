@@ -116,7 +116,10 @@ impl Parts {
         let header = header[1..header.len() - 1].to_owned();
         let mut agents: BTreeMap<Arc<str>, Vec<&callpulse_core::AgentView>> = BTreeMap::new();
         for agent in &snapshot.agents {
-            agents.entry(Arc::clone(&agent.team)).or_default().push(agent);
+            agents
+                .entry(Arc::clone(&agent.team))
+                .or_default()
+                .push(agent);
         }
         Parts {
             seq,

@@ -1,7 +1,9 @@
 //! What the publisher hands to readers: a snapshot and its JSON, serialized once per tick
 //! however many clients read it.
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
+
+use axum::extract::ws::Utf8Bytes;
 
 use arc_swap::ArcSwap;
 use callpulse_core::Snapshot;
@@ -59,6 +61,9 @@ pub struct Published {
     pub json: Arc<str>,
     /// `snapshot` cut into the pieces `/ws` v2 frames are assembled from.
     pub feed: Parts,
+    /// The v1 frames (`snapshot`, `update`), built by the first client that needs each and
+    /// shared by all: a v1 frame is the whole snapshot.
+    v1: [OnceLock<Utf8Bytes>; 2],
     /// This instance's own partitions, when `snapshot` also holds other instances': what
     /// `/metrics` exports, so that PromQL `sum()` across instances counts each once.
     own: Option<Snapshot>,
@@ -87,6 +92,7 @@ impl Published {
             snapshot,
             json: Arc::from(json),
             own: None,
+            v1: [OnceLock::new(), OnceLock::new()],
         }
     }
 
@@ -98,11 +104,17 @@ impl Published {
         self.feed.follow(&prev.feed, &self.snapshot);
     }
 
-    /// The WebSocket frame for this snapshot: `kind` is `snapshot` (first frame) or `update`.
-    pub fn frame(&self, kind: &str) -> String {
-        format!(
-            r#"{{"type":"{kind}","seq":{},"data":{}}}"#,
-            self.snapshot.seq, self.json
-        )
+    /// The v1 WebSocket frame for this snapshot: the first a client gets (`snapshot`) or a
+    /// later one (`update`). Rendered once per tick for every v1 client.
+    pub fn v1_frame(&self, first: bool) -> Utf8Bytes {
+        let kind = if first { "snapshot" } else { "update" };
+        self.v1[usize::from(!first)]
+            .get_or_init(|| {
+                Utf8Bytes::from(format!(
+                    r#"{{"type":"{kind}","seq":{},"data":{}}}"#,
+                    self.snapshot.seq, self.json
+                ))
+            })
+            .clone()
     }
 }

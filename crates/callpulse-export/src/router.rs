@@ -30,6 +30,8 @@ pub struct ExportState {
     pub shutdown: CancellationToken,
     /// One permit per WebSocket client (`ws_max_clients`).
     pub ws_slots: Arc<Semaphore>,
+    /// One permit per byte of large frames in flight (`ws_buffer_budget_bytes`).
+    pub ws_budget: Arc<Semaphore>,
 }
 
 impl ExportState {
@@ -43,6 +45,9 @@ impl ExportState {
         shutdown: CancellationToken,
     ) -> ExportState {
         let ws_slots = Arc::new(Semaphore::new(config.ws_max_clients));
+        let ws_budget = Arc::new(Semaphore::new(
+            config.ws_buffer_budget_bytes.min(Semaphore::MAX_PERMITS),
+        ));
         ExportState {
             latest,
             registry,
@@ -51,6 +56,7 @@ impl ExportState {
             telemetry,
             shutdown,
             ws_slots,
+            ws_budget,
         }
     }
 }

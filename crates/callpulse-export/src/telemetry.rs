@@ -13,6 +13,9 @@ pub struct ExportTelemetry {
     pub ws_dropped: IntCounterVec,
     /// v2 client messages the server could not act on (answered with an `error` frame).
     pub ws_refused: IntCounter,
+    /// Large frames not sent because `ws_buffer_budget_bytes` was in use (the client got a
+    /// later frame instead).
+    pub ws_deferred: IntCounter,
 }
 
 impl ExportTelemetry {
@@ -38,6 +41,11 @@ impl ExportTelemetry {
             "WebSocket client messages refused (malformed, unknown type, bad subscription).",
         )?;
         registry.register(Box::new(ws_refused.clone()))?;
+        let ws_deferred = IntCounter::new(
+            "callpulse_ws_frames_deferred_total",
+            "Large WebSocket frames skipped because the shared buffer budget was in use; the client gets a later frame.",
+        )?;
+        registry.register(Box::new(ws_deferred.clone()))?;
         registry.register(Box::new(ws_clients.clone()))?;
         registry.register(Box::new(ws_frames.clone()))?;
         registry.register(Box::new(ws_dropped.clone()))?;
@@ -49,6 +57,7 @@ impl ExportTelemetry {
             ws_frames,
             ws_dropped,
             ws_refused,
+            ws_deferred,
         })
     }
 }

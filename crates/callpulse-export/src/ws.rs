@@ -21,6 +21,7 @@ use tokio::sync::OwnedSemaphorePermit;
 use tokio::time::Instant;
 use tracing::debug;
 
+use crate::config::SMALL_FRAME_BYTES;
 use crate::feed::subscription::ClientMessage;
 use crate::feed::{HISTORY, Subscription};
 use crate::{ApiError, ExportState};
@@ -62,7 +63,11 @@ pub(crate) async fn upgrade(
         }
     };
     let Ok(permit) = Arc::clone(&state.ws_slots).try_acquire_owned() else {
-        state.telemetry.ws_dropped.with_label_values(&["too_many"]).inc();
+        state
+            .telemetry
+            .ws_dropped
+            .with_label_values(&["too_many"])
+            .inc();
         return Err(ApiError::Unavailable(
             "too many websocket clients".to_owned(),
         ));
@@ -87,9 +92,17 @@ struct Conn {
     send_timeout: Duration,
 }
 
+/// What became of a frame.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Sent {
+    Sent,
+    /// Large, and the shared budget was in use: not sent; the client gets a later frame.
+    Deferred,
+}
+
 impl Conn {
     /// Sends `text`; `Err` names why the client is dropped.
-    async fn send(&mut self, text: Utf8Bytes) -> Result<(), &'static str> {
+    async fn send(&mut self, text: Utf8Bytes) -> Result<Sent, &'static str> {
         // tungstenite fails a frame past its write-buffer cap and drops the client without a
         // word: say why instead.
         let cap = self.state.config.ws_max_write_buffer_bytes;
@@ -101,18 +114,36 @@ impl Conn {
             self.close(TOO_BIG, &reason).await;
             return Err("too_large");
         }
+        // tungstenite copies each frame into the client's buffer, where it stays until the
+        // socket takes it: large frames share one budget, so clients that never read cannot
+        // hold a frame each.
+        let _budget = if text.len() > SMALL_FRAME_BYTES {
+            let bytes = u32::try_from(text.len()).unwrap_or(u32::MAX);
+            match Arc::clone(&self.state.ws_budget).try_acquire_many_owned(bytes) {
+                Ok(permit) => Some(permit),
+                Err(_) => {
+                    self.state.telemetry.ws_deferred.inc();
+                    return Ok(Sent::Deferred);
+                }
+            }
+        } else {
+            None
+        };
         match tokio::time::timeout(self.send_timeout, self.tx.send(Message::Text(text))).await {
             Ok(Ok(())) => {
                 self.state.telemetry.ws_frames.inc();
-                Ok(())
+                Ok(Sent::Sent)
             }
             Ok(Err(_)) => Err("send_error"),
             Err(_) => Err("slow"),
         }
     }
 
+    /// Sends a small control frame (never deferred: it is under the budget's floor).
     async fn send_json(&mut self, value: &serde_json::Value) -> Result<(), &'static str> {
-        self.send(Utf8Bytes::from(value.to_string())).await
+        self.send(Utf8Bytes::from(value.to_string()))
+            .await
+            .map(drop)
     }
 
     async fn close(&mut self, code: u16, reason: &str) {
@@ -158,13 +189,14 @@ async fn client(
 /// v1: the whole snapshot at every tick; the client says nothing.
 async fn v1(conn: &mut Conn, mut rx: SplitStream<WebSocket>) -> &'static str {
     let mut changes = conn.state.latest.changes();
-    let mut kind = "snapshot";
+    let mut first = true;
     loop {
         changes.mark_unchanged();
-        let frame = conn.state.latest.load().frame(kind);
-        kind = "update";
-        if let Err(outcome) = conn.send(Utf8Bytes::from(frame)).await {
-            return outcome;
+        let frame = conn.state.latest.load().v1_frame(first);
+        match conn.send(frame).await {
+            Ok(Sent::Sent) => first = false,
+            Ok(Sent::Deferred) => {}
+            Err(outcome) => return outcome,
         }
         tokio::select! {
             biased;
@@ -227,11 +259,15 @@ async fn v2(
                 }
             }
             events_after = feed.seq();
-            if let Err(outcome) = conn.send(feed.frame(&subscription, base)).await {
-                return outcome;
+            match conn.send(feed.frame(&subscription, base)).await {
+                Ok(Sent::Sent) => {
+                    base = Some(feed.seq());
+                    last_sent = Instant::now();
+                }
+                // The next tick's frame starts from the same base.
+                Ok(Sent::Deferred) => {}
+                Err(outcome) => return outcome,
             }
-            base = Some(feed.seq());
-            last_sent = Instant::now();
         }
         drop(published);
         tokio::select! {
@@ -292,5 +328,6 @@ async fn v2(
 async fn refuse(conn: &mut Conn, error: &str) -> Result<(), &'static str> {
     conn.state.telemetry.ws_refused.inc();
     debug!(error, "websocket client message refused");
-    conn.send_json(&json!({"type": "error", "error": error})).await
+    conn.send_json(&json!({"type": "error", "error": error}))
+        .await
 }

@@ -8,6 +8,7 @@ use serde::Serialize;
 
 use super::{QueueView, WindowMetrics};
 use crate::policy::QueuePolicy;
+use crate::tickets::TicketLive;
 
 /// How a check, or a queue, stands. Ordered by severity: a queue's level is its worst check's.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -74,21 +75,51 @@ pub struct QueueStatus {
     pub checks: Vec<Check>,
 }
 
+/// What a status is judged from: a queue's, or the center's, figures now.
+pub(crate) struct Figures<'a> {
+    pub windows: &'a [WindowMetrics],
+    pub thresholds: &'a [u32],
+    pub waiting: u64,
+    pub longest_wait_s: f64,
+    pub tickets: Option<&'a TicketLive>,
+}
+
+impl<'a> Figures<'a> {
+    pub(crate) fn of_queue(queue: &'a QueueView) -> Figures<'a> {
+        Figures {
+            windows: &queue.windows,
+            thresholds: &queue.sl_thresholds_secs,
+            waiting: queue.waiting,
+            longest_wait_s: queue.longest_wait_s,
+            tickets: queue.tickets.as_ref().map(|t| &t.live),
+        }
+    }
+}
+
 impl QueueStatus {
     /// Judges `queue`'s figures: ratios over `window` (an index into its windows).
     pub(crate) fn judge(queue: &QueueView, window: usize, policy: &QueuePolicy) -> QueueStatus {
-        let w = queue.windows.get(window);
+        QueueStatus::judge_figures(&Figures::of_queue(queue), window, policy)
+    }
+
+    /// Judges `figures`: ratios over `window` (an index into its windows).
+    pub(crate) fn judge_figures(
+        figures: &Figures<'_>,
+        window: usize,
+        policy: &QueuePolicy,
+    ) -> QueueStatus {
+        let w = figures.windows.get(window);
         let mut checks = Vec::with_capacity(CHECKS.len());
-        let calls_seen = queue.waiting > 0 || queue.windows.iter().any(|w| w.offered > 0);
-        if calls_seen || queue.tickets.is_none() {
-            checks.push(service_level(w, queue, policy));
-            checks.push(longest_wait(queue, policy));
+        let calls_seen = figures.waiting > 0 || figures.windows.iter().any(|w| w.offered > 0);
+        if calls_seen || figures.tickets.is_none() {
+            checks.push(service_level(w, figures.thresholds, policy));
+            checks.push(longest_wait(figures, policy));
             checks.push(abandon_rate(w, policy));
         }
-        if let Some(tickets) = &queue.tickets {
-            let level = if tickets.live.breached > 0 {
+        if let Some(tickets) = figures.tickets {
+            let level = if tickets.breached > 0 {
                 Level::Breach
-            } else if tickets.live.at_risk > 0 {
+            } else if tickets.at_risk > 0 {
                 Level::AtRisk
             } else {
                 Level::Ok
@@ -96,10 +127,10 @@ impl QueueStatus {
             checks.push(Check {
                 check: "tickets_overdue",
                 level,
-                value: Some(tickets.live.breached as f64),
+                value: Some(tickets.breached as f64),
                 at_risk: 0.0,
                 breach: 0.0,
-                sample: tickets.live.backlog,
+                sample: tickets.backlog,
             });
         }
         QueueStatus {
@@ -115,8 +146,8 @@ impl QueueStatus {
     }
 }
 
-fn service_level(w: Option<&WindowMetrics>, queue: &QueueView, policy: &QueuePolicy) -> Check {
-    let threshold = queue.sl_thresholds_secs.first().copied().unwrap_or(0);
+fn service_level(w: Option<&WindowMetrics>, thresholds: &[u32], policy: &QueuePolicy) -> Check {
+    let threshold = thresholds.first().copied().unwrap_or(0);
     let value = w.and_then(|w| w.service_level.get(&threshold).copied().flatten());
     let sample = w.map_or(0, |w| w.sl_denominator);
     let at_risk = (policy.sl_target + policy.sl_at_risk_margin).min(1.0);
@@ -137,11 +168,11 @@ fn service_level(w: Option<&WindowMetrics>, queue: &QueueView, policy: &QueuePol
     }
 }
 
-fn longest_wait(queue: &QueueView, policy: &QueuePolicy) -> Check {
-    let at_risk = f64::from(queue.sl_thresholds_secs.first().copied().unwrap_or(0));
+fn longest_wait(figures: &Figures<'_>, policy: &QueuePolicy) -> Check {
+    let at_risk = f64::from(figures.thresholds.first().copied().unwrap_or(0));
     let breach = f64::from(policy.longest_wait_alert_secs);
-    let value = queue.longest_wait_s;
-    let level = if queue.waiting == 0 {
+    let value = figures.longest_wait_s;
+    let level = if figures.waiting == 0 {
         Level::Ok
     } else if value > breach {
         Level::Breach
@@ -156,7 +187,7 @@ fn longest_wait(queue: &QueueView, policy: &QueuePolicy) -> Check {
         value: Some(value),
         at_risk,
         breach,
-        sample: queue.waiting,
+        sample: figures.waiting,
     }
 }
 
@@ -208,6 +239,7 @@ mod tests {
         }
         QueueView {
             queue: "q".into(),
+            team: None,
             sl_thresholds_secs: vec![20],
             sl_target: policy.sl_target,
             short_abandon_secs: policy.short_abandon_secs,
@@ -237,21 +269,45 @@ mod tests {
         // 9 of 10 within 20 s: 90 % >= 85 %: ok.
         assert_eq!(level(&queue(9, 1, 0, 0, 0.0), "service_level"), Level::Ok);
         // 83 of 100: between 80 % and 85 %: at risk. 79 of 100: breach. 80 of 100: at risk.
-        assert_eq!(level(&queue(83, 17, 0, 0, 0.0), "service_level"), Level::AtRisk);
-        assert_eq!(level(&queue(80, 20, 0, 0, 0.0), "service_level"), Level::AtRisk);
-        assert_eq!(level(&queue(79, 21, 0, 0, 0.0), "service_level"), Level::Breach);
+        assert_eq!(
+            level(&queue(83, 17, 0, 0, 0.0), "service_level"),
+            Level::AtRisk
+        );
+        assert_eq!(
+            level(&queue(80, 20, 0, 0, 0.0), "service_level"),
+            Level::AtRisk
+        );
+        assert_eq!(
+            level(&queue(79, 21, 0, 0, 0.0), "service_level"),
+            Level::Breach
+        );
         // One late call of one: 0 %, but one call is not judged.
         let one = queue(0, 1, 0, 0, 0.0);
         assert_eq!(level(&one, "service_level"), Level::Quiet);
-        assert_eq!(QueueStatus::judge(&one, 1, &QueuePolicy::default()).level, Level::Quiet);
+        assert_eq!(
+            QueueStatus::judge(&one, 1, &QueuePolicy::default()).level,
+            Level::Quiet
+        );
         // Longest wait: 20 s is ok, 21 s at risk, 121 s breach; nobody waiting is ok.
         assert_eq!(level(&queue(0, 0, 0, 1, 20.0), "longest_wait"), Level::Ok);
-        assert_eq!(level(&queue(0, 0, 0, 1, 21.0), "longest_wait"), Level::AtRisk);
-        assert_eq!(level(&queue(0, 0, 0, 2, 121.0), "longest_wait"), Level::Breach);
+        assert_eq!(
+            level(&queue(0, 0, 0, 1, 21.0), "longest_wait"),
+            Level::AtRisk
+        );
+        assert_eq!(
+            level(&queue(0, 0, 0, 2, 121.0), "longest_wait"),
+            Level::Breach
+        );
         // Abandonment: 1 of 20 (5 %) ok, 2 of 20 (10 %) at risk, 3 of 20 (15 %) breach.
         assert_eq!(level(&queue(19, 0, 1, 0, 0.0), "abandon_rate"), Level::Ok);
-        assert_eq!(level(&queue(18, 0, 2, 0, 0.0), "abandon_rate"), Level::AtRisk);
-        assert_eq!(level(&queue(17, 0, 3, 0, 0.0), "abandon_rate"), Level::Breach);
+        assert_eq!(
+            level(&queue(18, 0, 2, 0, 0.0), "abandon_rate"),
+            Level::AtRisk
+        );
+        assert_eq!(
+            level(&queue(17, 0, 3, 0, 0.0), "abandon_rate"),
+            Level::Breach
+        );
         // The queue takes its worst check: a good SL with a call waiting 3 minutes.
         let q = queue(50, 0, 0, 1, 180.0);
         let status = QueueStatus::judge(&q, 1, &QueuePolicy::default());

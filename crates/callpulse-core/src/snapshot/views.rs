@@ -34,6 +34,8 @@ pub struct TotalsView {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct QueueView {
     pub queue: Arc<str>,
+    /// The team answering it (`metrics.queues.NAME.team`), if configured.
+    pub team: Option<Arc<str>>,
     pub sl_thresholds_secs: Vec<u32>,
     pub sl_target: f64,
     pub short_abandon_secs: u32,
@@ -154,6 +156,9 @@ pub struct CenterView {
     pub waiting: u64,
     pub longest_wait_s: f64,
     pub windows: Vec<WindowMetrics>,
+    /// The center's calls judged against `[metrics.default_queue]`'s limits (its tickets
+    /// are not judged here: each ticket queue is).
+    pub status: QueueStatus,
 }
 
 /// Agents per state for one team.

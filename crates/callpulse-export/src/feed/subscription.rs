@@ -134,10 +134,7 @@ impl Subscription {
             )),
             other => Ok(other.map(|n| n.into_iter().collect::<BTreeSet<_>>())),
         };
-        let sections = SECTIONS
-            .into_iter()
-            .filter(|s| self.wants(*s))
-            .collect();
+        let sections = SECTIONS.into_iter().filter(|s| self.wants(*s)).collect();
         Ok(Subscription::new(
             sections,
             set("queues", queues)?,
@@ -228,7 +225,10 @@ mod tests {
     #[test]
     fn bad_requests_say_what_is_wrong() {
         let error = Subscription::from_query(Some("queus"), None, None).expect_err("typo");
-        assert!(error.contains("queus") && error.contains("queues"), "{error}");
+        assert!(
+            error.contains("queus") && error.contains("queues"),
+            "{error}"
+        );
         let many: Vec<String> = (0..=MAX_NAMES).map(|i| i.to_string()).collect();
         let error = Subscription::parse(None, Some(many), None).expect_err("too many");
         assert!(error.contains("at most"), "{error}");

@@ -20,7 +20,13 @@ fn template() -> Snapshot {
         r#"{"type":"agent_state","event_id":"2","ts":"2025-11-26T11:40:00Z","agent_id":"a","team":"t","state":"available"}"#,
     ];
     let mut part = applied(&policy, lines, now);
-    Snapshot::build(1, now, &[Arc::new(part.snapshot(now))], &Retired::default(), &policy)
+    Snapshot::build(
+        1,
+        now,
+        &[Arc::new(part.snapshot(now))],
+        &Retired::default(),
+        &policy,
+    )
 }
 
 /// One tick of the world: queue name -> waiting calls, team name -> agents available,
@@ -265,9 +271,17 @@ fn alert_events_follow_level_changes_and_survive_skipped_ticks() {
         .collect();
     assert_eq!(
         seen,
-        [(2, "ok", "breach"), (3, "breach", "at_risk"), (4, "at_risk", "ok")]
+        [
+            (2, "ok", "breach"),
+            (3, "breach", "at_risk"),
+            (4, "at_risk", "ok")
+        ]
     );
-    assert!(events.iter().all(|e| e["queue"] == "q0" && e["type"] == "alert"));
+    assert!(
+        events
+            .iter()
+            .all(|e| e["queue"] == "q0" && e["type"] == "alert")
+    );
     let other = Subscription::parse(None, Some(vec!["q1".into()]), None).expect("sub");
     assert_eq!(ticks[3].events_after(1, &other).count(), 0);
 }

@@ -42,7 +42,10 @@ pub(super) const FAMILIES: &[Family] = &[
             for q in &s.queues {
                 for c in &q.status.checks {
                     for (level, limit) in [("at_risk", c.at_risk), ("breach", c.breach)] {
-                        o.put(&[("queue", &q.queue), ("check", c.check), ("level", level)], limit);
+                        o.put(
+                            &[("queue", &q.queue), ("check", c.check), ("level", level)],
+                            limit,
+                        );
                     }
                 }
             }
