@@ -4,6 +4,7 @@
 //! or an external tansu broker process), the engine's consumer group, core and publisher,
 //! and HTTP/WebSocket out.
 
+mod alerting;
 mod broker_restart;
 mod crash;
 mod demo_smoke;

@@ -118,6 +118,15 @@ impl Calendar {
         Ts(date.and_time(NaiveTime::MIN).and_utc().timestamp_millis())
     }
 
+    /// The local weekday of `ts` (0 Monday .. 6 Sunday) and its minute of the day.
+    pub fn weekday_minute(&self, ts: Ts) -> (u8, u16) {
+        use chrono::Datelike;
+        let local = self.local(ts);
+        let weekday = local.weekday().num_days_from_monday() as u8;
+        let minute = (local.num_seconds_from_midnight() / 60) as u16;
+        (weekday, minute)
+    }
+
     /// `ts` as RFC 3339 with the zone's offset at that instant (`2026-03-29T03:00:00+02:00`).
     pub fn rfc3339(&self, ts: Ts) -> String {
         self.local(ts)

@@ -7,6 +7,7 @@ use thiserror::Error;
 
 use crate::MAX_SL_THRESHOLDS;
 use crate::calendar::{Calendar, CalendarError};
+use crate::hours::OpeningHours;
 
 /// A policy value that cannot work.
 #[derive(Debug, Error, PartialEq)]
@@ -75,6 +76,10 @@ pub struct QueuePolicy {
     /// Abandonment rate (over `metrics.alert_window_mins`) above which the queue is in
     /// breach; above `sl_at_risk_margin` less than this, at risk.
     pub abandon_rate_alert: f64,
+    /// When the queue takes calls, in the center's zone (`["mon-fri 08:00-18:00"]`); empty:
+    /// always. Closed, its checks raise no alert event and the business alert rules stay
+    /// silent (`callpulse_queue_open`).
+    pub opening_hours: OpeningHours,
 }
 
 impl Default for QueuePolicy {
@@ -92,6 +97,7 @@ impl Default for QueuePolicy {
             alert_min_calls: 10,
             longest_wait_alert_secs: 120,
             abandon_rate_alert: 0.1,
+            opening_hours: OpeningHours::default(),
         }
     }
 }

@@ -322,6 +322,7 @@ impl Snapshot {
             policy,
             &labels,
         );
+        let calendar = policy.calendar();
         let mut queues: Vec<QueueView> = queues
             .into_iter()
             .map(|(name, mut acc)| {
@@ -341,6 +342,7 @@ impl Snapshot {
                 };
                 QueueView {
                     team: queue_policy.team.as_deref().map(Arc::from),
+                    open: queue_policy.opening_hours.is_open(&calendar, at),
                     sl_thresholds_secs: thresholds.clone(),
                     sl_target: queue_policy.sl_target,
                     short_abandon_secs: queue_policy.short_abandon_secs,

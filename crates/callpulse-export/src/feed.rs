@@ -193,7 +193,9 @@ impl Parts {
         self.removals = removals;
         let mut events = prev.events.clone();
         events.retain(|e| e.seq > horizon);
-        for queue in &snapshot.queues {
+        // A closed queue raises no alert; its levels still move on, so reopening in breach
+        // is an event only if the level differs from what it was before.
+        for queue in snapshot.queues.iter().filter(|q| q.open) {
             let before = prev.levels.get(&queue.queue);
             for check in &queue.status.checks {
                 let previous = before

@@ -240,6 +240,7 @@ mod tests {
         QueueView {
             queue: "q".into(),
             team: None,
+            open: true,
             sl_thresholds_secs: vec![20],
             sl_target: policy.sl_target,
             short_abandon_secs: policy.short_abandon_secs,

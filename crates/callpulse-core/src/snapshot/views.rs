@@ -36,6 +36,9 @@ pub struct QueueView {
     pub queue: Arc<str>,
     /// The team answering it (`metrics.queues.NAME.team`), if configured.
     pub team: Option<Arc<str>>,
+    /// Whether it is within its opening hours at the snapshot's instant (always, without
+    /// configured hours).
+    pub open: bool,
     pub sl_thresholds_secs: Vec<u32>,
     pub sl_target: f64,
     pub short_abandon_secs: u32,

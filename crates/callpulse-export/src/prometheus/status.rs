@@ -11,6 +11,13 @@ const QCL: &[&str] = &["queue", "check", "level"];
 
 pub(super) const FAMILIES: &[Family] = &[
     Family {
+        name: "callpulse_queue_open",
+        help: "1 within the queue's opening hours (metrics.queues.NAME.opening_hours; always without them), else 0: business alert rules are gated by it.",
+        kind: GAUGE,
+        labels: Q,
+        emit: |s, o| o.per_queue(s, |q| Some(if q.open { 1.0 } else { 0.0 })),
+    },
+    Family {
         name: "callpulse_queue_status",
         help: "The queue's worst check: 0 ok, 1 quiet (too few calls to judge), 2 at risk, 3 breach.",
         kind: GAUGE,
