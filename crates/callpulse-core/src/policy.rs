@@ -13,19 +13,19 @@ use crate::hours::OpeningHours;
 #[derive(Debug, Error, PartialEq)]
 pub enum PolicyError {
     /// Windows must be whole multiples of the bucket width, non-empty and at most 24 h.
-    #[error("invalid window list: {0}")]
+    #[error("[metrics] invalid windows: {0}")]
     Windows(String),
     /// The time zone or interval cannot make calendar periods.
     #[error(transparent)]
     Calendar(#[from] CalendarError),
     /// A queue has no SL threshold or more than the supported number.
-    #[error("queue {queue:?}: between 1 and {max} service-level thresholds are supported")]
+    #[error("[metrics.{queue}] sl_thresholds_secs: between 1 and {max} thresholds are supported")]
     Thresholds { queue: String, max: usize },
     /// The SL target is a ratio in (0, 1].
-    #[error("queue {queue:?}: sl_target {target} is not a ratio in (0, 1] (80 % is written 0.8)")]
+    #[error("[metrics.{queue}] sl_target = {target}: not a ratio in (0, 1] (80 % is written 0.8)")]
     SlTarget { queue: String, target: f64 },
     /// An alert limit that can never or always fire.
-    #[error("queue {queue:?}: {key} = {value} {expected}")]
+    #[error("[metrics.{queue}] {key} = {value}: {expected}")]
     AlertLimit {
         queue: String,
         key: &'static str,
@@ -34,7 +34,7 @@ pub enum PolicyError {
     },
     /// An idle name would be evicted while a window or a parked event still names it.
     #[error(
-        "name_idle_secs must be at least {floor} (the longest window, and the orphan timeout plus two buckets)"
+        "[metrics] name_idle_secs must be at least {floor} (the longest window, and the orphan timeout plus two buckets)"
     )]
     NameIdle { floor: u32 },
 }
@@ -116,14 +116,14 @@ impl QueuePolicy {
             return fail(
                 "sl_at_risk_margin",
                 self.sl_at_risk_margin,
-                "is not a ratio in [0, 1)",
+                "not a ratio in [0, 1)",
             );
         }
         if !(self.abandon_rate_alert > 0.0 && self.abandon_rate_alert <= 1.0) {
             return fail(
                 "abandon_rate_alert",
                 self.abandon_rate_alert,
-                "is not a ratio in (0, 1] (10 % is written 0.1)",
+                "not a ratio in (0, 1] (10 % is written 0.1)",
             );
         }
         let first = self.sl_thresholds_secs.first().copied().unwrap_or(0);
@@ -131,7 +131,7 @@ impl QueuePolicy {
             return fail(
                 "longest_wait_alert_secs",
                 f64::from(self.longest_wait_alert_secs),
-                "is below the first SL threshold (it is the breach limit; the threshold is the at-risk one)",
+                "below the first SL threshold (it is the breach limit; the threshold is the at-risk one)",
             );
         }
         Ok(())
@@ -321,12 +321,14 @@ impl MetricsPolicy {
         }
         Calendar::new(&self.timezone)?;
         Calendar::check_period(self.interval_mins.saturating_mul(60))?;
-        let all = std::iter::once(("(default)", &self.default_queue)).chain(
+        // Errors name the section: `default_queue` or `queues.NAME`.
+        let all = std::iter::once(("default_queue".to_owned(), &self.default_queue)).chain(
             self.queues
                 .iter()
-                .map(|(name, policy)| (name.as_str(), policy)),
+                .map(|(name, policy)| (format!("queues.{name}"), policy)),
         );
         for (queue, policy) in all {
+            let queue = queue.as_str();
             let n = policy.sl_thresholds_secs.len();
             if n == 0 || n > MAX_SL_THRESHOLDS {
                 return Err(PolicyError::Thresholds {

@@ -53,7 +53,7 @@ pub(crate) async fn queue(
     let view = published
         .snapshot
         .queue(&queue)
-        .ok_or_else(|| ApiError::NotFound(format!("queue {queue:?}")))?;
+        .ok_or_else(|| ApiError::NotFound(format!("queue {:?}", short(&queue))))?;
     Ok(
         Json(json!({ "seq": published.snapshot.seq, "at": published.snapshot.at, "queue": view }))
             .into_response(),
@@ -110,4 +110,13 @@ pub(crate) async fn readyz(State(state): State<ExportState>) -> Response {
         StatusCode::SERVICE_UNAVAILABLE
     };
     (status, Json(body)).into_response()
+}
+
+/// A name from the request, cut to 64 characters for an error body: a client that sends
+/// 10 KB gets a short answer, not its own request back.
+fn short(name: &str) -> String {
+    match name.char_indices().nth(64) {
+        Some((end, _)) => format!("{}…", &name[..end]),
+        None => name.to_owned(),
+    }
 }

@@ -5,7 +5,7 @@ use thiserror::Error;
 
 /// An `[export]` value that cannot work.
 #[derive(Debug, Error, PartialEq, Eq)]
-#[error("export.{key} = {value} {expected}")]
+#[error("[export] {key} = {value}: {expected}")]
 pub struct ExportConfigError {
     pub key: &'static str,
     pub value: String,
@@ -42,6 +42,12 @@ pub struct ExportConfig {
     pub ws_heartbeat_ms: u64,
     /// Whole-request timeout for plain HTTP endpoints (ms).
     pub request_timeout_ms: u64,
+    /// A client must send its request's headers within this time (ms), on a new connection
+    /// and between requests on a kept-alive one; slower clients are disconnected.
+    pub header_read_timeout_ms: u64,
+    /// Most HTTP connections (WebSocket clients included) open at once; a new one past it is
+    /// closed at once (`callpulse_http_connections_refused_total`).
+    pub max_connections: usize,
     /// Queues, and teams, the configuration does not name that get series on `/metrics`
     /// (about 150 per queue, 20 per team): the first ones seen, for as long as they last.
     /// Configured ones always do; the API and the feed show all. 0: configured ones only.
@@ -59,6 +65,8 @@ impl Default for ExportConfig {
             ws_max_message_bytes: 64 * 1024,
             ws_heartbeat_ms: 5_000,
             request_timeout_ms: 10_000,
+            header_read_timeout_ms: 10_000,
+            max_connections: 1_024,
             max_unconfigured_labels: 50,
         }
     }
@@ -114,6 +122,16 @@ impl ExportConfig {
         if self.request_timeout_ms == 0 {
             return fail("request_timeout_ms", &0, "must be at least 1");
         }
+        if self.header_read_timeout_ms == 0 {
+            return fail("header_read_timeout_ms", &0, "must be at least 1");
+        }
+        if self.max_connections <= self.ws_max_clients {
+            return fail(
+                "max_connections",
+                &self.max_connections,
+                "must exceed ws_max_clients (scrapes and API calls need connections too)",
+            );
+        }
         Ok(())
     }
 }
@@ -131,7 +149,9 @@ mod tests {
         };
         let error = config.validate().expect_err("0 ms heartbeat");
         assert!(
-            error.to_string().starts_with("export.ws_heartbeat_ms = 0"),
+            error
+                .to_string()
+                .starts_with("[export] ws_heartbeat_ms = 0"),
             "{error}"
         );
     }

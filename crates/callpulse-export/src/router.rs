@@ -5,13 +5,21 @@ use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
 use axum::Router;
+use axum::extract::Request;
 use axum::http::StatusCode;
 use axum::routing::get;
+use hyper::body::Incoming;
+use hyper::service::service_fn;
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::server::conn::auto::Builder;
+use hyper_util::server::graceful::GracefulShutdown;
 use prometheus::Registry;
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
+use tower::Service;
 use tower_http::timeout::TimeoutLayer;
+use tracing::{debug, warn};
 
 use crate::{ApiError, ExportConfig, ExportTelemetry, Latest, api, wallboard, ws};
 
@@ -85,13 +93,186 @@ pub fn router(state: ExportState) -> Router {
 }
 
 /// Serves `router(state)` on `listener` until `shutdown` is cancelled, then finishes the
-/// requests in flight.
+/// requests in flight (at most [`DRAIN`]).
+///
+/// Unlike `axum::serve`, every connection has a header-read timeout (a client that trickles
+/// its request headers is cut off, not held forever) and the number of connections is
+/// capped (`export.max_connections`; past it a new connection is closed at once and
+/// counted).
 ///
 /// # Errors
-/// An I/O error from the listener.
+/// Never: accept errors (out of file descriptors, a reset before accept) are logged and
+/// retried after a pause.
 pub async fn serve(listener: TcpListener, state: ExportState) -> std::io::Result<()> {
     let shutdown = state.shutdown.clone();
-    axum::serve(listener, router(state))
-        .with_graceful_shutdown(shutdown.cancelled_owned())
+    let app = router(state.clone());
+    let header_timeout = Duration::from_millis(state.config.header_read_timeout_ms);
+    let connections = Arc::new(Semaphore::new(state.config.max_connections));
+    let graceful = GracefulShutdown::new();
+    loop {
+        let stream = tokio::select! {
+            () = shutdown.cancelled() => break,
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _)) => stream,
+                Err(error) => {
+                    // EMFILE and friends: back off rather than spin.
+                    warn!(%error, "accepting an HTTP connection failed");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    continue;
+                }
+            },
+        };
+        let Ok(permit) = Arc::clone(&connections).try_acquire_owned() else {
+            state.telemetry.http_refused.inc();
+            drop(stream);
+            continue;
+        };
+        let _ = stream.set_nodelay(true);
+        let app = app.clone();
+        let service = service_fn(move |request: Request<Incoming>| app.clone().call(request));
+        let mut builder = Builder::new(TokioExecutor::new());
+        builder
+            .http1()
+            .timer(TokioTimer::new())
+            .header_read_timeout(header_timeout)
+            .max_buf_size(MAX_HEADER_BYTES);
+        let builder = builder.http1_only();
+        let connection = builder
+            .serve_connection_with_upgrades(TokioIo::new(stream), service)
+            .into_owned();
+        let connection = graceful.watch(connection);
+        tokio::spawn(async move {
+            if let Err(error) = connection.await {
+                debug!(%error, "HTTP connection ended with an error");
+            }
+            drop(permit);
+        });
+    }
+    if tokio::time::timeout(DRAIN, graceful.shutdown())
         .await
+        .is_err()
+    {
+        warn!("HTTP connections still open after the drain period; closing them");
+    }
+    Ok(())
+}
+
+/// How long shutdown waits for requests in flight.
+const DRAIN: Duration = Duration::from_secs(10);
+
+/// Largest request head (request line and headers) read from a client.
+const MAX_HEADER_BYTES: usize = 64 * 1024;
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use callpulse_core::{MetricsPolicy, Snapshot, Ts};
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::net::TcpStream;
+
+    use super::*;
+    use crate::{Latest, Published};
+
+    async fn server(config: ExportConfig) -> (std::net::SocketAddr, CancellationToken) {
+        let registry = Registry::new();
+        let telemetry = ExportTelemetry::register(&registry).expect("telemetry");
+        let latest = Latest::new(Published::new(Snapshot::empty(
+            &MetricsPolicy::default(),
+            Ts(0),
+        )));
+        let shutdown = CancellationToken::new();
+        let state = ExportState::new(
+            config,
+            latest,
+            registry,
+            telemetry,
+            Arc::new(AtomicBool::new(true)),
+            shutdown.clone(),
+        );
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        tokio::spawn(serve(listener, state));
+        (addr, shutdown)
+    }
+
+    /// Reads until the server closes; the bytes read.
+    async fn until_closed(stream: &mut TcpStream) -> Vec<u8> {
+        let mut out = Vec::new();
+        let _ = stream.read_to_end(&mut out).await;
+        out
+    }
+
+    #[tokio::test]
+    async fn a_client_trickling_headers_is_cut_off() {
+        let config = ExportConfig {
+            header_read_timeout_ms: 300,
+            ..ExportConfig::default()
+        };
+        let (addr, shutdown) = server(config).await;
+        let mut slow = TcpStream::connect(addr).await.expect("connect");
+        slow.write_all(b"GET /healthz HTTP/1.1\r\n")
+            .await
+            .expect("write");
+        let trickle = async {
+            for _ in 0..50 {
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                if slow.write_all(b"X-Slow: 1\r\n").await.is_err() {
+                    return true;
+                }
+            }
+            false
+        };
+        // Cut off well before the 5 s the trickle would last.
+        let cut = tokio::time::timeout(Duration::from_secs(3), trickle).await;
+        assert!(matches!(cut, Ok(true)), "still open: {cut:?}");
+        // A prompt client is served.
+        let mut fine = TcpStream::connect(addr).await.expect("connect");
+        fine.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            .await
+            .expect("write");
+        let answer = String::from_utf8(until_closed(&mut fine).await).expect("text");
+        assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+        shutdown.cancel();
+    }
+
+    #[tokio::test]
+    async fn connections_past_the_cap_are_closed_and_errors_stay_short() {
+        let config = ExportConfig {
+            max_connections: 3,
+            ws_max_clients: 1,
+            ..ExportConfig::default()
+        };
+        let (addr, shutdown) = server(config).await;
+        let mut held = Vec::new();
+        for _ in 0..3 {
+            held.push(TcpStream::connect(addr).await.expect("connect"));
+        }
+        let mut extra = TcpStream::connect(addr).await.expect("the kernel accepts");
+        let read = tokio::time::timeout(Duration::from_secs(5), until_closed(&mut extra)).await;
+        assert_eq!(
+            read.ok().map(|b| b.len()),
+            Some(0),
+            "closed without an answer"
+        );
+        drop(held);
+        // A 10 KB name in the path gets a short answer.
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let name = "x".repeat(10_000);
+        let mut client = TcpStream::connect(addr).await.expect("connect");
+        client
+            .write_all(
+                format!(
+                    "GET /api/v1/queues/{name} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+                )
+                .as_bytes(),
+            )
+            .await
+            .expect("write");
+        let answer = until_closed(&mut client).await;
+        let text = String::from_utf8_lossy(&answer);
+        assert!(text.starts_with("HTTP/1.1 404"), "{text}");
+        assert!(answer.len() < 1_000, "{} bytes back", answer.len());
+        shutdown.cancel();
+    }
 }

@@ -16,6 +16,8 @@ pub struct ExportTelemetry {
     /// Large frames not sent because `ws_buffer_budget_bytes` was in use (the client got a
     /// later frame instead).
     pub ws_deferred: IntCounter,
+    /// HTTP connections closed at once because `export.max_connections` were open.
+    pub http_refused: IntCounter,
 }
 
 impl ExportTelemetry {
@@ -46,6 +48,11 @@ impl ExportTelemetry {
             "Large WebSocket frames skipped because the shared buffer budget was in use; the client gets a later frame.",
         )?;
         registry.register(Box::new(ws_deferred.clone()))?;
+        let http_refused = IntCounter::new(
+            "callpulse_http_connections_refused_total",
+            "HTTP connections closed at once because export.max_connections were open.",
+        )?;
+        registry.register(Box::new(http_refused.clone()))?;
         registry.register(Box::new(ws_clients.clone()))?;
         registry.register(Box::new(ws_frames.clone()))?;
         registry.register(Box::new(ws_dropped.clone()))?;
@@ -58,6 +65,7 @@ impl ExportTelemetry {
             ws_dropped,
             ws_refused,
             ws_deferred,
+            http_refused,
         })
     }
 }

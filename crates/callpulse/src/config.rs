@@ -66,7 +66,11 @@ impl Config {
                 path: path.display().to_string(),
                 source,
             })?;
-            merge(&mut table, parse(&text, &path.display().to_string())?);
+            let layer = path.display().to_string();
+            // Checked alone first: a typo or a wrong type is reported with this file's line
+            // and column, not as a fault of the merged configuration.
+            check_alone(toml::from_str::<Config>(&text), &layer)?;
+            merge(&mut table, parse(&text, &layer)?);
         }
         let mut vars: Vec<(&String, &String)> = env
             .iter()
@@ -78,6 +82,15 @@ impl Config {
                 .split("__")
                 .map(str::to_lowercase)
                 .collect();
+            let mut alone = toml::Table::new();
+            set_path(&mut alone, &path, env_value(value));
+            check_alone(
+                toml::Value::Table(alone).try_into::<Config>(),
+                &format!(
+                    "environment variable {key} (section.key {})",
+                    path.join(".")
+                ),
+            )?;
             set_path(&mut table, &path, env_value(value));
         }
         inherit_default_queue(&mut table);
@@ -116,6 +129,14 @@ fn inherit_default_queue(table: &mut toml::Table) {
             }
         }
     }
+}
+
+/// A layer's own deserialization error, named after the layer.
+fn check_alone(alone: Result<Config, toml::de::Error>, layer: &str) -> Result<(), ConfigError> {
+    alone.map(drop).map_err(|e| ConfigError::Invalid {
+        layer: layer.to_owned(),
+        message: e.to_string().trim_end().to_owned(),
+    })
 }
 
 fn parse(text: &str, layer: &str) -> Result<toml::Table, ConfigError> {
@@ -197,6 +218,41 @@ mod tests {
             }
         }
         walk(&default, Some(&toml::Value::Table(shipped)), "");
+    }
+
+    /// A typo or a wrong type names the file, its line and the key; an environment
+    /// variable names itself; a value out of range names its section and key.
+    #[test]
+    fn errors_say_where() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("site.toml");
+        std::fs::write(
+            &path,
+            "[export]\nlisten = \"0.0.0.0:7710\"\nws_max_clint = 5\n",
+        )
+        .expect("write");
+        let error = Config::load(Some(&path), &HashMap::new()).expect_err("typo");
+        let text = error.to_string();
+        assert!(text.contains("site.toml"), "{text}");
+        assert!(
+            text.contains("line 3") && text.contains("ws_max_clint"),
+            "{text}"
+        );
+        let env = HashMap::from([(
+            "CALLPULSE__EXPORT__WS_MAX_CLIENTS".to_owned(),
+            "many".to_owned(),
+        )]);
+        let text = Config::load(None, &env)
+            .expect_err("not a number")
+            .to_string();
+        assert!(text.contains("CALLPULSE__EXPORT__WS_MAX_CLIENTS"), "{text}");
+        std::fs::write(&path, "[metrics.queues.vip]\nsl_target = 80\n").expect("write");
+        let error = Config::load(Some(&path), &HashMap::new()).expect_err("80");
+        let text = format!("{:#}", anyhow::Error::from(error));
+        assert!(
+            text.contains("[metrics.queues.vip] sl_target = 80"),
+            "{text}"
+        );
     }
 
     #[test]

@@ -85,7 +85,12 @@ pub fn main_with(cli: cli::Cli) -> anyhow::Result<()> {
 }
 
 async fn bind(addr: &str) -> anyhow::Result<tokio::net::TcpListener> {
-    tokio::net::TcpListener::bind(addr)
-        .await
-        .with_context(|| format!("while binding the HTTP listener to {addr}"))
+    match tokio::net::TcpListener::bind(addr).await {
+        Ok(listener) => Ok(listener),
+        Err(e) if e.kind() == std::io::ErrorKind::AddrInUse => Err(anyhow::anyhow!(
+            "{addr} is already in use by another process: choose another address with \
+             --listen HOST:PORT (or export.listen, CALLPULSE__EXPORT__LISTEN)"
+        )),
+        Err(e) => Err(e).with_context(|| format!("while binding the HTTP listener to {addr}")),
+    }
 }

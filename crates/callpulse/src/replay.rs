@@ -52,6 +52,8 @@ pub struct ReplayOptions {
     pub format: ReportFormat,
     pub sl_thresholds: Vec<u32>,
     pub attribute_to: AttributeTo,
+    /// CSV: decimal places of fractional figures.
+    pub decimals: u8,
 }
 
 /// What a replay read, for the summary line and for tests.
@@ -131,7 +133,7 @@ pub fn replay(
         )),
         None => Box::new(BufWriter::new(io::stdout().lock())),
     };
-    let mut rows = RowWriter::new(options.format);
+    let mut rows = RowWriter::new(options.format, options.decimals);
     if let Sink::Report(builder) = &sink {
         rows.start(&mut out, builder.thresholds())?;
     }
@@ -317,7 +319,10 @@ fn read_line_capped(reader: &mut dyn BufRead, buf: &mut Vec<u8>, cap: usize) -> 
 
 /// Columns before the window figures, and after them (the report's own); the figures'
 /// columns come from [`WINDOW_FIGURES`], those keyed by threshold one per threshold.
-const CSV_HEAD: &[&str] = &["interval_start", "interval_end", "queue"];
+const CSV_HEAD: &[&str] = &["interval_start", "interval_end"];
+/// After `CSV_HEAD`: the interval's local date and start and end times, which spreadsheets
+/// read as such (they do not parse RFC 3339 with an offset), then the queue.
+const CSV_LOCAL: &[&str] = &["date", "start", "end", "queue"];
 const CSV_TAIL: &[&str] = &[
     "sl_formula",
     "fcr_success",
@@ -330,15 +335,17 @@ const CSV_TAIL: &[&str] = &[
 /// Writes report rows as they come, in the chosen format.
 struct RowWriter {
     format: ReportFormat,
+    decimals: u8,
     /// The threshold columns of the CSV header, fixed before the first row.
     thresholds: Vec<u32>,
     written: usize,
 }
 
 impl RowWriter {
-    fn new(format: ReportFormat) -> Self {
+    fn new(format: ReportFormat, decimals: u8) -> Self {
         RowWriter {
             format,
+            decimals,
             thresholds: Vec::new(),
             written: 0,
         }
@@ -348,7 +355,11 @@ impl RowWriter {
     fn start(&mut self, out: &mut dyn Write, thresholds: BTreeSet<u32>) -> anyhow::Result<()> {
         self.thresholds = thresholds.into_iter().collect();
         if self.format == ReportFormat::Csv {
-            let mut header: Vec<String> = CSV_HEAD.iter().map(|s| (*s).to_owned()).collect();
+            let mut header: Vec<String> = CSV_HEAD
+                .iter()
+                .chain(CSV_LOCAL)
+                .map(|s| (*s).to_owned())
+                .collect();
             for figure in WINDOW_FIGURES {
                 if WINDOW_FIGURES_BY_THRESHOLD.contains(figure) {
                     header.extend(self.thresholds.iter().map(|t| format!("{figure}_{t}s")));
@@ -371,8 +382,12 @@ impl RowWriter {
                 }
                 ReportFormat::Csv => {
                     let value = serde_json::to_value(row)?;
+                    let csv_field = |v: &serde_json::Value| csv_field(v, self.decimals);
                     let mut fields: Vec<String> =
                         CSV_HEAD.iter().map(|k| csv_field(&value[*k])).collect();
+                    let (date, start) = local_parts(&row.interval_start);
+                    let (_, end) = local_parts(&row.interval_end);
+                    fields.extend([date, start, end, csv_field(&value["queue"])]);
                     for figure in WINDOW_FIGURES {
                         if WINDOW_FIGURES_BY_THRESHOLD.contains(figure) {
                             fields.extend(
@@ -394,9 +409,29 @@ impl RowWriter {
     }
 }
 
-fn csv_field(value: &serde_json::Value) -> String {
+/// `2026-03-29T03:00:00+02:00` -> (`2026-03-29`, `03:00`): the local date and time as
+/// written (seconds are always 0: intervals start on whole minutes).
+fn local_parts(rfc3339: &str) -> (String, String) {
+    let date = rfc3339.get(..10).unwrap_or_default().to_owned();
+    let time = rfc3339.get(11..16).unwrap_or_default().to_owned();
+    (date, time)
+}
+
+fn csv_field(value: &serde_json::Value, decimals: u8) -> String {
     match value {
         serde_json::Value::Null => String::new(),
+        // Fractions rounded to what a reader uses; integers (counts) stay exact.
+        serde_json::Value::Number(n) if !n.is_u64() && !n.is_i64() => {
+            let rounded = format!("{:.*}", usize::from(decimals), n.as_f64().unwrap_or(0.0));
+            if rounded.contains('.') {
+                rounded
+                    .trim_end_matches('0')
+                    .trim_end_matches('.')
+                    .to_owned()
+            } else {
+                rounded
+            }
+        }
         serde_json::Value::String(s) if s.contains([',', '"', '\n', '\r']) => {
             format!("\"{}\"", s.replace('"', "\"\""))
         }
@@ -438,6 +473,16 @@ mod tests {
 
     #[test]
     fn csv_quotes_what_needs_it() {
+        let csv_field = |v: &serde_json::Value| super::csv_field(v, 4);
+        assert_eq!(csv_field(&serde_json::json!(0.123_456)), "0.1235");
+        assert_eq!(csv_field(&serde_json::json!(2.5)), "2.5");
+        assert_eq!(csv_field(&serde_json::json!(1.0)), "1");
+        assert_eq!(csv_field(&serde_json::json!(123_456_789)), "123456789");
+        assert_eq!(super::csv_field(&serde_json::json!(0.666), 0), "1");
+        assert_eq!(
+            local_parts("2026-03-29T03:00:00+02:00"),
+            ("2026-03-29".into(), "03:00".into())
+        );
         assert_eq!(csv_field(&serde_json::json!("a,b")), "\"a,b\"");
         assert_eq!(
             csv_field(&serde_json::json!("say \"hi\"")),

@@ -117,6 +117,8 @@ window_figures! {
         |x| x.within.iter().map(|(t, n)| (*t, ratio(*n, x.sl_den))).collect(),
     /// Abandonment rate's denominator: offered, minus short abandons when they are excluded.
     abandon_denominator: u64 = |x| x.abandon_den,
+    /// Abandonment rate's numerator: abandoned, minus short abandons when they are excluded.
+    abandon_numerator: u64 = |x| x.abandons,
     /// (abandoned - short_abandoned) / (offered - short_abandoned) by default.
     abandon_rate: Option<f64> = |x| ratio(x.abandons, x.abandon_den),
     /// Sum of answered calls' waits: ASA's numerator.
@@ -149,12 +151,17 @@ window_figures! {
     /// by a transfer. The center counts contacts, so its own are 0.
     transferred_in: u64 = |x| x.c.transferred_in,
     transferred_out: u64 = |x| x.c.transferred_out,
+    /// Completed calls carrying the agent's `resolved` flag, and those flagged true.
+    resolved_reported: u64 = |x| x.c.resolved_reported,
+    resolved_true: u64 = |x| x.c.resolved_true,
     /// Share of completed calls the agent flagged `resolved: true`, of those with the flag.
     resolved_reported_ratio: Option<f64> = |x| ratio(x.c.resolved_true, x.c.resolved_reported),
     csat_responses: u64 = |x| x.c.csat_responses,
     /// Responses scoring 4 or 5, and their share (top-2-box CSAT).
     csat_positive: u64 = |x| x.c.csat_positive,
     csat: Option<f64> = |x| ratio(x.c.csat_positive, x.c.csat_responses),
+    /// Sum of the scores (1-5): the mean's numerator.
+    csat_score_sum: u64 = |x| x.c.csat_score_sum,
     /// Mean score (1-5).
     csat_mean: Option<f64> = |x| {
         (x.c.csat_responses > 0).then(|| x.c.csat_score_sum as f64 / x.c.csat_responses as f64)
