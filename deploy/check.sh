@@ -23,10 +23,14 @@ route floor owner=floor severity=warning queue=billing alertname=CallpulseAbando
 route sre-pager owner=sre severity=critical alertname=CallpulseDown
 route sre-tickets owner=sre severity=warning alertname=CallpulseConsumerLagHigh
 
+# The dashboards are generated: the committed JSON must be what the generator writes.
+python3 deploy/grafana/dashboards.py --check
+
 python3 - <<'PY'
-import json, yaml
-for path in ["deploy/grafana/callpulse-overview.json"]:
-    json.load(open(path))
+import glob, json, yaml
+for path in glob.glob("deploy/grafana/*.json"):
+    board = json.load(open(path))
+    assert board["uid"] and board["panels"], path
 expected = {
     "deploy/kubernetes/callpulse.yaml": {"ConfigMap", "Deployment", "Service", "PodMonitor", "PodDisruptionBudget"},
     "deploy/docker/compose.yml": None,

@@ -9,6 +9,7 @@ mod broker_restart;
 mod crash;
 mod demo_smoke;
 mod feed_v2;
+mod grafana;
 mod known_events;
 mod offsets;
 mod outage;

@@ -567,6 +567,20 @@ pub fn metric_names(text: &str) -> Vec<String> {
 /// Docs and deploy artefacts against a live scrape, both ways: every exported family is in
 /// docs/metrics.md, and every name used in docs/metrics.md, the alert rules and the Grafana
 /// dashboard is exported.
+/// The shipped Grafana dashboards, as paths from the repository root.
+pub fn grafana_dashboards() -> Vec<String> {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
+    let mut out: Vec<String> = std::fs::read_dir(root.join("deploy/grafana"))
+        .expect("deploy/grafana")
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|name| name.ends_with(".json"))
+        .map(|name| format!("deploy/grafana/{name}"))
+        .collect();
+    out.sort();
+    out
+}
+
 pub fn check_docs_against(scrape: &Scrape) {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
     let read = |rel: &str| {
@@ -589,13 +603,16 @@ pub fn check_docs_against(scrape: &Scrape) {
                     .is_some_and(|base| families.get(base).is_some_and(|k| k == "histogram"))
             })
     };
-    for file in [
+    let mut files: Vec<String> = [
         "docs/metrics.md",
         "deploy/prometheus/callpulse-alerts.yml",
-        "deploy/grafana/callpulse-overview.json",
         "README.md",
-    ] {
-        for name in metric_names(&read(file)) {
+    ]
+    .map(str::to_owned)
+    .to_vec();
+    files.extend(grafana_dashboards());
+    for file in &files {
+        for name in metric_names(&read(file.as_str())) {
             assert!(
                 exported(&name),
                 "{file} uses {name}, which /metrics does not export"

@@ -114,9 +114,17 @@ impl Out {
         }
     }
 
-    /// For every queue and call window: `f(window)`, labelled `queue`, `window`.
+    /// For every queue taking calls: `f(queue)`, labelled `queue`.
+    pub(crate) fn per_call_queue(&mut self, s: &Snapshot, f: impl Fn(&QueueView) -> Option<f64>) {
+        for q in s.queues.iter().filter(|q| q.takes_calls()) {
+            self.maybe(&[("queue", &q.queue)], f(q));
+        }
+    }
+
+    /// For every queue taking calls, and each call window: `f(window)`, labelled `queue`,
+    /// `window`.
     pub(crate) fn per_window(&mut self, s: &Snapshot, f: impl Fn(&WindowMetrics) -> Option<f64>) {
-        for q in &s.queues {
+        for q in s.queues.iter().filter(|q| q.takes_calls()) {
             for w in &q.windows {
                 self.maybe(&[("queue", &q.queue), ("window", &w.window)], f(w));
             }
@@ -131,7 +139,7 @@ impl Out {
         label: &str,
         f: impl Fn(&WindowMetrics) -> Vec<(String, Option<f64>)>,
     ) {
-        for q in &s.queues {
+        for q in s.queues.iter().filter(|q| q.takes_calls()) {
             for w in &q.windows {
                 for (value_label, value) in f(w) {
                     self.maybe(

@@ -64,6 +64,17 @@ pub struct QueueView {
     pub status: QueueStatus,
 }
 
+impl QueueView {
+    /// Whether the queue takes calls: it has had one, or has no tickets either. A
+    /// ticket-only queue (email, chat) gets no call series, so no 0/0 ratio shows as NaN.
+    pub fn takes_calls(&self) -> bool {
+        self.tickets.is_none()
+            || self.waiting > 0
+            || self.totals.offered > 0
+            || self.windows.iter().any(|w| w.offered > 0)
+    }
+}
+
 /// A queue's first contact resolution (see `fcr.rs`).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct FcrView {

@@ -8,7 +8,7 @@ use super::{Family, Out, Q, QW, count};
 
 /// For every queue with staffing figures: `f(staffing)`, labelled `queue`.
 fn per_staffing(s: &Snapshot, o: &mut Out, f: impl Fn(&StaffingView) -> Option<f64>) {
-    o.per_queue(s, |q| q.staffing.as_ref().and_then(&f));
+    o.per_call_queue(s, |q| q.staffing.as_ref().and_then(&f));
 }
 
 const QWT: &[&str] = &["queue", "window", "threshold_seconds"];
@@ -77,6 +77,20 @@ pub(super) const FAMILIES: &[Family] = &[
                     .collect()
             });
         },
+    },
+    Family {
+        name: "callpulse_queue_abandon_numerator_calls",
+        help: "Abandonment rate's numerator in the window: abandoned, less short abandons unless abandon_rate_excludes_short = false.",
+        kind: GAUGE,
+        labels: QW,
+        emit: |s, o| o.per_window(s, |w| count(w.abandon_numerator)),
+    },
+    Family {
+        name: "callpulse_queue_abandon_denominator_calls",
+        help: "Abandonment rate's denominator in the window: offered, less short abandons unless abandon_rate_excludes_short = false.",
+        kind: GAUGE,
+        labels: QW,
+        emit: |s, o| o.per_window(s, |w| count(w.abandon_denominator)),
     },
     Family {
         name: "callpulse_queue_abandon_ratio",
@@ -218,21 +232,21 @@ pub(super) const FAMILIES: &[Family] = &[
         help: "Calls waiting in the queue at the snapshot's instant.",
         kind: GAUGE,
         labels: Q,
-        emit: |s, o| o.per_queue(s, |q| count(q.waiting)),
+        emit: |s, o| o.per_call_queue(s, |q| count(q.waiting)),
     },
     Family {
         name: "callpulse_queue_longest_wait_seconds",
         help: "How long the longest-waiting call has waited at the snapshot's instant.",
         kind: GAUGE,
         labels: Q,
-        emit: |s, o| o.per_queue(s, |q| Some(q.longest_wait_s)),
+        emit: |s, o| o.per_call_queue(s, |q| Some(q.longest_wait_s)),
     },
     Family {
         name: "callpulse_queue_sl_target_ratio",
         help: "The queue's configured service-level target.",
         kind: GAUGE,
         labels: Q,
-        emit: |s, o| o.per_queue(s, |q| Some(q.sl_target)),
+        emit: |s, o| o.per_call_queue(s, |q| Some(q.sl_target)),
     },
     Family {
         name: "callpulse_queue_offered_load_erlangs",
@@ -267,28 +281,28 @@ pub(super) const FAMILIES: &[Family] = &[
         help: "Calls offered, as this process counted them (history restored from checkpoints left out).",
         kind: COUNTER,
         labels: Q,
-        emit: |s, o| o.per_queue(s, |q| count(q.counted.offered)),
+        emit: |s, o| o.per_call_queue(s, |q| count(q.counted.offered)),
     },
     Family {
         name: "callpulse_calls_answered_total",
         help: "Calls answered.",
         kind: COUNTER,
         labels: Q,
-        emit: |s, o| o.per_queue(s, |q| count(q.counted.answered)),
+        emit: |s, o| o.per_call_queue(s, |q| count(q.counted.answered)),
     },
     Family {
         name: "callpulse_calls_abandoned_total",
         help: "Calls abandoned, short abandons included.",
         kind: COUNTER,
         labels: Q,
-        emit: |s, o| o.per_queue(s, |q| count(q.counted.abandoned)),
+        emit: |s, o| o.per_call_queue(s, |q| count(q.counted.abandoned)),
     },
     Family {
         name: "callpulse_calls_short_abandoned_total",
         help: "Short abandons.",
         kind: COUNTER,
         labels: Q,
-        emit: |s, o| o.per_queue(s, |q| count(q.counted.short_abandoned)),
+        emit: |s, o| o.per_call_queue(s, |q| count(q.counted.short_abandoned)),
     },
     Family {
         name: "callpulse_calls_answered_within_threshold_total",
@@ -296,7 +310,7 @@ pub(super) const FAMILIES: &[Family] = &[
         kind: COUNTER,
         labels: QT,
         emit: |s, o| {
-            for q in &s.queues {
+            for q in s.queues.iter().filter(|q| q.takes_calls()) {
                 for (threshold, n) in &q.counted.answered_within {
                     let threshold = threshold.to_string();
                     o.put(
@@ -312,28 +326,28 @@ pub(super) const FAMILIES: &[Family] = &[
         help: "Calls completed after wrap-up.",
         kind: COUNTER,
         labels: Q,
-        emit: |s, o| o.per_queue(s, |q| count(q.counted.completed)),
+        emit: |s, o| o.per_call_queue(s, |q| count(q.counted.completed)),
     },
     Family {
         name: "callpulse_calls_handle_seconds_total",
         help: "Talk + hold + after-call work of completed calls.",
         kind: COUNTER,
         labels: Q,
-        emit: |s, o| o.per_queue(s, |q| Some(q.counted.handle_s)),
+        emit: |s, o| o.per_call_queue(s, |q| Some(q.counted.handle_s)),
     },
     Family {
         name: "callpulse_csat_responses_total",
         help: "CSAT responses.",
         kind: COUNTER,
         labels: Q,
-        emit: |s, o| o.per_queue(s, |q| count(q.counted.csat_responses)),
+        emit: |s, o| o.per_call_queue(s, |q| count(q.counted.csat_responses)),
     },
     Family {
         name: "callpulse_csat_positive_responses_total",
         help: "CSAT responses scoring 4 or 5.",
         kind: COUNTER,
         labels: Q,
-        emit: |s, o| o.per_queue(s, |q| count(q.counted.csat_positive)),
+        emit: |s, o| o.per_call_queue(s, |q| count(q.counted.csat_positive)),
     },
     Family {
         name: "callpulse_calls_answer_wait_seconds",
@@ -341,7 +355,7 @@ pub(super) const FAMILIES: &[Family] = &[
         kind: HISTOGRAM,
         labels: Q,
         emit: |s, o| {
-            for q in &s.queues {
+            for q in s.queues.iter().filter(|q| q.takes_calls()) {
                 let t = &q.counted;
                 let mut hist = Histogram::default();
                 hist.set_sample_count(t.answered);
