@@ -8,27 +8,19 @@
 //! The shipped files are used as they are, except: every `for:` is cut to 2 s, the
 //! Alertmanager's waits to 1 s, and the webhook URLs and ports point at this test.
 
-use std::collections::BTreeMap;
-use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use callpulse_core::QueuePolicy;
 use callpulse_core::hours::OpeningHours;
-use callpulse_e2e::{Engine, eventually, free_port, mock_cluster, test_config, wall_now};
-use callpulse_events::{CallAnswered, CallQueued, Envelope, Event, Ts};
+use callpulse_e2e::crash::produce;
+use callpulse_e2e::servers::{
+    answered, prometheus_query, queued, start_alertmanager, start_prometheus,
+};
+use callpulse_e2e::{Engine, eventually, mock_cluster, test_config, wall_now};
+use callpulse_events::{Envelope, Ts};
 use serde_json::Value;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::mpsc;
-
-/// Kills a server when the test ends, however it ends.
-struct Server(Child);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 fn calls(queue: &str, n: i64, wait_ms: i64, now: Ts) -> Vec<Envelope> {
     // Recent enough that the newest event is about a minute old: the stalled-events alert
@@ -39,26 +31,8 @@ fn calls(queue: &str, n: i64, wait_ms: i64, now: Ts) -> Vec<Envelope> {
             let id = format!("{queue}-{i}");
             let at = start.plus_millis(i * 10_000);
             [
-                Envelope {
-                    event_id: format!("{id}-q"),
-                    ts: at,
-                    event: Event::CallQueued(CallQueued {
-                        call_id: id.clone(),
-                        queue: queue.to_owned(),
-                        customer_id: None,
-                        priority: None,
-                        transferred_from: None,
-                    }),
-                },
-                Envelope {
-                    event_id: format!("{id}-a"),
-                    ts: at.plus_millis(wait_ms),
-                    event: Event::CallAnswered(CallAnswered {
-                        call_id: id,
-                        queue: queue.to_owned(),
-                        agent_id: "agent".to_owned(),
-                    }),
-                },
+                queued(&id, queue, at),
+                answered(&id, queue, at.plus_millis(wait_ms)),
             ]
         })
         .collect()
@@ -153,13 +127,7 @@ async fn a_breach_reaches_the_floor_through_prometheus_and_alertmanager() {
     let mut events = calls("billing", 12, 60_000, now);
     events.extend(calls("sales", 2, 60_000, now));
     events.extend(calls("closed", 12, 60_000, now));
-    let topics = callpulse_sim::SimTopics::new("calls", "agents", "tickets", "surveys");
-    let producer =
-        callpulse_sim::EventProducer::new(&brokers, &BTreeMap::new(), topics).expect("producer");
-    for env in &events {
-        producer.send(env).expect("send");
-    }
-    producer.flush(Duration::from_secs(10)).expect("flush");
+    produce(&brokers, &events);
     eventually(Duration::from_secs(60), "billing in breach", || async {
         let s = engine.snapshot().await;
         let billing = s["queues"]
@@ -178,29 +146,12 @@ async fn a_breach_reaches_the_floor_through_prometheus_and_alertmanager() {
     let (tx, mut notifications) = mpsc::unbounded_channel();
     tokio::spawn(receiver(hook, tx));
 
-    let am_port = free_port();
     let am_config = shipped("deploy/alertmanager/alertmanager.yml")
         .replace("127.0.0.1:9095", &format!("127.0.0.1:{hook_port}"))
         .replace("group_wait: 30s", "group_wait: 1s")
         .replace("group_interval: 5m", "group_interval: 1s");
     std::fs::write(dir.join("alertmanager.yml"), am_config).expect("write");
-    let _alertmanager = Server(
-        Command::new("prometheus-alertmanager")
-            .arg(format!(
-                "--config.file={}",
-                dir.join("alertmanager.yml").display()
-            ))
-            .arg(format!("--storage.path={}", dir.join("am-data").display()))
-            .arg(format!("--web.listen-address=127.0.0.1:{am_port}"))
-            .arg("--cluster.listen-address=")
-            .stdout(Stdio::null())
-            .stderr(
-                std::fs::File::create(dir.join("alertmanager.log"))
-                    .map_or(Stdio::null(), Stdio::from),
-            )
-            .spawn()
-            .expect("prometheus-alertmanager (Debian package prometheus-alertmanager)"),
-    );
+    let (_alertmanager, am) = start_alertmanager(&dir).await;
 
     // The shipped rules with every hold time cut to 2 s.
     let rules: String = shipped("deploy/prometheus/callpulse-alerts.yml")
@@ -218,29 +169,10 @@ async fn a_breach_reaches_the_floor_through_prometheus_and_alertmanager() {
     let prom_config = shipped("deploy/prometheus/prometheus.yml")
         .replace("scrape_interval: 15s", "scrape_interval: 1s")
         .replace("evaluation_interval: 15s", "evaluation_interval: 1s")
-        .replace("127.0.0.1:9093", &format!("127.0.0.1:{am_port}"))
+        .replace("127.0.0.1:9093", &am.to_string())
         .replace("127.0.0.1:7710", &engine.addr.to_string());
     std::fs::write(dir.join("prometheus.yml"), prom_config).expect("write");
-    let prom_port = free_port();
-    let _prometheus = Server(
-        Command::new("prometheus")
-            .arg(format!(
-                "--config.file={}",
-                dir.join("prometheus.yml").display()
-            ))
-            .arg(format!(
-                "--storage.tsdb.path={}",
-                dir.join("prom-data").display()
-            ))
-            .arg(format!("--web.listen-address=127.0.0.1:{prom_port}"))
-            .stdout(Stdio::null())
-            .stderr(
-                std::fs::File::create(dir.join("prometheus.log"))
-                    .map_or(Stdio::null(), Stdio::from),
-            )
-            .spawn()
-            .expect("prometheus (Debian package prometheus)"),
-    );
+    let (_prometheus, prom) = start_prometheus(&dir).await;
 
     // The floor's webhook gets the breach, labelled, annotated, for billing only.
     let notified = tokio::time::timeout(Duration::from_secs(90), async {
@@ -259,12 +191,8 @@ async fn a_breach_reaches_the_floor_through_prometheus_and_alertmanager() {
     })
     .await;
     let Ok((path, body)) = notified else {
-        let prom: std::net::SocketAddr = ([127, 0, 0, 1], prom_port).into();
-        let (_, status) = callpulse_e2e::http_get(
-            prom,
-            "/api/v1/query?query=max%20by%20(queue,check)%20(callpulse_queue_check_status)",
-        )
-        .await;
+        let (_, status) =
+            prometheus_query(prom, "max by (queue, check) (callpulse_queue_check_status)").await;
         let (_, alerts) = callpulse_e2e::http_get(prom, "/api/v1/alerts").await;
         let (_, targets) = callpulse_e2e::http_get(prom, "/api/v1/targets").await;
         panic!(

@@ -1,49 +1,16 @@
 //! `callpulse demo` as a user runs it: start the binary, read the printed URL, scrape
 //! `/metrics`, read `/ws`, stop it with SIGTERM and expect a clean exit.
 
-use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use callpulse_e2e::{Scrape, callpulse_binary as binary, eventually, http_get};
+use callpulse_e2e::servers::spawn_demo;
+use callpulse_e2e::{Scrape, eventually, http_get};
 use futures::StreamExt;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn demo_starts_serves_and_stops_on_sigterm() {
-    let mut child = ChildGuard(
-        Command::new(binary())
-            .args([
-                "demo",
-                "--listen",
-                "127.0.0.1:0",
-                "--backfill-mins",
-                "5",
-                "--partitions",
-                "2",
-            ])
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("demo starts"),
-    );
-    let stdout = child.0.stdout.take().expect("stdout");
-    let addr = tokio::task::spawn_blocking(move || {
-        for line in BufReader::new(stdout).lines() {
-            let line = line.expect("stdout line");
-            if let Some(url) = line.trim().strip_prefix("wallboard: http://") {
-                return url.trim_end_matches('/').to_owned();
-            }
-        }
-        panic!("demo exited without printing its URL");
-    });
-    let addr: std::net::SocketAddr = tokio::time::timeout(Duration::from_secs(60), addr)
-        .await
-        .expect("URL printed within 60 s")
-        .expect("reader")
-        .parse()
-        .expect("socket address");
-
+    let (mut child, addr) = spawn_demo(&["--backfill-mins", "5", "--partitions", "2"]).await;
     eventually(Duration::from_secs(60), "demo ready", || async {
         (http_get(addr, "/readyz").await.0 == 200).then_some(())
     })
@@ -133,15 +100,8 @@ async fn demo_starts_serves_and_stops_on_sigterm() {
 fn render_in_chromium(url: &str) -> String {
     let profile = std::env::temp_dir().join(format!("callpulse-chromium-{}", std::process::id()));
     let out = Command::new("chromium")
+        .args(callpulse_e2e::browser::CHROMIUM_FLAGS)
         .args([
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-quic",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
             // A TV's screen: at a smaller one the board pages its queues.
             "--window-size=1920,1080",
             "--virtual-time-budget=4000",
@@ -154,16 +114,6 @@ fn render_in_chromium(url: &str) -> String {
         .expect("chromium on PATH (Debian package `chromium`; .ci/run installs it)");
     let _ = std::fs::remove_dir_all(&profile);
     String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-/// Kills the demo if the test fails before it could stop it.
-struct ChildGuard(std::process::Child);
-
-impl Drop for ChildGuard {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
 }
 
 /// Sends SIGTERM through the `kill` command (the workspace forbids `unsafe`).

@@ -3,21 +3,11 @@
 //! no NaN or infinity, and give data where the demo has data. The few panels that are empty
 //! by design in a fresh demo are listed below with the reason.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use callpulse_e2e::{callpulse_binary, eventually, free_port, grafana_dashboards, http_get};
+use callpulse_e2e::servers::{prometheus_query, spawn_demo, start_prometheus};
+use callpulse_e2e::{eventually, grafana_dashboards};
 use serde_json::Value;
-
-struct Guard(Child);
-
-impl Drop for Guard {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 /// (dashboard uid, panel title, target refId, why it may be empty in a fresh demo).
 const MAY_BE_EMPTY: &[(&str, &str, &str, &str)] = &[
@@ -41,51 +31,9 @@ fn empty_for_window(title: &str, window: &str) -> bool {
     title.contains("sliding windows only") && matches!(window, "interval" | "today")
 }
 
-fn url_encode(text: &str) -> String {
-    text.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_dashboard_query_runs_without_nan_against_the_demo() {
-    let mut demo = Guard(
-        Command::new(callpulse_binary())
-            .args([
-                "demo",
-                "--listen",
-                "127.0.0.1:0",
-                "--backfill-mins",
-                "20",
-                "--partitions",
-                "2",
-            ])
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("demo starts"),
-    );
-    let stdout = demo.0.stdout.take().expect("stdout");
-    let addr = tokio::task::spawn_blocking(move || {
-        for line in BufReader::new(stdout).lines() {
-            let line = line.expect("stdout line");
-            if let Some(url) = line.trim().strip_prefix("wallboard: http://") {
-                return url.trim_end_matches('/').to_owned();
-            }
-        }
-        panic!("demo exited without printing its URL");
-    });
-    let addr = tokio::time::timeout(Duration::from_secs(90), addr)
-        .await
-        .expect("URL printed")
-        .expect("reader");
-
+    let (_demo, addr) = spawn_demo(&["--backfill-mins", "20", "--partitions", "2"]).await;
     let dir = std::env::temp_dir().join(format!("callpulse-grafana-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("dir");
     std::fs::write(
@@ -95,34 +43,8 @@ async fn every_dashboard_query_runs_without_nan_against_the_demo() {
         ),
     )
     .expect("write");
-    let prom_port = free_port();
-    let _prometheus = Guard(
-        Command::new("prometheus")
-            .arg(format!(
-                "--config.file={}",
-                dir.join("prometheus.yml").display()
-            ))
-            .arg(format!(
-                "--storage.tsdb.path={}",
-                dir.join("data").display()
-            ))
-            .arg(format!("--web.listen-address=127.0.0.1:{prom_port}"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("prometheus (Debian package prometheus)"),
-    );
-    let prom: std::net::SocketAddr = ([127, 0, 0, 1], prom_port).into();
-    eventually(Duration::from_secs(60), "prometheus listening", || async {
-        tokio::net::TcpStream::connect(prom).await.ok().map(drop)
-    })
-    .await;
-    let query = |expr: String| async move {
-        let (status, body) =
-            http_get(prom, &format!("/api/v1/query?query={}", url_encode(&expr))).await;
-        let json: Value = serde_json::from_str(&body).unwrap_or(Value::Null);
-        (status, json)
-    };
+    let (_prometheus, prom) = start_prometheus(&dir).await;
+    let query = |expr: String| async move { prometheus_query(prom, &expr).await };
     // Data in every family the boards read, and rates over at least a few samples.
     eventually(Duration::from_secs(120), "scraped demo data", || async {
         let (_, json) = query(

@@ -5,7 +5,6 @@
 //! "stale" when events stop and "disconnected" when the engine goes. Screenshots are
 //! written to `$CARGO_TARGET_TMPDIR/wallboard/`.
 
-use std::collections::BTreeMap;
 use std::time::Duration;
 
 use tokio::time::Instant;
@@ -13,37 +12,11 @@ use tokio::time::Instant;
 use callpulse::Config;
 use callpulse_core::QueuePolicy;
 use callpulse_e2e::browser::Browser;
+use callpulse_e2e::crash::produce;
+use callpulse_e2e::servers::{answered, queued};
 use callpulse_e2e::{Engine, eventually, mock_cluster, test_config, wall_now};
-use callpulse_events::{
-    AgentState, AgentStateChanged, CallAnswered, CallQueued, Envelope, Event, Ts,
-};
+use callpulse_events::{AgentState, AgentStateChanged, Envelope, Event, Ts};
 use serde_json::Value;
-
-fn queued(id: &str, queue: &str, at: Ts) -> Envelope {
-    Envelope {
-        event_id: format!("{id}-q"),
-        ts: at,
-        event: Event::CallQueued(CallQueued {
-            call_id: id.to_owned(),
-            queue: queue.to_owned(),
-            customer_id: None,
-            priority: None,
-            transferred_from: None,
-        }),
-    }
-}
-
-fn answered(id: &str, queue: &str, at: Ts) -> Envelope {
-    Envelope {
-        event_id: format!("{id}-a"),
-        ts: at,
-        event: Event::CallAnswered(CallAnswered {
-            call_id: id.to_owned(),
-            queue: queue.to_owned(),
-            agent_id: "agent-1".to_owned(),
-        }),
-    }
-}
 
 /// billing: 20 answered, 16 within 20 s (SL 80 % = its target: at risk); sales: 12 within
 /// (ok); support: 3 calls waiting 3 minutes (breach); 27 more queues with one call each
@@ -94,16 +67,6 @@ fn events(now: Ts) -> Vec<Envelope> {
         });
     }
     out
-}
-
-fn produce(brokers: &str, events: &[Envelope]) {
-    let topics = callpulse_sim::SimTopics::new("calls", "agents", "tickets", "surveys");
-    let producer =
-        callpulse_sim::EventProducer::new(brokers, &BTreeMap::new(), topics).expect("producer");
-    for env in events {
-        producer.send(env).expect("send");
-    }
-    producer.flush(Duration::from_secs(10)).expect("flush");
 }
 
 fn config(brokers: &str) -> Config {

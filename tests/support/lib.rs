@@ -5,6 +5,7 @@
 pub mod browser;
 pub mod crash;
 pub mod poison;
+pub mod servers;
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
