@@ -540,23 +540,38 @@ async fn scenario(brokers: &str, group: &str) {
         .expect("ws connect");
     let first: serde_json::Value = next_json(&mut ws).await;
     assert_eq!(first["type"], "snapshot");
-    let update: serde_json::Value = next_json(&mut ws).await;
-    assert_eq!(update["type"], "update");
-    assert!(
-        update["seq"].as_u64() > first["seq"].as_u64(),
-        "seq increases"
-    );
-    let ws_billing = update["data"]["queues"]
-        .as_array()
-        .expect("queues")
-        .iter()
-        .find(|q| q["queue"] == "billing")
-        .expect("billing")
-        .clone();
-    assert_eq!(
-        ws_billing["windows"], billing["windows"],
-        "ws and api agree on windowed figures"
-    );
+    // A frame and the API agree at one seq: sliding windows move with time, so a frame is
+    // compared with the API's snapshot of the same seq (ticks are 200 ms: a few tries).
+    let billing_of = |snap: &serde_json::Value| {
+        snap["queues"]
+            .as_array()
+            .expect("queues")
+            .iter()
+            .find(|q| q["queue"] == "billing")
+            .expect("billing")
+            .clone()
+    };
+    let mut agreed = false;
+    for _ in 0..50 {
+        let update: serde_json::Value = next_json(&mut ws).await;
+        assert_eq!(update["type"], "update");
+        assert!(
+            update["seq"].as_u64() > first["seq"].as_u64(),
+            "seq increases"
+        );
+        let api = engine.snapshot().await;
+        if api["seq"] != update["seq"] {
+            continue;
+        }
+        assert_eq!(
+            billing_of(&update["data"])["windows"],
+            billing_of(&api)["windows"],
+            "ws and api agree on windowed figures"
+        );
+        agreed = true;
+        break;
+    }
+    assert!(agreed, "never read a frame and the API at one seq");
     drop(ws);
     dead_letters_hold_every_rejection(brokers);
     engine.stop().await;

@@ -132,9 +132,28 @@ impl Browser {
         .await;
     }
 
-    /// Loads `url`.
+    /// Loads `url` and waits until the document has loaded.
     pub async fn navigate(&mut self, url: &str) {
         self.call("Page.navigate", json!({"url": url})).await;
+        let loaded = format!(
+            "document.readyState === 'complete' && location.href === {}",
+            json!(url)
+        );
+        self.wait_for(&loaded, Duration::from_secs(30)).await;
+    }
+
+    /// Evaluates `expression`; `None` if it threw (e.g. the page is still loading).
+    async fn try_eval(&mut self, expression: &str) -> Option<Value> {
+        let result = self
+            .call(
+                "Runtime.evaluate",
+                json!({"expression": expression, "returnByValue": true}),
+            )
+            .await;
+        result
+            .get("exceptionDetails")
+            .is_none()
+            .then(|| result["result"]["value"].clone())
     }
 
     /// Evaluates `expression` in the page and returns its value (JSON-serializable values).
@@ -156,7 +175,8 @@ impl Browser {
     pub async fn wait_for(&mut self, expression: &str, limit: Duration) -> Value {
         let deadline = Instant::now() + limit;
         loop {
-            let value = self.eval(expression).await;
+            // A throw (an element not there yet) is "not yet", like a falsy value.
+            let value = self.try_eval(expression).await.unwrap_or(Value::Null);
             if !(value.is_null() || value == false || value == "" || value == 0) {
                 return value;
             }

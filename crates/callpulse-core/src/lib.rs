@@ -59,7 +59,10 @@ pub use live::{AgentCalls, AgentCallsView, AgentView, TeamStates};
 pub use occupancy::{StateTimeView, StateTimes};
 pub use partition::{Applied, PartitionCounters, PartitionSnapshot, PartitionState, QueueSnapshot};
 pub use policy::{MetricsPolicy, PolicyError, QueuePolicy, SlFormula};
-pub use report::{Attribution, ReportBuilder, ReportCounters, ReportRow, ReportSpec};
+pub use report::{
+    Attribution, ReportBuilder, ReportCounters, ReportRow, ReportSpec, TeamCounters, TeamReport,
+    TeamRow,
+};
 pub use snapshot::{
     CHECKS, CenterView, Check, EngineView, FcrView, FcrWindow, Level, QueueStatus, QueueView,
     Retired, SharedBody, SharedPart, SharedRef, Snapshot, SourceView, StaffingView, TeamView,

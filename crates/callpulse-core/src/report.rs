@@ -352,5 +352,8 @@ impl ReportBuilder {
 }
 
 mod rows;
+mod teams;
 #[cfg(test)]
 mod tests;
+
+pub use teams::{TeamCounters, TeamReport, TeamRow};

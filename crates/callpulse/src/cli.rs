@@ -69,6 +69,10 @@ pub struct ReplayArgs {
     /// Which interval a number counts in: the contact's offer time, or the event's own.
     #[arg(long, value_enum, default_value_t = crate::replay::AttributeTo::Offered)]
     pub attribute_to: crate::replay::AttributeTo,
+    /// With --report: rows per queue (calls, tickets, FCR) or per team (agents, time in
+    /// state, occupancy).
+    #[arg(long, value_enum, default_value_t = crate::replay::RowKind::Queue)]
+    pub rows: crate::replay::RowKind,
     /// CSV: decimal places of fractional figures (ratios, seconds); counts are exact.
     #[arg(long, value_name = "N", default_value_t = 4, value_parser = clap::value_parser!(u8).range(0..=12))]
     pub decimals: u8,
@@ -85,6 +89,7 @@ impl From<&ReplayArgs> for crate::replay::ReplayOptions {
             sl_thresholds: args.sl_thresholds.clone(),
             attribute_to: args.attribute_to,
             decimals: args.decimals,
+            rows: args.rows,
         }
     }
 }

@@ -15,7 +15,7 @@ use std::sync::Arc;
 use anyhow::Context;
 use callpulse_core::{
     Attribution, Calendar, FcrTracker, PartitionState, ReportBuilder, ReportRow, ReportSpec,
-    Retired, Snapshot, Ts, WINDOW_FIGURES, WINDOW_FIGURES_BY_THRESHOLD,
+    Retired, Snapshot, TeamReport, TeamRow, Ts, WINDOW_FIGURES, WINDOW_FIGURES_BY_THRESHOLD,
 };
 use callpulse_events::{DecodeLimits, Rejection, SharedClock, decode};
 use tracing::{info, warn};
@@ -54,6 +54,17 @@ pub struct ReplayOptions {
     pub attribute_to: AttributeTo,
     /// CSV: decimal places of fractional figures.
     pub decimals: u8,
+    /// With a report: rows per queue or per team.
+    pub rows: RowKind,
+}
+
+/// What a report's rows are about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum RowKind {
+    /// Calls, tickets and FCR per queue (and the center, `*`).
+    Queue,
+    /// Agents, time in state and occupancy per team.
+    Team,
 }
 
 /// What a replay read, for the summary line and for tests.
@@ -108,19 +119,22 @@ pub fn replay(
     let mut sink = match options.report_secs {
         Some(secs) => {
             Calendar::check_period(secs).context("--report")?;
-            Sink::Report(Box::new(ReportBuilder::new(
-                Arc::clone(&policy),
-                ReportSpec {
-                    interval_secs: secs,
-                    calendar: policy.calendar(),
-                    attribution: match options.attribute_to {
-                        AttributeTo::Offered => Attribution::Offered,
-                        AttributeTo::Event => Attribution::Event,
-                    },
-                    sl_thresholds_override: (!options.sl_thresholds.is_empty())
-                        .then(|| options.sl_thresholds.clone()),
+            let spec = ReportSpec {
+                interval_secs: secs,
+                calendar: policy.calendar(),
+                attribution: match options.attribute_to {
+                    AttributeTo::Offered => Attribution::Offered,
+                    AttributeTo::Event => Attribution::Event,
                 },
-            )))
+                sl_thresholds_override: (!options.sl_thresholds.is_empty())
+                    .then(|| options.sl_thresholds.clone()),
+            };
+            match options.rows {
+                RowKind::Queue => {
+                    Sink::Report(Box::new(ReportBuilder::new(Arc::clone(&policy), spec)))
+                }
+                RowKind::Team => Sink::Teams(Box::new(TeamReport::new(&policy, spec))),
+            }
         }
         None => Sink::Live(
             Box::new(PartitionState::new(Arc::clone(&policy))),
@@ -134,8 +148,10 @@ pub fn replay(
         None => Box::new(BufWriter::new(io::stdout().lock())),
     };
     let mut rows = RowWriter::new(options.format, options.decimals);
-    if let Sink::Report(builder) = &sink {
-        rows.start(&mut out, builder.thresholds())?;
+    match &sink {
+        Sink::Report(builder) => rows.start(&mut out, builder.thresholds())?,
+        Sink::Teams(_) => rows.start_teams(&mut out)?,
+        Sink::Live(..) => {}
     }
     let limits = DecodeLimits {
         max_past_ms: None,
@@ -175,11 +191,13 @@ pub fn replay(
                     sink.apply(&env)
                 }),
             };
-            if let Sink::Report(builder) = &mut sink {
-                // Rows are written as they become final, so memory does not grow with the
-                // history; checked every few thousand lines, as a row spans many.
-                if summary.lines % 4096 == 0 {
-                    rows.write(&mut out, &builder.take_final())?;
+            // Rows are written as they become final, so memory does not grow with the
+            // history; checked every few thousand lines, as a row spans many.
+            if summary.lines % 4096 == 0 {
+                match &mut sink {
+                    Sink::Report(builder) => rows.write(&mut out, &builder.take_final())?,
+                    Sink::Teams(report) => rows.write_teams(&mut out, &report.take_final())?,
+                    Sink::Live(..) => {}
                 }
             }
             match result {
@@ -208,6 +226,12 @@ pub fn replay(
             summary.rows = rows.written;
             info!(?counters, "report settled");
         }
+        Sink::Teams(report) => {
+            let (last, counters) = report.finish();
+            rows.write_teams(&mut out, &last)?;
+            summary.rows = rows.written;
+            info!(?counters, "team report settled");
+        }
         Sink::Live(mut state, mut fcr) => {
             let at = high_water.unwrap_or(now);
             fcr.apply_all(state.drain_fcr_facts());
@@ -232,6 +256,7 @@ pub fn replay(
 
 enum Sink {
     Report(Box<ReportBuilder>),
+    Teams(Box<TeamReport>),
     Live(Box<PartitionState>, Box<FcrTracker>),
 }
 
@@ -239,6 +264,7 @@ impl Sink {
     fn apply(&mut self, env: &callpulse_events::Envelope) -> Result<(), Rejection> {
         match self {
             Sink::Report(builder) => builder.apply(env).map(|_| ()),
+            Sink::Teams(report) => report.apply(env),
             Sink::Live(state, fcr) => {
                 let applied = state.apply(env).map(|_| ());
                 // Settled as they come: a history is in time order, more or less.
@@ -332,6 +358,18 @@ const CSV_TAIL: &[&str] = &[
     "fcr_unknown_customer",
 ];
 
+/// Team rows' columns after the interval's.
+const TEAM_COLUMNS: &[&str] = &[
+    "team",
+    "agents",
+    "available_s",
+    "on_call_s",
+    "wrap_up_s",
+    "aux_s",
+    "offline_s",
+    "occupancy",
+];
+
 /// Writes report rows as they come, in the chosen format.
 struct RowWriter {
     format: ReportFormat,
@@ -370,6 +408,44 @@ impl RowWriter {
             header.extend(CSV_TAIL.iter().map(|s| (*s).to_owned()));
             writeln!(out, "{}", header.join(","))?;
         }
+        Ok(())
+    }
+
+    /// The CSV header of team rows.
+    fn start_teams(&mut self, out: &mut dyn Write) -> anyhow::Result<()> {
+        if self.format == ReportFormat::Csv {
+            let header: Vec<&str> = CSV_HEAD
+                .iter()
+                .chain(&["date", "start", "end"])
+                .chain(TEAM_COLUMNS)
+                .copied()
+                .collect();
+            writeln!(out, "{}", header.join(","))?;
+        }
+        Ok(())
+    }
+
+    fn write_teams(&mut self, out: &mut dyn Write, rows: &[TeamRow]) -> anyhow::Result<()> {
+        for row in rows {
+            match self.format {
+                ReportFormat::Ndjson => {
+                    serde_json::to_writer(&mut *out, row)?;
+                    out.write_all(b"\n")?;
+                }
+                ReportFormat::Csv => {
+                    let value = serde_json::to_value(row)?;
+                    let field = |v: &serde_json::Value| csv_field(v, self.decimals);
+                    let (date, start) = local_parts(&row.interval_start);
+                    let (_, end) = local_parts(&row.interval_end);
+                    let mut fields: Vec<String> =
+                        CSV_HEAD.iter().map(|k| field(&value[*k])).collect();
+                    fields.extend([date, start, end]);
+                    fields.extend(TEAM_COLUMNS.iter().map(|k| field(&value[*k])));
+                    writeln!(out, "{}", fields.join(","))?;
+                }
+            }
+        }
+        self.written += rows.len();
         Ok(())
     }
 
