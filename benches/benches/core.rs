@@ -80,6 +80,22 @@ fn apply(c: &mut Criterion) {
     group.bench_function("merge_4_partitions", |b| {
         b.iter(|| Snapshot::build(1, now, &parts, &Retired::default(), &policy));
     });
+    // What the publisher does with a merged snapshot each tick: the JSON of the API and v1,
+    // the feed's pieces, and linking them to the previous tick's (deltas, alert events).
+    let merged = Snapshot::build(1, now, &parts, &Retired::default(), &policy);
+    let previous = callpulse_export::Published::new(merged.clone());
+    group.bench_function("publish_4_partitions", |b| {
+        b.iter(|| {
+            let mut next = merged.clone();
+            next.seq = 2;
+            let mut published = callpulse_export::Published::new(next);
+            published.follow(&previous);
+            published
+        });
+    });
+    group.bench_function("clone_merged_snapshot", |b| {
+        b.iter(|| merged.clone());
+    });
     group.finish();
 }
 

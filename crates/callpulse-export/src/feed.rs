@@ -101,6 +101,13 @@ fn part(value: &(impl Serialize + ?Sized), seq: u64) -> Part {
 impl Parts {
     /// Cuts `snapshot` into parts, each marked changed at this `seq` (no predecessor).
     pub fn new(snapshot: &Snapshot) -> Parts {
+        Parts::cut(snapshot).0
+    }
+
+    /// Cuts `snapshot` into parts, and assembles from the same pieces its whole JSON (what
+    /// `serde_json::to_string(snapshot)` gives, byte for byte): every queue, team and agent
+    /// is serialized once per tick, for the API, v1 and v2 alike.
+    pub fn cut(snapshot: &Snapshot) -> (Parts, String) {
         let seq = snapshot.seq;
         let header = serde_json::to_string(&Header {
             seq,
@@ -114,14 +121,23 @@ impl Parts {
         .unwrap_or_else(|_| "{}".to_owned());
         // `{...}` without its braces: spliced into every frame.
         let header = header[1..header.len() - 1].to_owned();
-        let mut agents: BTreeMap<Arc<str>, Vec<&callpulse_core::AgentView>> = BTreeMap::new();
-        for agent in &snapshot.agents {
-            agents
+        // Each agent once; a team's part is its agents' JSON joined.
+        let agent_json: Vec<String> = snapshot
+            .agents
+            .iter()
+            .map(|a| serde_json::to_string(a).unwrap_or_else(|_| "null".to_owned()))
+            .collect();
+        let mut agents: BTreeMap<Arc<str>, String> = BTreeMap::new();
+        for (agent, text) in snapshot.agents.iter().zip(&agent_json) {
+            let list = agents
                 .entry(Arc::clone(&agent.team))
-                .or_default()
-                .push(agent);
+                .or_insert_with(|| "[".to_owned());
+            if list.len() > 1 {
+                list.push(',');
+            }
+            list.push_str(text);
         }
-        Parts {
+        let parts = Parts {
             seq,
             header,
             center: part(&snapshot.center, seq),
@@ -138,7 +154,14 @@ impl Parts {
                 .collect(),
             agents: agents
                 .into_iter()
-                .map(|(team, list)| (team, part(&list, seq)))
+                .map(|(team, mut list)| {
+                    list.push(']');
+                    let piece = Part {
+                        json: Arc::from(list),
+                        changed: seq,
+                    };
+                    (team, piece)
+                })
                 .collect(),
             levels: snapshot
                 .queues
@@ -152,7 +175,76 @@ impl Parts {
             events: VecDeque::new(),
             delta_from: seq,
             frames: Mutex::new(HashMap::new()),
+        };
+        let whole = parts.whole(snapshot, &agent_json);
+        (parts, whole)
+    }
+
+    /// The snapshot's JSON from the pieces, in `Snapshot`'s field order.
+    fn whole(&self, snapshot: &Snapshot, agent_json: &[String]) -> String {
+        #[derive(Serialize)]
+        struct Head<'a> {
+            seq: u64,
+            at: &'a str,
+            at_ms: i64,
+            windows: &'a [String],
         }
+        let head = serde_json::to_string(&Head {
+            seq: snapshot.seq,
+            at: &snapshot.at,
+            at_ms: snapshot.at_ms,
+            windows: &snapshot.windows,
+        })
+        .unwrap_or_else(|_| "{}".to_owned());
+        let mut out = String::with_capacity(
+            head.len()
+                + self
+                    .queues
+                    .values()
+                    .map(|p| p.json.len() + 1)
+                    .sum::<usize>()
+                + self.teams.values().map(|p| p.json.len() + 1).sum::<usize>()
+                + agent_json.iter().map(|a| a.len() + 1).sum::<usize>()
+                + self.center.json.len()
+                + self.engine.json.len()
+                + 64,
+        );
+        out.push_str(&head[..head.len() - 1]);
+        let list = |out: &mut String, key: &str, items: &mut dyn Iterator<Item = &str>| {
+            let _ = write!(out, r#","{key}":["#);
+            for (i, item) in items.enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                out.push_str(item);
+            }
+            out.push(']');
+        };
+        let null: &str = "null";
+        list(
+            &mut out,
+            "queues",
+            &mut snapshot
+                .queues
+                .iter()
+                .map(|q| self.queues.get(&q.queue).map_or(null, |p| &*p.json)),
+        );
+        let _ = write!(out, r#","center":{}"#, self.center.json);
+        list(
+            &mut out,
+            "teams",
+            &mut snapshot
+                .teams
+                .iter()
+                .map(|t| self.teams.get(&t.team).map_or(null, |p| &*p.json)),
+        );
+        list(
+            &mut out,
+            "agents",
+            &mut agent_json.iter().map(String::as_str),
+        );
+        let _ = write!(out, r#","engine":{}}}"#, self.engine.json);
+        out
     }
 
     /// Links these parts to the previous tick's: unchanged pieces keep their `seq`, removed

@@ -86,9 +86,10 @@ impl Published {
     pub fn new(snapshot: Snapshot) -> Published {
         // The snapshot holds only strings, integers and finite floats: serialization cannot
         // fail, and a non-finite float would serialize as null rather than fail.
-        let json = serde_json::to_string(&snapshot).unwrap_or_else(|_| "{}".to_owned());
+        // One serialization per tick: the whole JSON is assembled from the feed's pieces.
+        let (feed, json) = Parts::cut(&snapshot);
         Published {
-            feed: Parts::new(&snapshot),
+            feed,
             snapshot,
             json: Arc::from(json),
             own: None,

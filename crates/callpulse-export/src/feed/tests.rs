@@ -156,7 +156,14 @@ fn linked(template: &Snapshot, worlds: &[World]) -> Vec<Parts> {
     let mut out: Vec<Parts> = Vec::new();
     for (i, world) in worlds.iter().enumerate() {
         let snapshot = snapshot_of(template, i as u64 + 1, world);
-        let mut parts = Parts::new(&snapshot);
+        let (mut parts, whole) = Parts::cut(&snapshot);
+        // The assembled JSON is serde's, byte for byte.
+        assert_eq!(
+            whole,
+            serde_json::to_string(&snapshot).expect("json"),
+            "tick {}",
+            i + 1
+        );
         if let Some(prev) = out.last() {
             parts.follow(prev, &snapshot);
         }
