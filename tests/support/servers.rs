@@ -56,46 +56,47 @@ pub async fn spawn_demo(args: &[&str]) -> (Guard, SocketAddr) {
 /// Starts Debian's `prometheus` with `dir/prometheus.yml` (its data and log in `dir`) on a
 /// free loopback port and waits until it listens.
 pub async fn start_prometheus(dir: &Path) -> (Guard, SocketAddr) {
-    let port = free_port();
-    let server = Guard(
-        Command::new("prometheus")
-            .arg(format!(
-                "--config.file={}",
-                dir.join("prometheus.yml").display()
-            ))
-            .arg(format!(
-                "--storage.tsdb.path={}",
-                dir.join("prom-data").display()
-            ))
-            .arg(format!("--web.listen-address=127.0.0.1:{port}"))
-            .stdout(Stdio::null())
-            .stderr(log(dir, "prometheus.log"))
-            .spawn()
-            .expect("prometheus (Debian package prometheus)"),
-    );
-    let addr = listening(port, "prometheus").await;
-    (server, addr)
+    start_server(dir, "prometheus", |port| {
+        vec![
+            format!("--config.file={}", dir.join("prometheus.yml").display()),
+            format!("--storage.tsdb.path={}", dir.join("prom-data").display()),
+            format!("--web.listen-address=127.0.0.1:{port}"),
+        ]
+    })
+    .await
 }
 
 /// Starts Debian's `prometheus-alertmanager` with `dir/alertmanager.yml` on a free loopback
 /// port (clustering off) and waits until it listens.
 pub async fn start_alertmanager(dir: &Path) -> (Guard, SocketAddr) {
+    start_server(dir, "prometheus-alertmanager", |port| {
+        vec![
+            format!("--config.file={}", dir.join("alertmanager.yml").display()),
+            format!("--storage.path={}", dir.join("am-data").display()),
+            format!("--web.listen-address=127.0.0.1:{port}"),
+            "--cluster.listen-address=".to_owned(),
+        ]
+    })
+    .await
+}
+
+/// Starts the Debian package's `program` with `args(port)` on a free loopback port, its
+/// stderr in `dir/PROGRAM.log`, and waits until it listens.
+async fn start_server(
+    dir: &Path,
+    program: &str,
+    args: impl FnOnce(u16) -> Vec<String>,
+) -> (Guard, SocketAddr) {
     let port = free_port();
     let server = Guard(
-        Command::new("prometheus-alertmanager")
-            .arg(format!(
-                "--config.file={}",
-                dir.join("alertmanager.yml").display()
-            ))
-            .arg(format!("--storage.path={}", dir.join("am-data").display()))
-            .arg(format!("--web.listen-address=127.0.0.1:{port}"))
-            .arg("--cluster.listen-address=")
+        Command::new(program)
+            .args(args(port))
             .stdout(Stdio::null())
-            .stderr(log(dir, "alertmanager.log"))
+            .stderr(log(dir, &format!("{program}.log")))
             .spawn()
-            .expect("prometheus-alertmanager (Debian package prometheus-alertmanager)"),
+            .unwrap_or_else(|e| panic!("{program} (its Debian package): {e}")),
     );
-    let addr = listening(port, "alertmanager").await;
+    let addr = listening(port, program).await;
     (server, addr)
 }
 

@@ -48,7 +48,7 @@ struct AlertEvent {
     json: Arc<str>,
 }
 
-/// One tick's parts. Built with [`Parts::new`] (off the async runtime: the publisher's
+/// One tick's parts. Built with [`Parts::cut`] (off the async runtime: the publisher's
 /// blocking thread) and linked to the previous tick's with [`Parts::follow`].
 #[derive(Debug)]
 pub struct Parts {
@@ -100,10 +100,6 @@ fn part(value: &(impl Serialize + ?Sized), seq: u64) -> Part {
 
 impl Parts {
     /// Cuts `snapshot` into parts, each marked changed at this `seq` (no predecessor).
-    pub fn new(snapshot: &Snapshot) -> Parts {
-        Parts::cut(snapshot).0
-    }
-
     /// Cuts `snapshot` into parts, and assembles from the same pieces its whole JSON (what
     /// `serde_json::to_string(snapshot)` gives, byte for byte): every queue, team and agent
     /// is serialized once per tick, for the API, v1 and v2 alike.

@@ -14,10 +14,11 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use callpulse_core::{
-    Attribution, Calendar, FcrTracker, PartitionState, ReportBuilder, ReportRow, ReportSpec,
-    Retired, Snapshot, TeamReport, TeamRow, Ts, WINDOW_FIGURES, WINDOW_FIGURES_BY_THRESHOLD,
+    Attribution, Calendar, FcrTracker, PartitionState, ReportBuilder, ReportSpec, Retired,
+    Snapshot, TeamReport, Ts, WINDOW_FIGURES, WINDOW_FIGURES_BY_THRESHOLD,
 };
 use callpulse_events::{DecodeLimits, Rejection, SharedClock, decode};
+use serde::Serialize;
 use tracing::{info, warn};
 
 use crate::Config;
@@ -196,7 +197,7 @@ pub fn replay(
             if summary.lines % 4096 == 0 {
                 match &mut sink {
                     Sink::Report(builder) => rows.write(&mut out, &builder.take_final())?,
-                    Sink::Teams(report) => rows.write_teams(&mut out, &report.take_final())?,
+                    Sink::Teams(report) => rows.write(&mut out, &report.take_final())?,
                     Sink::Live(..) => {}
                 }
             }
@@ -228,7 +229,7 @@ pub fn replay(
         }
         Sink::Teams(report) => {
             let (last, counters) = report.finish();
-            rows.write_teams(&mut out, &last)?;
+            rows.write(&mut out, &last)?;
             summary.rows = rows.written;
             info!(?counters, "team report settled");
         }
@@ -343,12 +344,18 @@ fn read_line_capped(reader: &mut dyn BufRead, buf: &mut Vec<u8>, cap: usize) -> 
     }
 }
 
-/// Columns before the window figures, and after them (the report's own); the figures'
-/// columns come from [`WINDOW_FIGURES`], those keyed by threshold one per threshold.
-const CSV_HEAD: &[&str] = &["interval_start", "interval_end"];
-/// After `CSV_HEAD`: the interval's local date and start and end times, which spreadsheets
-/// read as such (they do not parse RFC 3339 with an offset), then the queue.
-const CSV_LOCAL: &[&str] = &["date", "start", "end", "queue"];
+/// The interval's columns, first in every CSV row: as RFC 3339, then its local date and
+/// start and end times, which spreadsheets read as such (they do not parse RFC 3339 with an
+/// offset).
+const CSV_INTERVAL: &[(&str, Column)] = &[
+    ("interval_start", Column::Key("interval_start")),
+    ("interval_end", Column::Key("interval_end")),
+    ("date", Column::Date),
+    ("start", Column::LocalTime("interval_start")),
+    ("end", Column::LocalTime("interval_end")),
+];
+/// Queue rows' columns after the window figures (the report's own); the figures' columns
+/// come from [`WINDOW_FIGURES`], those keyed by threshold one per threshold.
 const CSV_TAIL: &[&str] = &[
     "sl_formula",
     "fcr_success",
@@ -370,12 +377,24 @@ const TEAM_COLUMNS: &[&str] = &[
     "occupancy",
 ];
 
+/// Where a CSV column's field comes from in a row's JSON.
+#[derive(Debug, Clone, Copy)]
+enum Column {
+    Key(&'static str),
+    /// `key[threshold]` of a figure keyed by SL threshold.
+    ByThreshold(&'static str, u32),
+    /// The local date of `interval_start`.
+    Date,
+    /// The local time (`HH:MM`) of the named RFC 3339 key.
+    LocalTime(&'static str),
+}
+
 /// Writes report rows as they come, in the chosen format.
 struct RowWriter {
     format: ReportFormat,
     decimals: u8,
-    /// The threshold columns of the CSV header, fixed before the first row.
-    thresholds: Vec<u32>,
+    /// The CSV columns, fixed with the header before the first row.
+    columns: Vec<Column>,
     written: usize,
 }
 
@@ -384,48 +403,55 @@ impl RowWriter {
         RowWriter {
             format,
             decimals,
-            thresholds: Vec::new(),
+            columns: Vec::new(),
             written: 0,
         }
     }
 
-    /// The CSV header, naming every threshold a row can show.
+    /// Queue rows' CSV header, naming every threshold a row can show.
     fn start(&mut self, out: &mut dyn Write, thresholds: BTreeSet<u32>) -> anyhow::Result<()> {
-        self.thresholds = thresholds.into_iter().collect();
-        if self.format == ReportFormat::Csv {
-            let mut header: Vec<String> = CSV_HEAD
-                .iter()
-                .chain(CSV_LOCAL)
-                .map(|s| (*s).to_owned())
-                .collect();
-            for figure in WINDOW_FIGURES {
-                if WINDOW_FIGURES_BY_THRESHOLD.contains(figure) {
-                    header.extend(self.thresholds.iter().map(|t| format!("{figure}_{t}s")));
-                } else {
-                    header.push((*figure).to_owned());
-                }
+        let mut columns: Vec<(String, Column)> = vec![("queue".to_owned(), Column::Key("queue"))];
+        for figure in WINDOW_FIGURES {
+            if WINDOW_FIGURES_BY_THRESHOLD.contains(figure) {
+                columns.extend(
+                    thresholds
+                        .iter()
+                        .map(|t| (format!("{figure}_{t}s"), Column::ByThreshold(figure, *t))),
+                );
+            } else {
+                columns.push(((*figure).to_owned(), Column::Key(figure)));
             }
-            header.extend(CSV_TAIL.iter().map(|s| (*s).to_owned()));
-            writeln!(out, "{}", header.join(","))?;
         }
-        Ok(())
+        columns.extend(CSV_TAIL.iter().map(|k| ((*k).to_owned(), Column::Key(k))));
+        self.header(out, columns)
     }
 
-    /// The CSV header of team rows.
+    /// Team rows' CSV header.
     fn start_teams(&mut self, out: &mut dyn Write) -> anyhow::Result<()> {
+        let columns = TEAM_COLUMNS
+            .iter()
+            .map(|k| ((*k).to_owned(), Column::Key(k)))
+            .collect();
+        self.header(out, columns)
+    }
+
+    /// Fixes the columns (the interval's, then `rest`) and writes the CSV header.
+    fn header(&mut self, out: &mut dyn Write, rest: Vec<(String, Column)>) -> anyhow::Result<()> {
+        let columns: Vec<(String, Column)> = CSV_INTERVAL
+            .iter()
+            .map(|(name, column)| ((*name).to_owned(), *column))
+            .chain(rest)
+            .collect();
         if self.format == ReportFormat::Csv {
-            let header: Vec<&str> = CSV_HEAD
-                .iter()
-                .chain(&["date", "start", "end"])
-                .chain(TEAM_COLUMNS)
-                .copied()
-                .collect();
-            writeln!(out, "{}", header.join(","))?;
+            let names: Vec<&str> = columns.iter().map(|(name, _)| name.as_str()).collect();
+            writeln!(out, "{}", names.join(","))?;
         }
+        self.columns = columns.into_iter().map(|(_, column)| column).collect();
         Ok(())
     }
 
-    fn write_teams(&mut self, out: &mut dyn Write, rows: &[TeamRow]) -> anyhow::Result<()> {
+    /// Queue rows and team rows alike: a JSON line each, or the header's columns.
+    fn write<R: Serialize>(&mut self, out: &mut dyn Write, rows: &[R]) -> anyhow::Result<()> {
         for row in rows {
             match self.format {
                 ReportFormat::Ndjson => {
@@ -434,48 +460,19 @@ impl RowWriter {
                 }
                 ReportFormat::Csv => {
                     let value = serde_json::to_value(row)?;
-                    let field = |v: &serde_json::Value| csv_field(v, self.decimals);
-                    let (date, start) = local_parts(&row.interval_start);
-                    let (_, end) = local_parts(&row.interval_end);
-                    let mut fields: Vec<String> =
-                        CSV_HEAD.iter().map(|k| field(&value[*k])).collect();
-                    fields.extend([date, start, end]);
-                    fields.extend(TEAM_COLUMNS.iter().map(|k| field(&value[*k])));
-                    writeln!(out, "{}", fields.join(","))?;
-                }
-            }
-        }
-        self.written += rows.len();
-        Ok(())
-    }
-
-    fn write(&mut self, out: &mut dyn Write, rows: &[ReportRow]) -> anyhow::Result<()> {
-        for row in rows {
-            match self.format {
-                ReportFormat::Ndjson => {
-                    serde_json::to_writer(&mut *out, row)?;
-                    out.write_all(b"\n")?;
-                }
-                ReportFormat::Csv => {
-                    let value = serde_json::to_value(row)?;
-                    let csv_field = |v: &serde_json::Value| csv_field(v, self.decimals);
-                    let mut fields: Vec<String> =
-                        CSV_HEAD.iter().map(|k| csv_field(&value[*k])).collect();
-                    let (date, start) = local_parts(&row.interval_start);
-                    let (_, end) = local_parts(&row.interval_end);
-                    fields.extend([date, start, end, csv_field(&value["queue"])]);
-                    for figure in WINDOW_FIGURES {
-                        if WINDOW_FIGURES_BY_THRESHOLD.contains(figure) {
-                            fields.extend(
-                                self.thresholds
-                                    .iter()
-                                    .map(|t| csv_field(&value[*figure][&t.to_string()])),
-                            );
-                        } else {
-                            fields.push(csv_field(&value[*figure]));
-                        }
-                    }
-                    fields.extend(CSV_TAIL.iter().map(|k| csv_field(&value[*k])));
+                    let text = |key: &str| value[key].as_str().unwrap_or_default().to_owned();
+                    let fields: Vec<String> = self
+                        .columns
+                        .iter()
+                        .map(|column| match column {
+                            Column::Key(key) => csv_field(&value[*key], self.decimals),
+                            Column::ByThreshold(key, t) => {
+                                csv_field(&value[*key][&t.to_string()], self.decimals)
+                            }
+                            Column::Date => local_parts(&text("interval_start")).0,
+                            Column::LocalTime(key) => local_parts(&text(key)).1,
+                        })
+                        .collect();
                     writeln!(out, "{}", fields.join(","))?;
                 }
             }

@@ -8,7 +8,7 @@
 //! and a later event that would change a final row is counted `late` and starts at the end
 //! already counted.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
 
 use callpulse_events::{AgentState, Envelope, Event, Rejection, Ts};
@@ -68,7 +68,8 @@ pub struct TeamReport {
     skew_ms: i64,
     retention_ms: i64,
     agents: HashMap<Arc<str>, Agent>,
-    teams: HashMap<Arc<str>, Arc<str>>,
+    /// Team names, each allocated once.
+    teams: HashSet<Arc<str>>,
     rows: BTreeMap<(i64, Arc<str>), Acc>,
     /// Rows starting before this are written.
     written_to: i64,
@@ -84,7 +85,7 @@ impl TeamReport {
             skew_ms: policy.future_skew_ms(),
             retention_ms: i64::from(policy.agent_offline_retention_secs) * 1000,
             agents: HashMap::new(),
-            teams: HashMap::new(),
+            teams: HashSet::new(),
             rows: BTreeMap::new(),
             written_to: i64::MIN,
             high_water: None,
@@ -144,7 +145,7 @@ impl TeamReport {
             return Arc::clone(team);
         }
         let team: Arc<str> = Arc::from(name);
-        self.teams.insert(Arc::clone(&team), Arc::clone(&team));
+        self.teams.insert(Arc::clone(&team));
         team
     }
 
