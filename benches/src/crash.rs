@@ -10,7 +10,7 @@
 
 use anyhow::bail;
 use callpulse_e2e::crash::{crash_run, history};
-use callpulse_e2e::{TOPICS, Tansu, wall_now};
+use callpulse_e2e::{Tansu, wall_now};
 use clap::Parser;
 
 #[derive(Debug, Parser)]
@@ -30,8 +30,7 @@ struct Args {
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
-    let tansu = Tansu::start().await;
-    callpulse_sim::ensure_topics(&tansu.brokers, &TOPICS, args.partitions).await?;
+    let tansu = Tansu::start_with_topics(args.partitions).await;
     let events = history(args.calls, wall_now().plus_millis(-40 * 60_000));
     #[allow(clippy::disallowed_methods)] // a benchmark measures wall time
     let started = std::time::Instant::now();

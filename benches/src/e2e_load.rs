@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, bail};
 use callpulse_bench::mixed_events;
 use callpulse_e2e::{Tansu, free_port, http_get};
-use callpulse_sim::{EventProducer, SimTopics, ensure_topics};
+use callpulse_sim::{EventProducer, SimTopics};
 use clap::Parser;
 use rdkafka::ClientConfig;
 use rdkafka::consumer::{BaseConsumer, Consumer};
@@ -193,8 +193,7 @@ async fn main() -> anyhow::Result<()> {
     let mut _mock = None;
     let brokers = match args.broker.as_str() {
         "tansu" => {
-            let tansu = Tansu::start().await;
-            ensure_topics(&tansu.brokers, &TOPICS, args.partitions).await?;
+            let tansu = Tansu::start_with_topics(args.partitions).await;
             let brokers = tansu.brokers.clone();
             _tansu = Some(tansu);
             brokers

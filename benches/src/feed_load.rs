@@ -27,8 +27,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 use callpulse_bench::{mixed_events, proc_status_kib};
-use callpulse_e2e::{Scrape, TOPICS, Tansu, free_port, http_get};
-use callpulse_sim::{EventProducer, SimTopics, ensure_topics};
+use callpulse_e2e::{Scrape, Tansu, free_port, http_get};
+use callpulse_sim::{EventProducer, SimTopics};
 use clap::Parser;
 use futures::StreamExt;
 use tokio_tungstenite::tungstenite::Message;
@@ -265,8 +265,7 @@ fn median(mut v: Vec<f64>) -> f64 {
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
-    let tansu = Tansu::start().await;
-    ensure_topics(&tansu.brokers, &TOPICS, args.partitions).await?;
+    let tansu = Tansu::start_with_topics(args.partitions).await;
     let start = callpulse_e2e::wall_now().plus_millis(-60 * 60 * 1000);
     let mut events = mixed_events(args.events, args.queues, start);
     let newest = events.iter().map(|e| e.ts).max().unwrap_or(start);

@@ -48,7 +48,7 @@ pub fn mixed_events(n: usize, queues: usize, start: Ts) -> Vec<Envelope> {
             out.push(Envelope {
                 event_id: id("x"),
                 ts: at,
-                event: Event::CallAbandoned(CallAbandoned { call_id, queue }),
+                event: Event::CallAbandoned(CallAbandoned::new(call_id, queue)),
             });
             continue;
         }
@@ -93,7 +93,8 @@ pub fn mixed_events(n: usize, queues: usize, start: Ts) -> Vec<Envelope> {
                     interaction_id: call_id,
                     queue,
                     agent_id: None,
-                    score: (1 + (r >> 52) % 5) as u8,
+                    score: Some((1 + (r >> 52) % 5) as u8),
+                    nps: None,
                 }),
             });
         }

@@ -21,8 +21,8 @@ use anyhow::{Context, bail};
 use callpulse_bench::proc_status_kib;
 use callpulse_e2e::crash::{scrape, spawn_with_config};
 use callpulse_e2e::poison::{event, hostile};
-use callpulse_e2e::{Scrape, TOPICS, Tansu, free_port, http_get, wall_now};
-use callpulse_sim::{EventProducer, SimTopics, ensure_topics};
+use callpulse_e2e::{Scrape, Tansu, free_port, http_get, wall_now};
+use callpulse_sim::{EventProducer, SimTopics};
 use clap::Parser;
 
 #[derive(Debug, Parser)]
@@ -56,8 +56,7 @@ team = "care-team"
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
-    let tansu = Tansu::start().await;
-    ensure_topics(&tansu.brokers, &TOPICS, args.partitions).await?;
+    let tansu = Tansu::start_with_topics(args.partitions).await;
     let dir = std::env::temp_dir().join(format!("callpulse-poison-{}", std::process::id()));
     std::fs::create_dir_all(&dir)?;
     let config = dir.join("poison.toml");

@@ -32,7 +32,7 @@ def ratio(num, den, by="queue"):
 
 
 SL = ratio(
-    f"callpulse_queue_answered_within_threshold_calls{{{QWT}}}",
+    f"callpulse_queue_sl_numerator_calls{{{QWT}}}",
     f"callpulse_queue_sl_denominator_calls{{{QW}}}",
 )
 ABANDON = ratio(
@@ -183,9 +183,9 @@ def center():
     b.panel("stat", "Calls waiting", [(f"sum(callpulse_queue_calls_waiting{{{Q}}})", "waiting")], w=4, h=5, instant=True)
     b.panel("stat", "Longest wait", [(f"max(callpulse_queue_longest_wait_seconds{{{Q}}})", "longest")], w=4, h=5, unit="s", instant=True)
     b.panel("stat", "Service level ($threshold s, $window)",
-            [(ratio(f"callpulse_queue_answered_within_threshold_calls{{{QWT}}}", f"callpulse_queue_sl_denominator_calls{{{QW}}}", by=None), "SL")],
+            [(ratio(f"callpulse_queue_sl_numerator_calls{{{QWT}}}", f"callpulse_queue_sl_denominator_calls{{{QW}}}", by=None), "SL")],
             w=4, h=5, unit="percentunit", instant=True,
-            description="Answered within the threshold over the SL denominators of the selected queues (each queue's own formula). Each queue's colour against its own target is in the status table.")
+            description="The SL numerators over the SL denominators of the selected queues (each queue's own formula). Each queue's colour against its own target is in the status table.")
     b.panel("stat", "Abandonment ($window)",
             [(ratio(f"callpulse_queue_abandon_numerator_calls{{{QW}}}", f"callpulse_queue_abandon_denominator_calls{{{QW}}}", by=None), "abandon")],
             w=4, h=5, unit="percentunit", instant=True)
@@ -208,7 +208,7 @@ def center():
 
 
 def queues():
-    b = Board("callpulse-queues", "callpulse: queues", "Per queue: service level, offered and answered, waits, abandonment, handle time, CSAT, FCR, and each check against its limits.",
+    b = Board("callpulse-queues", "callpulse: queues", "Per queue: service level, offered and answered, waits, abandonment, handle time, CSAT, NPS, FCR, and each check against its limits.",
               variables("queue", "window", "threshold"))
     b.panel("table", "Checks and limits",
             [(f"max by (queue, check) (callpulse_queue_check_status{{{Q}}})", "{{queue}} {{check}}"),
@@ -231,12 +231,17 @@ def queues():
     b.panel("timeseries", "CSAT top-2-box ($window)",
             [(ratio(f"callpulse_queue_csat_positive_responses{{{QW}}}", f"callpulse_queue_csat_responses{{{QW}}}"), "{{queue}}")],
             w=8, unit="percentunit", min_=0, max_=1)
+    b.panel("timeseries", "NPS ($window)",
+            [(f"100 * (sum by (queue) (callpulse_queue_nps_promoters{{{QW}}}) - sum by (queue) (callpulse_queue_nps_detractors{{{QW}}}))"
+              f" / (sum by (queue) (callpulse_queue_nps_responses{{{QW}}}) > 0)", "{{queue}}")],
+            w=8, min_=-100, max_=100,
+            description="Net Promoter Score: % promoters (9-10) minus % detractors (0-6) of the NPS answers in the window.")
     b.panel("timeseries", "FCR: settled and provisional",
             [(ratio(f"callpulse_queue_fcr_resolved_contacts{{{QW}}}", f"callpulse_queue_fcr_eligible_contacts{{{QW}}}"), "{{queue}} settled ($window)"),
              (f"max by (queue) (callpulse_queue_fcr_provisional_ratio{{{Q}}})", "{{queue}} upper bound (pending)")],
-            w=12, unit="percentunit", min_=0, max_=1,
+            w=8, unit="percentunit", min_=0, max_=1,
             description="Settled: contacts whose FCR window closed in the window. The provisional figure counts pending contacts as resolved: an upper bound, labelled as one.")
-    b.panel("timeseries", "FCR contacts pending", [(f"sum by (queue) (callpulse_queue_fcr_pending_contacts{{{Q}}})", "{{queue}}")], w=12)
+    b.panel("timeseries", "FCR contacts pending", [(f"sum by (queue) (callpulse_queue_fcr_pending_contacts{{{Q}}})", "{{queue}}")], w=8)
     return b
 
 

@@ -170,7 +170,14 @@ async fn a_breach_reaches_the_floor_through_prometheus_and_alertmanager() {
         .replace("scrape_interval: 15s", "scrape_interval: 1s")
         .replace("evaluation_interval: 15s", "evaluation_interval: 1s")
         .replace("127.0.0.1:9093", &am.to_string())
-        .replace("127.0.0.1:7710", &engine.addr.to_string());
+        .replace("127.0.0.1:7710", &engine.addr.to_string())
+        .replace(
+            "/etc/prometheus/callpulse.token",
+            &dir.join("callpulse.token").display().to_string(),
+        );
+    // The shipped scrape sends a token file's bearer token (the auth tests check it is
+    // honoured; this engine runs open, so any token reads).
+    std::fs::write(dir.join("callpulse.token"), "scrape-token\n").expect("write");
     std::fs::write(dir.join("prometheus.yml"), prom_config).expect("write");
     let (_prometheus, prom) = start_prometheus(&dir).await;
 

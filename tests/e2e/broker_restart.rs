@@ -27,7 +27,7 @@ async fn nothing_is_lost_when_the_broker_restarts() {
     let port = free_port();
     let tansu = Tansu::start_durable(&db, port).await;
     let brokers = tansu.brokers.clone();
-    callpulse_sim::ensure_topics(&brokers, &TOPICS, 2)
+    callpulse_sim::ensure_topics(&brokers, &Default::default(), &TOPICS, 2)
         .await
         .expect("topics");
     produce_queued_calls(&brokers, "before", 0..200);

@@ -7,14 +7,11 @@
 //! continued from a lower non-zero value. (The scenario: `callpulse_e2e::crash`.)
 
 use callpulse_e2e::crash::{crash_run, history};
-use callpulse_e2e::{TOPICS, Tansu, wall_now};
+use callpulse_e2e::{Tansu, wall_now};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigkilled_again_and_again_the_engine_ends_exactly_where_an_uninterrupted_one_does() {
-    let tansu = Tansu::start().await;
-    callpulse_sim::ensure_topics(&tansu.brokers, &TOPICS, 3)
-        .await
-        .expect("topics");
+    let tansu = Tansu::start_with_topics(3).await;
     let events = history(3000, wall_now().plus_millis(-40 * 60_000));
     let report = crash_run(&tansu.brokers, &events, 6).await;
     assert!(

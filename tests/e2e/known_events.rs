@@ -4,9 +4,7 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use callpulse_e2e::{
-    Engine, Scrape, TOPICS, Tansu, eventually, mock_cluster, promtool_check, test_config,
-};
+use callpulse_e2e::{Engine, Scrape, Tansu, eventually, mock_cluster, promtool_check, test_config};
 use callpulse_events::{
     AgentState, AgentStateChanged, CallAbandoned, CallAnswered, CallCompleted, CallQueued,
     CsatResponse, Envelope, Event, TicketChannel, TicketCreated, TicketFirstResponse,
@@ -66,13 +64,7 @@ impl Script {
         )
     }
     fn abandoned(&mut self, s: i64, call: &str, queue: &str) {
-        self.at(
-            s,
-            Event::CallAbandoned(CallAbandoned {
-                call_id: call.into(),
-                queue: queue.into(),
-            }),
-        );
+        self.at(s, Event::CallAbandoned(CallAbandoned::new(call, queue)));
     }
     fn agent(&mut self, s: i64, id: &str, team: &str, state: AgentState) {
         self.at(
@@ -92,7 +84,9 @@ impl Script {
                 interaction_id: id.into(),
                 queue: queue.into(),
                 agent_id: None,
-                score,
+                score: Some(score),
+                // The NPS answer twice the CSAT score: 10, 4 and 8 below.
+                nps: Some(score * 2),
             }),
         );
     }
@@ -383,6 +377,11 @@ async fn scenario(brokers: &str, group: &str) {
     assert_eq!(b("callpulse_queue_aht_seconds"), 90.0);
     assert_eq!(b("callpulse_queue_csat_responses"), 2.0);
     assert_eq!(b("callpulse_queue_csat_ratio"), 0.5);
+    // NPS 10 (promoter) and 4 (detractor): (1 - 1) / 2.
+    assert_eq!(b("callpulse_queue_nps_responses"), 2.0);
+    assert_eq!(b("callpulse_queue_nps_promoters"), 1.0);
+    assert_eq!(b("callpulse_queue_nps_detractors"), 1.0);
+    assert_eq!(b("callpulse_queue_nps_score"), 0.0);
     // FCR: customer k1's call c1 completed, then k1 called again (c5): not resolved first time.
     assert_eq!(b("callpulse_queue_fcr_eligible_contacts"), 1.0);
     assert_eq!(b("callpulse_queue_fcr_resolved_contacts"), 0.0);
@@ -436,6 +435,9 @@ async fn scenario(brokers: &str, group: &str) {
     );
     assert_eq!(s("callpulse_queue_asa_seconds"), 25.0);
     assert_eq!(s("callpulse_queue_csat_ratio"), 1.0);
+    // One passive (8): no promoter, no detractor.
+    assert_eq!(s("callpulse_queue_nps_score"), 0.0);
+    assert_eq!(s("callpulse_queue_nps_responses"), 1.0);
     assert_eq!(
         m.value(
             "callpulse_team_agents",
@@ -694,9 +696,6 @@ async fn exact_figures_through_the_mock_cluster() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn exact_figures_through_an_external_broker() {
-    let tansu = Tansu::start().await;
-    callpulse_sim::ensure_topics(&tansu.brokers, &TOPICS, 3)
-        .await
-        .expect("create topics on tansu");
+    let tansu = Tansu::start_with_topics(3).await;
     scenario(&tansu.brokers, "known-tansu").await;
 }

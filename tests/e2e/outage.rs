@@ -5,14 +5,11 @@
 
 use std::time::Duration;
 
-use callpulse_e2e::{Engine, TOPICS, Tansu, eventually, produce_queued_calls, test_config};
+use callpulse_e2e::{Engine, Tansu, eventually, produce_queued_calls, test_config};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_silent_cluster_is_shown_and_makes_the_instance_unready() {
-    let tansu = Tansu::start().await;
-    callpulse_sim::ensure_topics(&tansu.brokers, &TOPICS, 2)
-        .await
-        .expect("topics");
+    let tansu = Tansu::start_with_topics(2).await;
     produce_queued_calls(&tansu.brokers, "outage", 0..5);
     let engine = Engine::start(test_config(&tansu.brokers, "outage")).await;
     // Ready, with the events in a published snapshot (the consumed counter is live, the

@@ -10,17 +10,14 @@
 use std::time::Duration;
 
 use callpulse_e2e::crash::{Running, figures, history, produce, scrape, spawn_in_group};
-use callpulse_e2e::{Engine, TOPICS, Tansu, free_port, http_get, test_config, wall_now};
+use callpulse_e2e::{Engine, TOPICS, Tansu, free_port, test_config, try_http_get, wall_now};
 use serde_json::Value;
 
 const GROUP: &str = "whole";
 
 async fn snapshot_of(port: u16) -> Option<Value> {
     let addr = format!("127.0.0.1:{port}").parse().expect("addr");
-    let (status, body) =
-        tokio::time::timeout(Duration::from_secs(3), http_get(addr, "/api/v1/snapshot"))
-            .await
-            .ok()?;
+    let (status, body) = try_http_get(addr, "/api/v1/snapshot", Duration::from_secs(3)).await?;
     (status == 200).then(|| serde_json::from_str(&body).expect("snapshot json"))
 }
 
@@ -141,7 +138,7 @@ async fn per_partition(brokers: &str) -> Vec<String> {
 async fn every_instance_shows_the_single_engine_figures_through_a_kill_a_restart_and_a_fourth() {
     let tansu = Tansu::start().await;
     let brokers = tansu.brokers.clone();
-    callpulse_sim::ensure_topics(&brokers, &TOPICS, 4)
+    callpulse_sim::ensure_topics(&brokers, &Default::default(), &TOPICS, 4)
         .await
         .expect("topics");
     let events = history(1600, wall_now().plus_millis(-40 * 60_000));

@@ -6,6 +6,7 @@ pub mod browser;
 pub mod crash;
 pub mod poison;
 pub mod servers;
+pub mod totals;
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -14,6 +15,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use callpulse::Config;
+use callpulse_export::auth::AuthMode;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinHandle;
@@ -173,12 +175,26 @@ impl Tansu {
     /// Starts tansu (in-memory storage) on a free loopback port and waits until it accepts
     /// connections.
     pub async fn start() -> Tansu {
-        Tansu::start_with(&tansu_binary(), free_port(), "memory://tansu/", None).await
+        Tansu::start_with(&tansu_binary(), free_port(), "memory://tansu/", None, &[]).await
+    }
+
+    /// [`Tansu::start`], with the contract topics created, `partitions` each.
+    pub async fn start_with_topics(partitions: i32) -> Tansu {
+        let tansu = Tansu::start().await;
+        callpulse_sim::ensure_topics(&tansu.brokers, &BTreeMap::new(), &TOPICS, partitions)
+            .await
+            .expect("create the topics on tansu");
+        tansu
     }
 
     /// Starts the SQLite build of tansu on `port`, storing everything in `db`: stopped and
     /// started again on the same file, it has every topic, record and offset it had.
     pub async fn start_durable(db: &std::path::Path, port: u16) -> Tansu {
+        Tansu::start_durable_with(db, port, &[]).await
+    }
+
+    /// [`Tansu::start_durable`] with further broker arguments (e.g. `--authentication`).
+    pub async fn start_durable_with(db: &std::path::Path, port: u16, args: &[&str]) -> Tansu {
         // tansu reads the URL's path relative to its working directory, so it runs in the
         // file's directory and is given the file's name.
         let dir = db.parent().expect("the database file's directory");
@@ -187,7 +203,7 @@ impl Tansu {
             .expect("a database file name")
             .to_string_lossy();
         let storage = format!("sqlite://{name}");
-        Tansu::start_with(&tansu_durable_binary(), port, &storage, Some(dir)).await
+        Tansu::start_with(&tansu_durable_binary(), port, &storage, Some(dir), args).await
     }
 
     #[allow(clippy::zombie_processes)] // the guard's Drop kills and waits for the process
@@ -196,6 +212,7 @@ impl Tansu {
         port: u16,
         storage: &str,
         dir: Option<&std::path::Path>,
+        args: &[&str],
     ) -> Tansu {
         let url = format!("tcp://127.0.0.1:{port}");
         let log = std::env::temp_dir().join(format!("callpulse-tansu-{port}.log"));
@@ -218,6 +235,7 @@ impl Tansu {
                 "--storage-engine",
                 storage,
             ])
+            .args(args)
             .stdout(Stdio::from(log_file.try_clone().expect("dup log")))
             .stderr(Stdio::from(log_file))
             .spawn()
@@ -257,6 +275,8 @@ pub fn test_config(brokers: &str, group: &str) -> Config {
     config.ingest.brokers = brokers.to_owned();
     config.ingest.group_id = group.to_owned();
     config.ingest.tick_ms = 200;
+    // Open: these tests are about the figures; the auth tests configure credentials.
+    config.auth.mode = AuthMode::Off;
     // The group's offsets follow the checkpoints: commit within a second, as tests expect.
     config.ingest.checkpoints.interval_ms = 1000;
     // Named, not derived from the group: the mock cluster has no admin API, so
@@ -374,12 +394,72 @@ pub async fn http_get(addr: SocketAddr, path: &str) -> (u16, String) {
         .unwrap_or_else(|_| panic!("GET {path} did not complete within 15 s"))
 }
 
+/// A GET that answers `None` while nothing listens at `addr` (a process still starting, or
+/// just killed) or when no answer comes within `limit`, instead of failing the test: for
+/// polling a process of its own.
+pub async fn try_http_get(addr: SocketAddr, path: &str, limit: Duration) -> Option<(u16, String)> {
+    let attempt = async {
+        let stream = TcpStream::connect(addr).await.ok()?;
+        let (status, _, body) = exchange(stream, &addr.to_string(), "GET", path, &[]).await;
+        Some((status, body))
+    };
+    tokio::time::timeout(limit, attempt).await.ok().flatten()
+}
+
 async fn http_get_inner(addr: SocketAddr, path: &str) -> (u16, String) {
-    let mut stream = TcpStream::connect(addr).await.expect("connect");
-    let request = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
-    stream.write_all(request.as_bytes()).await.expect("write");
+    let (status, _, body) = http_request_inner(addr, "GET", path, &[]).await;
+    (status, body)
+}
+
+/// A response: its status, its head (status line and headers, as sent) and its body.
+pub type Response = (u16, String, String);
+
+/// `method path` with extra `headers` (name, value), over a connection of its own.
+pub async fn http_request(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+) -> Response {
+    tokio::time::timeout(
+        Duration::from_secs(15),
+        http_request_inner(addr, method, path, headers),
+    )
+    .await
+    .unwrap_or_else(|_| panic!("{method} {path} did not complete within 15 s"))
+}
+
+async fn http_request_inner(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+) -> Response {
+    let stream = TcpStream::connect(addr).await.expect("connect");
+    exchange(stream, &addr.to_string(), method, path, headers).await
+}
+
+/// One HTTP/1.1 request and its response over `stream` (plain TCP or TLS).
+pub async fn exchange<S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin>(
+    mut stream: S,
+    host: &str,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+) -> Response {
+    let mut request = format!("{method} {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n");
+    for (name, value) in headers {
+        request.push_str(&format!("{name}: {value}\r\n"));
+    }
+    request.push_str("\r\n");
+    // A server that refuses the connection may close it before the request is written:
+    // no answer (status 0), as when it closes after.
+    if stream.write_all(request.as_bytes()).await.is_err() {
+        return (0, String::new(), String::new());
+    }
     let mut raw = Vec::new();
-    stream.read_to_end(&mut raw).await.expect("read");
+    // A TLS peer may close without close_notify after `Connection: close`: what was read counts.
+    let _ = stream.read_to_end(&mut raw).await;
     let text = String::from_utf8_lossy(&raw).into_owned();
     let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
     let status = head
@@ -392,12 +472,21 @@ async fn http_get_inner(addr: SocketAddr, path: &str) -> (u16, String) {
         .contains("transfer-encoding: chunked");
     (
         status,
+        head.to_owned(),
         if chunked {
             dechunk(body)
         } else {
             body.to_owned()
         },
     )
+}
+
+/// The value of header `name` in a response head.
+pub fn header<'a>(head: &'a str, name: &str) -> Option<&'a str> {
+    head.lines().skip(1).find_map(|line| {
+        let (key, value) = line.split_once(':')?;
+        key.trim().eq_ignore_ascii_case(name).then(|| value.trim())
+    })
 }
 
 fn dechunk(body: &str) -> String {
@@ -606,6 +695,7 @@ pub fn check_docs_against(scrape: &Scrape) {
     };
     let mut files: Vec<String> = [
         "docs/metrics.md",
+        "docs/security.md",
         "deploy/prometheus/callpulse-alerts.yml",
         "README.md",
     ]

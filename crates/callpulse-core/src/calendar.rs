@@ -61,12 +61,17 @@ impl Calendar {
         Calendar { tz: Tz::UTC }
     }
 
+    /// The zone, for readers of local times (a PBX log's local date-times).
+    pub const fn zone(&self) -> Tz {
+        self.tz
+    }
+
     /// Checks that `len_secs` can be a period: it divides 24 h, or is 24 h.
     ///
     /// # Errors
     /// [`CalendarError::Period`] otherwise.
     pub fn check_period(len_secs: u32) -> Result<(), CalendarError> {
-        if len_secs == 0 || DAY_SECS % len_secs != 0 {
+        if len_secs == 0 || !DAY_SECS.is_multiple_of(len_secs) {
             return Err(CalendarError::Period(len_secs));
         }
         Ok(())

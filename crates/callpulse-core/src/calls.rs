@@ -165,6 +165,9 @@ macro_rules! call_counts {
             $( $(#[$doc])* pub $field: u64, )*
             /// Answered within each of the queue's SL thresholds, in policy order.
             pub answered_within: [u64; MAX_SL_THRESHOLDS],
+            /// Abandoned (short ones included) within each SL threshold: the vendor
+            /// formulas that count a caller who gave up early as served in time.
+            pub abandoned_within: [u64; MAX_SL_THRESHOLDS],
         }
 
         impl CallCounts {
@@ -174,12 +177,18 @@ macro_rules! call_counts {
                 for (ours, theirs) in self.answered_within.iter_mut().zip(other.answered_within) {
                     *ours += theirs;
                 }
+                for (ours, theirs) in self.abandoned_within.iter_mut().zip(other.abandoned_within) {
+                    *ours += theirs;
+                }
             }
 
             /// Takes `other` (a part of `self`) out of `self`.
             pub fn remove(&mut self, other: &CallCounts) {
                 $( self.$field = self.$field.saturating_sub(other.$field); )*
                 for (ours, theirs) in self.answered_within.iter_mut().zip(other.answered_within) {
+                    *ours = ours.saturating_sub(theirs);
+                }
+                for (ours, theirs) in self.abandoned_within.iter_mut().zip(other.abandoned_within) {
                     *ours = ours.saturating_sub(theirs);
                 }
             }
@@ -194,6 +203,9 @@ call_counts! {
     abandoned,
     /// Abandons with a wait under the queue's short-abandon threshold.
     short_abandoned,
+    /// Calls that left unanswered by an exit the queue does not count as an abandon
+    /// (`exits_not_abandoned`, e.g. a key pressed for voicemail).
+    exited,
     /// Sum of answered calls' waits (ms): ASA's numerator.
     answer_wait_ms,
     /// Sum of abandoned calls' waits (ms), short ones included.
@@ -211,6 +223,10 @@ call_counts! {
     /// Responses scoring 4 or 5 (top-2-box).
     csat_positive,
     csat_score_sum,
+    /// NPS answers (0-10), and those from promoters (9-10) and detractors (0-6).
+    nps_responses,
+    nps_promoters,
+    nps_detractors,
     /// Calls queued here by a transfer from another queue (also in `offered`).
     transferred_in,
     /// Calls that left this queue by a transfer to another one.
@@ -227,11 +243,15 @@ impl CallCounts {
         }
     }
 
-    /// An abandoned call with its wait; `short` when under the short-abandon threshold.
-    pub fn record_abandon(&mut self, wait_ms: u64, short: bool) {
+    /// An abandoned call with its wait; `short` when under the short-abandon threshold;
+    /// checked against `thresholds_ms` (inclusive) like an answer.
+    pub fn record_abandon(&mut self, wait_ms: u64, short: bool, thresholds_ms: &[u64]) {
         self.abandoned += 1;
         self.short_abandoned += u64::from(short);
         self.abandon_wait_ms += wait_ms;
+        for (count, &limit) in self.abandoned_within.iter_mut().zip(thresholds_ms) {
+            *count += u64::from(wait_ms <= limit);
+        }
     }
 
     /// A completed call's handle-time parts.
@@ -253,6 +273,19 @@ impl CallCounts {
         }
     }
 
+    /// A survey's answers (already validated: CSAT 1..=5, NPS 0..=10).
+    pub fn record_survey(&mut self, score: Option<u8>, nps: Option<u8>) {
+        if let Some(score) = score {
+            self.record_csat(score);
+        }
+        if let Some(nps) = nps {
+            let (promoter, detractor) = nps_class(nps);
+            self.nps_responses += 1;
+            self.nps_promoters += u64::from(promoter);
+            self.nps_detractors += u64::from(detractor);
+        }
+    }
+
     /// A CSAT response (score already validated to 1..=5).
     pub fn record_csat(&mut self, score: u8) {
         self.csat_responses += 1;
@@ -265,12 +298,27 @@ impl CallCounts {
         self.abandoned - self.short_abandoned
     }
 
+    /// The service-level numerator under `formula`, per threshold in policy order.
+    pub fn sl_numerators(&self, formula: SlFormula) -> [u64; MAX_SL_THRESHOLDS] {
+        match formula {
+            SlFormula::AnsweredAbandoned
+            | SlFormula::Offered
+            | SlFormula::OfferedMinusShort
+            | SlFormula::AsteriskSl => self.answered_within,
+            SlFormula::AsteriskSl2 | SlFormula::RemovedWithin => {
+                std::array::from_fn(|i| self.answered_within[i] + self.abandoned_within[i])
+            }
+        }
+    }
+
     /// The service-level denominator under `formula`.
     pub fn sl_denominator(&self, formula: SlFormula) -> u64 {
         match formula {
             SlFormula::AnsweredAbandoned => self.answered + self.counted_abandons(),
-            SlFormula::Offered => self.offered,
+            SlFormula::Offered | SlFormula::RemovedWithin => self.offered,
             SlFormula::OfferedMinusShort => self.offered.saturating_sub(self.short_abandoned),
+            SlFormula::AsteriskSl => self.answered,
+            SlFormula::AsteriskSl2 => self.answered + self.abandoned,
         }
     }
 
@@ -291,6 +339,18 @@ impl CallCounts {
     pub fn handle_ms(&self) -> u64 {
         self.talk_ms + self.hold_ms + self.acw_ms
     }
+}
+
+/// Whether an NPS answer (0-10) is a promoter's (9-10) and whether a detractor's (0-6);
+/// 7-8 are passives, counted in the responses only.
+pub fn nps_class(answer: u8) -> (bool, bool) {
+    (answer >= 9, answer <= 6)
+}
+
+/// Net Promoter Score: the share of promoters minus the share of detractors, in points
+/// (-100 to 100); `None` without responses.
+pub fn nps_score(promoters: u64, detractors: u64, responses: u64) -> Option<f64> {
+    (responses > 0).then(|| (promoters as f64 - detractors as f64) * 100.0 / responses as f64)
 }
 
 /// One queue's figures over a span of event time (a bucket or a merged window): the counts
@@ -385,108 +445,4 @@ impl CallTotals {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn answer_counts_each_threshold_inclusively() {
-        let mut agg = CallAgg::default();
-        for wait in [0, 10_000, 20_000, 20_001, 60_000] {
-            agg.record_answer(wait, &[20_000, 60_000]);
-        }
-        assert_eq!(agg.counts.answered_within, [3, 5, 0, 0]);
-        assert_eq!(agg.counts.answer_wait_ms, 110_001);
-        assert_eq!(agg.max_answer_wait_ms, 60_000);
-        assert_eq!(agg.wait_hist.len(), 5);
-        let p50 = agg.wait_hist.quantile_ms(0.5).expect("non-empty");
-        assert!((19_800..=20_200).contains(&p50), "p50 {p50}");
-    }
-
-    #[test]
-    fn compact_round_trips_exactly() {
-        let mut full = WaitHistogram::default();
-        for wait in [1, 15, 999, 20_000, 20_000, 61_234, 7_000_000] {
-            full.record(wait);
-        }
-        let mut compact = full.clone();
-        compact.compact();
-        assert!(
-            compact.heap_bytes() < 200,
-            "sparse: {} bytes",
-            compact.heap_bytes()
-        );
-        assert_eq!(compact.len(), 7);
-        for q in [0.0, 0.25, 0.5, 0.9, 0.99, 1.0] {
-            assert_eq!(compact.quantile_ms(q), full.quantile_ms(q), "q {q}");
-        }
-        // A late record into a compacted bucket expands it again.
-        compact.record(30);
-        full.record(30);
-        assert_eq!(compact.quantile_ms(0.3), full.quantile_ms(0.3));
-        // Merging a compact one equals merging the full one.
-        let (mut a, mut b) = (WaitHistogram::default(), WaitHistogram::default());
-        a.merge(&compact);
-        b.merge(&full);
-        assert_eq!((a.len(), a.quantile_ms(0.5)), (b.len(), b.quantile_ms(0.5)));
-        let mut empty = WaitHistogram::default();
-        empty.compact();
-        assert!(empty.is_empty() && empty.quantile_ms(0.5).is_none());
-    }
-
-    #[test]
-    fn merge_adds_and_maxes() {
-        let mut a = CallAgg::default();
-        a.record_answer(5_000, &[20_000]);
-        a.counts.record_abandon(3_000, true);
-        let mut b = CallAgg::default();
-        b.record_answer(30_000, &[20_000]);
-        b.counts.record_abandon(40_000, false);
-        b.counts.record_csat(4);
-        b.counts.record_completed(1, 2, 3, Some(true));
-        a.merge(&b);
-        let c = a.counts;
-        assert_eq!((c.answered, c.abandoned, c.short_abandoned), (2, 2, 1));
-        assert_eq!(c.sl_denominator(SlFormula::AnsweredAbandoned), 3);
-        assert_eq!(c.answered_within[0], 1);
-        assert_eq!(a.max_answer_wait_ms, 30_000);
-        assert_eq!(a.wait_hist.len(), 2);
-        assert_eq!(
-            (c.csat_responses, c.csat_positive, c.csat_score_sum),
-            (1, 1, 4)
-        );
-        assert_eq!((c.completed, c.handle_ms(), c.resolved_true), (1, 6, 1));
-    }
-
-    #[test]
-    fn wait_buckets_are_upper_inclusive() {
-        let mut t = CallTotals::default();
-        let bounds = [5_000, 20_000];
-        for wait in [0, 5_000, 5_001, 20_000, 20_001] {
-            t.record_answer(wait, &[20_000], &bounds);
-        }
-        assert_eq!(t.wait_le, [2, 2, 1]);
-        assert_eq!(t.counts.answered_within[0], 4);
-    }
-
-    proptest::proptest! {
-        /// Percentiles stay within the exact minimum and maximum, however the waits fall on
-        /// the histogram's buckets and however windows are merged.
-        #[test]
-        fn percentiles_stay_within_min_and_max(
-            waits in proptest::collection::vec(0u64..3_000_000, 1..60),
-            split in 0usize..60,
-        ) {
-            let mut a = CallAgg::default();
-            let mut b = CallAgg::default();
-            for (i, w) in waits.iter().enumerate() {
-                if i < split { a.record_answer(*w, &[]) } else { b.record_answer(*w, &[]) }
-            }
-            a.merge(&b);
-            let (min, max) = (*waits.iter().min().unwrap(), *waits.iter().max().unwrap());
-            for q in [0.0, 0.01, 0.5, 0.9, 0.99, 1.0] {
-                let v = a.wait_quantile_ms(q).expect("answered");
-                proptest::prop_assert!((min..=max).contains(&v), "q {} -> {} outside [{}, {}]", q, v, min, max);
-            }
-        }
-    }
-}
+mod tests;

@@ -14,7 +14,7 @@
 //! `orphan_timeout_secs`, waiting calls after `max_wait_secs`, followed contacts a day after
 //! that, remembered homes after `home_retention_ms`.
 
-use callpulse_events::Ts;
+use callpulse_events::{ExitReason, Ts};
 use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
 
@@ -43,7 +43,8 @@ pub enum Applied {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) enum Outcome {
     Answered,
-    Abandoned,
+    /// Left unanswered, and how (a hang-up when the producer did not say).
+    Abandoned(ExitReason),
 }
 
 /// An outcome paired with the queueing it ended.
@@ -103,7 +104,8 @@ pub(crate) struct Completion {
 pub(crate) struct Survey {
     pub(crate) queue: u32,
     pub(crate) at: Ts,
-    pub(crate) score: u8,
+    pub(crate) score: Option<u8>,
+    pub(crate) nps: Option<u8>,
 }
 
 /// What FCR needs to know (see `fcr.rs`; the tracker settles these across partitions).
@@ -397,7 +399,7 @@ impl CallLedger {
         sink: &mut impl CallSink,
         counters: &mut PartitionCounters,
     ) -> Applied {
-        if outcome == Outcome::Abandoned {
+        if matches!(outcome, Outcome::Abandoned(_)) {
             // An abandoned contact completes nothing.
             self.contacts.remove(&call);
         }

@@ -185,6 +185,9 @@ pub struct AgentCallsView {
     pub csat_responses: u64,
     /// Top-2-box share.
     pub csat: Option<f64>,
+    pub nps_responses: u64,
+    /// Net Promoter Score, -100 to 100.
+    pub nps: Option<f64>,
 }
 
 impl From<&AgentCalls> for AgentCallsView {
@@ -201,6 +204,8 @@ impl From<&AgentCalls> for AgentCallsView {
             resolved_reported_ratio: ratio(c.resolved_true, c.resolved_reported),
             csat_responses: c.csat_responses,
             csat: ratio(c.csat_positive, c.csat_responses),
+            nps_responses: c.nps_responses,
+            nps: crate::calls::nps_score(c.nps_promoters, c.nps_detractors, c.nps_responses),
         }
     }
 }
@@ -218,6 +223,9 @@ pub struct AgentCalls {
     pub resolved_true: u64,
     pub csat_responses: u64,
     pub csat_positive: u64,
+    pub nps_responses: u64,
+    pub nps_promoters: u64,
+    pub nps_detractors: u64,
 }
 
 impl AgentCalls {
@@ -231,6 +239,9 @@ impl AgentCalls {
         self.resolved_true += o.resolved_true;
         self.csat_responses += o.csat_responses;
         self.csat_positive += o.csat_positive;
+        self.nps_responses += o.nps_responses;
+        self.nps_promoters += o.nps_promoters;
+        self.nps_detractors += o.nps_detractors;
     }
 }
 

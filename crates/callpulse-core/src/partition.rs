@@ -298,8 +298,16 @@ impl PartitionState {
                     .as_deref()
                     .and_then(|agent| self.agent_calls.entry(agent, ts, max_agents))
                 {
-                    agent.csat_responses += 1;
-                    agent.csat_positive += u64::from(e.score >= 4);
+                    if let Some(score) = e.score {
+                        agent.csat_responses += 1;
+                        agent.csat_positive += u64::from(score >= 4);
+                    }
+                    if let Some(nps) = e.nps {
+                        let (promoter, detractor) = crate::calls::nps_class(nps);
+                        agent.nps_responses += 1;
+                        agent.nps_promoters += u64::from(promoter);
+                        agent.nps_detractors += u64::from(detractor);
+                    }
                 }
             }
             _ => {}

@@ -2,7 +2,12 @@
 
 use std::collections::BTreeMap;
 
+use callpulse_events::ExitReason;
+
+mod sl;
+
 use serde::{Deserialize, Serialize};
+pub use sl::{ExitSet, SlFormula};
 use thiserror::Error;
 
 use crate::MAX_SL_THRESHOLDS;
@@ -56,6 +61,10 @@ pub struct QueuePolicy {
     pub sl_formula: SlFormula,
     /// Whether short abandons are left out of the abandonment rate (both sides of it).
     pub abandon_rate_excludes_short: bool,
+    /// Exits (`call_abandoned` reasons) counted as `exited` rather than abandoned: out of
+    /// the abandons, the abandonment rate and the SL formulas that count abandons; still
+    /// offered. `["key"]` is Asterisk's own rule (EXITWITHKEY is no abandon).
+    pub exits_not_abandoned: Vec<ExitReason>,
     /// The team whose agents answer this queue: staffing compares its agents (available,
     /// on a call or in wrap-up) with the Erlang C requirement. Unset: no comparison.
     pub team: Option<String>,
@@ -90,6 +99,7 @@ impl Default for QueuePolicy {
             short_abandon_secs: 5,
             sl_formula: SlFormula::default(),
             abandon_rate_excludes_short: true,
+            exits_not_abandoned: Vec::new(),
             team: None,
             ticket_first_response_secs: 4 * 3600,
             ticket_first_response_by_priority: BTreeMap::new(),
@@ -135,33 +145,6 @@ impl QueuePolicy {
             );
         }
         Ok(())
-    }
-}
-
-/// How the service level's denominator is counted: vendors and centers disagree.
-/// The numerator is always the calls answered within the threshold.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum SlFormula {
-    /// `answered / (answered + abandoned)`, short abandons left out of `abandoned`
-    /// (Genesys Cloud's default "Service Level %" with short abandons excluded).
-    #[default]
-    AnsweredAbandoned,
-    /// `answered / offered`: every offered call counts, abandons of any length included
-    /// (Amazon Connect's "Service level X seconds").
-    Offered,
-    /// `answered / (offered - short_abandoned)`.
-    OfferedMinusShort,
-}
-
-impl SlFormula {
-    /// The name used in configuration and reports.
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            SlFormula::AnsweredAbandoned => "answered_abandoned",
-            SlFormula::Offered => "offered",
-            SlFormula::OfferedMinusShort => "offered_minus_short",
-        }
     }
 }
 
@@ -432,7 +415,7 @@ impl MetricsPolicy {
 
 /// `5` -> `5m`, `60` -> `1h`, `90` -> `90m`.
 pub fn window_label(mins: u32) -> String {
-    if mins % 60 == 0 {
+    if mins.is_multiple_of(60) {
         format!("{}h", mins / 60)
     } else {
         format!("{mins}m")

@@ -85,10 +85,10 @@ impl TicketQueue {
     pub(crate) fn new(policy: &QueuePolicy, bucket_ms: i64, capacity: usize) -> Self {
         let mut targets_ms = [u64::from(policy.ticket_first_response_secs) * 1000; 10];
         for (priority, secs) in &policy.ticket_first_response_by_priority {
-            if let Ok(p) = priority.parse::<usize>() {
-                if let Some(slot) = targets_ms.get_mut(p) {
-                    *slot = u64::from(*secs) * 1000;
-                }
+            if let Ok(p) = priority.parse::<usize>()
+                && let Some(slot) = targets_ms.get_mut(p)
+            {
+                *slot = u64::from(*secs) * 1000;
             }
         }
         TicketQueue {

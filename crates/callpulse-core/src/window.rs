@@ -96,10 +96,11 @@ impl<T: Merge> BucketRing<T> {
             let len = lens[i];
             while taken < len {
                 let bucket = end - taken as i64;
-                if let Some((tag, value)) = &self.slots[bucket.rem_euclid(capacity) as usize] {
-                    if *tag == bucket && bucket > oldest_kept {
-                        acc.merge(value);
-                    }
+                if let Some((tag, value)) = &self.slots[bucket.rem_euclid(capacity) as usize]
+                    && *tag == bucket
+                    && bucket > oldest_kept
+                {
+                    acc.merge(value);
                 }
                 taken += 1;
             }

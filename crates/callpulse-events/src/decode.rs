@@ -62,16 +62,16 @@ pub fn decode(payload: &[u8], now: Ts, limits: &DecodeLimits) -> Result<Envelope
     if payload.len() > limits.max_payload_bytes {
         return Err(Rejection::PayloadTooLarge(payload.len()));
     }
-    if let Some(kind) = one_pass::hinted_kind(payload) {
-        if let Some((event, event_id, ts)) = one_pass::read(kind, payload) {
-            let (event_id, ts) = header(event_id, ts, now, limits)?;
-            validate(&event, limits)?;
-            return Ok(Envelope {
-                event_id,
-                ts,
-                event,
-            });
-        }
+    if let Some(kind) = one_pass::hinted_kind(payload)
+        && let Some((event, event_id, ts)) = one_pass::read(kind, payload)
+    {
+        let (event_id, ts) = header(event_id, ts, now, limits)?;
+        validate(&event, limits)?;
+        return Ok(Envelope {
+            event_id,
+            ts,
+            event,
+        });
     }
     two_pass(payload, now, limits)
 }
@@ -134,6 +134,11 @@ fn header(
     require("event_id", &event_id, limits)?;
     let ts_text = ts.ok_or_else(|| Rejection::MissingField("ts".to_owned()))?;
     let ts = parse_ts(&ts_text)?;
+    in_range(ts, now, limits)?;
+    Ok((event_id.into_owned(), ts))
+}
+
+fn in_range(ts: Ts, now: Ts, limits: &DecodeLimits) -> Result<(), Rejection> {
     let offset_ms = ts.millis_since(now);
     let too_old = limits.max_past_ms.is_some_and(|max| -offset_ms > max);
     if offset_ms > limits.max_future_ms || too_old {
@@ -142,7 +147,19 @@ fn header(
             offset_ms,
         });
     }
-    Ok((event_id.into_owned(), ts))
+    Ok(())
+}
+
+/// The checks [`decode`] makes, for an event built in memory rather than read from JSON
+/// (a source adapter's output): an `event_id`, a `ts` within the limits around `now`, and
+/// every field as the contract bounds it.
+///
+/// # Errors
+/// The [`Rejection`] [`decode`] would give the same event as JSON.
+pub fn check(envelope: &Envelope, now: Ts, limits: &DecodeLimits) -> Result<(), Rejection> {
+    require("event_id", &envelope.event_id, limits)?;
+    in_range(envelope.ts, now, limits)?;
+    validate(&envelope.event, limits)
 }
 
 fn body(kind: EventKind, payload: &[u8]) -> Result<Event, Rejection> {
@@ -214,8 +231,21 @@ fn validate(event: &Event, limits: &DecodeLimits) -> Result<(), Rejection> {
             require("interaction_id", &e.interaction_id, limits)?;
             require("queue", &e.queue, limits)?;
             optional("agent_id", e.agent_id.as_deref(), limits)?;
-            if !(1..=5).contains(&e.score) {
-                return Err(Rejection::ScoreOutOfRange(i64::from(e.score)));
+            match (e.score, e.nps) {
+                (None, None) => return Err(Rejection::MissingField("score or nps".into())),
+                (Some(score), _) if !(1..=5).contains(&score) => {
+                    return Err(Rejection::ScoreOutOfRange {
+                        field: "score",
+                        value: i64::from(score),
+                    });
+                }
+                (_, Some(nps)) if nps > 10 => {
+                    return Err(Rejection::ScoreOutOfRange {
+                        field: "nps",
+                        value: i64::from(nps),
+                    });
+                }
+                _ => {}
             }
             Ok(())
         }

@@ -21,9 +21,9 @@ mod surveys;
 mod tickets;
 
 pub use agents::{AgentState, AgentStateChanged};
-pub use calls::{CallAbandoned, CallAnswered, CallCompleted, CallQueued};
+pub use calls::{CallAbandoned, CallAnswered, CallCompleted, CallQueued, ExitReason};
 pub use clock::{Clock, ManualClock, SharedClock};
-pub use decode::{DecodeLimits, decode, decode_two_pass};
+pub use decode::{DecodeLimits, check, decode, decode_two_pass};
 pub use envelope::{Envelope, Ts};
 pub use event::{Event, EventKind, Topic};
 pub use rejection::Rejection;

@@ -32,9 +32,9 @@ pub enum Rejection {
     /// A duration field is longer than the configured maximum.
     #[error("duration in {field} is {ms} ms, above the accepted maximum")]
     DurationOutOfRange { field: &'static str, ms: i64 },
-    /// A CSAT score outside 1..=5.
-    #[error("csat score {0} outside 1..=5")]
-    ScoreOutOfRange(i64),
+    /// A CSAT score outside 1..=5, or an NPS answer above 10.
+    #[error("{field} {value} outside its range (score 1..=5, nps 0..=10)")]
+    ScoreOutOfRange { field: &'static str, value: i64 },
     /// The message is larger than the configured limit; it is not parsed at all.
     #[error("payload of {0} bytes exceeds the limit")]
     PayloadTooLarge(usize),
@@ -47,11 +47,18 @@ pub enum Rejection {
     /// A new queue or team name beyond the configured cardinality cap.
     #[error("too many distinct {0} names")]
     TooManyNames(&'static str),
+    /// A message of a native topic (`[ingest.topics] native`) that its format's mapper
+    /// cannot use: not that system's record, or a record of the wrong shape.
+    #[error("native record not usable ({reason}): {detail}")]
+    Unmappable {
+        reason: &'static str,
+        detail: String,
+    },
 }
 
 impl Rejection {
     /// Every reason label, for pre-registering counters so that absent reasons read 0.
-    pub const REASONS: [&'static str; 13] = [
+    pub const REASONS: [&'static str; 14] = [
         "malformed_json",
         "unknown_type",
         "missing_field",
@@ -65,6 +72,7 @@ impl Rejection {
         "field_too_long",
         "duplicate",
         "too_many_names",
+        "unmappable_record",
     ];
 
     /// The bounded label value for `callpulse_events_rejected_total{reason}`.
@@ -78,11 +86,12 @@ impl Rejection {
             Rejection::TimestampOutOfRange { .. } => "timestamp_out_of_range",
             Rejection::NegativeDuration(_) => "negative_duration",
             Rejection::DurationOutOfRange { .. } => "duration_out_of_range",
-            Rejection::ScoreOutOfRange(_) => "score_out_of_range",
+            Rejection::ScoreOutOfRange { .. } => "score_out_of_range",
             Rejection::PayloadTooLarge(_) => "payload_too_large",
             Rejection::FieldTooLong(_) => "field_too_long",
             Rejection::Duplicate => "duplicate",
             Rejection::TooManyNames(_) => "too_many_names",
+            Rejection::Unmappable { .. } => "unmappable_record",
         }
     }
 

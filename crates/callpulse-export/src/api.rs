@@ -2,13 +2,14 @@
 
 use std::sync::atomic::Ordering;
 
-use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use axum::{Extension, Json};
 use prometheus::{Encoder, TextEncoder};
 use serde_json::json;
 
+use crate::auth::{AgentScope, Principal};
 use crate::{ApiError, ExportState};
 
 /// `GET /metrics`: everything in the registry, text format 0.0.4.
@@ -34,14 +35,46 @@ pub(crate) async fn metrics(State(state): State<ExportState>) -> Result<Response
         .into_response())
 }
 
-/// `GET /api/v1/snapshot`: the latest snapshot, as the WebSocket's `data`.
-pub(crate) async fn snapshot(State(state): State<ExportState>) -> Response {
-    let json = std::sync::Arc::clone(&state.latest.load().json);
-    (
-        [(header::CONTENT_TYPE, "application/json")],
-        json.to_string(),
-    )
-        .into_response()
+/// `GET /api/v1/snapshot`: the latest snapshot, as the WebSocket's `data`, with the agents
+/// the caller's role sees (all for managers and admins; none for a wallboard).
+pub(crate) async fn snapshot(
+    State(state): State<ExportState>,
+    Extension(principal): Extension<Principal>,
+) -> Response {
+    let published = state.latest.load();
+    let body = match principal.agent_scope() {
+        AgentScope::All => published.json.to_string(),
+        scope => published.scoped_json(&scope),
+    };
+    ([(header::CONTENT_TYPE, "application/json")], body).into_response()
+}
+
+/// `GET /api/v1/whoami`: who the credential proves and what it sees (the wallboard page
+/// asks this before it connects).
+pub(crate) async fn whoami(
+    State(state): State<ExportState>,
+    Extension(principal): Extension<Principal>,
+) -> Response {
+    let agents = match principal.agent_scope() {
+        AgentScope::None => json!("none"),
+        AgentScope::All => json!("all"),
+        AgentScope::One(agent) => json!({ "agent": agent }),
+        AgentScope::Teams(teams) => json!({ "teams": teams }),
+    };
+    Json(json!({
+        "subject": principal.subject,
+        "role": principal.role,
+        "via": principal.via,
+        "expires": principal.expires,
+        "agents": agents,
+        "auth": state.auth.mode(),
+    }))
+    .into_response()
+}
+
+/// `GET /api/v1/config` (admin): the effective configuration, token hashes left out.
+pub(crate) async fn settings(State(state): State<ExportState>) -> Response {
+    Json(state.settings.as_ref().clone()).into_response()
 }
 
 /// `GET /api/v1/queues/{queue}`: one queue of the latest snapshot.

@@ -3,6 +3,8 @@
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
+use crate::TlsConfig;
+
 /// An `[export]` value that cannot work.
 #[derive(Debug, Error, PartialEq, Eq)]
 #[error("[export] {key} = {value}: {expected}")]
@@ -52,6 +54,8 @@ pub struct ExportConfig {
     /// (about 150 per queue, 20 per team): the first ones seen, for as long as they last.
     /// Configured ones always do; the API and the feed show all. 0: configured ones only.
     pub max_unconfigured_labels: usize,
+    /// HTTPS (`[export.tls]`).
+    pub tls: TlsConfig,
 }
 
 impl Default for ExportConfig {
@@ -68,6 +72,7 @@ impl Default for ExportConfig {
             header_read_timeout_ms: 10_000,
             max_connections: 1_024,
             max_unconfigured_labels: 50,
+            tls: TlsConfig::default(),
         }
     }
 }
@@ -131,6 +136,17 @@ impl ExportConfig {
                 &self.max_connections,
                 "must exceed ws_max_clients (scrapes and API calls need connections too)",
             );
+        }
+        let tls = &self.tls;
+        if tls.enabled() && (tls.cert_file.is_empty() || tls.key_file.is_empty()) {
+            return fail(
+                "tls.cert_file",
+                &tls.cert_file,
+                "TLS needs both tls.cert_file and tls.key_file",
+            );
+        }
+        if tls.reload_secs == 0 {
+            return fail("tls.reload_secs", &0, "must be at least 1");
         }
         Ok(())
     }

@@ -12,11 +12,14 @@
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::fmt::Write as _;
+use std::ops::Range;
 use std::sync::{Arc, Mutex};
 
 use axum::extract::ws::Utf8Bytes;
 use callpulse_core::{Level, Snapshot};
 use serde::Serialize;
+
+use crate::auth::AgentScope;
 
 pub(crate) mod subscription;
 
@@ -60,6 +63,9 @@ pub struct Parts {
     queues: BTreeMap<Arc<str>, Part>,
     teams: BTreeMap<Arc<str>, Part>,
     agents: BTreeMap<Arc<str>, Part>,
+    /// Where each agent's JSON lies in its team's part: an agent's own frames and API
+    /// answers copy it from there.
+    agent_spans: HashMap<Arc<str>, (Arc<str>, Range<usize>)>,
     /// Each queue's check levels, for alert events at the next tick.
     levels: BTreeMap<Arc<str>, Vec<(&'static str, Level)>>,
     removals: VecDeque<Removal>,
@@ -124,6 +130,7 @@ impl Parts {
             .map(|a| serde_json::to_string(a).unwrap_or_else(|_| "null".to_owned()))
             .collect();
         let mut agents: BTreeMap<Arc<str>, String> = BTreeMap::new();
+        let mut agent_spans = HashMap::with_capacity(snapshot.agents.len());
         for (agent, text) in snapshot.agents.iter().zip(&agent_json) {
             let list = agents
                 .entry(Arc::clone(&agent.team))
@@ -131,7 +138,12 @@ impl Parts {
             if list.len() > 1 {
                 list.push(',');
             }
+            let start = list.len();
             list.push_str(text);
+            agent_spans.insert(
+                Arc::clone(&agent.agent_id),
+                (Arc::clone(&agent.team), start..list.len()),
+            );
         }
         let parts = Parts {
             seq,
@@ -159,6 +171,7 @@ impl Parts {
                     (team, piece)
                 })
                 .collect(),
+            agent_spans,
             levels: snapshot
                 .queues
                 .iter()
@@ -172,12 +185,42 @@ impl Parts {
             delta_from: seq,
             frames: Mutex::new(HashMap::new()),
         };
-        let whole = parts.whole(snapshot, &agent_json);
+        let whole = parts.whole(snapshot, &mut agent_json.iter().map(String::as_str));
         (parts, whole)
     }
 
-    /// The snapshot's JSON from the pieces, in `Snapshot`'s field order.
-    fn whole(&self, snapshot: &Snapshot, agent_json: &[String]) -> String {
+    /// The snapshot's JSON with only the agents `scope` covers (a wallboard's has none).
+    pub(crate) fn scoped_whole(&self, snapshot: &Snapshot, scope: &AgentScope) -> String {
+        match scope {
+            AgentScope::All => self.whole(
+                snapshot,
+                &mut self.agents.values().map(|p| &p.json[1..p.json.len() - 1]),
+            ),
+            AgentScope::None => self.whole(snapshot, &mut std::iter::empty()),
+            AgentScope::Teams(teams) => self.whole(
+                snapshot,
+                &mut teams
+                    .iter()
+                    .filter_map(|t| self.agents.get(t.as_str()))
+                    .map(|p| &p.json[1..p.json.len() - 1]),
+            ),
+            AgentScope::One(agent) => self.whole(
+                snapshot,
+                &mut self.agent_json(agent).map(|(_, json)| json).into_iter(),
+            ),
+        }
+    }
+
+    /// An agent's team and JSON, if it is in the snapshot.
+    fn agent_json(&self, agent: &str) -> Option<(&Arc<str>, &str)> {
+        let (team, range) = self.agent_spans.get(agent)?;
+        let part = self.agents.get(team)?;
+        Some((team, part.json.get(range.clone())?))
+    }
+
+    /// The snapshot's JSON from the pieces, in `Snapshot`'s field order, with `agents` (each
+    /// one or more agents' JSON objects, comma-joined) as its agent list.
+    fn whole(&self, snapshot: &Snapshot, agents: &mut dyn Iterator<Item = &str>) -> String {
         #[derive(Serialize)]
         struct Head<'a> {
             seq: u64,
@@ -200,7 +243,7 @@ impl Parts {
                     .map(|p| p.json.len() + 1)
                     .sum::<usize>()
                 + self.teams.values().map(|p| p.json.len() + 1).sum::<usize>()
-                + agent_json.iter().map(|a| a.len() + 1).sum::<usize>()
+                + self.agents.values().map(|p| p.json.len()).sum::<usize>()
                 + self.center.json.len()
                 + self.engine.json.len()
                 + 64,
@@ -234,11 +277,7 @@ impl Parts {
                 .iter()
                 .map(|t| self.teams.get(&t.team).map_or(null, |p| &*p.json)),
         );
-        list(
-            &mut out,
-            "agents",
-            &mut agent_json.iter().map(String::as_str),
-        );
+        list(&mut out, "agents", agents);
         let _ = write!(out, r#","engine":{}}}"#, self.engine.json);
         out
     }
@@ -308,6 +347,11 @@ impl Parts {
             }
         }
         self.events = events;
+    }
+
+    /// The team an agent is in now.
+    pub(crate) fn team_of(&self, agent: &str) -> Option<&Arc<str>> {
+        self.agent_spans.get(agent).map(|(team, _)| team)
     }
 
     /// This tick's sequence number.
@@ -385,6 +429,20 @@ impl Parts {
             }
             let _ = write!(out, r#","{}":{{"#, section.as_str());
             let mut first = true;
+            if let (Section::Agents, AgentScope::One(agent)) = (section, subscription.agent_scope())
+            {
+                // Only its own entry, under its team; the client starts over (a snapshot)
+                // when its team changes (ws.rs), so no other team's entry can be stale.
+                if let Some((team, json)) = self.agent_json(agent)
+                    && subscription.covers(section, team)
+                    && parts.get(team).is_some_and(&fresh)
+                {
+                    push_key(&mut out, team);
+                    let _ = write!(out, "[{json}]");
+                }
+                out.push('}');
+                continue;
+            }
             for (name, part) in parts {
                 if subscription.covers(section, name) && fresh(part) {
                     if !first {

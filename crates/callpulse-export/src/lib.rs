@@ -13,8 +13,10 @@
 //! - `wallboard.rs`: `/`, the built-in wallboard page.
 //! - `router.rs`: [`router`], wiring it all with timeouts and limits.
 //! - `config.rs`: the `[export]` configuration section.
+//! - `auth.rs`: who may read what (tokens, OIDC, roles, limits, audit); `tls.rs`: HTTPS.
 
 mod api;
+pub mod auth;
 mod config;
 mod error;
 mod feed;
@@ -22,6 +24,7 @@ mod prometheus;
 mod published;
 mod router;
 mod telemetry;
+mod tls;
 mod wallboard;
 mod ws;
 
@@ -32,3 +35,4 @@ pub use prometheus::{LabelCap, SnapshotCollector};
 pub use published::{Latest, Published};
 pub use router::{ExportState, router, serve};
 pub use telemetry::ExportTelemetry;
+pub use tls::{Tls, TlsConfig, TlsError};

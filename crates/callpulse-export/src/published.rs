@@ -105,6 +105,11 @@ impl Published {
         self.feed.follow(&prev.feed, &self.snapshot);
     }
 
+    /// The snapshot's JSON with only the agents `scope` covers.
+    pub fn scoped_json(&self, scope: &crate::auth::AgentScope) -> String {
+        self.feed.scoped_whole(&self.snapshot, scope)
+    }
+
     /// The v1 WebSocket frame for this snapshot: the first a client gets (`snapshot`) or a
     /// later one (`update`). Rendered once per tick for every v1 client.
     pub fn v1_frame(&self, first: bool) -> Utf8Bytes {

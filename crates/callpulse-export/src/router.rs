@@ -5,8 +5,9 @@ use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
 use axum::Router;
-use axum::extract::Request;
-use axum::http::StatusCode;
+use axum::extract::{ConnectInfo, Request};
+use axum::http::{HeaderName, Method, StatusCode, header};
+use axum::middleware::from_fn_with_state;
 use axum::routing::get;
 use hyper::body::Incoming;
 use hyper::service::service_fn;
@@ -18,9 +19,13 @@ use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 use tower::Service;
+use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::timeout::TimeoutLayer;
 use tracing::{debug, warn};
 
+use crate::auth::guard::{Guarded, guard};
+use crate::auth::{Access, Auth};
+use crate::tls::Tls;
 use crate::{ApiError, ExportConfig, ExportTelemetry, Latest, api, wallboard, ws};
 
 /// What every handler can read. Cheap to clone.
@@ -40,6 +45,12 @@ pub struct ExportState {
     pub ws_slots: Arc<Semaphore>,
     /// One permit per byte of large frames in flight (`ws_buffer_budget_bytes`).
     pub ws_budget: Arc<Semaphore>,
+    /// Who may read what ([`ExportState::with_auth`]; open by default).
+    pub auth: Arc<Auth>,
+    /// HTTPS, when configured ([`ExportState::with_tls`]).
+    pub tls: Option<Arc<Tls>>,
+    /// The effective configuration, secrets left out: `/api/v1/config` (admin).
+    pub settings: Arc<serde_json::Value>,
 }
 
 impl ExportState {
@@ -65,31 +76,96 @@ impl ExportState {
             shutdown,
             ws_slots,
             ws_budget,
+            auth: Auth::off(),
+            tls: None,
+            settings: Arc::new(serde_json::Value::Null),
         }
+    }
+
+    /// Checks credentials with `auth` (the default serves everyone everything).
+    #[must_use]
+    pub fn with_auth(mut self, auth: Arc<Auth>) -> ExportState {
+        self.auth = auth;
+        self
+    }
+
+    /// Serves HTTPS with `tls`.
+    #[must_use]
+    pub fn with_tls(mut self, tls: Option<Arc<Tls>>) -> ExportState {
+        self.tls = tls;
+        self
+    }
+
+    /// What `/api/v1/config` shows admins.
+    #[must_use]
+    pub fn with_settings(mut self, settings: serde_json::Value) -> ExportState {
+        self.settings = Arc::new(settings);
+        self
     }
 }
 
-/// Every route. Plain HTTP requests are bounded by `request_timeout_ms`; an upgraded
-/// WebSocket lives outside that bound and has its own per-frame send timeout.
+/// Every route, each group behind the guard of what it needs (the page itself and the
+/// health probes are open). Plain HTTP requests are bounded by `request_timeout_ms`; an
+/// upgraded WebSocket lives outside that bound and has its own per-frame send timeout.
 pub fn router(state: ExportState) -> Router {
     let timeout = Duration::from_millis(state.config.request_timeout_ms);
-    let http = Router::new()
+    let guarded = |access| {
+        from_fn_with_state(
+            Guarded {
+                state: state.clone(),
+                access,
+            },
+            guard,
+        )
+    };
+    let open = Router::new()
         .route("/", get(wallboard::page))
-        .route("/metrics", get(api::metrics))
+        .route("/healthz", get(api::healthz))
+        .route("/readyz", get(api::readyz));
+    let read = Router::new()
         .route("/api/v1/snapshot", get(api::snapshot))
         .route("/api/v1/queues/{queue}", get(api::queue))
         .route("/api/v1/engine", get(api::engine))
-        .route("/healthz", get(api::healthz))
-        .route("/readyz", get(api::readyz))
+        .route_layer(guarded(Access::Read));
+    let http = Router::new()
+        .merge(open)
+        .merge(read)
+        .route(
+            "/metrics",
+            get(api::metrics).route_layer(guarded(Access::Metrics)),
+        )
+        .route(
+            "/api/v1/whoami",
+            get(api::whoami).route_layer(guarded(Access::Whoami)),
+        )
+        .route(
+            "/api/v1/config",
+            get(api::settings).route_layer(guarded(Access::Admin)),
+        )
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
             timeout,
         ));
-    Router::new()
-        .route("/ws", get(ws::upgrade))
+    let origins = &state.auth.config().cors_origins;
+    let app = Router::new()
+        .route("/ws", get(ws::upgrade).route_layer(guarded(Access::Read)))
         .merge(http)
-        .fallback(|| async { ApiError::NotFound("route".to_owned()) })
-        .with_state(state)
+        .fallback(|| async { ApiError::NotFound("route".to_owned()) });
+    let app = if origins.is_empty() {
+        app
+    } else {
+        // Only the configured origins; a browser on any other site is refused by the browser.
+        let origins: Vec<_> = origins.iter().filter_map(|o| o.parse().ok()).collect();
+        app.layer(
+            CorsLayer::new()
+                .allow_origin(AllowOrigin::list(origins))
+                .allow_methods([Method::GET])
+                .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE])
+                .expose_headers([HeaderName::from_static("retry-after")])
+                .max_age(Duration::from_secs(600)),
+        )
+    };
+    app.with_state(state)
 }
 
 /// Serves `router(state)` on `listener` until `shutdown` is cancelled, then finishes the
@@ -110,10 +186,10 @@ pub async fn serve(listener: TcpListener, state: ExportState) -> std::io::Result
     let connections = Arc::new(Semaphore::new(state.config.max_connections));
     let graceful = GracefulShutdown::new();
     loop {
-        let stream = tokio::select! {
+        let (stream, peer) = tokio::select! {
             () = shutdown.cancelled() => break,
             accepted = listener.accept() => match accepted {
-                Ok((stream, _)) => stream,
+                Ok(accepted) => accepted,
                 Err(error) => {
                     // EMFILE and friends: back off rather than spin.
                     warn!(%error, "accepting an HTTP connection failed");
@@ -123,13 +199,29 @@ pub async fn serve(listener: TcpListener, state: ExportState) -> std::io::Result
             },
         };
         let Ok(permit) = Arc::clone(&connections).try_acquire_owned() else {
-            state.telemetry.http_refused.inc();
+            state
+                .telemetry
+                .http_refused
+                .with_label_values(&["max_connections"])
+                .inc();
+            drop(stream);
+            continue;
+        };
+        let Some(slot) = state.auth.connect(peer.ip()) else {
+            state
+                .telemetry
+                .http_refused
+                .with_label_values(&["per_client"])
+                .inc();
             drop(stream);
             continue;
         };
         let _ = stream.set_nodelay(true);
         let app = app.clone();
-        let service = service_fn(move |request: Request<Incoming>| app.clone().call(request));
+        let service = service_fn(move |mut request: Request<Incoming>| {
+            request.extensions_mut().insert(ConnectInfo(peer));
+            app.clone().call(request)
+        });
         let mut builder = Builder::new(TokioExecutor::new());
         builder
             .http1()
@@ -137,16 +229,46 @@ pub async fn serve(listener: TcpListener, state: ExportState) -> std::io::Result
             .header_read_timeout(header_timeout)
             .max_buf_size(MAX_HEADER_BYTES);
         let builder = builder.http1_only();
-        let connection = builder
-            .serve_connection_with_upgrades(TokioIo::new(stream), service)
-            .into_owned();
-        let connection = graceful.watch(connection);
-        tokio::spawn(async move {
-            if let Err(error) = connection.await {
-                debug!(%error, "HTTP connection ended with an error");
+        match state.tls.as_ref().map(|tls| tls.acceptor()) {
+            None => {
+                let connection = builder
+                    .serve_connection_with_upgrades(TokioIo::new(stream), service)
+                    .into_owned();
+                let connection = graceful.watch(connection);
+                tokio::spawn(async move {
+                    if let Err(error) = connection.await {
+                        debug!(%error, "HTTP connection ended with an error");
+                    }
+                    drop((permit, slot));
+                });
             }
-            drop(permit);
-        });
+            Some(acceptor) => {
+                // The handshake has the header-read timeout: a client that opens a socket and
+                // says nothing holds a connection slot no longer than a slow plain client.
+                let watcher = graceful.watcher();
+                tokio::spawn(async move {
+                    let stream =
+                        match tokio::time::timeout(header_timeout, acceptor.accept(stream)).await {
+                            Ok(Ok(stream)) => stream,
+                            Ok(Err(error)) => {
+                                debug!(%error, %peer, "TLS handshake failed");
+                                return;
+                            }
+                            Err(_) => {
+                                debug!(%peer, "TLS handshake timed out");
+                                return;
+                            }
+                        };
+                    let connection = builder
+                        .serve_connection_with_upgrades(TokioIo::new(stream), service)
+                        .into_owned();
+                    if let Err(error) = watcher.watch(connection).await {
+                        debug!(%error, "HTTPS connection ended with an error");
+                    }
+                    drop((permit, slot));
+                });
+            }
+        }
     }
     if tokio::time::timeout(DRAIN, graceful.shutdown())
         .await

@@ -10,6 +10,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use axum::Extension;
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
 use axum::extract::{Query, State};
 use axum::response::Response;
@@ -21,14 +22,18 @@ use tokio::sync::OwnedSemaphorePermit;
 use tokio::time::Instant;
 use tracing::debug;
 
+use crate::auth::guard::{refuse as refuse_request, session_closed};
+use crate::auth::{AgentScope, Principal, Refusal};
 use crate::config::SMALL_FRAME_BYTES;
 use crate::feed::subscription::ClientMessage;
 use crate::feed::{HISTORY, Subscription};
 use crate::{ApiError, ExportState};
 
-/// Close codes: 1001 "going away" (shutdown), 1009 "message too big" (a frame over the
-/// client's cap).
+/// Close codes: 1001 "going away" (shutdown), 1008 "policy violation" (a subscription
+/// outside the role's scope, an expired or revoked credential), 1009 "message too big" (a
+/// frame over the client's cap).
 const GOING_AWAY: u16 = 1001;
+const POLICY: u16 = 1008;
 const TOO_BIG: u16 = 1009;
 
 /// `/ws` query parameters: `protocol` (1, the default, or 2) and, for v2, the initial
@@ -43,19 +48,39 @@ pub(crate) struct WsQuery {
 
 pub(crate) async fn upgrade(
     State(state): State<ExportState>,
+    Extension(principal): Extension<Principal>,
     Query(query): Query<WsQuery>,
     ws: WebSocketUpgrade,
 ) -> Result<Response, ApiError> {
+    let forbidden = |message: String| {
+        state
+            .telemetry
+            .auth_refused
+            .with_label_values(&["forbidden"])
+            .inc();
+        Ok(refuse_request(&Refusal::Forbidden(message), true))
+    };
     let subscription = match query.protocol.unwrap_or(1) {
+        // v1 is the whole snapshot, every agent in it.
+        1 if principal.agent_scope() != AgentScope::All => {
+            return forbidden(format!(
+                "protocol 1 sends every agent; role {} gets protocol=2",
+                principal.role
+            ));
+        }
         1 => None,
-        2 => Some(
-            Subscription::from_query(
+        2 => {
+            let asked = Subscription::from_query(
                 query.sections.as_deref(),
                 query.queues.as_deref(),
                 query.teams.as_deref(),
             )
-            .map_err(ApiError::BadRequest)?,
-        ),
+            .map_err(ApiError::BadRequest)?;
+            match asked.within(&principal) {
+                Ok(subscription) => Some(subscription),
+                Err(message) => return forbidden(message),
+            }
+        }
         other => {
             return Err(ApiError::BadRequest(format!(
                 "protocol {other} is not served; use 1 or 2"
@@ -80,7 +105,7 @@ pub(crate) async fn upgrade(
         .max_message_size(config.ws_max_message_bytes)
         .max_frame_size(config.ws_max_message_bytes)
         .max_write_buffer_size(config.ws_max_write_buffer_bytes)
-        .on_upgrade(move |socket| client(socket, state, permit, subscription)))
+        .on_upgrade(move |socket| client(socket, state, permit, principal, subscription)))
 }
 
 type Tx = SplitSink<WebSocket, Message>;
@@ -90,6 +115,7 @@ struct Conn {
     tx: Tx,
     state: ExportState,
     send_timeout: Duration,
+    principal: Principal,
 }
 
 /// What became of a frame.
@@ -146,6 +172,19 @@ impl Conn {
             .map(drop)
     }
 
+    /// `Err` when the credential has expired or been revoked (the client is told why).
+    async fn check_credential(&mut self) -> Result<(), &'static str> {
+        if self.state.auth.still_valid(&self.principal) {
+            return Ok(());
+        }
+        self.close(
+            POLICY,
+            "credential expired or revoked: reconnect with a valid one",
+        )
+        .await;
+        Err("unauthorized")
+    }
+
     async fn close(&mut self, code: u16, reason: &str) {
         // Close reasons are at most 123 bytes.
         let mut end = reason.len().min(123);
@@ -165,24 +204,31 @@ async fn client(
     socket: WebSocket,
     state: ExportState,
     _permit: OwnedSemaphorePermit,
+    principal: Principal,
     subscription: Option<Subscription>,
 ) {
     let telemetry = state.telemetry.clone();
     telemetry.ws_clients.inc();
+    let started = Instant::now();
     let (tx, rx) = socket.split();
     let mut conn = Conn {
         tx,
         send_timeout: Duration::from_millis(state.config.ws_send_timeout_ms),
         state,
+        principal,
     };
     let outcome = match subscription {
         None => v1(&mut conn, rx).await,
         Some(subscription) => v2(&mut conn, rx, subscription).await,
     };
-    if matches!(outcome, "slow" | "send_error" | "too_large") {
+    if matches!(
+        outcome,
+        "slow" | "send_error" | "too_large" | "unauthorized"
+    ) {
         telemetry.ws_dropped.with_label_values(&[outcome]).inc();
     }
     debug!(outcome, "websocket client finished");
+    session_closed(&conn.principal, outcome, started.elapsed().as_secs_f64());
     telemetry.ws_clients.dec();
 }
 
@@ -192,6 +238,9 @@ async fn v1(conn: &mut Conn, mut rx: SplitStream<WebSocket>) -> &'static str {
     let mut first = true;
     loop {
         changes.mark_unchanged();
+        if let Err(outcome) = conn.check_credential().await {
+            return outcome;
+        }
         let frame = conn.state.latest.load().v1_frame(first);
         match conn.send(frame).await {
             Ok(Sent::Sent) => first = false,
@@ -248,10 +297,23 @@ async fn v2(
     let mut base: Option<u64> = None;
     let mut events_after = conn.state.latest.load().feed.seq();
     let mut last_sent = Instant::now();
+    // An agent's own entry sits under its team: when the team changes, a snapshot replaces
+    // the old entry.
+    let mut own_team = None;
     loop {
         changes.mark_unchanged();
+        if let Err(outcome) = conn.check_credential().await {
+            return outcome;
+        }
         let published = conn.state.latest.load();
         let feed = &published.feed;
+        if let AgentScope::One(agent) = subscription.agent_scope() {
+            let team = feed.team_of(agent).cloned();
+            if team != own_team {
+                own_team = team;
+                base = None;
+            }
+        }
         if base != Some(feed.seq()) {
             for event in feed.events_after(events_after, &subscription) {
                 if let Err(outcome) = conn.send(Utf8Bytes::from(&**event)).await {
@@ -289,10 +351,19 @@ async fn v2(
                         Ok(ClientMessage::Resync) => base = None,
                         Ok(ClientMessage::Subscribe { sections, queues, teams }) => {
                             match Subscription::parse(sections, queues, teams) {
-                                Ok(new) => {
-                                    subscription = new;
-                                    base = None;
-                                }
+                                Ok(new) => match new.within(&conn.principal) {
+                                    Ok(new) => {
+                                        subscription = new;
+                                        base = None;
+                                    }
+                                    Err(reason) => {
+                                        // Outside the role's scope: not a typo to correct but
+                                        // a request to refuse, so the session ends, saying why.
+                                        conn.state.telemetry.auth_refused.with_label_values(&["forbidden"]).inc();
+                                        conn.close(POLICY, &reason).await;
+                                        return "unauthorized";
+                                    }
+                                },
                                 Err(error) => {
                                     if let Err(outcome) = refuse(conn, &error).await {
                                         return outcome;

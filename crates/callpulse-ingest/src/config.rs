@@ -3,6 +3,7 @@
 use std::collections::BTreeMap;
 
 use callpulse_events::{DecodeLimits, Topic};
+use callpulse_sources::NativeFormat;
 use serde::{Deserialize, Serialize};
 
 /// Kafka topic names, one per contract topic.
@@ -17,6 +18,11 @@ pub struct TopicsConfig {
     pub tickets: String,
     /// CSAT survey responses.
     pub surveys: String,
+    /// Topics that carry a system's native records instead of contract events, by name,
+    /// with their format: `amazon-connect` (contact records and agent events, as bridged
+    /// from Kinesis) or `genesys-cloud` (conversation details). Each message is mapped to
+    /// contract events in the partition it arrived in (docs/sources.md).
+    pub native: BTreeMap<String, NativeFormat>,
 }
 
 impl Default for TopicsConfig {
@@ -26,6 +32,7 @@ impl Default for TopicsConfig {
             agents: Topic::Agents.default_name().to_owned(),
             tickets: Topic::Tickets.default_name().to_owned(),
             surveys: Topic::Surveys.default_name().to_owned(),
+            native: BTreeMap::new(),
         }
     }
 }
@@ -44,6 +51,13 @@ impl TopicsConfig {
     /// All four names, in contract order.
     pub fn all(&self) -> Vec<&str> {
         Topic::ALL.iter().map(|t| self.name(*t)).collect()
+    }
+
+    /// The contract topics and the native ones: every topic the engine subscribes to.
+    pub fn inputs(&self) -> Vec<&str> {
+        let mut topics = self.all();
+        topics.extend(self.native.keys().map(String::as_str));
+        topics
     }
 }
 
@@ -278,6 +292,28 @@ impl Default for IngestConfig {
 }
 
 impl IngestConfig {
+    /// The pass-through librdkafka settings about reaching the cluster (security, SASL, SSL,
+    /// client id, sockets, brokers, metadata), which every client of the cluster needs: the
+    /// engine's producers and admin calls, and `callpulse simulate`. Consumer-only settings
+    /// stay with the consumer.
+    pub fn connection_properties(&self) -> BTreeMap<String, String> {
+        const PREFIXES: [&str; 8] = [
+            "security.",
+            "sasl.",
+            "ssl.",
+            "ssl_",
+            "client.",
+            "socket.",
+            "broker.",
+            "metadata.",
+        ];
+        self.librdkafka
+            .iter()
+            .filter(|(key, _)| PREFIXES.iter().any(|prefix| key.starts_with(prefix)))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect()
+    }
+
     /// The FCR repartition topic's name (`fcr.topic`, or derived from the group).
     pub fn fcr_topic(&self) -> String {
         if self.fcr.topic.is_empty() {

@@ -235,9 +235,19 @@ pub fn start(
         ));
     }
     let fcr_topic = config.fcr_topic();
-    if config.topics.all().contains(&fcr_topic.as_str()) {
+    if config.topics.inputs().contains(&fcr_topic.as_str()) {
         return Err(IngestError::Config(format!(
             "ingest.fcr.topic {fcr_topic:?} is also an input topic"
+        )));
+    }
+    if let Some(clash) = config
+        .topics
+        .native
+        .keys()
+        .find(|name| config.topics.all().contains(&name.as_str()))
+    {
+        return Err(IngestError::Config(format!(
+            "ingest.topics.native names {clash:?}, a contract topic: a topic carries one or the other"
         )));
     }
     let telemetry = IngestTelemetry::register(registry).map_err(IngestError::Telemetry)?;
@@ -255,12 +265,7 @@ pub fn start(
             replication: config.checkpoints.replication,
             chunk_bytes: config.checkpoints.chunk_bytes,
             timeout: Duration::from_millis(config.checkpoints.timeout_ms),
-            librdkafka: config
-                .librdkafka
-                .iter()
-                .filter(|(key, _)| is_shared_property(key))
-                .map(|(k, v)| (k.clone(), v.clone()))
-                .collect(),
+            librdkafka: config.connection_properties().into_iter().collect(),
         })
         .map_err(IngestError::Checkpoints)?;
         Some(Arc::new(store))
@@ -299,7 +304,7 @@ pub fn start(
             .create_with_context(ctx)
             .map_err(IngestError::Client)?,
     );
-    let mut topics = config.topics.all();
+    let mut topics = config.topics.inputs();
     topics.push(&fcr_topic);
     consumer
         .subscribe(&topics)
@@ -328,6 +333,7 @@ pub fn start(
                 checkpoint_every_ticks,
                 dead_letters: dead_letters.clone(),
                 facts: Arc::clone(&facts),
+                native: Arc::new(config.topics.native.clone()),
             };
             let runtime = runtime.clone();
             std::thread::Builder::new()
@@ -503,6 +509,6 @@ fn poll_loop(
 mod outputs;
 mod rebalance;
 
-use outputs::{is_shared_property, open_dead_letters, open_fcr_facts, open_shared};
+use outputs::{open_dead_letters, open_fcr_facts, open_shared};
 
 use crate::shared::SharedView;

@@ -143,10 +143,10 @@ impl DeadLetters {
 
     /// Waits until every dead letter sent so far is confirmed (or the timeout passes).
     pub fn flush(&self) {
-        if self.producer.in_flight_count() > 0 {
-            if let Err(err) = self.producer.flush(self.timeout) {
-                warn!(%err, "dead letters not all confirmed");
-            }
+        if self.producer.in_flight_count() > 0
+            && let Err(err) = self.producer.flush(self.timeout)
+        {
+            warn!(%err, "dead letters not all confirmed");
         }
     }
 }

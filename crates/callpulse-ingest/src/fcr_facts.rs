@@ -124,10 +124,10 @@ impl FactsOut {
 
     /// Waits until every fact sent so far is confirmed (or the timeout passed).
     pub fn flush(&self) {
-        if self.producer.in_flight_count() > 0 {
-            if let Err(err) = self.producer.flush(self.timeout) {
-                warn!(%err, "FCR facts not all confirmed");
-            }
+        if self.producer.in_flight_count() > 0
+            && let Err(err) = self.producer.flush(self.timeout)
+        {
+            warn!(%err, "FCR facts not all confirmed");
         }
     }
 }

@@ -5,13 +5,14 @@
 //! same channel, "everything handed over before the revoke is applied before the revoke is
 //! acknowledged" holds by construction.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::sync::mpsc::SyncSender;
 use std::time::Duration;
 
 use callpulse_core::{FactRecord, FcrPartition, MetricsPolicy, PartitionState};
-use callpulse_events::{DecodeLimits, Rejection, SharedClock, decode};
+use callpulse_events::{DecodeLimits, Envelope, Rejection, SharedClock, check, decode};
+use callpulse_sources::{NativeFormat, NativeMapper};
 use rdkafka::consumer::{BaseConsumer, Consumer, ConsumerContext};
 use rdkafka::{Offset, TopicPartitionList};
 use tokio::sync::{mpsc, watch};
@@ -90,6 +91,10 @@ struct Owned {
     pending_offset: Option<i64>,
     /// The last offset applied, if this batch applied any (for the watermark's progress).
     batch_offset: Option<i64>,
+    /// For a native topic's partition, its mapper (what it remembers is not checkpointed:
+    /// the event ids it derives let the partition's de-duplication drop what a restart
+    /// maps again).
+    mapper: Option<NativeMapper>,
 }
 
 /// Everything a worker needs, moved into its task.
@@ -113,6 +118,8 @@ pub(crate) struct Worker<C: ConsumerContext + 'static> {
     /// Where FCR facts go, re-keyed by customer; its topic's partitions come back to the
     /// group's members as [`Held::Fcr`].
     pub(crate) facts: Arc<FactsOut>,
+    /// Topics of native records, with their format (`[ingest.topics] native`).
+    pub(crate) native: Arc<BTreeMap<String, NativeFormat>>,
 }
 
 #[allow(clippy::disallowed_methods)] // monotonic time for log rate limiting only
@@ -138,7 +145,7 @@ impl<C: ConsumerContext + 'static> Worker<C> {
                     Ok(()) => {
                         last_tick = *self.ticks.borrow_and_update();
                         ticks_seen += 1;
-                        if ticks_seen % self.checkpoint_every_ticks.max(1) == 0 {
+                        if ticks_seen.is_multiple_of(self.checkpoint_every_ticks.max(1)) {
                             self.checkpoint(&mut partitions, |_| true);
                         }
                         self.store(&mut partitions, |_| true);
@@ -160,12 +167,14 @@ impl<C: ConsumerContext + 'static> Worker<C> {
                             // Its event time is known before its first message arrives.
                             self.board.progress([(&partition, state.high_water(), next_offset)]);
                         }
+                        let mapper = self.native.get(&*partition.0).map(|f| NativeMapper::new(*f));
                         partitions.insert(partition, Owned {
                             state: *state,
                             next_offset: Some(next_offset),
                             checkpointed: Some(next_offset),
                             pending_offset: None,
                             batch_offset: None,
+                            mapper,
                         });
                     }
                     Some(Input::Revoke { partitions: gone, done }) => {
@@ -214,6 +223,10 @@ impl<C: ConsumerContext + 'static> Worker<C> {
     ) {
         let now = self.clock.now();
         let mut rejected = [0u64; Rejection::REASONS.len()];
+        // Reused across the batch: a message's outcomes (one per event a native record maps
+        // to), without an allocation per message on the hot path.
+        let mut mapped: Vec<Envelope> = Vec::new();
+        let mut results: Vec<Result<(), Rejection>> = Vec::new();
         for raw in batch {
             let key = (Arc::clone(&raw.topic), raw.partition);
             let owned = partitions.entry(key).or_insert_with(|| Owned {
@@ -226,12 +239,28 @@ impl<C: ConsumerContext + 'static> Worker<C> {
                 checkpointed: None,
                 pending_offset: None,
                 batch_offset: None,
+                mapper: self.native.get(&*raw.topic).map(|f| NativeMapper::new(*f)),
             });
-            let result = match &mut owned.state {
+            results.clear();
+            match &mut owned.state {
                 Held::Events(state) => {
-                    let result = decode(&raw.payload, now, &self.limits)
-                        .and_then(|env| state.apply(&env))
-                        .map(|_| ());
+                    match &mut owned.mapper {
+                        None => results.push(
+                            decode(&raw.payload, now, &self.limits)
+                                .and_then(|env| state.apply(&env))
+                                .map(|_| ()),
+                        ),
+                        Some(mapper) => {
+                            match native(mapper, &raw.payload, &self.limits, &mut mapped) {
+                                Err(rejection) => results.push(Err(rejection)),
+                                Ok(()) => results.extend(mapped.drain(..).map(|env| {
+                                    check(&env, now, &self.limits)
+                                        .and_then(|()| state.apply(&env))
+                                        .map(|_| ())
+                                })),
+                            }
+                        }
+                    }
                     // Tagged with the event they came from, so that a tracker can tell a
                     // fact sent again after a restore (see `FcrPartition`).
                     for (index, fact) in state.drain_fcr_facts().into_iter().enumerate() {
@@ -243,18 +272,17 @@ impl<C: ConsumerContext + 'static> Worker<C> {
                             fact,
                         });
                     }
-                    result
                 }
-                Held::Fcr(fcr) => match FactRecord::decode(&raw.payload) {
+                Held::Fcr(fcr) => results.push(match FactRecord::decode(&raw.payload) {
                     Ok(record) => {
                         fcr.apply(&record);
                         Ok(())
                     }
                     // Only an engine of another version writes what this one cannot read.
                     Err(err) => Err(Rejection::InvalidField(format!("FCR fact record: {err}"))),
-                },
-            };
-            if let Err(rejection) = result {
+                }),
+            }
+            for rejection in results.drain(..).filter_map(Result::err) {
                 rejected[rejection.reason_index()] += 1;
                 if let Some(dead_letters) = &self.dead_letters {
                     dead_letters.send(
@@ -394,11 +422,11 @@ impl<C: ConsumerContext + 'static> Worker<C> {
             // itself). Pinned by the e2e restart test.
             let _ = list.add_partition_offset(&key.0, key.1, Offset::Offset(next));
         }
-        if list.count() > 0 {
-            if let Err(err) = self.consumer.store_offsets(&list) {
-                // Fails for partitions revoked meanwhile; their next owner re-reads.
-                debug!(worker = self.id, %err, "could not store offsets");
-            }
+        if list.count() > 0
+            && let Err(err) = self.consumer.store_offsets(&list)
+        {
+            // Fails for partitions revoked meanwhile; their next owner re-reads.
+            debug!(worker = self.id, %err, "could not store offsets");
         }
     }
 
@@ -429,4 +457,22 @@ impl<C: ConsumerContext + 'static> Worker<C> {
         }
         self.board.ack(self.id, tick.seq);
     }
+}
+
+/// A native topic's message mapped to contract events (into `out`), or why it cannot be.
+fn native(
+    mapper: &mut NativeMapper,
+    payload: &[u8],
+    limits: &DecodeLimits,
+    out: &mut Vec<Envelope>,
+) -> Result<(), Rejection> {
+    if payload.len() > limits.max_payload_bytes {
+        return Err(Rejection::PayloadTooLarge(payload.len()));
+    }
+    let text = std::str::from_utf8(payload)
+        .map_err(|e| Rejection::MalformedJson(format!("not UTF-8: {e}")))?;
+    out.clear();
+    mapper
+        .map(text, out)
+        .map_err(|(reason, detail)| Rejection::Unmappable { reason, detail })
 }

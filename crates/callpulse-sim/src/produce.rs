@@ -31,6 +31,10 @@ pub enum ProduceError {
     /// Not everything was delivered within the flush timeout.
     #[error("could not flush produced messages")]
     Flush(#[source] KafkaError),
+    /// The cluster did not answer a metadata request: wrong address, or refused credentials
+    /// (SASL, SSL).
+    #[error("could not reach the kafka cluster (check the brokers and the security settings)")]
+    Unreachable(#[source] KafkaError),
     /// Creating the topics failed.
     #[error("could not create topic {topic}: {reason}")]
     CreateTopic { topic: String, reason: String },
@@ -73,10 +77,13 @@ impl ProducerContext for DeliveryCounter {
     type DeliveryOpaque = ();
 
     fn delivery(&self, result: &DeliveryResult<'_>, _opaque: ()) {
-        if let Err((err, _)) = result {
-            if self.failures.fetch_add(1, Ordering::Relaxed) % 1000 == 0 {
-                warn!(%err, "message delivery failed");
-            }
+        if let Err((err, _)) = result
+            && self
+                .failures
+                .fetch_add(1, Ordering::Relaxed)
+                .is_multiple_of(1000)
+        {
+            warn!(%err, "message delivery failed");
         }
     }
 }
@@ -156,6 +163,19 @@ impl EventProducer {
         }
     }
 
+    /// Asks the cluster for its metadata, so that unreachable brokers or refused credentials
+    /// fail at once rather than at the end of a long flush.
+    ///
+    /// # Errors
+    /// [`ProduceError::Unreachable`] with librdkafka's reason.
+    pub fn check_reachable(&self, timeout: Duration) -> Result<(), ProduceError> {
+        self.producer
+            .client()
+            .fetch_metadata(None, timeout)
+            .map(drop)
+            .map_err(ProduceError::Unreachable)
+    }
+
     /// Waits until everything queued is delivered.
     ///
     /// # Errors
@@ -170,19 +190,23 @@ impl EventProducer {
     }
 }
 
-/// Creates the topics with `partitions` partitions each, if they do not exist yet.
+/// Creates the topics with `partitions` partitions each, if they do not exist yet; `extra`
+/// holds librdkafka properties for reaching the cluster (SASL, SSL).
 ///
 /// # Errors
 /// [`ProduceError::CreateTopic`] when the broker refuses (other than "already exists").
 pub async fn ensure_topics(
     brokers: &str,
+    extra: &BTreeMap<String, String>,
     topics: &[&str],
     partitions: i32,
 ) -> Result<(), ProduceError> {
-    let admin: AdminClient<DefaultClientContext> = ClientConfig::new()
-        .set("bootstrap.servers", brokers)
-        .create()
-        .map_err(ProduceError::Client)?;
+    let mut cc = ClientConfig::new();
+    cc.set("bootstrap.servers", brokers);
+    for (key, value) in extra {
+        cc.set(key, value);
+    }
+    let admin: AdminClient<DefaultClientContext> = cc.create().map_err(ProduceError::Client)?;
     let new: Vec<NewTopic<'_>> = topics
         .iter()
         .map(|t| NewTopic::new(t, partitions, TopicReplication::Fixed(1)))

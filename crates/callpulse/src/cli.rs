@@ -41,14 +41,130 @@ pub enum Command {
     /// Read NDJSON event files (plain or gzip; `-` is stdin) through the core at full speed:
     /// the final snapshot as JSON, or with --report an interval report (docs/reports.md).
     Replay(ReplayArgs),
+    /// Mint bearer tokens for the API, /ws, /metrics and the wallboard (docs/security.md).
+    Token(TokenArgs),
+    /// Produce a contact-center system's own records to Kafka as contract events
+    /// (docs/sources.md).
+    #[command(subcommand)]
+    Source(SourceCommand),
+}
+
+/// `callpulse source`: which system's records.
+#[derive(Debug, Subcommand)]
+pub enum SourceCommand {
+    /// Asterisk's queue_log (FreePBX, Issabel, VitalPBX, Wazo, PBXware): once, or following
+    /// the file across log rotation, resuming where it stopped.
+    AsteriskQueueLog(QueueLogArgs),
+    /// FreeSWITCH mod_callcenter, live from the event socket, reconnecting when it drops.
+    Freeswitch(FreeswitchArgs),
+    /// Asterisk's queue events, live from the manager interface (AMI), reconnecting when it
+    /// drops.
+    AsteriskAmi(AmiArgs),
+}
+
+/// `callpulse source asterisk-ami`.
+#[derive(Debug, Args)]
+pub struct AmiArgs {
+    /// The manager interface, HOST:PORT (Asterisk listens on 5038). User and secret are
+    /// [sources.asterisk] ami_username and ami_secret.
+    #[arg(long, value_name = "HOST:PORT")]
+    pub ami: String,
+    /// Kafka bootstrap servers (default: ingest.brokers). Security settings come from
+    /// [ingest.librdkafka].
+    #[arg(long)]
+    pub brokers: Option<String>,
+    /// Longest wait (ms) between reconnection attempts; the wait doubles from 200 ms.
+    #[arg(long, default_value_t = 5000, value_parser = clap::value_parser!(u64).range(200..=300_000))]
+    pub reconnect_max_ms: u64,
+}
+
+/// `callpulse source freeswitch`.
+#[derive(Debug, Args)]
+pub struct FreeswitchArgs {
+    /// The event socket, HOST:PORT (mod_event_socket listens on 8021). The password is
+    /// [sources.freeswitch] password.
+    #[arg(long, value_name = "HOST:PORT")]
+    pub esl: String,
+    /// Kafka bootstrap servers (default: ingest.brokers). Security settings come from
+    /// [ingest.librdkafka].
+    #[arg(long)]
+    pub brokers: Option<String>,
+    /// Longest wait (ms) between reconnection attempts; the wait doubles from 200 ms.
+    #[arg(long, default_value_t = 5000, value_parser = clap::value_parser!(u64).range(200..=300_000))]
+    pub reconnect_max_ms: u64,
+}
+
+/// `callpulse source asterisk-queue-log`.
+#[derive(Debug, Args)]
+pub struct QueueLogArgs {
+    /// The queue_log file, e.g. /var/log/asterisk/queue_log.
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
+    /// Keep reading as Asterisk appends, across rotation (FILE renamed to FILE.1 or
+    /// truncated), until stopped.
+    #[arg(long)]
+    pub follow: bool,
+    /// Kafka bootstrap servers (default: ingest.brokers). Security settings come from
+    /// [ingest.librdkafka].
+    #[arg(long)]
+    pub brokers: Option<String>,
+    /// Where the position read up to is kept, to resume after a restart without loss or
+    /// duplicates (a small JSON file; its directory must be writable).
+    #[arg(long, value_name = "FILE")]
+    pub state: Option<PathBuf>,
+    /// How often (ms) a followed file is checked for new lines and rotation.
+    #[arg(long, default_value_t = 500, value_parser = clap::value_parser!(u64).range(10..=60_000))]
+    pub poll_ms: u64,
+}
+
+/// `callpulse token`.
+#[derive(Debug, Args)]
+pub struct TokenArgs {
+    #[command(subcommand)]
+    pub command: TokenCommand,
+}
+
+/// What `callpulse token` does.
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Print a new random token and the `[[tokens]]` entry (its SHA-256) that admits it.
+    New(TokenNewArgs),
+    /// Print the SHA-256 of a token read from stdin (for a token made elsewhere).
+    Hash,
+}
+
+/// `callpulse token new`.
+#[derive(Debug, Args)]
+pub struct TokenNewArgs {
+    /// Who holds it (audit lines name it).
+    #[arg(long)]
+    pub name: String,
+    /// metrics, wallboard, agent, team_lead, manager or admin.
+    #[arg(long)]
+    pub role: String,
+    /// For team_lead: the teams whose agents it sees (comma-separated).
+    #[arg(long, value_delimiter = ',')]
+    pub teams: Vec<String>,
+    /// For agent: the agent id it is.
+    #[arg(long)]
+    pub agent: Option<String>,
+    /// Write the token to this file (created, owner-only) instead of printing it: for a
+    /// scraper's credentials file or a secret made by a script. Stdout then has the entry only.
+    #[arg(long, value_name = "FILE")]
+    pub token_out: Option<PathBuf>,
 }
 
 /// `callpulse replay`.
 #[derive(Debug, Args)]
 pub struct ReplayArgs {
-    /// Event files, one JSON event per line, read in order; `-` (or none) reads stdin.
+    /// Event files, one JSON event per line (or one native record per line, --from), read
+    /// in order; `-` (or none) reads stdin.
     #[arg(value_name = "FILE")]
     pub files: Vec<PathBuf>,
+    /// What the files hold: callpulse's own events, or a system's native records
+    /// (docs/sources.md).
+    #[arg(long, value_enum, default_value_t = crate::replay::Source::Callpulse)]
+    pub from: crate::replay::Source,
     /// Write an interval report with this interval (e.g. 15m, 30m, 1h, 1d), aligned to the
     /// configured time zone's clock.
     #[arg(long, value_name = "DURATION", value_parser = crate::replay::parse_duration)]
@@ -82,6 +198,7 @@ impl From<&ReplayArgs> for crate::replay::ReplayOptions {
     fn from(args: &ReplayArgs) -> Self {
         crate::replay::ReplayOptions {
             files: args.files.clone(),
+            source: args.from,
             report_secs: args.report,
             tz: args.tz.clone(),
             out: args.out.clone(),

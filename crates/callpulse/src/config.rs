@@ -7,9 +7,11 @@ use std::collections::HashMap;
 use std::path::Path;
 
 use callpulse_core::{MetricsPolicy, PolicyError};
+use callpulse_export::auth::AuthConfig;
 use callpulse_export::{ExportConfig, ExportConfigError};
 use callpulse_ingest::IngestConfig;
 use callpulse_sim::SimConfig;
+use callpulse_sources::SourcesConfig;
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
@@ -47,10 +49,14 @@ pub struct Config {
     pub ingest: IngestConfig,
     /// HTTP server.
     pub export: ExportConfig,
+    /// Who may read what.
+    pub auth: AuthConfig,
     /// Metric definitions.
     pub metrics: MetricsPolicy,
     /// The simulator used by `demo` and `simulate`.
     pub simulator: SimConfig,
+    /// How native records of contact-center systems are read (`replay --from`).
+    pub sources: SourcesConfig,
 }
 
 impl Config {
@@ -106,6 +112,7 @@ impl Config {
             u32::try_from(config.ingest.max_future_secs).unwrap_or(u32::MAX);
         config.metrics.validate()?;
         config.export.validate()?;
+        config.auth.validate()?;
         Ok(config)
     }
 }

@@ -9,11 +9,12 @@ use std::sync::Arc;
 use anyhow::Context;
 use callpulse_core::Ts;
 use callpulse_events::SharedClock;
+use callpulse_export::auth::AuthMode;
 use callpulse_sim::{EventProducer, SimTopics, Simulator, run_realtime};
 use rdkafka::mocking::MockCluster;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
-use tracing::info;
+use tracing::{info, warn};
 
 use crate::cli::DemoArgs;
 use crate::{Config, run};
@@ -81,6 +82,14 @@ pub async fn demo(
     }
     let brokers = mock.bootstrap_servers();
     config.ingest.brokers = brokers.clone();
+    // The demo is for a laptop: with no credential configured it serves open, and says so
+    // (`run` refuses to start that way unless `auth.mode = "off"`).
+    if config.auth.mode == AuthMode::Required && !config.auth.has_credentials() {
+        warn!(
+            "demo: no credential configured in [auth], so the demo serves without authentication"
+        );
+        config.auth.mode = AuthMode::Off;
+    }
     if let Some(seed) = opts.seed {
         config.simulator.seed = seed;
     }

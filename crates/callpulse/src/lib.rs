@@ -8,6 +8,7 @@
 //! - `demo.rs`: [`demo`]: the whole product in one process on librdkafka's mock cluster.
 //! - `simulate.rs`: producing simulated events to a real cluster.
 //! - `replay.rs`: NDJSON history through the core: final snapshot or interval report.
+//! - `source.rs`: a PBX's own log produced to Kafka as contract events (`callpulse source`).
 //! - `logging.rs`: `tracing` set-up (text or JSON, `RUST_LOG`).
 
 pub mod cli;
@@ -19,6 +20,8 @@ mod publisher;
 pub mod replay;
 mod runtime;
 mod simulate;
+mod source;
+mod token;
 
 pub use clock::SystemClock;
 pub use config::{Config, ConfigError};
@@ -36,6 +39,10 @@ use tokio_util::sync::CancellationToken;
 /// # Errors
 /// Whatever stopped the command, with context.
 pub fn main_with(cli: cli::Cli) -> anyhow::Result<()> {
+    if let cli::Command::Token(args) = &cli.command {
+        // Needs no configuration: minting a token must work before there is one.
+        return token::token(args, &mut std::io::stdout().lock());
+    }
     let env: HashMap<String, String> = std::env::vars().collect();
     let mut config =
         Config::load(cli.config.as_deref(), &env).context("while loading the configuration")?;
@@ -79,7 +86,49 @@ pub fn main_with(cli: cli::Cli) -> anyhow::Result<()> {
             cli::Command::Simulate(args) => {
                 simulate(&config, SimulateOptions::from(&args), clock, shutdown).await
             }
-            cli::Command::Replay(_) => unreachable!("replay returned above"),
+            cli::Command::Source(cli::SourceCommand::AsteriskQueueLog(args)) => {
+                let bridge = source::QueueLogBridge {
+                    file: args.file,
+                    follow: args.follow,
+                    brokers: args.brokers,
+                    state: args.state,
+                    poll: std::time::Duration::from_millis(args.poll_ms),
+                };
+                // Blocking file reads and Kafka flushes: off the async runtime's threads.
+                tokio::task::spawn_blocking(move || {
+                    source::run_queue_log_bridge(&config, &bridge, &shutdown)
+                })
+                .await
+                .context("the source thread panicked")?
+            }
+            cli::Command::Source(cli::SourceCommand::Freeswitch(args)) => {
+                let bridge = source::FreeswitchBridge {
+                    esl: args.esl,
+                    brokers: args.brokers,
+                    reconnect_max: std::time::Duration::from_millis(args.reconnect_max_ms),
+                };
+                // Blocking socket reads and Kafka flushes: off the async runtime's threads.
+                tokio::task::spawn_blocking(move || {
+                    source::run_freeswitch_bridge(&config, &bridge, &shutdown)
+                })
+                .await
+                .context("the source thread panicked")?
+            }
+            cli::Command::Source(cli::SourceCommand::AsteriskAmi(args)) => {
+                let bridge = source::AmiBridge {
+                    ami: args.ami,
+                    brokers: args.brokers,
+                    reconnect_max: std::time::Duration::from_millis(args.reconnect_max_ms),
+                };
+                tokio::task::spawn_blocking(move || {
+                    source::run_ami_bridge(&config, &bridge, &clock, &shutdown)
+                })
+                .await
+                .context("the source thread panicked")?
+            }
+            cli::Command::Replay(_) | cli::Command::Token(_) => {
+                unreachable!("replay and token returned above")
+            }
         }
     })
 }

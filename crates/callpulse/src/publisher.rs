@@ -104,7 +104,7 @@ impl Merger {
         };
         own.engine.instance = shared.instance().to_owned();
         own.engine.sources = own_sources(&read, shared.instance());
-        if tick.seq % self.share_every_ticks.max(1) == 0 {
+        if tick.seq.is_multiple_of(self.share_every_ticks.max(1)) {
             for (key, part) in read.part_keys.iter().zip(&read.parts) {
                 shared.publish(key, &RemoteBody::Events(Arc::clone(part)), wall);
             }

@@ -6,7 +6,7 @@
 //! [`PartitionState`] and the final snapshot (windows read at the newest event time) is
 //! written as JSON; with it, through a [`ReportBuilder`].
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
@@ -15,13 +15,17 @@ use std::sync::Arc;
 use anyhow::Context;
 use callpulse_core::{
     Attribution, Calendar, FcrTracker, PartitionState, ReportBuilder, ReportSpec, Retired,
-    Snapshot, TeamReport, Ts, WINDOW_FIGURES, WINDOW_FIGURES_BY_THRESHOLD,
+    Snapshot, TeamReport, Ts,
 };
-use callpulse_events::{DecodeLimits, Rejection, SharedClock, decode};
-use serde::Serialize;
+use callpulse_events::{DecodeLimits, Rejection, SharedClock, check, decode};
 use tracing::{info, warn};
 
 use crate::Config;
+
+mod native;
+mod rows;
+
+use rows::RowWriter;
 
 /// Output format of a report.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -31,6 +35,23 @@ pub enum ReportFormat {
     /// A header line, then one row per line; thresholds become `answered_within_20s` and
     /// `service_level_20s` columns; `null` is an empty field.
     Csv,
+}
+
+/// What the replayed files hold (`--from`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Source {
+    /// callpulse's event contract, one JSON event per line (docs/events.md).
+    Callpulse,
+    /// Asterisk's `queue_log` (file or SQL-table form; FreePBX, Issabel, VitalPBX, Wazo,
+    /// PBXware).
+    AsteriskQueueLog,
+    /// Amazon Connect contact records and agent events, one JSON record per line or several
+    /// concatenated (as Kinesis Data Firehose writes them).
+    AmazonConnect,
+    /// FreeSWITCH mod_callcenter events as captured from the event socket (plain format).
+    Freeswitch,
+    /// Genesys Cloud conversation details, one conversation (or one query response) per line.
+    GenesysCloud,
 }
 
 /// Interval attribution (`--attribute-to`).
@@ -46,6 +67,7 @@ pub enum AttributeTo {
 #[derive(Debug, Clone)]
 pub struct ReplayOptions {
     pub files: Vec<PathBuf>,
+    pub source: Source,
     /// Interval length in seconds; `None` writes the final snapshot instead of a report.
     pub report_secs: Option<u32>,
     pub tz: Option<String>,
@@ -75,6 +97,8 @@ pub struct ReplaySummary {
     pub accepted: u64,
     /// Rejections by reason ([`Rejection::REASONS`] order).
     pub rejected: Vec<(&'static str, u64)>,
+    /// Native lines a source could not use, by reason (`--from` other than callpulse).
+    pub refused_lines: Vec<(&'static str, u64)>,
     pub rows: usize,
 }
 
@@ -168,6 +192,8 @@ pub fn replay(
     } else {
         options.files.clone()
     };
+    let mut mapper = native::Mapper::for_source(options.source, config, &policy);
+    let mut mapped = Vec::new();
     for path in &files {
         let mut lines = open(path)?;
         let mut line_no = 0u64;
@@ -181,17 +207,39 @@ pub fn replay(
                 Line::Complete => None,
             };
             line_no += 1;
-            if oversized.is_none() && buf.iter().all(u8::is_ascii_whitespace) {
+            // Blank lines carry nothing, except in an event-socket capture, where they end
+            // each frame's header block.
+            if oversized.is_none()
+                && options.source != Source::Freeswitch
+                && buf.iter().all(u8::is_ascii_whitespace)
+            {
                 continue;
             }
             summary.lines += 1;
-            let result = match oversized {
-                Some(len) => Err(Rejection::PayloadTooLarge(len)),
-                None => decode(&buf, now, &limits).and_then(|env| {
+            let mut results = Vec::with_capacity(1);
+            match (oversized, &mut mapper) {
+                (Some(len), _) => results.push(Err(Rejection::PayloadTooLarge(len))),
+                (None, None) => results.push(decode(&buf, now, &limits).and_then(|env| {
                     high_water = high_water.max(Some(env.ts));
                     sink.apply(&env)
-                }),
-            };
+                })),
+                (None, Some(mapper)) => {
+                    mapped.clear();
+                    let text = String::from_utf8_lossy(&buf);
+                    // The first few of each reason name their line; then only the count.
+                    if let Err((reason, error)) = mapper.map(&text, &mut mapped)
+                        && mapper.refused().get(reason) <= Some(&3)
+                    {
+                        warn!(file = %path.display(), line = line_no, reason, %error, "line not used");
+                    }
+                    for env in &mapped {
+                        results.push(check(env, now, &limits).and_then(|()| {
+                            high_water = high_water.max(Some(env.ts));
+                            sink.apply(env)
+                        }));
+                    }
+                }
+            }
             // Rows are written as they become final, so memory does not grow with the
             // history; checked every few thousand lines, as a row spans many.
             if summary.lines % 4096 == 0 {
@@ -201,14 +249,16 @@ pub fn replay(
                     Sink::Live(..) => {}
                 }
             }
-            match result {
-                Ok(()) => summary.accepted += 1,
-                Err(rejection) => {
-                    let i = rejection.reason_index();
-                    rejected[i] += 1;
-                    // The first few of each reason name their line; then only the count.
-                    if rejected[i] <= 3 {
-                        warn!(file = %path.display(), line = line_no, reason = rejection.reason(), error = %rejection, "rejected event");
+            for result in results {
+                match result {
+                    Ok(()) => summary.accepted += 1,
+                    Err(rejection) => {
+                        let i = rejection.reason_index();
+                        rejected[i] += 1;
+                        // The first few of each reason name their line; then only the count.
+                        if rejected[i] <= 3 {
+                            warn!(file = %path.display(), line = line_no, reason = rejection.reason(), error = %rejection, "rejected event");
+                        }
                     }
                 }
             }
@@ -220,6 +270,10 @@ pub fn replay(
         .filter(|(_, n)| *n > 0)
         .map(|(reason, n)| (*reason, n))
         .collect();
+    if let Some(mapper) = &mapper {
+        summary.refused_lines = mapper.refused().iter().map(|(r, n)| (*r, *n)).collect();
+        mapper.log_summary();
+    }
     match sink {
         Sink::Report(builder) => {
             let (last, counters) = builder.finish();
@@ -344,175 +398,6 @@ fn read_line_capped(reader: &mut dyn BufRead, buf: &mut Vec<u8>, cap: usize) -> 
     }
 }
 
-/// The interval's columns, first in every CSV row: as RFC 3339, then its local date and
-/// start and end times, which spreadsheets read as such (they do not parse RFC 3339 with an
-/// offset).
-const CSV_INTERVAL: &[(&str, Column)] = &[
-    ("interval_start", Column::Key("interval_start")),
-    ("interval_end", Column::Key("interval_end")),
-    ("date", Column::Date),
-    ("start", Column::LocalTime("interval_start")),
-    ("end", Column::LocalTime("interval_end")),
-];
-/// Queue rows' columns after the window figures (the report's own); the figures' columns
-/// come from [`WINDOW_FIGURES`], those keyed by threshold one per threshold.
-const CSV_TAIL: &[&str] = &[
-    "sl_formula",
-    "fcr_success",
-    "fcr_eligible",
-    "fcr",
-    "fcr_open",
-    "fcr_unknown_customer",
-];
-
-/// Team rows' columns after the interval's.
-const TEAM_COLUMNS: &[&str] = &[
-    "team",
-    "agents",
-    "available_s",
-    "on_call_s",
-    "wrap_up_s",
-    "aux_s",
-    "offline_s",
-    "occupancy",
-];
-
-/// Where a CSV column's field comes from in a row's JSON.
-#[derive(Debug, Clone, Copy)]
-enum Column {
-    Key(&'static str),
-    /// `key[threshold]` of a figure keyed by SL threshold.
-    ByThreshold(&'static str, u32),
-    /// The local date of `interval_start`.
-    Date,
-    /// The local time (`HH:MM`) of the named RFC 3339 key.
-    LocalTime(&'static str),
-}
-
-/// Writes report rows as they come, in the chosen format.
-struct RowWriter {
-    format: ReportFormat,
-    decimals: u8,
-    /// The CSV columns, fixed with the header before the first row.
-    columns: Vec<Column>,
-    written: usize,
-}
-
-impl RowWriter {
-    fn new(format: ReportFormat, decimals: u8) -> Self {
-        RowWriter {
-            format,
-            decimals,
-            columns: Vec::new(),
-            written: 0,
-        }
-    }
-
-    /// Queue rows' CSV header, naming every threshold a row can show.
-    fn start(&mut self, out: &mut dyn Write, thresholds: BTreeSet<u32>) -> anyhow::Result<()> {
-        let mut columns: Vec<(String, Column)> = vec![("queue".to_owned(), Column::Key("queue"))];
-        for figure in WINDOW_FIGURES {
-            if WINDOW_FIGURES_BY_THRESHOLD.contains(figure) {
-                columns.extend(
-                    thresholds
-                        .iter()
-                        .map(|t| (format!("{figure}_{t}s"), Column::ByThreshold(figure, *t))),
-                );
-            } else {
-                columns.push(((*figure).to_owned(), Column::Key(figure)));
-            }
-        }
-        columns.extend(CSV_TAIL.iter().map(|k| ((*k).to_owned(), Column::Key(k))));
-        self.header(out, columns)
-    }
-
-    /// Team rows' CSV header.
-    fn start_teams(&mut self, out: &mut dyn Write) -> anyhow::Result<()> {
-        let columns = TEAM_COLUMNS
-            .iter()
-            .map(|k| ((*k).to_owned(), Column::Key(k)))
-            .collect();
-        self.header(out, columns)
-    }
-
-    /// Fixes the columns (the interval's, then `rest`) and writes the CSV header.
-    fn header(&mut self, out: &mut dyn Write, rest: Vec<(String, Column)>) -> anyhow::Result<()> {
-        let columns: Vec<(String, Column)> = CSV_INTERVAL
-            .iter()
-            .map(|(name, column)| ((*name).to_owned(), *column))
-            .chain(rest)
-            .collect();
-        if self.format == ReportFormat::Csv {
-            let names: Vec<&str> = columns.iter().map(|(name, _)| name.as_str()).collect();
-            writeln!(out, "{}", names.join(","))?;
-        }
-        self.columns = columns.into_iter().map(|(_, column)| column).collect();
-        Ok(())
-    }
-
-    /// Queue rows and team rows alike: a JSON line each, or the header's columns.
-    fn write<R: Serialize>(&mut self, out: &mut dyn Write, rows: &[R]) -> anyhow::Result<()> {
-        for row in rows {
-            match self.format {
-                ReportFormat::Ndjson => {
-                    serde_json::to_writer(&mut *out, row)?;
-                    out.write_all(b"\n")?;
-                }
-                ReportFormat::Csv => {
-                    let value = serde_json::to_value(row)?;
-                    let text = |key: &str| value[key].as_str().unwrap_or_default().to_owned();
-                    let fields: Vec<String> = self
-                        .columns
-                        .iter()
-                        .map(|column| match column {
-                            Column::Key(key) => csv_field(&value[*key], self.decimals),
-                            Column::ByThreshold(key, t) => {
-                                csv_field(&value[*key][&t.to_string()], self.decimals)
-                            }
-                            Column::Date => local_parts(&text("interval_start")).0,
-                            Column::LocalTime(key) => local_parts(&text(key)).1,
-                        })
-                        .collect();
-                    writeln!(out, "{}", fields.join(","))?;
-                }
-            }
-        }
-        self.written += rows.len();
-        Ok(())
-    }
-}
-
-/// `2026-03-29T03:00:00+02:00` -> (`2026-03-29`, `03:00`): the local date and time as
-/// written (seconds are always 0: intervals start on whole minutes).
-fn local_parts(rfc3339: &str) -> (String, String) {
-    let date = rfc3339.get(..10).unwrap_or_default().to_owned();
-    let time = rfc3339.get(11..16).unwrap_or_default().to_owned();
-    (date, time)
-}
-
-fn csv_field(value: &serde_json::Value, decimals: u8) -> String {
-    match value {
-        serde_json::Value::Null => String::new(),
-        // Fractions rounded to what a reader uses; integers (counts) stay exact.
-        serde_json::Value::Number(n) if !n.is_u64() && !n.is_i64() => {
-            let rounded = format!("{:.*}", usize::from(decimals), n.as_f64().unwrap_or(0.0));
-            if rounded.contains('.') {
-                rounded
-                    .trim_end_matches('0')
-                    .trim_end_matches('.')
-                    .to_owned()
-            } else {
-                rounded
-            }
-        }
-        serde_json::Value::String(s) if s.contains([',', '"', '\n', '\r']) => {
-            format!("\"{}\"", s.replace('"', "\"\""))
-        }
-        serde_json::Value::String(s) => s.clone(),
-        other => other.to_string(),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -542,26 +427,5 @@ mod tests {
             assert!(buf.len() <= 10);
         }
         assert_eq!(seen, ["short", "<100>", "last"]);
-    }
-
-    #[test]
-    fn csv_quotes_what_needs_it() {
-        let csv_field = |v: &serde_json::Value| super::csv_field(v, 4);
-        assert_eq!(csv_field(&serde_json::json!(0.123_456)), "0.1235");
-        assert_eq!(csv_field(&serde_json::json!(2.5)), "2.5");
-        assert_eq!(csv_field(&serde_json::json!(1.0)), "1");
-        assert_eq!(csv_field(&serde_json::json!(123_456_789)), "123456789");
-        assert_eq!(super::csv_field(&serde_json::json!(0.666), 0), "1");
-        assert_eq!(
-            local_parts("2026-03-29T03:00:00+02:00"),
-            ("2026-03-29".into(), "03:00".into())
-        );
-        assert_eq!(csv_field(&serde_json::json!("a,b")), "\"a,b\"");
-        assert_eq!(
-            csv_field(&serde_json::json!("say \"hi\"")),
-            "\"say \"\"hi\"\"\""
-        );
-        assert_eq!(csv_field(&serde_json::Value::Null), "");
-        assert_eq!(csv_field(&serde_json::json!(0.5)), "0.5");
     }
 }

@@ -12,8 +12,9 @@ use std::time::Duration;
 use anyhow::Context;
 use callpulse_core::Snapshot;
 use callpulse_events::SharedClock;
+use callpulse_export::auth::{Auth, AuthMode};
 use callpulse_export::{
-    ExportState, ExportTelemetry, LabelCap, Latest, Published, SnapshotCollector, serve,
+    ExportState, ExportTelemetry, LabelCap, Latest, Published, SnapshotCollector, Tls, serve,
 };
 use prometheus::Registry;
 use tokio::net::TcpListener;
@@ -93,6 +94,21 @@ pub async fn run(
     clock: SharedClock,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
+    // Credentials and certificates first: a server that cannot guard its figures does not
+    // start at all.
+    let auth =
+        Auth::new(&config.auth, Arc::clone(&clock)).context("while setting up authentication")?;
+    if auth.mode() == AuthMode::Off {
+        warn!(
+            "auth.mode = \"off\": every figure, every agent's included, is served to anyone who reaches {}",
+            config.export.listen
+        );
+    }
+    let tls = if config.export.tls.enabled() {
+        Some(Tls::load(&config.export.tls).context("while loading the TLS certificate")?)
+    } else {
+        None
+    };
     let policy = Arc::new(config.metrics.clone());
     let registry = Registry::new();
     let ingest = callpulse_ingest::start(
@@ -119,6 +135,7 @@ pub async fn run(
         .context("while registering the process collector")?;
     let telemetry =
         ExportTelemetry::register(&registry).context("while registering export telemetry")?;
+    let telemetry_for_tls = telemetry.clone();
     let addr = listener
         .local_addr()
         .context("while reading the listen address")?;
@@ -131,7 +148,11 @@ pub async fn run(
         telemetry,
         ingest.ready_flag(),
         http_stop.clone(),
-    );
+    )
+    .with_auth(Arc::clone(&auth))
+    .with_tls(tls.clone())
+    .with_settings(settings(&config));
+    let tls_on = state.tls.is_some();
     let tracker = TaskTracker::new();
     // Stopped only after ingest has drained, so its last snapshot reflects everything applied.
     let publish_stop = CancellationToken::new();
@@ -157,10 +178,14 @@ pub async fn run(
             publish_stop.clone(),
         ),
     );
+    tracker.spawn(auth.run(http_stop.clone()));
+    if let Some(tls) = tls {
+        tracker.spawn(tls.run(telemetry_for_tls, http_stop.clone()));
+    }
     let http = spawn_named("http", &tracker, &shutdown, async move {
         serve(listener, state).await.context("while serving http")
     });
-    info!(%addr, "http server listening");
+    info!(%addr, scheme = if tls_on { "https" } else { "http" }, "http server listening");
     let ingest_result = ingest.join().await;
     shutdown.cancel();
     publish_stop.cancel();
@@ -184,4 +209,34 @@ pub async fn run(
     http_result?;
     info!("callpulse stopped cleanly");
     Ok(())
+}
+
+/// The effective configuration for `/api/v1/config`: token hashes and librdkafka secrets
+/// (passwords, keys, secrets) left out.
+fn settings(config: &Config) -> serde_json::Value {
+    let mut value = serde_json::to_value(config).unwrap_or(serde_json::Value::Null);
+    if let Some(tokens) = value
+        .pointer_mut("/auth/tokens")
+        .and_then(|t| t.as_array_mut())
+    {
+        for token in tokens {
+            if let Some(hash) = token.get_mut("sha256") {
+                *hash = serde_json::Value::from("(hidden)");
+            }
+        }
+    }
+    if let Some(props) = value
+        .pointer_mut("/ingest/librdkafka")
+        .and_then(|p| p.as_object_mut())
+    {
+        for (key, prop) in props.iter_mut() {
+            if ["password", "secret", "key", "jaas"]
+                .iter()
+                .any(|s| key.contains(s))
+            {
+                *prop = serde_json::Value::from("(hidden)");
+            }
+        }
+    }
+    value
 }

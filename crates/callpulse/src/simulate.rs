@@ -56,19 +56,19 @@ pub async fn simulate(
         .clone()
         .unwrap_or_else(|| config.ingest.brokers.clone());
     let topics = &config.ingest.topics;
+    // The cluster's security settings (ingest.librdkafka: SASL, SSL) reach it here too.
+    let connection = config.ingest.connection_properties();
     if opts.create_topics {
-        ensure_topics(&brokers, &topics.all(), opts.partitions)
+        ensure_topics(&brokers, &connection, &topics.all(), opts.partitions)
             .await
             .context("while creating topics")?;
     }
-    let sim_topics = SimTopics::new(
-        &topics.calls,
-        &topics.agents,
-        &topics.tickets,
-        &topics.surveys,
-    );
-    let producer = EventProducer::new(&brokers, &Default::default(), sim_topics)
-        .context("while creating the producer")?;
+    let producer = {
+        let (config, brokers) = (config.clone(), brokers.clone());
+        tokio::task::spawn_blocking(move || connected_producer(&config, &brokers))
+            .await
+            .context("the connection check panicked")??
+    };
     let mut sim_config = config.simulator.clone();
     if let Some(scale) = opts.scale {
         sim_config.scale = scale;
@@ -136,4 +136,30 @@ fn bulk_load(
     producer
         .flush(Duration::from_secs(120))
         .context("while flushing")
+}
+
+/// A producer of contract events on the configured topics, with the cluster's security
+/// settings (ingest.librdkafka), once the cluster has answered: a wrong address or refused
+/// credentials fail here in seconds rather than at the end of a long flush. Blocks while
+/// it asks.
+///
+/// # Errors
+/// The producer cannot be made, or the cluster does not answer.
+pub(crate) fn connected_producer(config: &Config, brokers: &str) -> anyhow::Result<EventProducer> {
+    let topics = &config.ingest.topics;
+    let producer = EventProducer::new(
+        brokers,
+        &config.ingest.connection_properties(),
+        SimTopics::new(
+            &topics.calls,
+            &topics.agents,
+            &topics.tickets,
+            &topics.surveys,
+        ),
+    )
+    .context("while creating the producer")?;
+    producer
+        .check_reachable(Duration::from_secs(15))
+        .with_context(|| format!("while connecting to {brokers}"))?;
+    Ok(producer)
 }

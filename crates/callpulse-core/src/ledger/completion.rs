@@ -150,13 +150,13 @@ impl CallLedger {
                 .is_some_and(|rec| rec.queued.is_some());
         if !queued_seen {
             let holds = self.home_retention_ms.is_some();
-            if let Some(early) = self.early_slot(call, done.at, counters) {
-                if early.completion.is_none() {
-                    early.completion = Some(done);
-                    early.counted = !holds;
-                    if holds {
-                        return Applied::Parked;
-                    }
+            if let Some(early) = self.early_slot(call, done.at, counters)
+                && early.completion.is_none()
+            {
+                early.completion = Some(done);
+                early.counted = !holds;
+                if holds {
+                    return Applied::Parked;
                 }
             }
             // Counted now, at its own time: live windows do not wait, and a report that

@@ -1,7 +1,7 @@
 //! The one mapping from the event contract to the ledger, for the live partition and the
 //! report alike.
 
-use callpulse_events::{Event, Rejection, Ts};
+use callpulse_events::{Event, ExitReason, Rejection, Ts};
 
 use super::{Completion, Outcome, Queueing, Survey};
 use crate::dedupe::key_hash;
@@ -70,7 +70,7 @@ impl CallEvent {
             Event::CallAbandoned(e) => CallEvent::Outcome {
                 call: key_hash(e.call_id.as_str()),
                 queue: queue_id(&e.queue)?,
-                outcome: Outcome::Abandoned,
+                outcome: Outcome::Abandoned(e.reason.unwrap_or(ExitReason::Hangup)),
                 at,
             },
             Event::CallCompleted(e) => CallEvent::Completed {
@@ -90,6 +90,7 @@ impl CallEvent {
                     queue: queue_id(&e.queue)?,
                     at,
                     score: e.score,
+                    nps: e.nps,
                 },
             },
             Event::TicketCreated(e) => match e.customer_id.as_deref() {

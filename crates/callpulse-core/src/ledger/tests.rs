@@ -113,7 +113,8 @@ fn survey(at: i64) -> Survey {
     Survey {
         queue: 0,
         at: Ts(at),
-        score: 5,
+        score: Some(5),
+        nps: None,
     }
 }
 
@@ -256,7 +257,14 @@ fn what_waits_in_vain_is_placed_at_its_own_time_or_counted_as_orphan() {
     let (mut sink, mut counters) = (Recorder::default(), PartitionCounters::default());
     ledger.surveyed(1, survey(0), &mut sink, &mut counters);
     ledger.completed(2, done(1000), &mut sink, &mut counters);
-    ledger.outcome(3, 0, Outcome::Abandoned, Ts(1000), &mut sink, &mut counters);
+    ledger.outcome(
+        3,
+        0,
+        Outcome::Abandoned(ExitReason::Hangup),
+        Ts(1000),
+        &mut sink,
+        &mut counters,
+    );
     ledger.expire(Ts(500_000), &mut sink, &mut counters);
     assert!(sink.0.is_empty(), "still within the orphan timeout");
     ledger.expire(Ts(601_000), &mut sink, &mut counters);

@@ -49,14 +49,26 @@ impl CallSink for LiveSink<'_> {
                 }
                 applied
             }
-            Outcome::Abandoned => {
+            Outcome::Abandoned(reason) if q.exits_not_abandoned.contains(reason) => {
+                let applied = q.count(leg.at, |c| c.exited += 1);
+                if contact_wait.is_some() {
+                    self.center.record(leg.at, |b| b.counts.exited += 1);
+                }
+                applied
+            }
+            Outcome::Abandoned(_) => {
                 let short = wait < q.short_abandon_ms;
-                let applied = q.count(leg.at, |c| c.record_abandon(wait, short));
+                let (thresholds, n) = (q.thresholds_ms, q.threshold_count);
+                let applied = q.count(leg.at, |c| {
+                    c.record_abandon(wait, short, &thresholds[..n]);
+                });
                 if let Some(wait) = contact_wait {
                     // Short as the queue it was abandoned in defines it.
                     let short = wait < q.short_abandon_ms;
-                    self.center
-                        .record(leg.at, |b| b.counts.record_abandon(wait, short));
+                    let (center, cn) = (self.center.thresholds_ms, self.center.threshold_count);
+                    self.center.record(leg.at, |b| {
+                        b.counts.record_abandon(wait, short, &center[..cn]);
+                    });
                 }
                 applied
             }
@@ -82,10 +94,11 @@ impl CallSink for LiveSink<'_> {
     }
 
     fn surveyed(&mut self, survey: &Survey, _home: Option<Ts>) -> Applied {
-        let score = survey.score;
-        let applied = self.queues[survey.queue as usize].count(survey.at, |c| c.record_csat(score));
+        let (score, nps) = (survey.score, survey.nps);
+        let applied =
+            self.queues[survey.queue as usize].count(survey.at, |c| c.record_survey(score, nps));
         self.center
-            .record(survey.at, |b| b.counts.record_csat(score));
+            .record(survey.at, |b| b.counts.record_survey(score, nps));
         applied
     }
 

@@ -19,6 +19,7 @@ use callpulse_events::{Rejection, Ts};
 use super::PartitionState;
 use super::windows::{CallWindows, QueueState};
 use crate::calls::{CallTotals, MAX_SL_THRESHOLDS};
+use crate::policy::ExitSet;
 
 impl PartitionState {
     /// The id of queue `name`, admitting it if there is room (making room if an idle queue
@@ -81,6 +82,7 @@ impl PartitionState {
             thresholds_ms,
             threshold_count: queue_policy.sl_thresholds_secs.len().min(MAX_SL_THRESHOLDS),
             short_abandon_ms: u64::from(queue_policy.short_abandon_secs) * 1000,
+            exits_not_abandoned: ExitSet::of(&queue_policy.exits_not_abandoned),
             wait_bounds_ms: self
                 .policy
                 .wait_bounds(queue_policy)

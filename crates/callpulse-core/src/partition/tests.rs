@@ -1,5 +1,6 @@
 use callpulse_events::{
     AgentStateChanged, CallAbandoned, CallAnswered, CallCompleted, CallQueued, CsatResponse,
+    ExitReason,
 };
 use proptest::prelude::*;
 
@@ -48,10 +49,7 @@ fn abandoned(id: &str, call: &str, queue: &str, ts: Ts) -> Envelope {
     env(
         id,
         ts,
-        Event::CallAbandoned(CallAbandoned {
-            call_id: call.into(),
-            queue: queue.into(),
-        }),
+        Event::CallAbandoned(CallAbandoned::new(call, queue)),
     )
 }
 
@@ -79,7 +77,8 @@ fn csat(id: &str, queue: &str, ts: Ts, score: u8) -> Envelope {
             interaction_id: id.into(),
             queue: queue.into(),
             agent_id: None,
-            score,
+            score: Some(score),
+            nps: None,
         }),
     )
 }
@@ -561,6 +560,7 @@ fn transfers_count_legs_in_queues_and_contacts_in_the_center() {
 mod names;
 mod properties;
 mod rollups;
+mod vendor_sl;
 
 #[test]
 fn a_completion_before_its_queueing_still_settles_fcr() {

@@ -8,7 +8,7 @@ use callpulse_events::Ts;
 use super::Applied;
 use crate::calls::{CallAgg, CallCounts, CallTotals, MAX_SL_THRESHOLDS};
 use crate::periods::Periods;
-use crate::policy::MetricsPolicy;
+use crate::policy::{ExitSet, MetricsPolicy};
 use crate::window::BucketRing;
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -17,6 +17,7 @@ pub(super) struct QueueState {
     pub(super) thresholds_ms: [u64; MAX_SL_THRESHOLDS],
     pub(super) threshold_count: usize,
     pub(super) short_abandon_ms: u64,
+    pub(super) exits_not_abandoned: ExitSet,
     pub(super) wait_bounds_ms: Vec<u64>,
     pub(super) windows: CallWindows,
     pub(super) totals: CallTotals,
@@ -33,6 +34,7 @@ impl QueueState {
             thresholds_ms: [0; MAX_SL_THRESHOLDS],
             threshold_count: 0,
             short_abandon_ms: 0,
+            exits_not_abandoned: ExitSet::default(),
             wait_bounds_ms: Vec::new(),
             windows: CallWindows::new(policy, 1),
             totals: CallTotals::default(),

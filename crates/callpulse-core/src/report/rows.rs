@@ -13,7 +13,7 @@ use crate::calls::{CallAgg, MAX_SL_THRESHOLDS};
 use crate::fcr::{FcrFact, FcrTracker};
 use crate::ledger::{Applied, CallSink, Completion, ContactFact, LegOutcome, Outcome, Survey};
 use crate::live::Names;
-use crate::policy::{MetricsPolicy, QueuePolicy};
+use crate::policy::{ExitSet, MetricsPolicy, QueuePolicy};
 use crate::snapshot::window_metrics;
 
 #[derive(Debug, Default)]
@@ -32,6 +32,7 @@ pub(super) struct RowPolicy {
     policy: QueuePolicy,
     thresholds_ms: Vec<u64>,
     short_abandon_ms: u64,
+    exits_not_abandoned: ExitSet,
 }
 
 /// The rows being filled, per (interval start, queue), each number also going to `*`; rows
@@ -91,6 +92,7 @@ impl Rows {
                 .map(|s| u64::from(*s) * 1000)
                 .collect(),
             short_abandon_ms: u64::from(policy.short_abandon_secs) * 1000,
+            exits_not_abandoned: ExitSet::of(&policy.exits_not_abandoned),
             policy,
         });
         self.policies.insert(Arc::clone(queue), Arc::clone(&p));
@@ -220,21 +222,28 @@ impl CallSink for RowSink<'_> {
         let wait = leg.wait_ms();
         let key = self.key(Some(leg.queued), leg.at);
         let outcome = leg.outcome;
-        let applied = self.rows.one(key, queue, |row, p| match outcome {
-            Outcome::Answered => row.agg.record_answer(wait, &p.thresholds_ms),
-            Outcome::Abandoned => row
-                .agg
-                .counts
-                .record_abandon(wait, wait < p.short_abandon_ms),
+        // Short abandons and exits as the queue the call left defines them.
+        let queue_policy = self.rows.row_policy(queue);
+        let (short_ms, exits) = (
+            queue_policy.short_abandon_ms,
+            queue_policy.exits_not_abandoned,
+        );
+        let record = |agg: &mut CallAgg, wait: u64, thresholds_ms: &[u64]| match outcome {
+            Outcome::Answered => agg.record_answer(wait, thresholds_ms),
+            Outcome::Abandoned(reason) if exits.contains(reason) => agg.counts.exited += 1,
+            Outcome::Abandoned(_) => {
+                agg.counts
+                    .record_abandon(wait, wait < short_ms, thresholds_ms);
+            }
+        };
+        let applied = self.rows.one(key, queue, |row, p| {
+            record(&mut row.agg, wait, &p.thresholds_ms);
         });
         if let Some(wait) = leg.contact_wait_ms() {
             let key = self.key(leg.contact_queued, leg.at);
-            // Short abandons as the queue the call was abandoned in defines them.
-            let short_ms = self.rows.row_policy(queue).short_abandon_ms;
-            let _ = self.rows.center_with(key, |row, p| match outcome {
-                Outcome::Answered => row.agg.record_answer(wait, &p.thresholds_ms),
-                Outcome::Abandoned => row.agg.counts.record_abandon(wait, wait < short_ms),
-            });
+            let _ = self
+                .rows
+                .center_with(key, |row, p| record(&mut row.agg, wait, &p.thresholds_ms));
         }
         applied
     }
@@ -252,7 +261,7 @@ impl CallSink for RowSink<'_> {
         let key = self.key(home, survey.at);
         self.rows
             .each(key, self.names.name(survey.queue), |row, _| {
-                row.agg.counts.record_csat(survey.score);
+                row.agg.counts.record_survey(survey.score, survey.nps);
             })
     }
 

@@ -150,6 +150,11 @@ pub(super) fn totals_view(totals: &CallTotals, thresholds: &[u32], bounds: &[u32
             .zip(t.answered_within)
             .map(|(s, n)| (*s, n))
             .collect(),
+        abandoned_within: thresholds
+            .iter()
+            .zip(t.abandoned_within)
+            .map(|(s, n)| (*s, n))
+            .collect(),
         answer_wait_s: secs(t.answer_wait_ms),
         abandon_wait_s: secs(t.abandon_wait_ms),
         completed: t.completed,

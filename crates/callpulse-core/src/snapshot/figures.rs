@@ -20,6 +20,8 @@ pub(crate) struct Inputs<'a> {
     w: &'a CallAgg,
     /// Answered within each SL threshold, keyed by threshold in seconds.
     within: BTreeMap<u32, u64>,
+    /// The SL formula's numerator, keyed by threshold in seconds.
+    sl_num: BTreeMap<u32, u64>,
     /// The SL formula's denominator.
     sl_den: u64,
     /// The abandonment rate's numerator and denominator.
@@ -38,6 +40,12 @@ impl<'a> Inputs<'a> {
                 .sl_thresholds_secs
                 .iter()
                 .zip(c.answered_within)
+                .map(|(t, n)| (*t, n))
+                .collect(),
+            sl_num: policy
+                .sl_thresholds_secs
+                .iter()
+                .zip(c.sl_numerators(policy.sl_formula))
                 .map(|(t, n)| (*t, n))
                 .collect(),
             sl_den: c.sl_denominator(policy.sl_formula),
@@ -97,7 +105,8 @@ macro_rules! window_figures {
 }
 
 /// The figures keyed by SL threshold (objects in JSON, one column per threshold in CSV).
-pub const WINDOW_FIGURES_BY_THRESHOLD: &[&str] = &["answered_within", "service_level"];
+pub const WINDOW_FIGURES_BY_THRESHOLD: &[&str] =
+    &["answered_within", "service_level", "sl_numerator"];
 
 window_figures! {
     /// Calls queued (a transfer queues again).
@@ -107,14 +116,21 @@ window_figures! {
     abandoned: u64 = |x| x.c.abandoned,
     /// Abandons under the queue's `short_abandon_secs`.
     short_abandoned: u64 = |x| x.c.short_abandoned,
+    /// Calls that left unanswered by an exit the queue's `exits_not_abandoned` names: in
+    /// `offered`, in no abandon count.
+    exited: u64 = |x| x.c.exited,
     /// Answered within each SL threshold, keyed by threshold in seconds.
     answered_within: BTreeMap<u32, u64> = |x| x.within.clone(),
+    /// The numerator of the queue's SL formula, keyed by threshold in seconds:
+    /// `answered_within`, plus the abandons within the threshold under `asterisk_sl2` and
+    /// `removed_within`.
+    sl_numerator: BTreeMap<u32, u64> = |x| x.sl_num.clone(),
     /// The denominator of the queue's SL formula (`answered + abandoned - short_abandoned`
     /// by default).
     sl_denominator: u64 = |x| x.sl_den,
-    /// answered_within / sl_denominator, keyed by threshold in seconds.
+    /// sl_numerator / sl_denominator, keyed by threshold in seconds.
     service_level: BTreeMap<u32, Option<f64>> =
-        |x| x.within.iter().map(|(t, n)| (*t, ratio(*n, x.sl_den))).collect(),
+        |x| x.sl_num.iter().map(|(t, n)| (*t, ratio(*n, x.sl_den))).collect(),
     /// Abandonment rate's denominator: offered, minus short abandons when they are excluded.
     abandon_denominator: u64 = |x| x.abandon_den,
     /// Abandonment rate's numerator: abandoned, minus short abandons when they are excluded.
@@ -166,6 +182,12 @@ window_figures! {
     csat_mean: Option<f64> = |x| {
         (x.c.csat_responses > 0).then(|| x.c.csat_score_sum as f64 / x.c.csat_responses as f64)
     },
+    /// NPS answers (0-10), and those of promoters (9-10) and detractors (0-6).
+    nps_responses: u64 = |x| x.c.nps_responses,
+    nps_promoters: u64 = |x| x.c.nps_promoters,
+    nps_detractors: u64 = |x| x.c.nps_detractors,
+    /// Net Promoter Score: % promoters - % detractors, -100 to 100.
+    nps: Option<f64> = |x| crate::calls::nps_score(x.c.nps_promoters, x.c.nps_detractors, x.c.nps_responses),
 }
 
 #[cfg(test)]

@@ -235,7 +235,7 @@ mod tests {
         }
         for _ in 0..abandoned {
             agg.counts.offered += 1;
-            agg.counts.record_abandon(60_000, false);
+            agg.counts.record_abandon(60_000, false, &[20_000]);
         }
         QueueView {
             queue: "q".into(),

@@ -18,6 +18,9 @@ pub struct TotalsView {
     pub abandoned: u64,
     pub short_abandoned: u64,
     pub answered_within: BTreeMap<u32, u64>,
+    /// Abandoned within each SL threshold, short abandons included (the vendor formulas'
+    /// second numerator).
+    pub abandoned_within: BTreeMap<u32, u64>,
     pub answer_wait_s: f64,
     pub abandon_wait_s: f64,
     pub completed: u64,

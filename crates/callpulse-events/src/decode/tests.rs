@@ -52,7 +52,8 @@ fn decodes_every_kind() {
             interaction_id: "c1".into(),
             queue: "q".into(),
             agent_id: None,
-            score: 5
+            score: Some(5),
+            nps: None,
         })
     );
     for json in [
@@ -188,7 +189,10 @@ fn every_reason_is_listed() {
     for r in [
         Rejection::Duplicate,
         Rejection::TooManyNames("queue"),
-        Rejection::ScoreOutOfRange(9),
+        Rejection::ScoreOutOfRange {
+            field: "nps",
+            value: 11,
+        },
         Rejection::PayloadTooLarge(1),
     ] {
         assert_eq!(Rejection::REASONS[r.reason_index()], r.reason());
@@ -248,14 +252,15 @@ fn arb_event() -> impl Strategy<Value = Event> {
                 })
             }
         ),
-        (id, id, 1u8..=5).prop_map(|(interaction_id, queue, score)| Event::CsatResponse(
-            CsatResponse {
+        (id, id, proptest::option::of(1u8..=5), 0u8..=10).prop_map(
+            |(interaction_id, queue, score, nps)| Event::CsatResponse(CsatResponse {
                 interaction_id,
                 queue,
                 agent_id: None,
-                score
-            }
-        )),
+                score,
+                nps: Some(nps),
+            })
+        ),
     ]
 }
 

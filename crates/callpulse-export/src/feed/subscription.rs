@@ -5,6 +5,8 @@ use std::sync::Arc;
 
 use serde::Deserialize;
 
+use crate::auth::{AgentScope, Principal};
+
 /// A part of the snapshot a client can subscribe to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Section {
@@ -65,6 +67,8 @@ pub(crate) struct Subscription {
     sections: u8,
     queues: Option<BTreeSet<String>>,
     teams: Option<BTreeSet<String>>,
+    /// The agents the client's role may see ([`Subscription::within`]).
+    agents: AgentScope,
     /// A canonical text of the above: clients with equal keys get the same frames.
     key: Arc<str>,
 }
@@ -101,8 +105,60 @@ impl Subscription {
             sections: bits,
             queues,
             teams,
+            agents: AgentScope::All,
             key: Arc::from(key),
         }
+    }
+
+    /// This subscription held to what `principal` may see. Asking for agents outside its
+    /// scope is refused with a message naming the scope; a team lead who asks for agents
+    /// without naming teams gets their own teams' agents.
+    ///
+    /// # Errors
+    /// What in the subscription the role may not see.
+    pub(crate) fn within(mut self, principal: &Principal) -> Result<Subscription, String> {
+        let scope = principal.agent_scope();
+        if !self.wants(Section::Agents) || scope == AgentScope::All {
+            return Ok(self);
+        }
+        match &scope {
+            AgentScope::None => {
+                return Err(format!(
+                    "role {} does not see agents: subscribe without the agents section",
+                    principal.role
+                ));
+            }
+            AgentScope::Teams(own) => {
+                if let Some(asked) = &self.teams
+                    && let Some(other) = asked.iter().find(|t| !own.contains(*t))
+                {
+                    return Err(format!(
+                        "role {} sees the agents of {} only, not of {other:?}",
+                        principal.role,
+                        own.iter().cloned().collect::<Vec<_>>().join(", ")
+                    ));
+                }
+            }
+            AgentScope::One(_) | AgentScope::All => {}
+        }
+        let suffix = match &scope {
+            AgentScope::Teams(own) => {
+                format!("|teams:{}", serde_json::to_string(own).unwrap_or_default())
+            }
+            AgentScope::One(agent) => format!(
+                "|agent:{}",
+                serde_json::to_string(agent).unwrap_or_default()
+            ),
+            AgentScope::None | AgentScope::All => String::new(),
+        };
+        self.key = Arc::from(format!("{}{suffix}", self.key));
+        self.agents = scope;
+        Ok(self)
+    }
+
+    /// The agents this subscription may show.
+    pub(crate) fn agent_scope(&self) -> &AgentScope {
+        &self.agents
     }
 
     /// A subscription from lists of names; `None` keeps the default. Unknown sections and
@@ -172,8 +228,14 @@ impl Subscription {
     pub(crate) fn covers(&self, section: Section, name: &str) -> bool {
         match section {
             Section::Queues | Section::Alerts => self.covers_queue(name),
-            Section::Teams | Section::Agents => {
+            Section::Teams => self.teams.as_ref().is_none_or(|t| t.contains(name)),
+            Section::Agents => {
                 self.teams.as_ref().is_none_or(|t| t.contains(name))
+                    && match &self.agents {
+                        AgentScope::None => false,
+                        AgentScope::Teams(own) => own.contains(name),
+                        AgentScope::One(_) | AgentScope::All => true,
+                    }
             }
             Section::Center | Section::Engine => true,
         }

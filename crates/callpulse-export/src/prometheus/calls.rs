@@ -44,6 +44,13 @@ pub(super) const FAMILIES: &[Family] = &[
         emit: |s, o| o.per_window(s, |w| count(w.short_abandoned)),
     },
     Family {
+        name: "callpulse_queue_exited_calls",
+        help: "Calls that left the queue unanswered in the window by an exit its exits_not_abandoned names (e.g. a key pressed for voicemail): not abandons.",
+        kind: GAUGE,
+        labels: QW,
+        emit: |s, o| o.per_window(s, |w| count(w.exited)),
+    },
+    Family {
         name: "callpulse_queue_answered_within_threshold_calls",
         help: "Calls answered within the SL threshold in the window (SL numerator).",
         kind: GAUGE,
@@ -51,6 +58,20 @@ pub(super) const FAMILIES: &[Family] = &[
         emit: |s, o| {
             o.per_window_by(s, "threshold_seconds", |w| {
                 w.answered_within
+                    .iter()
+                    .map(|(t, n)| (t.to_string(), count(*n)))
+                    .collect()
+            });
+        },
+    },
+    Family {
+        name: "callpulse_queue_sl_numerator_calls",
+        help: "SL numerator in the window, by the queue's sl_formula: answered within the threshold, plus abandoned within it under asterisk_sl2 and removed_within.",
+        kind: GAUGE,
+        labels: QWT,
+        emit: |s, o| {
+            o.per_window_by(s, "threshold_seconds", |w| {
+                w.sl_numerator
                     .iter()
                     .map(|(t, n)| (t.to_string(), count(*n)))
                     .collect()
@@ -66,7 +87,7 @@ pub(super) const FAMILIES: &[Family] = &[
     },
     Family {
         name: "callpulse_queue_service_level_ratio",
-        help: "Answered within threshold / SL denominator in the window.",
+        help: "SL numerator / SL denominator in the window.",
         kind: GAUGE,
         labels: QWT,
         emit: |s, o| {
@@ -228,6 +249,34 @@ pub(super) const FAMILIES: &[Family] = &[
         emit: |s, o| o.per_window(s, |w| w.csat),
     },
     Family {
+        name: "callpulse_queue_nps_responses",
+        help: "NPS answers (0-10) in the window.",
+        kind: GAUGE,
+        labels: QW,
+        emit: |s, o| o.per_window(s, |w| count(w.nps_responses)),
+    },
+    Family {
+        name: "callpulse_queue_nps_promoters",
+        help: "NPS answers of promoters (9-10) in the window.",
+        kind: GAUGE,
+        labels: QW,
+        emit: |s, o| o.per_window(s, |w| count(w.nps_promoters)),
+    },
+    Family {
+        name: "callpulse_queue_nps_detractors",
+        help: "NPS answers of detractors (0-6) in the window.",
+        kind: GAUGE,
+        labels: QW,
+        emit: |s, o| o.per_window(s, |w| count(w.nps_detractors)),
+    },
+    Family {
+        name: "callpulse_queue_nps_score",
+        help: "Net Promoter Score in the window: % promoters - % detractors (-100 to 100).",
+        kind: GAUGE,
+        labels: QW,
+        emit: |s, o| o.per_window(s, |w| w.nps),
+    },
+    Family {
         name: "callpulse_queue_calls_waiting",
         help: "Calls waiting in the queue at the snapshot's instant.",
         kind: GAUGE,
@@ -312,6 +361,23 @@ pub(super) const FAMILIES: &[Family] = &[
         emit: |s, o| {
             for q in s.queues.iter().filter(|q| q.takes_calls()) {
                 for (threshold, n) in &q.counted.answered_within {
+                    let threshold = threshold.to_string();
+                    o.put(
+                        &[("queue", &q.queue), ("threshold_seconds", &threshold)],
+                        *n as f64,
+                    );
+                }
+            }
+        },
+    },
+    Family {
+        name: "callpulse_calls_abandoned_within_threshold_total",
+        help: "Calls abandoned within the SL threshold, short abandons included (numerator of the asterisk_sl2 and removed_within formulas).",
+        kind: COUNTER,
+        labels: QT,
+        emit: |s, o| {
+            for q in s.queues.iter().filter(|q| q.takes_calls()) {
+                for (threshold, n) in &q.counted.abandoned_within {
                     let threshold = threshold.to_string();
                     o.put(
                         &[("queue", &q.queue), ("threshold_seconds", &threshold)],

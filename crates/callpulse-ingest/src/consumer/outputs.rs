@@ -10,11 +10,7 @@ use crate::shared::SharedSettings;
 fn base_config(config: &IngestConfig) -> ClientConfig {
     let mut base = ClientConfig::new();
     base.set("bootstrap.servers", &config.brokers);
-    for (key, value) in config
-        .librdkafka
-        .iter()
-        .filter(|(k, _)| is_shared_property(k))
-    {
+    for (key, value) in config.connection_properties() {
         base.set(key, value);
     }
     base
@@ -104,22 +100,4 @@ pub(super) fn open_dead_letters(
         telemetry.dead_letters.clone(),
     )
     .map_err(IngestError::DeadLetters)
-}
-
-/// Whether a pass-through librdkafka property concerns the connection (security, SASL,
-/// TLS, addressing) and so applies to the checkpoint clients too; consumer-only ones
-/// (`session.timeout.ms`, `auto.offset.reset`...) do not.
-pub(super) fn is_shared_property(key: &str) -> bool {
-    [
-        "security.",
-        "sasl.",
-        "ssl.",
-        "ssl_",
-        "client.",
-        "socket.",
-        "broker.",
-        "metadata.",
-    ]
-    .iter()
-    .any(|prefix| key.starts_with(prefix))
 }

@@ -62,10 +62,7 @@ impl Simulator {
             return;
         }
         let q = call.queue;
-        let event = CallAbandoned {
-            call_id: call.id.clone(),
-            queue: self.cfg.queues[q].name.clone(),
-        };
+        let event = CallAbandoned::new(call.id.clone(), self.cfg.queues[q].name.clone());
         self.calls.remove(&c);
         self.queues[q].waiting.retain(|w| *w != c);
         self.emit(Event::CallAbandoned(event));
@@ -166,11 +163,20 @@ impl Simulator {
         } else {
             self.rng.random_range(1..=3)
         };
+        // Most surveys ask both questions; a satisfied caller tends to recommend.
+        let nps = (self.rng.random::<f64>() < 0.8).then(|| {
+            if score >= 4 {
+                self.rng.random_range(7..=10)
+            } else {
+                self.rng.random_range(0..=7)
+            }
+        });
         let event = CsatResponse {
             interaction_id: call.id.clone(),
             queue: self.cfg.queues[call.queue].name.clone(),
             agent_id: call.agent.map(|a| self.agents[a].id.clone()),
-            score,
+            score: Some(score),
+            nps,
         };
         self.emit(Event::CsatResponse(event));
     }
