@@ -35,6 +35,7 @@ mod checkpoint;
 mod dedupe;
 pub mod erlang;
 mod fcr;
+pub mod forecast;
 pub mod hours;
 mod ledger;
 mod live;

@@ -13,12 +13,14 @@ mod config;
 pub mod freeswitch;
 pub mod genesys_cloud;
 mod native;
+pub mod seelab;
 
 pub use amazon_connect::{ConnectError, ConnectMapper, ConnectStats};
 pub use config::{AsteriskConfig, FreeswitchConfig, SourcesConfig};
 pub use freeswitch::{CallcenterMapper, FreeswitchError, FreeswitchOptions, FreeswitchStats};
 pub use genesys_cloud::{GenesysError, GenesysMapper, GenesysStats};
 pub use native::{NativeFormat, NativeMapper};
+pub use seelab::{SeeLabError, SeeLabMapper, SeeLabStats};
 
 pub use asterisk::ami::{AmiError, AmiFramer, AmiMapper, AmiOptions, AmiStats};
 pub use asterisk::queue_log::{

@@ -41,6 +41,10 @@ pub enum Command {
     /// Read NDJSON event files (plain or gzip; `-` is stdin) through the core at full speed:
     /// the final snapshot as JSON, or with --report an interval report (docs/reports.md).
     Replay(ReplayArgs),
+    /// Judge the intraday reforecast on history: forecast and actual per queue and
+    /// interval, and the WAPE of next-interval and rest-of-day forecasts beside the
+    /// seasonal-naive baseline (docs/forecast.md).
+    Forecast(ForecastArgs),
     /// Mint bearer tokens for the API, /ws, /metrics and the wallboard (docs/security.md).
     Token(TokenArgs),
     /// Produce a contact-center system's own records to Kafka as contract events
@@ -208,6 +212,66 @@ impl From<&ReplayArgs> for crate::replay::ReplayOptions {
             decimals: args.decimals,
             rows: args.rows,
         }
+    }
+}
+
+/// `callpulse forecast`.
+#[derive(Debug, Args)]
+pub struct ForecastArgs {
+    /// History files (as `replay` reads them, --source), oldest first.
+    #[arg(long = "history", value_name = "FILE", required = true, num_args = 1..)]
+    pub history: Vec<PathBuf>,
+    /// What the files hold.
+    #[arg(long, value_enum, default_value_t = crate::replay::Source::Callpulse)]
+    pub source: crate::replay::Source,
+    /// First day scored (YYYY-MM-DD, local); earlier history trains the profiles.
+    #[arg(long, value_name = "DATE")]
+    pub from: chrono::NaiveDate,
+    /// Last day scored, inclusive.
+    #[arg(long, value_name = "DATE")]
+    pub to: chrono::NaiveDate,
+    /// Interval length (e.g. 15m, 30m, 1h).
+    #[arg(long, value_name = "DURATION", default_value = "30m", value_parser = crate::replay::parse_duration)]
+    pub interval: u32,
+    /// IANA time zone of the days and intervals (overrides metrics.timezone).
+    #[arg(long, value_name = "ZONE")]
+    pub tz: Option<String>,
+    /// Same weekdays averaged into a day's profile.
+    #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=52))]
+    pub weeks: u16,
+    /// How slowly the day's own level takes over: the pseudo-count of the volume ratio, as
+    /// a share of the profile's day total (0: at once).
+    #[arg(long, default_value_t = 0.1)]
+    pub damping: f64,
+    /// Write the per-interval rows (forecast, actual, baseline, AHT, Erlang staffing) to this
+    /// CSV file.
+    #[arg(long, value_name = "FILE")]
+    pub rows: Option<PathBuf>,
+}
+
+impl ForecastArgs {
+    /// The options, with the damping checked.
+    ///
+    /// # Errors
+    /// A damping that is negative or not a number.
+    pub fn options(&self) -> anyhow::Result<crate::forecast::ForecastOptions> {
+        if !(self.damping.is_finite() && self.damping >= 0.0) {
+            anyhow::bail!("--damping must be a number >= 0, not {}", self.damping);
+        }
+        Ok(crate::forecast::ForecastOptions {
+            files: self.history.clone(),
+            source: self.source,
+            from: self.from,
+            to: self.to,
+            interval_secs: self.interval,
+            tz: self.tz.clone(),
+            method: callpulse_core::forecast::Method {
+                weeks: usize::from(self.weeks),
+                damping: self.damping,
+                ..callpulse_core::forecast::Method::default()
+            },
+            rows_out: self.rows.clone(),
+        })
     }
 }
 

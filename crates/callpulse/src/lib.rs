@@ -15,6 +15,7 @@ pub mod cli;
 pub mod clock;
 pub mod config;
 mod demo;
+pub mod forecast;
 pub mod logging;
 mod publisher;
 pub mod replay;
@@ -52,6 +53,15 @@ pub fn main_with(cli: cli::Cli) -> anyhow::Result<()> {
             &config,
             &replay::ReplayOptions::from(args),
             SystemClock::shared(),
+        )
+        .map(|_| ());
+    }
+    if let cli::Command::Forecast(args) = &cli.command {
+        return forecast::forecast(
+            &config,
+            &args.options()?,
+            SystemClock::shared(),
+            &mut std::io::stdout().lock(),
         )
         .map(|_| ());
     }
@@ -126,8 +136,8 @@ pub fn main_with(cli: cli::Cli) -> anyhow::Result<()> {
                 .await
                 .context("the source thread panicked")?
             }
-            cli::Command::Replay(_) | cli::Command::Token(_) => {
-                unreachable!("replay and token returned above")
+            cli::Command::Replay(_) | cli::Command::Token(_) | cli::Command::Forecast(_) => {
+                unreachable!("replay, forecast and token returned above")
             }
         }
     })

@@ -14,8 +14,8 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use callpulse_core::{
-    Attribution, Calendar, FcrTracker, PartitionState, ReportBuilder, ReportSpec, Retired,
-    Snapshot, TeamReport, Ts,
+    Attribution, Calendar, FcrTracker, PartitionState, ReportBuilder, ReportRow, ReportSpec,
+    Retired, Snapshot, TeamReport, TeamRow, Ts,
 };
 use callpulse_events::{DecodeLimits, Rejection, SharedClock, check, decode};
 use tracing::{info, warn};
@@ -52,6 +52,9 @@ pub enum Source {
     Freeswitch,
     /// Genesys Cloud conversation details, one conversation (or one query response) per line.
     GenesysCloud,
+    /// Call-by-call records in the Technion SEE Lab's format (the "Anonymous Bank" data),
+    /// tab separated; local times in `--tz`.
+    Seelab,
 }
 
 /// Interval attribution (`--attribute-to`).
@@ -135,13 +138,157 @@ pub fn replay(
     options: &ReplayOptions,
     clock: SharedClock,
 ) -> anyhow::Result<ReplaySummary> {
+    let out: Box<dyn Write> = match &options.out {
+        Some(path) => Box::new(BufWriter::new(
+            File::create(path).with_context(|| format!("while creating {}", path.display()))?,
+        )),
+        None => Box::new(BufWriter::new(io::stdout().lock())),
+    };
+    let mut output = Output::Write {
+        rows: RowWriter::new(options.format, options.decimals),
+        out,
+    };
+    run(config, options, clock, &mut output)
+}
+
+/// A history's per-queue interval rows (by offered interval), in memory: what `forecast`
+/// learns from and is scored against.
+///
+/// # Errors
+/// As [`replay`].
+pub fn report_rows(
+    config: &Config,
+    files: &[PathBuf],
+    source: Source,
+    interval_secs: u32,
+    tz: Option<String>,
+    clock: SharedClock,
+) -> anyhow::Result<(Vec<ReportRow>, ReplaySummary)> {
+    let options = ReplayOptions {
+        files: files.to_vec(),
+        source,
+        report_secs: Some(interval_secs),
+        tz,
+        out: None,
+        format: ReportFormat::Ndjson,
+        sl_thresholds: Vec::new(),
+        attribute_to: AttributeTo::Offered,
+        decimals: 3,
+        rows: RowKind::Queue,
+    };
+    let mut output = Output::Collect(Vec::new());
+    let summary = run(config, &options, clock, &mut output)?;
+    let Output::Collect(rows) = output else {
+        unreachable!("collected above")
+    };
+    Ok((rows, summary))
+}
+
+/// Where a report's rows go.
+enum Output {
+    Write {
+        rows: RowWriter,
+        out: Box<dyn Write>,
+    },
+    Collect(Vec<ReportRow>),
+}
+
+impl Output {
+    fn rows<R: serde::Serialize + Into<Collected>>(&mut self, rows: Vec<R>) -> anyhow::Result<()> {
+        match self {
+            Output::Write { rows: writer, out } => writer.write(out, &rows),
+            Output::Collect(all) => {
+                all.extend(rows.into_iter().filter_map(|r| r.into().0));
+                Ok(())
+            }
+        }
+    }
+
+    fn written(&self) -> usize {
+        match self {
+            Output::Write { rows, .. } => rows.written,
+            Output::Collect(all) => all.len(),
+        }
+    }
+}
+
+/// A row as [`Output::Collect`] keeps it: queue rows only.
+struct Collected(Option<ReportRow>);
+
+impl From<ReportRow> for Collected {
+    fn from(row: ReportRow) -> Self {
+        Collected(Some(row))
+    }
+}
+
+impl From<TeamRow> for Collected {
+    fn from(_: TeamRow) -> Self {
+        Collected(None)
+    }
+}
+
+/// What one replay keeps while it reads.
+struct Reading {
+    sink: Sink,
+    limits: DecodeLimits,
+    /// The future-skew check only: replayed figures are read at the history's own time.
+    now: Ts,
+    high_water: Option<Ts>,
+    summary: ReplaySummary,
+    rejected: [u64; Rejection::REASONS.len()],
+}
+
+impl Reading {
+    /// Checks and applies a mapped event.
+    fn apply_mapped(&mut self, env: &callpulse_events::Envelope) -> Result<(), Rejection> {
+        check(env, self.now, &self.limits)?;
+        self.high_water = self.high_water.max(Some(env.ts));
+        self.sink.apply(env)
+    }
+
+    fn decode_and_apply(&mut self, line: &[u8]) -> Result<(), Rejection> {
+        let env = decode(line, self.now, &self.limits)?;
+        self.high_water = self.high_water.max(Some(env.ts));
+        self.sink.apply(&env)
+    }
+
+    fn tally(&mut self, result: Result<(), Rejection>, path: &Path, line_no: u64) {
+        match result {
+            Ok(()) => self.summary.accepted += 1,
+            Err(rejection) => {
+                let i = rejection.reason_index();
+                self.rejected[i] += 1;
+                // The first few of each reason name their line; then only the count.
+                if self.rejected[i] <= 3 {
+                    warn!(file = %path.display(), line = line_no, reason = rejection.reason(), error = %rejection, "rejected event");
+                }
+            }
+        }
+    }
+
+    /// Rows that can no longer change, to the output.
+    fn write_final(&mut self, output: &mut Output) -> anyhow::Result<()> {
+        match &mut self.sink {
+            Sink::Report(builder) => output.rows(builder.take_final()),
+            Sink::Teams(report) => output.rows(report.take_final()),
+            Sink::Live(..) => Ok(()),
+        }
+    }
+}
+
+fn run(
+    config: &Config,
+    options: &ReplayOptions,
+    clock: SharedClock,
+    output: &mut Output,
+) -> anyhow::Result<ReplaySummary> {
     let mut policy = config.metrics.clone();
     if let Some(tz) = &options.tz {
         policy.timezone.clone_from(tz);
     }
     policy.validate().context("invalid metrics policy")?;
     let policy = Arc::new(policy);
-    let mut sink = match options.report_secs {
+    let sink = match options.report_secs {
         Some(secs) => {
             Calendar::check_period(secs).context("--report")?;
             let spec = ReportSpec {
@@ -166,27 +313,24 @@ pub fn replay(
             Box::new(FcrTracker::for_policy(&policy)),
         ),
     };
-    let mut out: Box<dyn Write> = match &options.out {
-        Some(path) => Box::new(BufWriter::new(
-            File::create(path).with_context(|| format!("while creating {}", path.display()))?,
-        )),
-        None => Box::new(BufWriter::new(io::stdout().lock())),
-    };
-    let mut rows = RowWriter::new(options.format, options.decimals);
-    match &sink {
-        Sink::Report(builder) => rows.start(&mut out, builder.thresholds())?,
-        Sink::Teams(_) => rows.start_teams(&mut out)?,
-        Sink::Live(..) => {}
+    if let Output::Write { rows, out } = output {
+        match &sink {
+            Sink::Report(builder) => rows.start(out, builder.thresholds())?,
+            Sink::Teams(_) => rows.start_teams(out)?,
+            Sink::Live(..) => {}
+        }
     }
-    let limits = DecodeLimits {
-        max_past_ms: None,
-        ..config.ingest.decode_limits()
+    let mut r = Reading {
+        sink,
+        limits: DecodeLimits {
+            max_past_ms: None,
+            ..config.ingest.decode_limits()
+        },
+        now: clock.now(),
+        high_water: None,
+        summary: ReplaySummary::default(),
+        rejected: [0u64; Rejection::REASONS.len()],
     };
-    // The future-skew check only: replayed figures are read at the history's own time.
-    let now = clock.now();
-    let mut summary = ReplaySummary::default();
-    let mut rejected = [0u64; Rejection::REASONS.len()];
-    let mut high_water: Option<Ts> = None;
     let files = if options.files.is_empty() {
         vec![PathBuf::from("-")]
     } else {
@@ -199,7 +343,7 @@ pub fn replay(
         let mut line_no = 0u64;
         let mut buf = Vec::new();
         loop {
-            let read = read_line_capped(&mut lines, &mut buf, limits.max_payload_bytes)
+            let read = read_line_capped(&mut lines, &mut buf, r.limits.max_payload_bytes)
                 .with_context(|| format!("while reading {}", path.display()))?;
             let oversized = match read {
                 Line::End => break,
@@ -215,14 +359,13 @@ pub fn replay(
             {
                 continue;
             }
-            summary.lines += 1;
-            let mut results = Vec::with_capacity(1);
+            r.summary.lines += 1;
             match (oversized, &mut mapper) {
-                (Some(len), _) => results.push(Err(Rejection::PayloadTooLarge(len))),
-                (None, None) => results.push(decode(&buf, now, &limits).and_then(|env| {
-                    high_water = high_water.max(Some(env.ts));
-                    sink.apply(&env)
-                })),
+                (Some(len), _) => r.tally(Err(Rejection::PayloadTooLarge(len)), path, line_no),
+                (None, None) => {
+                    let result = r.decode_and_apply(&buf);
+                    r.tally(result, path, line_no);
+                }
                 (None, Some(mapper)) => {
                     mapped.clear();
                     let text = String::from_utf8_lossy(&buf);
@@ -233,37 +376,37 @@ pub fn replay(
                         warn!(file = %path.display(), line = line_no, reason, %error, "line not used");
                     }
                     for env in &mapped {
-                        results.push(check(env, now, &limits).and_then(|()| {
-                            high_water = high_water.max(Some(env.ts));
-                            sink.apply(env)
-                        }));
+                        let result = r.apply_mapped(env);
+                        r.tally(result, path, line_no);
                     }
                 }
             }
             // Rows are written as they become final, so memory does not grow with the
             // history; checked every few thousand lines, as a row spans many.
-            if summary.lines % 4096 == 0 {
-                match &mut sink {
-                    Sink::Report(builder) => rows.write(&mut out, &builder.take_final())?,
-                    Sink::Teams(report) => rows.write(&mut out, &report.take_final())?,
-                    Sink::Live(..) => {}
-                }
+            if r.summary.lines.is_multiple_of(4096) {
+                r.write_final(output)?;
             }
-            for result in results {
-                match result {
-                    Ok(()) => summary.accepted += 1,
-                    Err(rejection) => {
-                        let i = rejection.reason_index();
-                        rejected[i] += 1;
-                        // The first few of each reason name their line; then only the count.
-                        if rejected[i] <= 3 {
-                            warn!(file = %path.display(), line = line_no, reason = rejection.reason(), error = %rejection, "rejected event");
-                        }
-                    }
+        }
+        if let Some(mapper) = &mut mapper {
+            mapped.clear();
+            mapper.end_of_file(&mut mapped);
+            for (i, env) in mapped.iter().enumerate() {
+                let result = r.apply_mapped(env);
+                r.tally(result, path, line_no);
+                if i % 4096 == 4095 {
+                    r.write_final(output)?;
                 }
             }
         }
     }
+    let Reading {
+        sink,
+        now,
+        high_water,
+        mut summary,
+        rejected,
+        ..
+    } = r;
     summary.rejected = Rejection::REASONS
         .iter()
         .zip(rejected)
@@ -277,14 +420,14 @@ pub fn replay(
     match sink {
         Sink::Report(builder) => {
             let (last, counters) = builder.finish();
-            rows.write(&mut out, &last)?;
-            summary.rows = rows.written;
+            output.rows(last)?;
+            summary.rows = output.written();
             info!(?counters, "report settled");
         }
         Sink::Teams(report) => {
             let (last, counters) = report.finish();
-            rows.write(&mut out, &last)?;
-            summary.rows = rows.written;
+            output.rows(last)?;
+            summary.rows = output.written();
             info!(?counters, "team report settled");
         }
         Sink::Live(mut state, mut fcr) => {
@@ -294,11 +437,15 @@ pub fn replay(
             let fcr = Arc::new(fcr.part(at, &policy));
             let snapshot = Snapshot::build(0, at, &[part], &Retired::default(), &policy)
                 .with_fcr(&[fcr], &BTreeMap::new());
-            serde_json::to_writer_pretty(&mut out, &snapshot)?;
-            writeln!(out)?;
+            if let Output::Write { out, .. } = output {
+                serde_json::to_writer_pretty(&mut *out, &snapshot)?;
+                writeln!(out)?;
+            }
         }
     }
-    out.flush().context("while writing the output")?;
+    if let Output::Write { out, .. } = output {
+        out.flush().context("while writing the output")?;
+    }
     info!(
         lines = summary.lines,
         accepted = summary.accepted,

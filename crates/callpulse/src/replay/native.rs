@@ -6,7 +6,7 @@ use callpulse_core::MetricsPolicy;
 use callpulse_events::Envelope;
 use callpulse_sources::{
     CallcenterMapper, ConnectMapper, FreeswitchOptions, GenesysMapper, QueueLogMapper,
-    QueueLogOptions,
+    QueueLogOptions, SeeLabMapper,
 };
 use tracing::info;
 
@@ -20,6 +20,7 @@ pub(super) enum Mapper {
     Connect(Box<ConnectMapper>),
     Freeswitch(Box<CallcenterMapper>),
     Genesys(Box<GenesysMapper>),
+    SeeLab(Box<SeeLabMapper>),
 }
 
 impl Mapper {
@@ -44,6 +45,9 @@ impl Mapper {
                 },
             )))),
             Source::GenesysCloud => Some(Mapper::Genesys(Box::default())),
+            Source::Seelab => Some(Mapper::SeeLab(Box::new(SeeLabMapper::new(
+                policy.calendar().zone(),
+            )))),
         }
     }
 
@@ -62,6 +66,15 @@ impl Mapper {
                 .push(format!("{line}\n").as_bytes(), out)
                 .map_err(|e| ("bad_frame", e.to_string())),
             Mapper::Genesys(m) => m.map(line, out).map_err(|e| (e.reason(), e.to_string())),
+            // Held until the file ends: its records are not in time order.
+            Mapper::SeeLab(m) => m.map(line).map_err(|e| (e.reason(), e.to_string())),
+        }
+    }
+
+    /// At the end of each file: events a source holds until then.
+    pub(super) fn end_of_file(&mut self, out: &mut Vec<Envelope>) {
+        if let Mapper::SeeLab(m) = self {
+            m.flush(out);
         }
     }
 
@@ -72,6 +85,7 @@ impl Mapper {
             Mapper::Connect(m) => &m.stats().malformed,
             Mapper::Freeswitch(m) => &m.stats().malformed,
             Mapper::Genesys(m) => &m.stats().malformed,
+            Mapper::SeeLab(m) => &m.stats().malformed,
         }
     }
 
@@ -117,6 +131,18 @@ impl Mapper {
                     not_queued = s.not_queued,
                     refused = ?s.malformed,
                     "Genesys Cloud conversations read"
+                );
+            }
+            Mapper::SeeLab(m) => {
+                let s = m.stats();
+                info!(
+                    records = s.records,
+                    offered = s.offered,
+                    straight_to_agent = s.straight_to_agent,
+                    no_service = s.no_service,
+                    events = s.events,
+                    refused = ?s.malformed,
+                    "SEE Lab call records read"
                 );
             }
         }
