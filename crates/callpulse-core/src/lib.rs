@@ -43,6 +43,7 @@ mod occupancy;
 mod partition;
 mod periods;
 pub mod policy;
+pub mod quality;
 pub mod report;
 mod snapshot;
 mod tickets;

@@ -14,6 +14,7 @@ use crate::calendar::Calendar;
 use crate::dedupe::key_hash;
 use crate::occupancy::StateTimeView;
 use crate::periods::PeriodMap;
+use crate::quality::{QaCounts, QaView};
 
 /// Interned names (queues, teams) with a cardinality cap: a bounded label set by construction.
 /// A name can be removed (evicted); its id is free for the next new name. Serialized as the
@@ -188,6 +189,8 @@ pub struct AgentCallsView {
     pub nps_responses: u64,
     /// Net Promoter Score, -100 to 100.
     pub nps: Option<f64>,
+    /// Quality evaluations of the agent today (`quality.rs`).
+    pub qa: QaView,
 }
 
 impl From<&AgentCalls> for AgentCallsView {
@@ -206,6 +209,7 @@ impl From<&AgentCalls> for AgentCallsView {
             csat: ratio(c.csat_positive, c.csat_responses),
             nps_responses: c.nps_responses,
             nps: crate::calls::nps_score(c.nps_promoters, c.nps_detractors, c.nps_responses),
+            qa: QaView::of(&c.qa, None),
         }
     }
 }
@@ -226,6 +230,7 @@ pub struct AgentCalls {
     pub nps_responses: u64,
     pub nps_promoters: u64,
     pub nps_detractors: u64,
+    pub qa: QaCounts,
 }
 
 impl AgentCalls {
@@ -242,6 +247,7 @@ impl AgentCalls {
         self.nps_responses += o.nps_responses;
         self.nps_promoters += o.nps_promoters;
         self.nps_detractors += o.nps_detractors;
+        self.qa.merge(&o.qa);
     }
 }
 

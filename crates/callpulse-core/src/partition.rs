@@ -249,6 +249,20 @@ impl PartitionState {
                 key_hash(e.ticket_id.as_str()),
                 ts,
             ))?,
+            Event::QaEvaluation(e) => {
+                let pass_mark = self.policy.qa_pass_mark;
+                match self
+                    .agent_calls
+                    .entry(&e.agent_id, ts, self.policy.max_agents)
+                {
+                    Some(agent) => {
+                        agent.qa.record(e, pass_mark);
+                        Applied::Counted
+                    }
+                    // A day already closed, or past the cap of agents (counted there).
+                    None => Applied::Late,
+                }
+            }
             call => {
                 let event = CallEvent::of(call, ts, |name| self.queue_id(name, ts))?;
                 self.book_agent_calls(call, ts);

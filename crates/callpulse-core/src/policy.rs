@@ -42,6 +42,9 @@ pub enum PolicyError {
         "[metrics] name_idle_secs must be at least {floor} (the longest window, and the orphan timeout plus two buckets)"
     )]
     NameIdle { floor: u32 },
+    /// The QA pass mark is a share of the form's maximum.
+    #[error("[metrics] qa_pass_mark = {0}: not a ratio in (0, 1] (80 % is written 0.8)")]
+    QaPassMark(f64),
 }
 
 /// Per-queue definitions. Any field left out of a `[metrics.queues.NAME]` table takes the
@@ -192,6 +195,9 @@ pub struct MetricsPolicy {
     pub ticket_retention_secs: u32,
     /// An open ticket without a first response is "at risk" past this share of its target.
     pub ticket_at_risk_share: f64,
+    /// The share of a QA form's maximum an evaluation must score to pass (and no critical
+    /// item failed).
+    pub qa_pass_mark: f64,
     /// How many applied `event_id`s each partition remembers for duplicate detection.
     pub dedupe_capacity: usize,
     /// How long (event-time seconds) an answer or abandon whose `call_queued` has not arrived
@@ -247,6 +253,7 @@ impl Default for MetricsPolicy {
             max_tickets: 1_000_000,
             ticket_retention_secs: 7 * 24 * 3600,
             ticket_at_risk_share: 0.8,
+            qa_pass_mark: 0.8,
             dedupe_capacity: 1_000_000,
             orphan_timeout_secs: 600,
             max_wait_secs: 4 * 3600,
@@ -301,6 +308,9 @@ impl MetricsPolicy {
         );
         if self.name_idle_secs < idle_floor {
             return Err(PolicyError::NameIdle { floor: idle_floor });
+        }
+        if !(self.qa_pass_mark > 0.0 && self.qa_pass_mark <= 1.0) {
+            return Err(PolicyError::QaPassMark(self.qa_pass_mark));
         }
         Calendar::new(&self.timezone)?;
         Calendar::check_period(self.interval_mins.saturating_mul(60))?;

@@ -18,6 +18,7 @@ use crate::occupancy::{StateTimeView, StateTimes};
 use crate::partition::{PartitionCounters, PartitionSnapshot};
 use crate::periods::PERIOD_LABELS;
 use crate::policy::{MetricsPolicy, QueuePolicy};
+use crate::quality::{QaCounts, QaView};
 use crate::tickets::{CHANNELS, TicketAgg, TicketLive};
 use crate::window::Merge;
 
@@ -295,8 +296,16 @@ impl Snapshot {
                     .merge(calls);
             }
         }
+        // A team's QA today: its agents' evaluations, over its agents (coverage).
+        let mut team_qa: BTreeMap<Arc<str>, (QaCounts, usize)> = BTreeMap::new();
         for agent in &mut agents {
-            agent.calls_today = agent_calls.get(&agent.agent_id).map(AgentCallsView::from);
+            let calls = agent_calls.get(&agent.agent_id);
+            agent.calls_today = calls.map(AgentCallsView::from);
+            let (qa, members) = team_qa.entry(Arc::clone(&agent.team)).or_default();
+            *members += 1;
+            if let Some(calls) = calls {
+                qa.merge(&calls.qa);
+            }
         }
         center.resize_with(labels.len(), CallAgg::default);
         let center = CenterView {
@@ -396,6 +405,10 @@ impl Snapshot {
             .into_iter()
             .map(|(team, s)| TeamView {
                 calls: team_calls.get(&team).cloned(),
+                qa_today: team_qa
+                    .get(&team)
+                    .map(|(qa, members)| QaView::of(qa, Some(*members)))
+                    .unwrap_or_default(),
                 windows: team_time
                     .get(&team)
                     .map(|windows| {

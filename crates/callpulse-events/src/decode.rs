@@ -177,6 +177,7 @@ fn body(kind: EventKind, payload: &[u8]) -> Result<Event, Rejection> {
         EventKind::TicketResolved => Event::TicketResolved(parse(payload)?),
         EventKind::TicketReopened => Event::TicketReopened(parse(payload)?),
         EventKind::CsatResponse => Event::CsatResponse(parse(payload)?),
+        EventKind::QaEvaluation => Event::QaEvaluation(parse(payload)?),
     })
 }
 
@@ -249,7 +250,51 @@ fn validate(event: &Event, limits: &DecodeLimits) -> Result<(), Rejection> {
             }
             Ok(())
         }
+        Event::QaEvaluation(e) => {
+            require("evaluation_id", &e.evaluation_id, limits)?;
+            require("agent_id", &e.agent_id, limits)?;
+            require("evaluator_id", &e.evaluator_id, limits)?;
+            require("form", &e.form, limits)?;
+            optional("contact_id", e.contact_id.as_deref(), limits)?;
+            points("score", e.score, e.max_score)?;
+            if e.critical_failures > MAX_CRITICAL_FAILURES {
+                return Err(Rejection::ScoreOutOfRange {
+                    field: "critical_failures",
+                    value: i64::from(e.critical_failures),
+                });
+            }
+            if e.sections.len() > MAX_QA_SECTIONS {
+                return Err(Rejection::FieldTooLong("sections"));
+            }
+            for section in &e.sections {
+                require("sections.name", &section.name, limits)?;
+                points("sections.score", section.score, section.max_score)?;
+            }
+            Ok(())
+        }
     }
+}
+
+/// More critical items failed than any form has is a producer's bug.
+const MAX_CRITICAL_FAILURES: u32 = 1000;
+/// Sections of one evaluation: bounded, as each is held and logged.
+const MAX_QA_SECTIONS: usize = 64;
+
+/// Points scored against a maximum: the maximum above 0, the score at most the maximum.
+fn points(field: &'static str, score: u32, max: u32) -> Result<(), Rejection> {
+    if max == 0 {
+        return Err(Rejection::ScoreOutOfRange {
+            field: "max_score",
+            value: 0,
+        });
+    }
+    if score > max {
+        return Err(Rejection::ScoreOutOfRange {
+            field,
+            value: i64::from(score),
+        });
+    }
+    Ok(())
 }
 
 fn require(field: &'static str, value: &str, limits: &DecodeLimits) -> Result<(), Rejection> {

@@ -4,7 +4,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::{
     AgentStateChanged, CallAbandoned, CallAnswered, CallCompleted, CallQueued, CsatResponse,
-    TicketCreated, TicketFirstResponse, TicketReopened, TicketResolved,
+    QaEvaluation, TicketCreated, TicketFirstResponse, TicketReopened, TicketResolved,
 };
 
 /// The four topics of the contract. Their Kafka names are configurable; these are the roles.
@@ -46,6 +46,7 @@ pub enum Event {
     TicketResolved(TicketResolved),
     TicketReopened(TicketReopened),
     CsatResponse(CsatResponse),
+    QaEvaluation(QaEvaluation),
 }
 
 /// The `type` field's values, as a fieldless enum for dispatch and counting.
@@ -61,11 +62,12 @@ pub enum EventKind {
     TicketResolved,
     TicketReopened,
     CsatResponse,
+    QaEvaluation,
 }
 
 impl EventKind {
     /// Every kind, in contract order.
-    pub const ALL: [EventKind; 10] = [
+    pub const ALL: [EventKind; 11] = [
         EventKind::CallQueued,
         EventKind::CallAnswered,
         EventKind::CallAbandoned,
@@ -76,6 +78,7 @@ impl EventKind {
         EventKind::TicketResolved,
         EventKind::TicketReopened,
         EventKind::CsatResponse,
+        EventKind::QaEvaluation,
     ];
 
     /// The wire name (`type` field).
@@ -91,6 +94,7 @@ impl EventKind {
             EventKind::TicketResolved => "ticket_resolved",
             EventKind::TicketReopened => "ticket_reopened",
             EventKind::CsatResponse => "csat_response",
+            EventKind::QaEvaluation => "qa_evaluation",
         }
     }
 
@@ -113,7 +117,7 @@ impl EventKind {
             | EventKind::TicketFirstResponse
             | EventKind::TicketResolved
             | EventKind::TicketReopened => Topic::Tickets,
-            EventKind::CsatResponse => Topic::Surveys,
+            EventKind::CsatResponse | EventKind::QaEvaluation => Topic::Surveys,
         }
     }
 }
@@ -132,6 +136,7 @@ impl Event {
             Event::TicketResolved(_) => EventKind::TicketResolved,
             Event::TicketReopened(_) => EventKind::TicketReopened,
             Event::CsatResponse(_) => EventKind::CsatResponse,
+            Event::QaEvaluation(_) => EventKind::QaEvaluation,
         }
     }
 
@@ -150,6 +155,7 @@ impl Event {
             Event::TicketResolved(e) => &e.ticket_id,
             Event::TicketReopened(e) => &e.ticket_id,
             Event::CsatResponse(e) => &e.interaction_id,
+            Event::QaEvaluation(e) => &e.evaluation_id,
         }
     }
 }

@@ -27,7 +27,7 @@ pub use decode::{DecodeLimits, check, decode, decode_two_pass};
 pub use envelope::{Envelope, Ts};
 pub use event::{Event, EventKind, Topic};
 pub use rejection::Rejection;
-pub use surveys::CsatResponse;
+pub use surveys::{CsatResponse, QaEvaluation, QaSection};
 pub use tickets::{
     TicketChannel, TicketCreated, TicketFirstResponse, TicketReopened, TicketResolved,
 };

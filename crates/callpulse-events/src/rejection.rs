@@ -32,8 +32,9 @@ pub enum Rejection {
     /// A duration field is longer than the configured maximum.
     #[error("duration in {field} is {ms} ms, above the accepted maximum")]
     DurationOutOfRange { field: &'static str, ms: i64 },
-    /// A CSAT score outside 1..=5, or an NPS answer above 10.
-    #[error("{field} {value} outside its range (score 1..=5, nps 0..=10)")]
+    /// A CSAT score outside 1..=5, an NPS answer above 10, or QA points above the form's
+    /// maximum (or a maximum of 0).
+    #[error("{field} {value} outside its range (csat 1..=5, nps 0..=10, qa 0..=max_score)")]
     ScoreOutOfRange { field: &'static str, value: i64 },
     /// The message is larger than the configured limit; it is not parsed at all.
     #[error("payload of {0} bytes exceeds the limit")]

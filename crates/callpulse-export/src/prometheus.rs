@@ -270,7 +270,7 @@ mod tests {
     }
 
     /// A snapshot in which every family has series: calls with a customer, a repeat contact,
-    /// an agent, a ticket, and a queue whose team is staffed.
+    /// an agent with a quality evaluation, a ticket, and a queue whose team is staffed.
     fn busy_snapshot() -> Snapshot {
         let mut policy = MetricsPolicy::default();
         policy.queues.insert(
@@ -294,6 +294,7 @@ mod tests {
             r#"{"type":"ticket_created","event_id":"9","ts":"2025-11-26T11:45:00Z","ticket_id":"t1","queue":"q","channel":"email"}"#,
             r#"{"type":"ticket_first_response","event_id":"10","ts":"2025-11-26T11:46:00Z","ticket_id":"t1","agent_id":"a"}"#,
             r#"{"type":"ticket_resolved","event_id":"11","ts":"2025-11-26T11:47:00Z","ticket_id":"t1","agent_id":"a"}"#,
+            r#"{"type":"qa_evaluation","event_id":"12","ts":"2025-11-26T11:57:00Z","evaluation_id":"v1","agent_id":"a","evaluator_id":"l","form":"f","score":8,"max_score":10}"#,
         ];
         let mut part = applied(&policy, lines, now);
         let mut fcr = callpulse_core::FcrTracker::for_policy(&policy);

@@ -12,8 +12,8 @@ use std::collections::{BinaryHeap, HashMap, VecDeque};
 
 use callpulse_events::{
     AgentState, AgentStateChanged, CallAbandoned, CallAnswered, CallCompleted, CallQueued,
-    CsatResponse, Envelope, Event, TicketChannel, TicketCreated, TicketFirstResponse,
-    TicketReopened, TicketResolved, Ts,
+    CsatResponse, Envelope, Event, QaEvaluation, QaSection, TicketChannel, TicketCreated,
+    TicketFirstResponse, TicketReopened, TicketResolved, Ts,
 };
 use chrono::Timelike;
 use rand::rngs::SmallRng;

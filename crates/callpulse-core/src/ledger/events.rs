@@ -103,7 +103,8 @@ impl CallEvent {
             Event::AgentState(_)
             | Event::TicketFirstResponse(_)
             | Event::TicketResolved(_)
-            | Event::TicketReopened(_) => return Ok(None),
+            | Event::TicketReopened(_)
+            | Event::QaEvaluation(_) => return Ok(None),
         }))
     }
 }

@@ -5,6 +5,8 @@ use std::sync::Arc;
 
 use serde::Serialize;
 
+use crate::quality::QaView;
+
 use super::WindowMetrics;
 use super::status::QueueStatus;
 use crate::occupancy::StateTimeView;
@@ -194,6 +196,9 @@ pub struct TeamView {
     /// their thresholds and formula (answered-within counts of different thresholds do not
     /// add up).
     pub calls: Option<Vec<WindowMetrics>>,
+    /// Quality evaluations of the team's agents today (`per_agent`: over the agents the
+    /// snapshot holds for the team).
+    pub qa_today: QaView,
 }
 
 /// One team's time in state over one window.

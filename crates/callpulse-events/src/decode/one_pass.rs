@@ -90,6 +90,7 @@ pub(super) fn read(kind: EventKind, payload: &[u8]) -> Option<Read<'_>> {
         EventKind::TicketResolved => typed(payload, kind, Event::TicketResolved),
         EventKind::TicketReopened => typed(payload, kind, Event::TicketReopened),
         EventKind::CsatResponse => typed(payload, kind, Event::CsatResponse),
+        EventKind::QaEvaluation => typed(payload, kind, Event::QaEvaluation),
     }
 }
 

@@ -66,6 +66,70 @@ fn decodes_every_kind() {
     ] {
         ok(json);
     }
+    let e = ok(
+        r#"{"type":"qa_evaluation","event_id":"q1","ts":"2025-11-26T11:00:00Z","evaluation_id":"v","agent_id":"a","evaluator_id":"l","form":"f","score":42,"max_score":50,"sections":[{"name":"greeting","score":10,"max_score":10}]}"#,
+    );
+    match e.event {
+        Event::QaEvaluation(q) => {
+            assert_eq!((q.score, q.max_score, q.critical_failures), (42, 50, 0));
+            assert_eq!(q.sections.len(), 1);
+            assert_eq!(q.contact_id, None);
+        }
+        other => panic!("unexpected {other:?}"),
+    }
+}
+
+#[test]
+fn qa_points_are_checked_against_their_maximum() {
+    let qa = |fields: &str| {
+        format!(
+            r#"{{"type":"qa_evaluation","event_id":"e","ts":"2025-11-26T11:00:00Z","evaluation_id":"v","agent_id":"a","evaluator_id":"l","form":"f",{fields}}}"#
+        )
+    };
+    for (fields, rejection) in [
+        (
+            r#""score":51,"max_score":50"#,
+            Rejection::ScoreOutOfRange {
+                field: "score",
+                value: 51,
+            },
+        ),
+        (
+            r#""score":0,"max_score":0"#,
+            Rejection::ScoreOutOfRange {
+                field: "max_score",
+                value: 0,
+            },
+        ),
+        (
+            r#""score":5,"max_score":10,"critical_failures":1001"#,
+            Rejection::ScoreOutOfRange {
+                field: "critical_failures",
+                value: 1001,
+            },
+        ),
+        (
+            r#""score":5,"max_score":10,"sections":[{"name":"s","score":11,"max_score":10}]"#,
+            Rejection::ScoreOutOfRange {
+                field: "sections.score",
+                value: 11,
+            },
+        ),
+        (
+            r#""score":5,"max_score":10,"sections":[{"name":"","score":1,"max_score":10}]"#,
+            Rejection::MissingField("sections.name".into()),
+        ),
+    ] {
+        assert_eq!(err(&qa(fields)), rejection, "{fields}");
+    }
+    assert_eq!(
+        err(&qa(r#""score":-1,"max_score":5"#)).reason(),
+        "invalid_field"
+    );
+    assert!(matches!(
+        err(&qa(r#""score":1"#)),
+        Rejection::MissingField(f) if f == "max_score"
+    ));
 }
 
 #[test]
@@ -261,6 +325,23 @@ fn arb_event() -> impl Strategy<Value = Event> {
                 nps: Some(nps),
             })
         ),
+        (id, id, 1u32..1000, 0u32..3).prop_map(|(evaluation_id, agent_id, max, critical)| {
+            Event::QaEvaluation(crate::QaEvaluation {
+                evaluation_id,
+                agent_id,
+                evaluator_id: "lead".into(),
+                form: "f".into(),
+                score: max / 2,
+                max_score: max,
+                critical_failures: critical,
+                sections: vec![crate::QaSection {
+                    name: "s".into(),
+                    score: max / 3,
+                    max_score: max,
+                }],
+                contact_id: None,
+            })
+        }),
     ]
 }
 
@@ -327,6 +408,14 @@ fn arb_key() -> impl Strategy<Value = &'static str> {
         "channel",
         "interaction_id",
         "score",
+        "nps",
+        "evaluation_id",
+        "evaluator_id",
+        "form",
+        "max_score",
+        "critical_failures",
+        "sections",
+        "contact_id",
         "extra",
         "typ\\u0065",
     ])

@@ -1,5 +1,5 @@
-//! Team families: agents by state now, time in state and occupancy per window. Never a
-//! per-agent label (agent detail is on the API and the WebSocket feed).
+//! Team families: agents by state now, time in state and occupancy per window, quality
+//! evaluations today. Never a per-agent label (agent detail is on the API and the WebSocket feed).
 
 use prometheus::proto::MetricType::*;
 
@@ -67,6 +67,50 @@ pub(super) const FAMILIES: &[Family] = &[
                         w.time.occupancy,
                     );
                 }
+            }
+        },
+    },
+    Family {
+        name: "callpulse_team_qa_evaluations",
+        help: "Quality evaluations of the team's agents since local midnight.",
+        kind: GAUGE,
+        labels: &["team"],
+        emit: |s, o| {
+            for team in &s.teams {
+                o.put(&[("team", &team.team)], team.qa_today.evaluations as f64);
+            }
+        },
+    },
+    Family {
+        name: "callpulse_team_qa_score_ratio",
+        help: "Mean quality score today, as a share of each form's maximum.",
+        kind: GAUGE,
+        labels: &["team"],
+        emit: |s, o| {
+            for team in &s.teams {
+                o.maybe(&[("team", &team.team)], team.qa_today.score);
+            }
+        },
+    },
+    Family {
+        name: "callpulse_team_qa_pass_ratio",
+        help: "Share of today's quality evaluations that passed (at the pass mark, no critical failure).",
+        kind: GAUGE,
+        labels: &["team"],
+        emit: |s, o| {
+            for team in &s.teams {
+                o.maybe(&[("team", &team.team)], team.qa_today.pass_rate);
+            }
+        },
+    },
+    Family {
+        name: "callpulse_team_qa_critical_failure_ratio",
+        help: "Share of today's quality evaluations with a critical item failed.",
+        kind: GAUGE,
+        labels: &["team"],
+        emit: |s, o| {
+            for team in &s.teams {
+                o.maybe(&[("team", &team.team)], team.qa_today.critical_failure_rate);
             }
         },
     },

@@ -115,6 +115,7 @@ impl Simulator {
             resolved: Some(resolved),
         };
         self.emit(Event::CallCompleted(event));
+        self.evaluate(c, agent);
         if self.rng.random::<f64>() < self.cfg.survey_share {
             let delay = self.rng.random_range(30..600) * SEC;
             self.schedule(delay, Ev::Survey(c));
@@ -128,6 +129,46 @@ impl Simulator {
         } else {
             self.agent_free(agent);
         }
+    }
+
+    /// The team lead evaluates one call in twenty as it ends. Decided from a hash of the
+    /// call id, not the random stream, so a seed's calls and agents stay what they were.
+    fn evaluate(&mut self, c: u64, agent: usize) {
+        let Some(call) = self.calls.get(&c) else {
+            return;
+        };
+        let h = call.id.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+            (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+        });
+        if h % 20 != 0 {
+            return;
+        }
+        let score = 60 + ((h >> 8) % 41) as u32;
+        let opening = (score * 20 / 100).min(20);
+        let team = &self.cfg.queues[call.queue].team;
+        let event = QaEvaluation {
+            evaluation_id: format!("qa-{}", call.id),
+            agent_id: self.agents[agent].id.clone(),
+            evaluator_id: format!("{team}-lead"),
+            form: "calls-v1".into(),
+            score,
+            max_score: 100,
+            critical_failures: u32::from((h >> 16) % 25 == 0),
+            sections: vec![
+                QaSection {
+                    name: "opening".into(),
+                    score: opening,
+                    max_score: 20,
+                },
+                QaSection {
+                    name: "resolution".into(),
+                    score: score - opening,
+                    max_score: 80,
+                },
+            ],
+            contact_id: Some(call.id.clone()),
+        };
+        self.emit(Event::QaEvaluation(event));
     }
 
     pub(super) fn agent_free(&mut self, a: usize) {

@@ -53,6 +53,7 @@ fn events_are_valid_ordered_and_consistent() {
         EventKind::CallAbandoned,
         EventKind::CallCompleted,
         EventKind::CsatResponse,
+        EventKind::QaEvaluation,
         EventKind::TicketCreated,
     ] {
         assert!(
