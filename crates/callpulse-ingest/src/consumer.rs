@@ -358,7 +358,7 @@ pub fn start(
                 }
                 std::thread::sleep(Duration::from_millis(10));
             }
-            drop(consumer);
+            close(consumer);
             result
         })
         .map_err(|_| IngestError::PollThread)?;
@@ -394,6 +394,41 @@ fn client_config(config: &IngestConfig) -> ClientConfig {
     // commit messages that were never applied.
     cc.set("enable.auto.offset.store", "false");
     cc
+}
+
+/// How long closing the consumer (leaving the group, the final revoke and its commit) may
+/// take before the engine stops without it.
+const CLOSE_TIMEOUT: Duration = Duration::from_secs(15);
+
+/// Closes the consumer within [`CLOSE_TIMEOUT`]. rdkafka's own drop polls until librdkafka
+/// says the consumer is closed, with no limit: a group coordinator that never answers the
+/// leave (seen with the mock cluster under load) would hang the shutdown for good. Past the
+/// limit the handle is leaked to the process exit: offsets not committed by then are those
+/// of events the next owner re-reads and its restored de-duplication drops (docs/state.md).
+fn close(consumer: Arc<BaseConsumer<Ctx>>) {
+    let Ok(consumer) = Arc::try_unwrap(consumer) else {
+        warn!("the consumer is still shared at shutdown; it closes when its last user drops it");
+        return;
+    };
+    if consumer.close_queue().is_err() {
+        // rdkafka's drop reports and handles it.
+        return;
+    }
+    let deadline = mono_now() + CLOSE_TIMEOUT;
+    while !consumer.closed() && mono_now() < deadline {
+        // Messages still delivered are neither applied nor stored: the next owner reads them.
+        let _ = consumer.poll(Duration::from_millis(100));
+    }
+    if consumer.closed() {
+        drop(consumer);
+    } else {
+        warn!(
+            timeout_s = CLOSE_TIMEOUT.as_secs(),
+            "the Kafka consumer did not close in time; stopping without it"
+        );
+        // Leaked on purpose: dropping it would start the unbounded wait again.
+        let _leaked = std::mem::ManuallyDrop::new(consumer);
+    }
 }
 
 fn poll_loop(
