@@ -7,7 +7,7 @@ use std::time::Duration;
 use callpulse_e2e::{Engine, Scrape, Tansu, eventually, mock_cluster, promtool_check, test_config};
 use callpulse_events::{
     AgentState, AgentStateChanged, CallAbandoned, CallAnswered, CallCompleted, CallQueued,
-    CsatResponse, Envelope, Event, TicketChannel, TicketCreated, TicketFirstResponse,
+    CsatResponse, Envelope, Event, QaEvaluation, TicketChannel, TicketCreated, TicketFirstResponse,
     TicketReopened, TicketResolved, Ts,
 };
 use callpulse_sim::{EventProducer, SimTopics};
@@ -16,7 +16,7 @@ use futures::StreamExt;
 /// Messages produced per topic below (good, duplicated and bad alike).
 const CALLS_MSGS: f64 = 18.0;
 const AGENTS_MSGS: f64 = 4.0;
-const SURVEYS_MSGS: f64 = 4.0;
+const SURVEYS_MSGS: f64 = 6.0;
 const TICKETS_MSGS: f64 = 6.0;
 
 use callpulse_e2e::wall_now as now;
@@ -74,6 +74,22 @@ impl Script {
                 team: team.into(),
                 state,
                 reason: None,
+            }),
+        );
+    }
+    fn qa(&mut self, s: i64, id: &str, agent: &str, (score, max_score): (u32, u32), critical: u32) {
+        self.at(
+            s,
+            Event::QaEvaluation(QaEvaluation {
+                evaluation_id: id.into(),
+                agent_id: agent.into(),
+                evaluator_id: "lead".into(),
+                form: "calls".into(),
+                score,
+                max_score,
+                critical_failures: critical,
+                sections: Vec::new(),
+                contact_id: None,
             }),
         );
     }
@@ -141,6 +157,9 @@ fn produce(brokers: &str) -> (Ts, Vec<String>) {
     s.csat(120, "c1", "billing", 5);
     s.csat(121, "c2", "billing", 2);
     s.csat(122, "s1", "sales", 4);
+    // Quality: a1 90/100 passes; a2 40/50 (80 %, at the mark) fails on a critical item.
+    s.qa(123, "qa1", "a1", (90, 100), 0);
+    s.qa(124, "qa2", "a2", (40, 50), 1);
     s.at(
         1,
         Event::TicketCreated(TicketCreated {
@@ -459,6 +478,20 @@ async fn scenario(brokers: &str, group: &str) {
         ),
         1.0
     );
+    // Quality today: billing-team's two evaluations, (0.9 + 0.8) / 2, one passed, one
+    // critical failure.
+    let team = [("team", "billing-team")];
+    assert_eq!(m.value("callpulse_team_qa_evaluations", &team), 2.0);
+    assert!((m.value("callpulse_team_qa_score_ratio", &team) - 0.85).abs() < 1e-9);
+    assert_eq!(m.value("callpulse_team_qa_pass_ratio", &team), 0.5);
+    assert_eq!(
+        m.value("callpulse_team_qa_critical_failure_ratio", &team),
+        0.5
+    );
+    assert_eq!(
+        m.value("callpulse_team_qa_evaluations", &[("team", "sales-team")]),
+        0.0
+    );
     // Lifetime counters and the histogram, whose buckets sit on the thresholds.
     let q = [("queue", "billing")];
     assert_eq!(m.value("callpulse_calls_offered_total", &q), 6.0);
@@ -491,10 +524,10 @@ async fn scenario(brokers: &str, group: &str) {
         3.0
     );
     assert_eq!(m.value("callpulse_calls_answer_wait_seconds_sum", &q), 45.0);
-    // Applied outcomes: 26 good events, one parked until its call_queued came.
+    // Applied outcomes: 28 good events, one parked until its call_queued came.
     assert_eq!(
         m.value("callpulse_events_applied_total", &[("outcome", "counted")]),
-        25.0
+        27.0
     );
     assert_eq!(
         m.value("callpulse_events_applied_total", &[("outcome", "parked")]),
@@ -505,7 +538,7 @@ async fn scenario(brokers: &str, group: &str) {
         0.0
     );
 
-    // The engine status endpoint accounts for every message: 26 applied + 6 rejected.
+    // The engine status endpoint accounts for every message: 28 applied + 6 rejected.
     let (status, body) = engine.get("/api/v1/engine").await;
     assert_eq!(status, 200);
     let status_json: serde_json::Value = serde_json::from_str(&body).expect("engine json");
@@ -534,6 +567,25 @@ async fn scenario(brokers: &str, group: &str) {
     assert_eq!(agents.len(), 3);
     assert_eq!(agents[0]["agent_id"], "a1");
     assert_eq!(agents[0]["state"], "on_call");
+    let a1_qa = &agents[0]["calls_today"]["qa"];
+    assert_eq!(
+        (&a1_qa["evaluations"], &a1_qa["score"], &a1_qa["pass_rate"]),
+        (
+            &serde_json::json!(1),
+            &serde_json::json!(0.9),
+            &serde_json::json!(1.0)
+        ),
+        "{a1_qa}"
+    );
+    let team_qa = &snap["teams"]
+        .as_array()
+        .expect("teams")
+        .iter()
+        .find(|t| t["team"] == "billing-team")
+        .expect("billing-team")["qa_today"];
+    // Two evaluations over the team's two agents.
+    assert_eq!(team_qa["per_agent"], 1.0, "{team_qa}");
+    assert_eq!(team_qa["critical_failure_rate"], 0.5, "{team_qa}");
     replay_matches_live(&history, &snap);
 
     let url = format!("ws://{}/ws", engine.addr);
