@@ -283,6 +283,39 @@ async fn each_role_receives_exactly_its_scope_on_every_endpoint_and_frame() {
         let (_, _, queue) = get_as(addr, "/api/v1/queues/billing", Some(&secret(who))).await;
         assert!(agents_in(&queue).is_subset(agents), "{who}: {queue}");
     }
+    // Scorecards: an agent's day beside its team's, to whoever's scope covers the agent.
+    let scorecards = [
+        ("prom", "north-ann", 403),
+        ("tv", "north-ann", 403),
+        ("ann", "north-ann", 200),
+        ("ann", "north-bob", 403),
+        ("lead", "north-bob", 200),
+        ("lead", "south-cy", 403),
+        ("boss", "south-cy", 200),
+        ("boss", "nobody", 404),
+        ("root", "north-ann", 200),
+    ];
+    for (who, agent, expected) in scorecards {
+        let path = format!("/api/v1/agents/{agent}/scorecard");
+        let (status, _, body) = get_as(addr, &path, Some(&secret(who))).await;
+        assert_eq!(status, expected, "{who} GET {path}: {body}");
+        if status == 200 {
+            let card: Value = serde_json::from_str(&body).expect("JSON");
+            assert_eq!(card["agent"]["agent_id"], agent, "{body}");
+            let team = agent.split('-').next().expect("team");
+            assert_eq!(card["team"]["team"], team, "{body}");
+            // Both of the team's agents are in its day.
+            assert_eq!(card["team"]["day"]["agents"], 2, "{body}");
+        } else {
+            assert!(!body.contains("calls_today"), "{who}: {body}");
+        }
+    }
+    assert_eq!(
+        get_as(addr, "/api/v1/agents/north-ann/scorecard", None)
+            .await
+            .0,
+        401
+    );
     let (_, _, me) = get_as(addr, "/api/v1/whoami", Some(&secret("lead"))).await;
     let me: Value = serde_json::from_str(&me).expect("JSON");
     assert_eq!(me["role"], "team_lead");

@@ -582,7 +582,7 @@ async fn scenario(brokers: &str, group: &str) {
         .expect("teams")
         .iter()
         .find(|t| t["team"] == "billing-team")
-        .expect("billing-team")["qa_today"];
+        .expect("billing-team")["calls_today"]["qa"];
     // Two evaluations over the team's two agents.
     assert_eq!(team_qa["per_agent"], 1.0, "{team_qa}");
     assert_eq!(team_qa["critical_failure_rate"], 0.5, "{team_qa}");

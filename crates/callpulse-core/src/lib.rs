@@ -67,8 +67,8 @@ pub use report::{
 };
 pub use snapshot::{
     CHECKS, CenterView, Check, EngineView, FcrView, FcrWindow, Level, QueueStatus, QueueView,
-    Retired, SharedBody, SharedPart, SharedRef, Snapshot, SourceView, StaffingView, TeamView,
-    TeamWindow, TicketView, TicketWindow, WINDOW_FIGURES, WINDOW_FIGURES_BY_THRESHOLD,
+    Retired, SharedBody, SharedPart, SharedRef, Snapshot, SourceView, StaffingView, TeamDay,
+    TeamView, TeamWindow, TicketView, TicketWindow, WINDOW_FIGURES, WINDOW_FIGURES_BY_THRESHOLD,
     WindowMetrics,
 };
 pub use tickets::{TicketAgg, TicketLive};

@@ -173,7 +173,7 @@ pub struct AgentView {
 }
 
 /// An agent's calls today, as readers see them; times in seconds.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct AgentCallsView {
     pub answered: u64,
     pub completed: u64,

@@ -48,7 +48,7 @@ impl StateTimes {
 }
 
 /// Seconds per state and occupancy, as readers see them.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct StateTimeView {
     pub available_s: f64,
     pub on_call_s: f64,
@@ -56,6 +56,27 @@ pub struct StateTimeView {
     pub aux_s: f64,
     pub offline_s: f64,
     pub occupancy: Option<f64>,
+}
+
+impl StateTimeView {
+    /// Several views' times added, and the occupancy over the sum (a team's day from its
+    /// agents' days): the same formula as one view's.
+    pub fn sum<'a>(views: impl IntoIterator<Item = &'a StateTimeView>) -> StateTimeView {
+        let mut total = StateTimes::default();
+        for v in views {
+            for (state, s) in [
+                (AgentState::Available, v.available_s),
+                (AgentState::OnCall, v.on_call_s),
+                (AgentState::WrapUp, v.wrap_up_s),
+                (AgentState::Aux, v.aux_s),
+                (AgentState::Offline, v.offline_s),
+            ] {
+                // The views' seconds are whole milliseconds / 1000: exact back in ms.
+                total.0[state.index()] += (s * 1000.0).round().max(0.0) as u64;
+            }
+        }
+        StateTimeView::from(&total)
+    }
 }
 
 impl From<&StateTimes> for StateTimeView {

@@ -18,7 +18,7 @@ use crate::occupancy::{StateTimeView, StateTimes};
 use crate::partition::{PartitionCounters, PartitionSnapshot};
 use crate::periods::PERIOD_LABELS;
 use crate::policy::{MetricsPolicy, QueuePolicy};
-use crate::quality::{QaCounts, QaView};
+use crate::quality::QaView;
 use crate::tickets::{CHANNELS, TicketAgg, TicketLive};
 use crate::window::Merge;
 
@@ -296,17 +296,33 @@ impl Snapshot {
                     .merge(calls);
             }
         }
-        // A team's QA today: its agents' evaluations, over its agents (coverage).
-        let mut team_qa: BTreeMap<Arc<str>, (QaCounts, usize)> = BTreeMap::new();
+        // A team's day: its agents' calls, surveys and evaluations merged, their time in
+        // state summed; QA coverage over the agents the snapshot holds for it.
+        let mut team_days: BTreeMap<Arc<str>, (AgentCalls, Vec<&StateTimeView>)> = BTreeMap::new();
         for agent in &mut agents {
             let calls = agent_calls.get(&agent.agent_id);
             agent.calls_today = calls.map(AgentCallsView::from);
-            let (qa, members) = team_qa.entry(Arc::clone(&agent.team)).or_default();
-            *members += 1;
-            if let Some(calls) = calls {
-                qa.merge(&calls.qa);
+        }
+        for agent in &agents {
+            let (day, members) = team_days.entry(Arc::clone(&agent.team)).or_default();
+            members.push(&agent.today);
+            if let Some(calls) = agent_calls.get(&agent.agent_id) {
+                day.merge(calls);
             }
         }
+        let team_days: BTreeMap<Arc<str>, TeamDay> = team_days
+            .into_iter()
+            .map(|(team, (calls, members))| {
+                let mut view = AgentCallsView::from(&calls);
+                view.qa = QaView::of(&calls.qa, Some(members.len()));
+                let day = TeamDay {
+                    agents: members.len(),
+                    calls_today: view,
+                    today: StateTimeView::sum(members),
+                };
+                (team, day)
+            })
+            .collect();
         center.resize_with(labels.len(), CallAgg::default);
         let center = CenterView {
             sl_thresholds_secs: policy.default_queue.sl_thresholds_secs.clone(),
@@ -405,10 +421,7 @@ impl Snapshot {
             .into_iter()
             .map(|(team, s)| TeamView {
                 calls: team_calls.get(&team).cloned(),
-                qa_today: team_qa
-                    .get(&team)
-                    .map(|(qa, members)| QaView::of(qa, Some(*members)))
-                    .unwrap_or_default(),
+                day: team_days.get(&team).cloned().unwrap_or_default(),
                 windows: team_time
                     .get(&team)
                     .map(|windows| {
@@ -493,6 +506,6 @@ use figures::{avg_s, ratio, secs};
 pub use shared::{SharedBody, SharedPart, SharedRef};
 pub use status::{CHECKS, Check, Level, QueueStatus};
 pub use views::{
-    CenterView, ChannelCounts, FcrView, FcrWindow, QueueView, StaffingView, TeamView, TeamWindow,
-    TicketView, TicketWindow, TotalsView,
+    CenterView, ChannelCounts, FcrView, FcrWindow, QueueView, StaffingView, TeamDay, TeamView,
+    TeamWindow, TicketView, TicketWindow, TotalsView,
 };

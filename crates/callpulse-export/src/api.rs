@@ -95,6 +95,50 @@ pub(crate) async fn queue(
 
 /// `GET /api/v1/engine`: the engine's own progress at the latest snapshot (consumed,
 /// applied, rejected, partitions, newest event time): cheap to poll, unlike a full scrape.
+/// An agent's scorecard: the agent's day (calls and their AHT parts, CSAT, NPS, QA, time
+/// in state and occupancy) beside its team's, for whoever's scope covers the agent.
+pub(crate) async fn scorecard(
+    State(state): State<ExportState>,
+    Extension(principal): Extension<Principal>,
+    Path(agent): Path<String>,
+) -> Result<Response, ApiError> {
+    let scope = principal.agent_scope();
+    let refused = || {
+        ApiError::Forbidden(format!(
+            "agent {:?} is outside what role {} may see",
+            short(&agent),
+            principal.role
+        ))
+    };
+    // Refused before the lookup where the scope alone decides: no agent's existence leaks.
+    match &scope {
+        AgentScope::None => return Err(refused()),
+        AgentScope::One(own) if **own != *agent => return Err(refused()),
+        _ => {}
+    }
+    let published = state.latest.load();
+    let snap = &published.snapshot;
+    let view = snap
+        .agents
+        .iter()
+        .find(|a| *a.agent_id == *agent)
+        .ok_or_else(|| ApiError::NotFound(format!("agent {:?}", short(&agent))))?;
+    if !scope.covers(&view.team, &view.agent_id) {
+        return Err(refused());
+    }
+    let team = snap.teams.iter().find(|t| t.team == view.team);
+    Ok(Json(json!({
+        "seq": snap.seq,
+        "at": snap.at,
+        "agent": view,
+        "team": {
+            "team": view.team,
+            "day": team.map(|t| &t.day),
+        },
+    }))
+    .into_response())
+}
+
 pub(crate) async fn engine(State(state): State<ExportState>) -> Response {
     let published = state.latest.load();
     let snap = &published.snapshot;

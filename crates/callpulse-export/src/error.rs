@@ -14,6 +14,9 @@ pub enum ApiError {
     /// The named resource (e.g. a queue) does not exist.
     #[error("{0} not found")]
     NotFound(String),
+    /// The credential is valid but the resource is outside its scope.
+    #[error("forbidden: {0}")]
+    Forbidden(String),
     /// The request cannot be served as asked; the message says why.
     #[error("bad request: {0}")]
     BadRequest(String),
@@ -30,6 +33,7 @@ impl IntoResponse for ApiError {
         let status = match &self {
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(detail) => {
                 error!(detail, "internal error serving a request");

@@ -126,6 +126,7 @@ pub fn router(state: ExportState) -> Router {
         .route("/api/v1/snapshot", get(api::snapshot))
         .route("/api/v1/queues/{queue}", get(api::queue))
         .route("/api/v1/engine", get(api::engine))
+        .route("/api/v1/agents/{agent}/scorecard", get(api::scorecard))
         .route_layer(guarded(Access::Read));
     let http = Router::new()
         .merge(open)

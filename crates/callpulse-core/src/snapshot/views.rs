@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use serde::Serialize;
 
-use crate::quality::QaView;
+use crate::live::AgentCallsView;
 
 use super::WindowMetrics;
 use super::status::QueueStatus;
@@ -196,9 +196,21 @@ pub struct TeamView {
     /// their thresholds and formula (answered-within counts of different thresholds do not
     /// add up).
     pub calls: Option<Vec<WindowMetrics>>,
-    /// Quality evaluations of the team's agents today (`per_agent`: over the agents the
-    /// snapshot holds for the team).
-    pub qa_today: QaView,
+    /// The team's agents' day: what each agent's scorecard stands beside.
+    #[serde(flatten)]
+    pub day: TeamDay,
+}
+
+/// A team's day since local midnight: its agents' figures merged.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct TeamDay {
+    /// Agents the snapshot holds for the team (offline ones until they are forgotten).
+    pub agents: usize,
+    /// Their calls, surveys and quality evaluations merged (`qa.per_agent`: evaluations
+    /// over `agents`).
+    pub calls_today: AgentCallsView,
+    /// Their time in state summed, and the team's occupancy over it.
+    pub today: StateTimeView,
 }
 
 /// One team's time in state over one window.

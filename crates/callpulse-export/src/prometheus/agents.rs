@@ -77,7 +77,10 @@ pub(super) const FAMILIES: &[Family] = &[
         labels: &["team"],
         emit: |s, o| {
             for team in &s.teams {
-                o.put(&[("team", &team.team)], team.qa_today.evaluations as f64);
+                o.put(
+                    &[("team", &team.team)],
+                    team.day.calls_today.qa.evaluations as f64,
+                );
             }
         },
     },
@@ -88,7 +91,7 @@ pub(super) const FAMILIES: &[Family] = &[
         labels: &["team"],
         emit: |s, o| {
             for team in &s.teams {
-                o.maybe(&[("team", &team.team)], team.qa_today.score);
+                o.maybe(&[("team", &team.team)], team.day.calls_today.qa.score);
             }
         },
     },
@@ -99,7 +102,7 @@ pub(super) const FAMILIES: &[Family] = &[
         labels: &["team"],
         emit: |s, o| {
             for team in &s.teams {
-                o.maybe(&[("team", &team.team)], team.qa_today.pass_rate);
+                o.maybe(&[("team", &team.team)], team.day.calls_today.qa.pass_rate);
             }
         },
     },
@@ -110,7 +113,10 @@ pub(super) const FAMILIES: &[Family] = &[
         labels: &["team"],
         emit: |s, o| {
             for team in &s.teams {
-                o.maybe(&[("team", &team.team)], team.qa_today.critical_failure_rate);
+                o.maybe(
+                    &[("team", &team.team)],
+                    team.day.calls_today.qa.critical_failure_rate,
+                );
             }
         },
     },

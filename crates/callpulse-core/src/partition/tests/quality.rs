@@ -1,8 +1,8 @@
-//! Quality evaluations: counted in the evaluated agent's day, rolled up per team across
-//! partitions.
+//! Quality evaluations, counted in the evaluated agent's day, and the team's day: both
+//! rolled up per team across partitions.
 
 use super::*;
-use callpulse_events::{AgentState, QaEvaluation};
+use callpulse_events::{AgentState, CallAnswered, CallCompleted, QaEvaluation};
 
 fn agent_on(s: &mut PartitionState, agent: &str, team: &str) {
     s.apply(&env(
@@ -79,7 +79,9 @@ fn qa_counts_per_agent_and_rolls_up_per_team_across_partitions() {
         .iter()
         .find(|t| &*t.team == "t")
         .expect("t")
-        .qa_today;
+        .day
+        .calls_today
+        .qa;
     assert_eq!(team.evaluations, 3);
     assert!((team.score.expect("score") - 2.5 / 3.0).abs() < 1e-9);
     assert_eq!(team.pass_rate, Some(1.0 / 3.0));
@@ -99,6 +101,70 @@ fn a_stricter_pass_mark_passes_fewer() {
     s.apply(&evaluation(2, "anna", 19, 20, 0)).expect("qa");
     let part = Arc::new(s.snapshot(NOW));
     let snap = Snapshot::build(1, NOW, &[part], &Retired::default(), &policy);
-    let team = &snap.teams[0].qa_today;
+    let team = &snap.teams[0].day.calls_today.qa;
     assert_eq!((team.evaluations, team.pass_rate), (2, Some(0.5)));
+}
+
+/// The team's day beside its agents' (the scorecard's comparison): Anna completes two calls
+/// (60 + 90 s of talk, 30 s of wrap-up on the second), Ben one (120 s); the team's AHT is
+/// their handle time over their calls, whatever partition each call was in.
+#[test]
+fn the_team_day_merges_its_agents_days() {
+    let policy = Arc::new(MetricsPolicy::default());
+    let mut one = PartitionState::new(Arc::clone(&policy));
+    let mut two = PartitionState::new(Arc::clone(&policy));
+    agent_on(&mut one, "anna", "t");
+    agent_on(&mut two, "ben", "t");
+    let calls = [
+        (0, "c1", "anna", (60_000, 0, 0)),
+        (1, "c2", "anna", (90_000, 0, 30_000)),
+        (1, "c3", "ben", (120_000, 0, 0)),
+    ];
+    for (which, call, agent, parts) in calls {
+        let part = if which == 0 { &mut one } else { &mut two };
+        let at = Ts(NOW.0 - 8 * MIN);
+        part.apply(&queued(&format!("{call}-q"), call, "q", at))
+            .expect("queued");
+        part.apply(&env(
+            &format!("{call}-a"),
+            Ts(at.0 + 10_000),
+            Event::CallAnswered(CallAnswered {
+                call_id: call.into(),
+                queue: "q".into(),
+                agent_id: agent.into(),
+            }),
+        ))
+        .expect("answered");
+        part.apply(&env(
+            &format!("{call}-c"),
+            Ts(at.0 + 4 * MIN),
+            Event::CallCompleted(CallCompleted {
+                call_id: call.into(),
+                queue: "q".into(),
+                agent_id: agent.into(),
+                talk_ms: parts.0,
+                hold_ms: parts.1,
+                acw_ms: parts.2,
+                resolved: None,
+            }),
+        ))
+        .expect("completed");
+    }
+    let parts = [Arc::new(one.snapshot(NOW)), Arc::new(two.snapshot(NOW))];
+    let snap = Snapshot::build(1, NOW, &parts, &Retired::default(), &policy);
+    let anna = snap
+        .agents
+        .iter()
+        .find(|a| &*a.agent_id == "anna")
+        .and_then(|a| a.calls_today.clone())
+        .expect("anna");
+    assert_eq!((anna.completed, anna.aht_s), (2, Some(90.0)));
+    let day = &snap.teams.iter().find(|t| &*t.team == "t").expect("t").day;
+    assert_eq!(day.agents, 2);
+    assert_eq!(day.calls_today.completed, 3);
+    assert_eq!(day.calls_today.aht_s, Some(100.0));
+    // Both agents available for 10 minutes: their day's time adds up.
+    let each: Vec<f64> = snap.agents.iter().map(|a| a.today.available_s).collect();
+    assert!((day.today.available_s - each.iter().sum::<f64>()).abs() < 1e-9);
+    assert!(day.today.available_s > 0.0);
 }
