@@ -11,13 +11,17 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
 
-use callpulse_events::{AgentState, Envelope, Event, Rejection, Ts};
+use callpulse_events::{AgentState, Envelope, Event, QaEvaluation, Rejection, Ts};
 use serde::Serialize;
 
 use crate::dedupe::Dedupe;
 use crate::occupancy::{StateTimeView, StateTimes};
 use crate::policy::MetricsPolicy;
+use crate::quality::{QaCounts, QaView};
 use crate::report::ReportSpec;
+
+/// The team of an evaluated agent the report has not seen an `agent_state` of.
+const UNKNOWN_TEAM: &str = "unknown";
 
 /// One team in one interval.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -30,6 +34,13 @@ pub struct TeamRow {
     pub agents: u64,
     #[serde(flatten)]
     pub time: StateTimeView,
+    /// Quality evaluations made in the interval of the team's agents (the agent's team at
+    /// the time; `unknown` for an agent with no `agent_state` yet), and their figures
+    /// (docs/quality.md).
+    pub qa_evaluations: u64,
+    pub qa_score: Option<f64>,
+    pub qa_pass_rate: Option<f64>,
+    pub qa_critical_failure_rate: Option<f64>,
 }
 
 /// Where an agent is, and how far its time has been counted.
@@ -47,6 +58,7 @@ struct Agent {
 struct Acc {
     times: StateTimes,
     agents: BTreeSet<Arc<str>>,
+    qa: QaCounts,
 }
 
 /// Events a team report took in, by fate.
@@ -64,6 +76,7 @@ pub struct TeamCounters {
 #[derive(Debug)]
 pub struct TeamReport {
     spec: ReportSpec,
+    qa_pass_mark: f64,
     seen: Dedupe,
     skew_ms: i64,
     retention_ms: i64,
@@ -90,6 +103,7 @@ impl TeamReport {
             written_to: i64::MIN,
             high_water: None,
             counters: TeamCounters::default(),
+            qa_pass_mark: policy.qa_pass_mark,
             spec,
         }
     }
@@ -105,9 +119,16 @@ impl TeamReport {
             return Err(Rejection::Duplicate);
         }
         self.high_water = Some(self.high_water.map_or(env.ts, |hw| hw.max(env.ts)));
-        let Event::AgentState(change) = &env.event else {
-            self.counters.ignored += 1;
-            return Ok(());
+        let change = match &env.event {
+            Event::AgentState(change) => change,
+            Event::QaEvaluation(qa) => {
+                self.evaluated(qa, env.ts);
+                return Ok(());
+            }
+            _ => {
+                self.counters.ignored += 1;
+                return Ok(());
+            }
         };
         let team = self.team(&change.team);
         let floor = Ts(self.written_to.max(i64::MIN + 1));
@@ -138,6 +159,25 @@ impl TeamReport {
         );
         self.counters.applied += 1;
         Ok(())
+    }
+
+    /// Counts an evaluation in the interval of its time, in its agent's team.
+    fn evaluated(&mut self, qa: &QaEvaluation, at: Ts) {
+        let start = self.spec.calendar.period_start(at, self.spec.interval_secs);
+        if start.millis() < self.written_to {
+            self.counters.late += 1;
+            return;
+        }
+        let team = match self.agents.get(qa.agent_id.as_str()) {
+            Some(agent) => Arc::clone(&agent.team),
+            None => self.team(UNKNOWN_TEAM),
+        };
+        self.rows
+            .entry((start.millis(), team))
+            .or_default()
+            .qa
+            .record(qa, self.qa_pass_mark);
+        self.counters.applied += 1;
     }
 
     fn team(&mut self, name: &str) -> Arc<str> {
@@ -229,12 +269,17 @@ impl TeamReport {
                 let acc = self.rows.remove(&key)?;
                 let start = Ts(key.0);
                 let end = self.spec.calendar.next_period_start(start, len);
+                let qa = QaView::of(&acc.qa, None);
                 Some(TeamRow {
                     interval_start: self.spec.calendar.rfc3339(start),
                     interval_end: self.spec.calendar.rfc3339(end),
                     team: key.1.to_string(),
                     agents: acc.agents.len() as u64,
                     time: StateTimeView::from(&acc.times),
+                    qa_evaluations: qa.evaluations,
+                    qa_score: qa.score,
+                    qa_pass_rate: qa.pass_rate,
+                    qa_critical_failure_rate: qa.critical_failure_rate,
                 })
             })
             .collect()
@@ -320,5 +365,70 @@ mod tests {
         );
         assert_eq!(second.time.occupancy, Some(900.0 / 1800.0));
         assert_eq!(rows.len(), 2, "{rows:?}");
+    }
+
+    fn evaluation(id: &str, agent: &str, score: u32, critical: u32, at: &str) -> Envelope {
+        Envelope {
+            event_id: id.to_owned(),
+            ts: Ts(chrono::DateTime::parse_from_rfc3339(at)
+                .expect("time")
+                .timestamp_millis()),
+            event: Event::QaEvaluation(QaEvaluation {
+                evaluation_id: id.to_owned(),
+                agent_id: agent.to_owned(),
+                evaluator_id: "lead".into(),
+                form: "f".into(),
+                score,
+                max_score: 10,
+                critical_failures: critical,
+                sections: Vec::new(),
+                contact_id: None,
+            }),
+        }
+    }
+
+    /// Per day: a1 (team t) 9/10 and 6/10 on the first day, one with a critical failure;
+    /// a stranger's evaluation goes to `unknown`; the second day has a1's 8/10.
+    #[test]
+    fn quality_per_team_and_day() {
+        let policy = MetricsPolicy::default();
+        let spec = ReportSpec {
+            interval_secs: 86_400,
+            calendar: Calendar::utc(),
+            attribution: Attribution::Event,
+            sl_thresholds_override: None,
+        };
+        let mut report = TeamReport::new(&policy, spec);
+        for env in [
+            state(
+                "1",
+                "a1",
+                "t",
+                AgentState::Available,
+                "2026-11-30T09:00:00Z",
+            ),
+            evaluation("q1", "a1", 9, 0, "2026-11-30T10:00:00Z"),
+            evaluation("q2", "a1", 6, 1, "2026-11-30T11:00:00Z"),
+            evaluation("q3", "zed", 10, 0, "2026-11-30T12:00:00Z"),
+            evaluation("q4", "a1", 8, 0, "2026-12-01T09:00:00Z"),
+        ] {
+            report.apply(&env).expect("applied");
+        }
+        let (rows, _) = report.finish();
+        let row = |day: &str, team: &str| {
+            rows.iter()
+                .find(|r| r.interval_start.starts_with(day) && r.team == team)
+                .unwrap_or_else(|| panic!("{day} {team}: {rows:?}"))
+        };
+        let t = row("2026-11-30", "t");
+        assert_eq!(t.qa_evaluations, 2);
+        assert!((t.qa_score.expect("score") - 0.75).abs() < 1e-9);
+        assert_eq!(
+            (t.qa_pass_rate, t.qa_critical_failure_rate),
+            (Some(0.5), Some(0.5))
+        );
+        assert_eq!(row("2026-11-30", "unknown").qa_evaluations, 1);
+        let next = row("2026-12-01", "t");
+        assert_eq!((next.qa_evaluations, next.qa_pass_rate), (1, Some(1.0)));
     }
 }

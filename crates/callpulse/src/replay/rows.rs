@@ -39,6 +39,10 @@ const TEAM_COLUMNS: &[&str] = &[
     "aux_s",
     "offline_s",
     "occupancy",
+    "qa_evaluations",
+    "qa_score",
+    "qa_pass_rate",
+    "qa_critical_failure_rate",
 ];
 
 /// Where a CSV column's field comes from in a row's JSON.
