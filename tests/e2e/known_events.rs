@@ -306,11 +306,25 @@ async fn scenario(brokers: &str, group: &str) {
     let engine = Engine::start(config).await;
     let total = CALLS_MSGS + AGENTS_MSGS + SURVEYS_MSGS + TICKETS_MSGS;
     // Everything consumed, and a snapshot taken after that.
-    let seq_after = eventually(Duration::from_secs(60), "all messages consumed", || async {
-        let m = engine.metrics().await;
-        (m.sum("callpulse_events_consumed_total") == total)
-            .then(|| m.value("callpulse_snapshot_seq", &[]))
-    })
+    // Consumed is counted as the poll thread hands a batch to its worker; processed, once
+    // the worker has applied it and a snapshot holds it (a loaded machine left the surveys
+    // batch unapplied two ticks after it was consumed).
+    let seq_after = eventually(
+        Duration::from_secs(60),
+        "all messages consumed and processed",
+        || async {
+            let m = engine.metrics().await;
+            if m.sum("callpulse_events_consumed_total") != total {
+                return None;
+            }
+            let (status, body) = engine.get("/api/v1/engine").await;
+            let engine_json: serde_json::Value =
+                serde_json::from_str(&body).ok().filter(|_| status == 200)?;
+            (engine_json["processed"].as_f64() == Some(total))
+                .then(|| engine_json["seq"].as_f64())
+                .flatten()
+        },
+    )
     .await;
     let m: Scrape = eventually(
         Duration::from_secs(20),
