@@ -29,6 +29,7 @@
 //! there fails until `docs/metrics.md` has the family's row, and another until the family
 //! emits with exactly its declared labels.
 
+pub mod adherence;
 pub mod calendar;
 mod calls;
 mod checkpoint;
@@ -58,7 +59,7 @@ pub use fcr::{
     FcrQueueView, FcrSettled, FcrTracker,
 };
 pub use live::{AgentCalls, AgentCallsView, AgentView, TeamStates};
-pub use occupancy::{StateTimeView, StateTimes};
+pub use occupancy::{AgentTime, StateTimeView, StateTimes};
 pub use partition::{Applied, PartitionCounters, PartitionSnapshot, PartitionState, QueueSnapshot};
 pub use policy::{MetricsPolicy, PolicyError, QueuePolicy, SlFormula};
 pub use report::{
@@ -68,7 +69,7 @@ pub use report::{
 pub use snapshot::{
     CHECKS, CenterView, Check, EngineView, FcrView, FcrWindow, Level, QueueStatus, QueueView,
     Retired, SharedBody, SharedPart, SharedRef, Snapshot, SourceView, StaffingView, TeamDay,
-    TeamView, TeamWindow, TicketView, TicketWindow, WINDOW_FIGURES, WINDOW_FIGURES_BY_THRESHOLD,
+    OutOfAdherence, TeamView, TeamWindow, TicketView, TicketWindow, WINDOW_FIGURES, WINDOW_FIGURES_BY_THRESHOLD,
     WindowMetrics,
 };
 pub use tickets::{TicketAgg, TicketLive};

@@ -10,6 +10,7 @@ use callpulse_events::{AgentState, Ts};
 use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
 
+use crate::adherence::{AdherenceNow, AdherenceView};
 use crate::calendar::Calendar;
 use crate::dedupe::key_hash;
 use crate::occupancy::StateTimeView;
@@ -170,6 +171,12 @@ pub struct AgentView {
     pub today: StateTimeView,
     /// The agent's calls since local midnight (from every partition's call events).
     pub calls_today: Option<AgentCallsView>,
+    /// Against the schedule now; `null` for an agent without a schedule.
+    #[serde(default)]
+    pub adherence: Option<AdherenceNow>,
+    /// Against the schedule since local midnight.
+    #[serde(default)]
+    pub adherence_today: AdherenceView,
 }
 
 /// An agent's calls today, as readers see them; times in seconds.

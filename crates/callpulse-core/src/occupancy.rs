@@ -9,6 +9,7 @@
 use callpulse_events::{AgentState, Ts};
 use serde::{Deserialize, Serialize};
 
+use crate::adherence::AdherenceTimes;
 use crate::window::{BucketRing, Merge};
 
 /// Milliseconds per state, indexed by [`AgentState::index`].
@@ -93,15 +94,28 @@ impl From<&StateTimes> for StateTimeView {
     }
 }
 
-/// Spreads the finished span `[from, to)` in `state` over the ring's buckets (the part
-/// older than the ring is dropped: no window reaches it).
-pub(crate) fn record_span(
-    ring: &mut BucketRing<StateTimes>,
+/// An agent's or a team's time: per state, and against the schedule.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AgentTime {
+    pub states: StateTimes,
+    pub adherence: AdherenceTimes,
+}
+
+impl Merge for AgentTime {
+    fn merge(&mut self, other: &Self) {
+        self.states.merge(&other.states);
+        self.adherence.merge(&other.adherence);
+    }
+}
+
+/// Calls `add(bucket, start, end)` for each of the ring's buckets `[from, to)` touches (the
+/// part older than the ring is dropped: no window reaches it); `add` books its overlap.
+pub(crate) fn spread<T: Merge>(
+    ring: &mut BucketRing<T>,
     width_ms: i64,
     capacity: usize,
-    state: AgentState,
-    from: Ts,
-    to: Ts,
+    (from, to): (Ts, Ts),
+    mut add: impl FnMut(&mut T, i64, i64),
 ) {
     let from_ms = from.millis().max(to.millis() - width_ms * capacity as i64);
     if to.millis() <= from_ms {
@@ -112,7 +126,7 @@ pub(crate) fn record_span(
     while bucket <= last {
         let (start, end) = (bucket * width_ms, (bucket + 1) * width_ms);
         if let Some(slot) = ring.bucket_mut(start) {
-            slot.add_overlap(state, Ts(from_ms), to, start, end);
+            add(slot, start.max(from_ms), end);
         }
         bucket += 1;
     }
@@ -121,6 +135,19 @@ pub(crate) fn record_span(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn record_span(
+        ring: &mut BucketRing<StateTimes>,
+        width_ms: i64,
+        capacity: usize,
+        state: AgentState,
+        from: Ts,
+        to: Ts,
+    ) {
+        spread(ring, width_ms, capacity, (from, to), |slot, start, end| {
+            slot.add_overlap(state, from, to, start, end)
+        });
+    }
 
     #[test]
     fn spans_split_across_buckets_and_occupancy() {

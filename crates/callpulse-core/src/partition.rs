@@ -195,19 +195,29 @@ impl PartitionState {
                     max_agents: self.policy.max_agents,
                     name_idle_ms: i64::from(self.policy.name_idle_secs) * 1000,
                     clock: self.high_water.map_or(ts, |hw| hw.max(ts)),
+                    grace_ms: self.policy.adherence.grace_ms(),
                 };
                 let policy = &self.policy;
                 let configured = |team: &str| policy.configures_team(team);
-                match self
-                    .agents
-                    .apply(&e.agent_id, &e.team, e.state, ts, &limits, configured)
-                {
+                let activity = policy.adherence.actual(e.state, e.reason.as_deref());
+                match self.agents.apply(
+                    &e.agent_id,
+                    &e.team,
+                    (e.state, activity),
+                    ts,
+                    &limits,
+                    configured,
+                ) {
                     AgentUpdate::Applied => Applied::Counted,
                     AgentUpdate::Stale => Applied::Ignored,
                     AgentUpdate::TooManyTeams => return Err(Rejection::TooManyNames("team")),
                     AgentUpdate::TooManyAgents => return Err(Rejection::TooManyNames("agent")),
                 }
             }
+            Event::AgentSchedule(e) => match self.agents.schedule(e, self.policy.max_agents) {
+                AgentUpdate::TooManyAgents => return Err(Rejection::TooManyNames("agent")),
+                _ => Applied::Counted,
+            },
             Event::TicketCreated(e) => {
                 let queue = self.queue_id(&e.queue, ts)?;
                 // The customer's contact, for FCR.

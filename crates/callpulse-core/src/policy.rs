@@ -11,6 +11,7 @@ pub use sl::{ExitSet, SlFormula};
 use thiserror::Error;
 
 use crate::MAX_SL_THRESHOLDS;
+use crate::adherence::AdherencePolicy;
 use crate::calendar::{Calendar, CalendarError};
 use crate::hours::OpeningHours;
 
@@ -45,6 +46,15 @@ pub enum PolicyError {
     /// The QA pass mark is a share of the form's maximum.
     #[error("[metrics] qa_pass_mark = {0}: not a ratio in (0, 1] (80 % is written 0.8)")]
     QaPassMark(f64),
+    /// A grace long enough to hide whole breaks.
+    #[error(
+        "[metrics.adherence] grace_secs = {0}: at most {max} s",
+        max = AdherencePolicy::MAX_GRACE_SECS
+    )]
+    Grace(u32),
+    /// An aux reason rule without a reason.
+    #[error("[metrics.adherence.aux_reasons]: a reason must not be empty")]
+    AuxReason,
 }
 
 /// Per-queue definitions. Any field left out of a `[metrics.queues.NAME]` table takes the
@@ -198,6 +208,9 @@ pub struct MetricsPolicy {
     /// The share of a QA form's maximum an evaluation must score to pass (and no critical
     /// item failed).
     pub qa_pass_mark: f64,
+    /// Schedule adherence: the grace, and which activity each agent state and aux reason
+    /// is (`docs/adherence.md`).
+    pub adherence: AdherencePolicy,
     /// How many applied `event_id`s each partition remembers for duplicate detection.
     pub dedupe_capacity: usize,
     /// How long (event-time seconds) an answer or abandon whose `call_queued` has not arrived
@@ -254,6 +267,7 @@ impl Default for MetricsPolicy {
             ticket_retention_secs: 7 * 24 * 3600,
             ticket_at_risk_share: 0.8,
             qa_pass_mark: 0.8,
+            adherence: AdherencePolicy::default(),
             dedupe_capacity: 1_000_000,
             orphan_timeout_secs: 600,
             max_wait_secs: 4 * 3600,
@@ -311,6 +325,12 @@ impl MetricsPolicy {
         }
         if !(self.qa_pass_mark > 0.0 && self.qa_pass_mark <= 1.0) {
             return Err(PolicyError::QaPassMark(self.qa_pass_mark));
+        }
+        if self.adherence.grace_secs > AdherencePolicy::MAX_GRACE_SECS {
+            return Err(PolicyError::Grace(self.adherence.grace_secs));
+        }
+        if self.adherence.aux_reasons.keys().any(String::is_empty) {
+            return Err(PolicyError::AuxReason);
         }
         Calendar::new(&self.timezone)?;
         Calendar::check_period(self.interval_mins.saturating_mul(60))?;

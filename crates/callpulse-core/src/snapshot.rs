@@ -13,12 +13,12 @@ use callpulse_events::{AgentState, Ts};
 use serde::Serialize;
 
 use crate::calls::{CallAgg, CallTotals};
+use crate::adherence::AdherenceView;
 use crate::live::{AgentCalls, AgentCallsView, AgentView, TeamStates};
-use crate::occupancy::{StateTimeView, StateTimes};
+use crate::occupancy::{AgentTime, StateTimeView};
 use crate::partition::{PartitionCounters, PartitionSnapshot};
 use crate::periods::PERIOD_LABELS;
 use crate::policy::{MetricsPolicy, QueuePolicy};
-use crate::quality::QaView;
 use crate::tickets::{CHANNELS, TicketAgg, TicketLive};
 use crate::window::Merge;
 
@@ -228,7 +228,7 @@ impl Snapshot {
                 .merge(totals);
         }
         let mut teams: BTreeMap<Arc<str>, TeamStates> = BTreeMap::new();
-        let mut team_time: BTreeMap<Arc<str>, Vec<StateTimes>> = BTreeMap::new();
+        let mut team_time: BTreeMap<Arc<str>, Vec<AgentTime>> = BTreeMap::new();
         let mut agents: Vec<AgentView> = Vec::new();
         let mut counters = retired.counters;
         let mut center: Vec<CallAgg> = Vec::new();
@@ -276,7 +276,7 @@ impl Snapshot {
             for (team, windows) in &part.team_time {
                 let ours = team_time.entry(Arc::clone(team)).or_default();
                 if ours.len() < windows.len() {
-                    ours.resize_with(windows.len(), StateTimes::default);
+                    ours.resize_with(windows.len(), AgentTime::default);
                 }
                 for (o, t) in ours.iter_mut().zip(windows) {
                     o.merge(t);
@@ -298,30 +298,21 @@ impl Snapshot {
         }
         // A team's day: its agents' calls, surveys and evaluations merged, their time in
         // state summed; QA coverage over the agents the snapshot holds for it.
-        let mut team_days: BTreeMap<Arc<str>, (AgentCalls, Vec<&StateTimeView>)> = BTreeMap::new();
+        let mut team_days: BTreeMap<Arc<str>, TeamDayAcc> = BTreeMap::new();
         for agent in &mut agents {
             let calls = agent_calls.get(&agent.agent_id);
             agent.calls_today = calls.map(AgentCallsView::from);
         }
         for agent in &agents {
-            let (day, members) = team_days.entry(Arc::clone(&agent.team)).or_default();
-            members.push(&agent.today);
+            let acc = team_days.entry(Arc::clone(&agent.team)).or_default();
+            acc.members.push(agent);
             if let Some(calls) = agent_calls.get(&agent.agent_id) {
-                day.merge(calls);
+                acc.calls.merge(calls);
             }
         }
         let team_days: BTreeMap<Arc<str>, TeamDay> = team_days
             .into_iter()
-            .map(|(team, (calls, members))| {
-                let mut view = AgentCallsView::from(&calls);
-                view.qa = QaView::of(&calls.qa, Some(members.len()));
-                let day = TeamDay {
-                    agents: members.len(),
-                    calls_today: view,
-                    today: StateTimeView::sum(members),
-                };
-                (team, day)
-            })
+            .map(|(team, acc)| (team, acc.day()))
             .collect();
         center.resize_with(labels.len(), CallAgg::default);
         let center = CenterView {
@@ -430,7 +421,8 @@ impl Snapshot {
                             .zip(windows)
                             .map(|(label, t)| TeamWindow {
                                 window: label.clone(),
-                                time: StateTimeView::from(t),
+                                time: StateTimeView::from(&t.states),
+                                adherence: AdherenceView::from(&t.adherence),
                             })
                             .collect()
                     })
@@ -506,6 +498,8 @@ use figures::{avg_s, ratio, secs};
 pub use shared::{SharedBody, SharedPart, SharedRef};
 pub use status::{CHECKS, Check, Level, QueueStatus};
 pub use views::{
-    CenterView, ChannelCounts, FcrView, FcrWindow, QueueView, StaffingView, TeamDay, TeamView,
+    CenterView, ChannelCounts, FcrView, FcrWindow, OutOfAdherence, QueueView, StaffingView, TeamDay,
+    TeamView,
     TeamWindow, TicketView, TicketWindow, TotalsView,
 };
+use views::TeamDayAcc;

@@ -12,7 +12,7 @@ use chrono::DateTime;
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
-use crate::{Envelope, Event, EventKind, Rejection, Ts};
+use crate::{AgentSchedule, Envelope, Event, EventKind, Rejection, Ts};
 
 /// Bounds on what a message may contain. Defaults suit a live contact center.
 #[derive(Debug, Clone, PartialEq)]
@@ -178,6 +178,7 @@ fn body(kind: EventKind, payload: &[u8]) -> Result<Event, Rejection> {
         EventKind::TicketReopened => Event::TicketReopened(parse(payload)?),
         EventKind::CsatResponse => Event::CsatResponse(parse(payload)?),
         EventKind::QaEvaluation => Event::QaEvaluation(parse(payload)?),
+        EventKind::AgentSchedule => Event::AgentSchedule(parse(payload)?),
     })
 }
 
@@ -250,6 +251,10 @@ fn validate(event: &Event, limits: &DecodeLimits) -> Result<(), Rejection> {
             }
             Ok(())
         }
+        Event::AgentSchedule(e) => {
+            require("agent_id", &e.agent_id, limits)?;
+            schedule(e)
+        }
         Event::QaEvaluation(e) => {
             require("evaluation_id", &e.evaluation_id, limits)?;
             require("agent_id", &e.agent_id, limits)?;
@@ -273,6 +278,34 @@ fn validate(event: &Event, limits: &DecodeLimits) -> Result<(), Rejection> {
             Ok(())
         }
     }
+}
+
+/// A schedule's span: a week at most (a WFM system publishes a day or a week at a time).
+pub const MAX_SCHEDULE_SPAN_MS: i64 = 7 * 24 * 3600 * 1000;
+/// Segments of one schedule: bounded, as each is held per agent.
+pub const MAX_SCHEDULE_SEGMENTS: usize = 200;
+
+/// A schedule's span and segments: each segment inside the span, in time order, none
+/// overlapping another or empty.
+fn schedule(e: &AgentSchedule) -> Result<(), Rejection> {
+    let bad = |what: &str| Err(Rejection::InvalidField(format!("schedule: {what}")));
+    if e.end <= e.start || e.end.millis_since(e.start) > MAX_SCHEDULE_SPAN_MS {
+        return bad("end must be after start, at most 7 days later");
+    }
+    if e.segments.len() > MAX_SCHEDULE_SEGMENTS {
+        return Err(Rejection::FieldTooLong("segments"));
+    }
+    let mut from = e.start;
+    for segment in &e.segments {
+        if segment.end <= segment.start {
+            return bad("a segment ends before it starts");
+        }
+        if segment.start < from || segment.end > e.end {
+            return bad("segments must be in time order, apart, inside [start, end)");
+        }
+        from = segment.end;
+    }
+    Ok(())
 }
 
 /// More critical items failed than any form has is a producer's bug.

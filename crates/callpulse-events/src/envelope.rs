@@ -66,3 +66,23 @@ pub struct Envelope {
     /// The typed payload.
     pub event: Event,
 }
+
+/// Serde for a [`Ts`] inside an event body (a schedule's times): RFC 3339 like the
+/// envelope's `ts`, read with any offset, written in UTC with milliseconds.
+pub(crate) mod rfc3339 {
+    use chrono::DateTime;
+    use serde::{Deserialize, Deserializer, Serializer, de::Error};
+
+    use super::Ts;
+
+    pub(crate) fn serialize<S: Serializer>(ts: &Ts, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&ts.to_rfc3339())
+    }
+
+    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Ts, D::Error> {
+        let text = std::borrow::Cow::<'de, str>::deserialize(d)?;
+        DateTime::parse_from_rfc3339(&text)
+            .map(|dt| Ts(dt.timestamp_millis()))
+            .map_err(|_| D::Error::custom(format!("not an RFC 3339 time: {text:?}")))
+    }
+}

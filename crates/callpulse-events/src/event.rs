@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::{
-    AgentStateChanged, CallAbandoned, CallAnswered, CallCompleted, CallQueued, CsatResponse,
+    AgentSchedule, AgentStateChanged, CallAbandoned, CallAnswered, CallCompleted, CallQueued, CsatResponse,
     QaEvaluation, TicketCreated, TicketFirstResponse, TicketReopened, TicketResolved,
 };
 
@@ -47,6 +47,7 @@ pub enum Event {
     TicketReopened(TicketReopened),
     CsatResponse(CsatResponse),
     QaEvaluation(QaEvaluation),
+    AgentSchedule(AgentSchedule),
 }
 
 /// The `type` field's values, as a fieldless enum for dispatch and counting.
@@ -63,11 +64,12 @@ pub enum EventKind {
     TicketReopened,
     CsatResponse,
     QaEvaluation,
+    AgentSchedule,
 }
 
 impl EventKind {
     /// Every kind, in contract order.
-    pub const ALL: [EventKind; 11] = [
+    pub const ALL: [EventKind; 12] = [
         EventKind::CallQueued,
         EventKind::CallAnswered,
         EventKind::CallAbandoned,
@@ -79,6 +81,7 @@ impl EventKind {
         EventKind::TicketReopened,
         EventKind::CsatResponse,
         EventKind::QaEvaluation,
+        EventKind::AgentSchedule,
     ];
 
     /// The wire name (`type` field).
@@ -95,6 +98,7 @@ impl EventKind {
             EventKind::TicketReopened => "ticket_reopened",
             EventKind::CsatResponse => "csat_response",
             EventKind::QaEvaluation => "qa_evaluation",
+            EventKind::AgentSchedule => "agent_schedule",
         }
     }
 
@@ -112,7 +116,7 @@ impl EventKind {
             | EventKind::CallAnswered
             | EventKind::CallAbandoned
             | EventKind::CallCompleted => Topic::Calls,
-            EventKind::AgentState => Topic::Agents,
+            EventKind::AgentState | EventKind::AgentSchedule => Topic::Agents,
             EventKind::TicketCreated
             | EventKind::TicketFirstResponse
             | EventKind::TicketResolved
@@ -137,6 +141,7 @@ impl Event {
             Event::TicketReopened(_) => EventKind::TicketReopened,
             Event::CsatResponse(_) => EventKind::CsatResponse,
             Event::QaEvaluation(_) => EventKind::QaEvaluation,
+            Event::AgentSchedule(_) => EventKind::AgentSchedule,
         }
     }
 
@@ -156,6 +161,7 @@ impl Event {
             Event::TicketReopened(e) => &e.ticket_id,
             Event::CsatResponse(e) => &e.interaction_id,
             Event::QaEvaluation(e) => &e.evaluation_id,
+            Event::AgentSchedule(e) => &e.agent_id,
         }
     }
 }

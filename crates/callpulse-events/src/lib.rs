@@ -20,7 +20,7 @@ mod rejection;
 mod surveys;
 mod tickets;
 
-pub use agents::{AgentState, AgentStateChanged};
+pub use agents::{Activity, AgentSchedule, AgentState, AgentStateChanged, ScheduleSegment};
 pub use calls::{CallAbandoned, CallAnswered, CallCompleted, CallQueued, ExitReason};
 pub use clock::{Clock, ManualClock, SharedClock};
 pub use decode::{DecodeLimits, check, decode, decode_two_pass};

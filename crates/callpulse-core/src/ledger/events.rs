@@ -101,6 +101,7 @@ impl CallEvent {
                 None => return Ok(None),
             },
             Event::AgentState(_)
+            | Event::AgentSchedule(_)
             | Event::TicketFirstResponse(_)
             | Event::TicketResolved(_)
             | Event::TicketReopened(_)

@@ -3,13 +3,14 @@
 
 use std::sync::Arc;
 
-use callpulse_events::{AgentState, Ts};
+use callpulse_events::{Activity, AgentSchedule, AgentState, Ts};
 use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
 
 use super::{AgentView, Names};
 use crate::calendar::{Calendar, PeriodCache};
-use crate::occupancy::{StateTimeView, StateTimes, record_span};
+use crate::adherence::{self, AdherenceNow, AdherenceView, Episode, Schedule};
+use crate::occupancy::{AgentTime, StateTimeView, spread};
 use crate::window::BucketRing;
 
 /// Agents per state for one team, indexed by [`AgentState::index`].
@@ -19,42 +20,44 @@ pub type TeamStates = [u64; AgentState::ALL.len()];
 struct AgentRec {
     team: u32,
     state: AgentState,
+    /// What the state (and its aux reason) is, as adherence counts it.
+    activity: Activity,
     since: Ts,
+    /// Where the agent's current stretch out of adherence began.
+    episode: Episode,
     /// The finished spans of the two newest local days the agent's spans reached, by day
     /// start: a span crossing midnight is split between them, and an event stamped
     /// tomorrow by a fast clock leaves today's figures in place.
-    days: [(Ts, StateTimes); 2],
+    days: [(Ts, AgentTime); 2],
 }
 
 impl AgentRec {
-    /// Adds `[from, to)` in `state` to the day starting at `day` (dropped if older than both
-    /// days kept).
-    fn book(&mut self, day: Ts, state: AgentState, from: Ts, to: Ts, day_end: Ts) {
+    /// Books into the day `[day, day_end)` with `add(times, day, day_end)` (dropped if older
+    /// than both days kept).
+    fn book(&mut self, day: Ts, day_end: Ts, add: impl FnOnce(&mut AgentTime, i64, i64)) {
         let slot = if self.days[0].0 == day {
             0
         } else if self.days[1].0 == day {
             1
         } else if day > self.days[1].0 {
             self.days[0] = self.days[1];
-            self.days[1] = (day, StateTimes::default());
+            self.days[1] = (day, AgentTime::default());
             1
         } else if day > self.days[0].0 {
-            self.days[0] = (day, StateTimes::default());
+            self.days[0] = (day, AgentTime::default());
             0
         } else {
             return;
         };
-        self.days[slot]
-            .1
-            .add_overlap(state, from, to, day.millis(), day_end.millis());
+        add(&mut self.days[slot].1, day.millis(), day_end.millis());
     }
 
     /// The finished spans of the day starting at `day`.
-    fn day(&self, day: Ts) -> StateTimes {
+    fn day(&self, day: Ts) -> AgentTime {
         self.days
             .iter()
             .find(|(start, _)| *start == day)
-            .map_or_else(StateTimes::default, |(_, times)| *times)
+            .map_or_else(AgentTime::default, |(_, times)| *times)
     }
 }
 
@@ -64,7 +67,10 @@ pub(crate) struct Agents {
     agents: FxHashMap<Arc<str>, AgentRec>,
     teams: Names,
     /// Per team id: finished state spans per event-time bucket.
-    team_time: Vec<BucketRing<StateTimes>>,
+    team_time: Vec<BucketRing<AgentTime>>,
+    /// Per agent id, its schedule (agents not seen yet included: a schedule usually comes
+    /// before the shift), bounded by `max_agents`.
+    schedules: FxHashMap<Arc<str>, Schedule>,
     /// Per team id: the partition's event time when an event last named the team, and the
     /// agents in it now. At `max_teams`, unconfigured teams idle for `name_idle` make room
     /// for a new team.
@@ -87,6 +93,8 @@ pub(crate) struct AgentLimits {
     pub(crate) name_idle_ms: i64,
     /// The partition's event time with this event applied.
     pub(crate) clock: Ts,
+    /// `[metrics.adherence].grace_secs`, in ms.
+    pub(crate) grace_ms: i64,
 }
 
 /// What an agent event did.
@@ -106,6 +114,7 @@ impl Agents {
             agents: FxHashMap::default(),
             teams: Names::default(),
             team_time: Vec::new(),
+            schedules: FxHashMap::default(),
             team_seen: Vec::new(),
             members: Vec::new(),
             width_ms,
@@ -118,8 +127,10 @@ impl Agents {
     }
 
     /// Forgets agents offline since before `before` (event time): a logged-off agent stays
-    /// listed (and counted offline) for a while, not for ever.
+    /// listed (and counted offline) for a while, not for ever. Schedule segments that ended
+    /// before it go too.
     pub(crate) fn expire_offline(&mut self, before: Ts) {
+        self.schedules.retain(|_, schedule| schedule.prune(before));
         let members = &mut self.members;
         self.agents.retain(|_, rec| {
             let keep = rec.state != AgentState::Offline || rec.since >= before;
@@ -231,11 +242,28 @@ impl Agents {
         self.agents.values().filter(|a| a.state == state).count() as u64
     }
 
+    /// Takes an agent's schedule for its span (replacing what the span held); at
+    /// `max_agents` schedules a new agent's is refused.
+    pub(crate) fn schedule(&mut self, e: &AgentSchedule, max_agents: usize) -> AgentUpdate {
+        if let Some(schedule) = self.schedules.get_mut(e.agent_id.as_str()) {
+            schedule.replace(e.start, e.end, &e.segments);
+            return AgentUpdate::Applied;
+        }
+        if self.schedules.len() >= max_agents {
+            return AgentUpdate::TooManyAgents;
+        }
+        let mut schedule = Schedule::default();
+        schedule.replace(e.start, e.end, &e.segments);
+        self.schedules.insert(Arc::from(e.agent_id.as_str()), schedule);
+        AgentUpdate::Applied
+    }
+
+    #[allow(clippy::too_many_arguments)]
     pub(crate) fn apply(
         &mut self,
         agent_id: &str,
         team: &str,
-        state: AgentState,
+        (state, activity): (AgentState, Activity),
         at: Ts,
         limits: &AgentLimits,
         configured_team: impl Fn(&str) -> bool,
@@ -248,19 +276,49 @@ impl Agents {
             if at < rec.since {
                 return AgentUpdate::Stale;
             }
-            // Book the span the previous state lasted, in its team's ring and the agent's day.
-            if let Some(ring) = self.team_time.get_mut(rec.team as usize) {
-                record_span(ring, self.width_ms, self.capacity, rec.state, rec.since, at);
-            }
+            // Book the span the previous state lasted, in its team's ring and the agent's day:
+            // its time in state, and its pieces against the schedule.
+            let (was, since, doing) = (rec.state, rec.since, rec.activity);
             let day = self.days.start_of(at);
             let (_, day_end) = self.days.bounds();
-            if rec.since < day {
-                // The span began on an earlier day: book that day's part to it.
-                let before = self.calendar.period_start(day.plus_millis(-1), 24 * 3600);
-                rec.book(before, rec.state, rec.since, day, day);
+            // A span that began on an earlier day books that day's part to it.
+            let before = (since < day)
+                .then(|| self.calendar.period_start(day.plus_millis(-1), 24 * 3600));
+            let (width, capacity) = (self.width_ms, self.capacity);
+            let mut ring = self.team_time.get_mut(rec.team as usize);
+            if let Some(ring) = ring.as_deref_mut() {
+                spread(ring, width, capacity, (since, at), |slot, start, end| {
+                    slot.states.add_overlap(was, since, at, start, end);
+                });
             }
-            let (was, since) = (rec.state, rec.since);
-            rec.book(day, was, since, at, day_end);
+            let book_days = |rec: &mut AgentRec, add: &dyn Fn(&mut AgentTime, i64, i64)| {
+                if let Some(before) = before {
+                    rec.book(before, day, add);
+                }
+                rec.book(day, day_end, add);
+            };
+            book_days(rec, &|t, start, end| {
+                t.states.add_overlap(was, since, at, start, end);
+            });
+            let mut episode = rec.episode;
+            adherence::pieces(
+                self.schedules.get(agent_id),
+                doing,
+                (since, at),
+                &mut episode,
+                limits.grace_ms,
+                |piece| {
+                    if let Some(ring) = ring.as_deref_mut() {
+                        let span = (Ts(piece.from), Ts(piece.to));
+                        spread(ring, width, capacity, span, |slot, start, end| {
+                            slot.adherence.add(&piece, start, end);
+                        });
+                    }
+                    book_days(rec, &|t, start, end| t.adherence.add(&piece, start, end));
+                },
+            );
+            rec.episode = episode;
+            rec.activity = activity;
             self.members[rec.team as usize] -= 1;
             self.members[team as usize] += 1;
             rec.team = team;
@@ -280,8 +338,10 @@ impl Agents {
             AgentRec {
                 team,
                 state,
+                activity,
                 since: at,
-                days: [(Ts(i64::MIN), StateTimes::default()); 2],
+                episode: None,
+                days: [(Ts(i64::MIN), AgentTime::default()); 2],
             },
         );
         AgentUpdate::Applied
@@ -290,11 +350,11 @@ impl Agents {
     /// Per-team state counts (every interned team, even with no agents left in a state), the
     /// per-agent list sorted by agent id, and per team its time in state over each window
     /// (`window_lens` buckets each, in that order) at `now`, running states included.
-    pub(crate) fn view(&mut self, now: Ts, window_lens: &[usize]) -> AgentsView {
+    pub(crate) fn view(&mut self, now: Ts, window_lens: &[usize], grace_ms: i64) -> AgentsView {
         let mut teams: Vec<(Arc<str>, TeamStates)> = (0..self.teams.slots() as u32)
             .map(|id| (Arc::clone(self.teams.name(id)), TeamStates::default()))
             .collect();
-        let mut time: Vec<Vec<StateTimes>> = self
+        let mut time: Vec<Vec<AgentTime>> = self
             .team_time
             .iter()
             .map(|ring| ring.windows(now.millis(), window_lens))
@@ -304,21 +364,49 @@ impl Agents {
         let mut agents = Vec::with_capacity(self.agents.len());
         for (agent_id, rec) in &self.agents {
             teams[rec.team as usize].1[rec.state.index()] += 1;
-            if let Some(windows) = time.get_mut(rec.team as usize) {
+            let width = self.width_ms;
+            let starts = |len: usize| (now_bucket - len as i64 + 1) * width;
+            let mut windows = time.get_mut(rec.team as usize);
+            if let Some(windows) = windows.as_deref_mut() {
                 for (window, len) in windows.iter_mut().zip(window_lens) {
-                    let start = (now_bucket - *len as i64 + 1) * self.width_ms;
-                    window.add_overlap(rec.state, rec.since, now, start, now.millis());
+                    let start = starts(*len);
+                    window
+                        .states
+                        .add_overlap(rec.state, rec.since, now, start, now.millis());
                 }
             }
             let mut today = rec.day(day);
-            today.add_overlap(rec.state, rec.since, now, day.millis(), now.millis());
+            today
+                .states
+                .add_overlap(rec.state, rec.since, now, day.millis(), now.millis());
+            // The running span against the schedule, without moving the agent's episode.
+            let schedule = self.schedules.get(agent_id);
+            let mut episode = rec.episode;
+            adherence::pieces(
+                schedule,
+                rec.activity,
+                (rec.since, now),
+                &mut episode,
+                grace_ms,
+                |piece| {
+                    if let Some(windows) = windows.as_deref_mut() {
+                        for (window, len) in windows.iter_mut().zip(window_lens) {
+                            window.adherence.add(&piece, starts(*len), now.millis());
+                        }
+                    }
+                    today.adherence.add(&piece, day.millis(), now.millis());
+                },
+            );
             agents.push(AgentView {
                 agent_id: Arc::clone(agent_id),
                 team: Arc::clone(self.teams.name(rec.team)),
                 state: rec.state,
                 since_ms: rec.since.millis(),
-                today: StateTimeView::from(&today),
+                today: StateTimeView::from(&today.states),
                 calls_today: None,
+                adherence: schedule
+                    .map(|s| AdherenceNow::at(s, rec.activity, episode, now, grace_ms)),
+                adherence_today: AdherenceView::from(&today.adherence),
             });
         }
         agents.sort_by(|a, b| a.agent_id.cmp(&b.agent_id));
@@ -344,7 +432,7 @@ impl Agents {
 pub(crate) struct AgentsView {
     pub(crate) teams: Vec<(Arc<str>, TeamStates)>,
     pub(crate) agents: Vec<AgentView>,
-    pub(crate) team_time: Vec<(Arc<str>, Vec<StateTimes>)>,
+    pub(crate) team_time: Vec<(Arc<str>, Vec<AgentTime>)>,
 }
 
 #[cfg(test)]
@@ -360,6 +448,7 @@ mod tests {
             max_agents,
             name_idle_ms: 60_000,
             clock: Ts(0),
+            grace_ms: 0,
         }
     }
 
@@ -368,18 +457,18 @@ mod tests {
         let mut agents = Agents::new(60_000, 61, Calendar::new("UTC").expect("zone"));
         let caps = &lim(10, 10);
         assert_eq!(
-            agents.apply("a1", "t", AgentState::OnCall, Ts(2_000), caps, |_| false),
+            agents.apply("a1", "t", (AgentState::OnCall, Activity::Open), Ts(2_000), caps, |_| false),
             AgentUpdate::Applied
         );
         assert_eq!(
-            agents.apply("a1", "t", AgentState::Available, Ts(1_000), caps, |_| false),
+            agents.apply("a1", "t", (AgentState::Available, Activity::Open), Ts(1_000), caps, |_| false),
             AgentUpdate::Stale
         );
         assert_eq!(
-            agents.apply("a2", "t", AgentState::Aux, Ts(1_000), caps, |_| false),
+            agents.apply("a2", "t", (AgentState::Aux, Activity::Open), Ts(1_000), caps, |_| false),
             AgentUpdate::Applied
         );
-        let view = agents.view(Ts(2_000), &[5]);
+        let view = agents.view(Ts(2_000), &[5], 0);
         let (teams, list) = (view.teams, view.agents);
         assert_eq!(teams.len(), 1);
         assert_eq!(teams[0].1, [0, 1, 0, 1, 0]);
@@ -388,14 +477,14 @@ mod tests {
         // At the cap the agent whose state changed longest ago makes room: never a
         // permanent lockout of new agents.
         assert_eq!(
-            agents.apply("a3", "t", AgentState::Aux, Ts(3_000), &lim(10, 2), |_| {
+            agents.apply("a3", "t", (AgentState::Aux, Activity::Open), Ts(3_000), &lim(10, 2), |_| {
                 false
             }),
             AgentUpdate::Applied
         );
         assert_eq!(agents.evicted, 1);
         let ids: Vec<_> = agents
-            .view(Ts(3_000), &[5])
+            .view(Ts(3_000), &[5], 0)
             .agents
             .iter()
             .map(|a| a.agent_id.to_string())
@@ -405,13 +494,13 @@ mod tests {
         agents.apply(
             "a1",
             "t",
-            AgentState::Offline,
+            (AgentState::Offline, Activity::Open),
             Ts(4_000),
             &lim(10, 2),
             |_| false,
         );
         agents.expire_offline(Ts(5_000));
-        assert_eq!(agents.view(Ts(6_000), &[5]).agents.len(), 1);
+        assert_eq!(agents.view(Ts(6_000), &[5], 0).agents.len(), 1);
         // A flood of new ids: at a cap of 300 the 3 oldest go at once, ties by id.
         let mut agents = Agents::new(60_000, 61, Calendar::new("UTC").expect("zone"));
         for i in 0..300 {
@@ -419,7 +508,7 @@ mod tests {
             agents.apply(
                 &format!("x{i:03}"),
                 "t",
-                AgentState::Aux,
+                (AgentState::Aux, Activity::Other),
                 at,
                 &lim(10, 300),
                 |_| false,
@@ -428,13 +517,13 @@ mod tests {
         agents.apply(
             "new",
             "t",
-            AgentState::Aux,
+            (AgentState::Aux, Activity::Open),
             Ts(20_000),
             &lim(10, 300),
             |_| false,
         );
         assert_eq!(agents.evicted, 3);
-        let view = agents.view(Ts(20_000), &[5]);
+        let view = agents.view(Ts(20_000), &[5], 0);
         let kept: BTreeSet<&str> = view.agents.iter().map(|a| &*a.agent_id).collect();
         assert_eq!(kept.len(), 298);
         for gone in ["x000", "x001", "x002"] {

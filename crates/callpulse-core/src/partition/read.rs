@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use super::{PartitionCounters, PartitionState};
 use crate::calls::{CallAgg, CallTotals};
 use crate::live::{AgentCalls, AgentView, TeamStates};
-use crate::occupancy::StateTimes;
+use crate::occupancy::AgentTime;
 use crate::tickets::{TicketAgg, TicketLive};
 
 /// One queue's part of a partition snapshot.
@@ -40,7 +40,7 @@ pub struct PartitionSnapshot {
     pub teams: Vec<(Arc<str>, TeamStates)>,
     /// Per team, time in state over each policy window (policy order), running states
     /// included.
-    pub team_time: Vec<(Arc<str>, Vec<StateTimes>)>,
+    pub team_time: Vec<(Arc<str>, Vec<AgentTime>)>,
     pub agents: Vec<AgentView>,
     pub counters: PartitionCounters,
 }
@@ -107,7 +107,9 @@ impl PartitionState {
                     tickets: None,
                 }),
         );
-        let view = self.agents.view(now, &self.window_lens);
+        let view = self
+            .agents
+            .view(now, &self.window_lens, self.policy.adherence.grace_ms());
         let mut counters = self.counters;
         counters.dedupe_evicted = self.dedupe.evicted_early;
         counters.ticket_evicted = self.tickets.evicted;

@@ -3,9 +3,12 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use callpulse_events::Activity;
 use serde::Serialize;
 
-use crate::live::AgentCallsView;
+use crate::adherence::AdherenceView;
+use crate::live::{AgentCalls, AgentCallsView, AgentView};
+use crate::quality::QaView;
 
 use super::WindowMetrics;
 use super::status::QueueStatus;
@@ -211,6 +214,56 @@ pub struct TeamDay {
     pub calls_today: AgentCallsView,
     /// Their time in state summed, and the team's occupancy over it.
     pub today: StateTimeView,
+    /// Their time against their schedules summed (`docs/adherence.md`).
+    pub adherence_today: AdherenceView,
+    /// The team's agents out of adherence now (past the grace), longest out first.
+    pub out_of_adherence: Vec<OutOfAdherence>,
+}
+
+/// An agent out of adherence now, on its team's list.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct OutOfAdherence {
+    pub agent_id: Arc<str>,
+    pub scheduled: Activity,
+    pub actual: Activity,
+    pub out_since_ms: Option<i64>,
+    pub out_s: f64,
+}
+
+/// A team's agents, gathered to make its day.
+#[derive(Default)]
+pub(crate) struct TeamDayAcc<'a> {
+    pub(crate) members: Vec<&'a AgentView>,
+    pub(crate) calls: AgentCalls,
+}
+
+impl TeamDayAcc<'_> {
+    pub(crate) fn day(self) -> TeamDay {
+        let mut calls_today = AgentCallsView::from(&self.calls);
+        calls_today.qa = QaView::of(&self.calls.qa, Some(self.members.len()));
+        let mut out_of_adherence: Vec<OutOfAdherence> = self
+            .members
+            .iter()
+            .filter_map(|agent| {
+                let now = agent.adherence.as_ref().filter(|now| now.out_of_adherence)?;
+                Some(OutOfAdherence {
+                    agent_id: Arc::clone(&agent.agent_id),
+                    scheduled: now.scheduled,
+                    actual: now.actual,
+                    out_since_ms: now.out_since_ms,
+                    out_s: now.out_s,
+                })
+            })
+            .collect();
+        out_of_adherence.sort_by(|a, b| b.out_s.total_cmp(&a.out_s));
+        TeamDay {
+            agents: self.members.len(),
+            calls_today,
+            today: StateTimeView::sum(self.members.iter().map(|a| &a.today)),
+            adherence_today: AdherenceView::sum(self.members.iter().map(|a| &a.adherence_today)),
+            out_of_adherence,
+        }
+    }
 }
 
 /// One team's time in state over one window.
@@ -219,4 +272,6 @@ pub struct TeamWindow {
     pub window: String,
     #[serde(flatten)]
     pub time: StateTimeView,
+    /// The team's time against its agents' schedules over the window.
+    pub adherence: AdherenceView,
 }

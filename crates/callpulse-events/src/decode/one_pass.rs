@@ -91,6 +91,7 @@ pub(super) fn read(kind: EventKind, payload: &[u8]) -> Option<Read<'_>> {
         EventKind::TicketReopened => typed(payload, kind, Event::TicketReopened),
         EventKind::CsatResponse => typed(payload, kind, Event::CsatResponse),
         EventKind::QaEvaluation => typed(payload, kind, Event::QaEvaluation),
+        EventKind::AgentSchedule => typed(payload, kind, Event::AgentSchedule),
     }
 }
 
