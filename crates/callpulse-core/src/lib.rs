@@ -51,6 +51,7 @@ mod tickets;
 pub mod watermark;
 mod window;
 
+pub use adherence::{AdherenceNow, AdherenceView};
 pub use calendar::{Calendar, CalendarError};
 pub use calls::{CallAgg, CallCounts, CallTotals, MAX_SL_THRESHOLDS, WaitHistogram};
 pub use checkpoint::{CHECKPOINT_VERSION, CheckpointError, policy_fingerprint};

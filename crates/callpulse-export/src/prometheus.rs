@@ -12,6 +12,7 @@
 //! the checks against `docs/metrics.md` all come from the rows, one table per topic:
 //! `calls.rs` (queue call figures), `status.rs` (queue checks), `tickets.rs`, `fcr.rs`, `agents.rs` (teams), `engine.rs`.
 
+mod adherence;
 mod agents;
 mod calls;
 mod engine;
@@ -52,6 +53,7 @@ pub(crate) fn families() -> impl Iterator<Item = &'static Family> {
         tickets::FAMILIES,
         fcr::FAMILIES,
         agents::FAMILIES,
+        adherence::FAMILIES,
         engine::FAMILIES,
     ]
     .into_iter()
@@ -295,6 +297,7 @@ mod tests {
             r#"{"type":"ticket_first_response","event_id":"10","ts":"2025-11-26T11:46:00Z","ticket_id":"t1","agent_id":"a"}"#,
             r#"{"type":"ticket_resolved","event_id":"11","ts":"2025-11-26T11:47:00Z","ticket_id":"t1","agent_id":"a"}"#,
             r#"{"type":"qa_evaluation","event_id":"12","ts":"2025-11-26T11:57:00Z","evaluation_id":"v1","agent_id":"a","evaluator_id":"l","form":"f","score":8,"max_score":10}"#,
+            r#"{"type":"agent_schedule","event_id":"13","ts":"2025-11-26T08:00:00Z","agent_id":"a","start":"2025-11-26T11:30:00Z","end":"2025-11-26T12:30:00Z","segments":[{"start":"2025-11-26T11:30:00Z","end":"2025-11-26T11:50:00Z","activity":"open"},{"start":"2025-11-26T11:50:00Z","end":"2025-11-26T12:10:00Z","activity":"break"}]}"#,
         ];
         let mut part = applied(&policy, lines, now);
         let mut fcr = callpulse_core::FcrTracker::for_policy(&policy);

@@ -557,6 +557,7 @@ fn transfers_count_legs_in_queues_and_contacts_in_the_center() {
     assert_eq!(snap.queue("a").expect("a").waiting, 0);
 }
 
+mod adherence;
 mod names;
 mod properties;
 mod quality;
