@@ -80,6 +80,58 @@ fn decodes_every_kind() {
 }
 
 #[test]
+fn schedules_are_checked_span_and_order() {
+    let schedule = |span: &str, segments: &str| {
+        format!(
+            r#"{{"type":"agent_schedule","event_id":"e","ts":"2025-11-26T11:00:00Z","agent_id":"a",{span},"segments":[{segments}]}}"#
+        )
+    };
+    let day = r#""start":"2025-11-26T00:00:00Z","end":"2025-11-27T00:00:00Z""#;
+    let seg = |from: &str, to: &str, activity: &str| {
+        format!(r#"{{"start":"2025-11-26T{from}:00Z","end":"2025-11-26T{to}:00Z","activity":"{activity}"}}"#)
+    };
+    let good = schedule(
+        day,
+        &[seg("09:00", "10:00", "open"), seg("10:00", "10:15", "break")].join(","),
+    );
+    let Event::AgentSchedule(e) = ok(&good).event else {
+        panic!("a schedule");
+    };
+    assert_eq!(e.segments[1].activity, crate::Activity::Break);
+    assert_eq!(e.segments[1].start, Ts(NOW.0 - 2 * 3_600_000));
+    // Overlapping, out of order, outside the span, empty, and a span past a week.
+    for segments in [
+        [seg("09:00", "10:00", "open"), seg("09:30", "10:15", "break")].join(","),
+        [seg("10:00", "10:15", "break"), seg("09:00", "10:00", "open")].join(","),
+        seg("10:00", "10:00", "open"),
+    ] {
+        assert!(matches!(
+            err(&schedule(day, &segments)),
+            Rejection::InvalidField(_)
+        ));
+    }
+    let outside = schedule(
+        r#""start":"2025-11-26T10:00:00Z","end":"2025-11-26T11:00:00Z""#,
+        &seg("09:00", "10:30", "open"),
+    );
+    assert!(matches!(err(&outside), Rejection::InvalidField(_)));
+    let long = schedule(
+        r#""start":"2025-11-26T00:00:00Z","end":"2025-12-04T00:00:00Z""#,
+        "",
+    );
+    assert!(matches!(err(&long), Rejection::InvalidField(_)));
+    // An activity the contract does not know, and a time that is not one.
+    assert!(matches!(
+        err(&schedule(day, &seg("09:00", "10:00", "nap"))),
+        Rejection::InvalidField(_)
+    ));
+    assert!(matches!(
+        err(&schedule(r#""start":"today","end":"2025-11-27T00:00:00Z""#, "")),
+        Rejection::InvalidField(_)
+    ));
+}
+
+#[test]
 fn qa_points_are_checked_against_their_maximum() {
     let qa = |fields: &str| {
         format!(
@@ -340,6 +392,19 @@ fn arb_event() -> impl Strategy<Value = Event> {
                     max_score: max,
                 }],
                 contact_id: None,
+            })
+        }),
+        (id, 0i64..3_600_000, 1i64..3_600_000).prop_map(|(agent_id, start, len)| {
+            let at = |ms: i64| Ts(NOW.0 + start + ms);
+            Event::AgentSchedule(crate::AgentSchedule {
+                agent_id,
+                start: at(0),
+                end: at(2 * len),
+                segments: vec![crate::ScheduleSegment {
+                    start: at(len / 2),
+                    end: at(len),
+                    activity: crate::Activity::Coaching,
+                }],
             })
         }),
     ]
