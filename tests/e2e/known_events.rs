@@ -6,16 +6,16 @@ use std::time::Duration;
 
 use callpulse_e2e::{Engine, Scrape, Tansu, eventually, mock_cluster, promtool_check, test_config};
 use callpulse_events::{
-    AgentState, AgentStateChanged, CallAbandoned, CallAnswered, CallCompleted, CallQueued,
-    CsatResponse, Envelope, Event, QaEvaluation, TicketChannel, TicketCreated, TicketFirstResponse,
-    TicketReopened, TicketResolved, Ts,
+    Activity, AgentSchedule, AgentState, AgentStateChanged, CallAbandoned, CallAnswered,
+    CallCompleted, CallQueued, CsatResponse, Envelope, Event, QaEvaluation, ScheduleSegment,
+    TicketChannel, TicketCreated, TicketFirstResponse, TicketReopened, TicketResolved, Ts,
 };
 use callpulse_sim::{EventProducer, SimTopics};
 use futures::StreamExt;
 
 /// Messages produced per topic below (good, duplicated and bad alike).
 const CALLS_MSGS: f64 = 18.0;
-const AGENTS_MSGS: f64 = 4.0;
+const AGENTS_MSGS: f64 = 5.0;
 const SURVEYS_MSGS: f64 = 6.0;
 const TICKETS_MSGS: f64 = 6.0;
 
@@ -154,6 +154,28 @@ fn produce(brokers: &str) -> (Ts, Vec<String>) {
     s.agent(10, "a1", "billing-team", AgentState::OnCall);
     s.agent(5, "a2", "billing-team", AgentState::Aux);
     s.agent(5, "a3", "sales-team", AgentState::Available);
+    // a2 is scheduled open to t0 + 60 s, then on a break, and is in aux with no reason
+    // ("other") from t0 + 5 s: out of adherence from then, past the 120 s grace by the time
+    // it is read (t0 + 180 s or later).
+    let at = |secs: i64| s.t0.plus_millis(secs * 1000);
+    let schedule = AgentSchedule {
+        agent_id: "a2".into(),
+        start: at(-3600),
+        end: at(3600),
+        segments: vec![
+            ScheduleSegment {
+                start: at(-600),
+                end: at(60),
+                activity: Activity::Open,
+            },
+            ScheduleSegment {
+                start: at(60),
+                end: at(3600),
+                activity: Activity::Break,
+            },
+        ],
+    };
+    s.at(-120, Event::AgentSchedule(schedule));
     s.csat(120, "c1", "billing", 5);
     s.csat(121, "c2", "billing", 2);
     s.csat(122, "s1", "sales", 4);
@@ -506,6 +528,25 @@ async fn scenario(brokers: &str, group: &str) {
         m.value("callpulse_team_qa_evaluations", &[("team", "sales-team")]),
         0.0
     );
+    // Adherence: a2, the team's only scheduled agent, out since t0 + 5 s.
+    assert_eq!(
+        m.value("callpulse_team_agents_out_of_adherence", &team),
+        1.0
+    );
+    let day = [("team", "billing-team"), ("window", "today")];
+    assert!(m.value("callpulse_team_adherence_ratio", &day) < 1.0);
+    // Not working while scheduled open (55 s of it); mostly a break scheduled since.
+    assert_eq!(m.value("callpulse_team_conformance_ratio", &day), 0.0);
+    assert!(
+        m.value(
+            "callpulse_team_shrinkage_ratio",
+            &[
+                ("team", "billing-team"),
+                ("activity", "break"),
+                ("kind", "planned")
+            ]
+        ) > 0.5
+    );
     // Lifetime counters and the histogram, whose buckets sit on the thresholds.
     let q = [("queue", "billing")];
     assert_eq!(m.value("callpulse_calls_offered_total", &q), 6.0);
@@ -538,10 +579,10 @@ async fn scenario(brokers: &str, group: &str) {
         3.0
     );
     assert_eq!(m.value("callpulse_calls_answer_wait_seconds_sum", &q), 45.0);
-    // Applied outcomes: 28 good events, one parked until its call_queued came.
+    // Applied outcomes: 29 good events, one parked until its call_queued came.
     assert_eq!(
         m.value("callpulse_events_applied_total", &[("outcome", "counted")]),
-        27.0
+        28.0
     );
     assert_eq!(
         m.value("callpulse_events_applied_total", &[("outcome", "parked")]),
@@ -600,6 +641,28 @@ async fn scenario(brokers: &str, group: &str) {
     // Two evaluations over the team's two agents.
     assert_eq!(team_qa["per_agent"], 1.0, "{team_qa}");
     assert_eq!(team_qa["critical_failure_rate"], 0.5, "{team_qa}");
+    let billing = snap["teams"]
+        .as_array()
+        .expect("teams")
+        .iter()
+        .find(|t| t["team"] == "billing-team")
+        .expect("billing-team");
+    let out = &billing["out_of_adherence"][0];
+    assert_eq!(
+        (&out["agent_id"], &out["scheduled"], &out["actual"]),
+        (
+            &serde_json::json!("a2"),
+            &serde_json::json!("break"),
+            &serde_json::json!("other")
+        ),
+        "{billing}"
+    );
+    // t0 + 5 s: the call left waiting was queued at t0 + 100 s.
+    assert_eq!(
+        out["out_since_ms"],
+        serde_json::json!(waiting_since.millis() - 95_000),
+        "{out}"
+    );
     replay_matches_live(&history, &snap);
 
     let url = format!("ws://{}/ws", engine.addr);

@@ -12,7 +12,8 @@
 //!   activity, by the schedule and by what the agent did (`off` in scheduled time is
 //!   absence).
 //!
-//! Time off schedule (scheduled `off`) is in none of these but `worked`. Schedule changes
+//! Time off schedule (scheduled `off`) is in none of these but `worked`; an agent with no schedule
+//! at all is in none of them. Schedule changes
 //! apply to time not yet booked: a finished state span is booked against the schedule known
 //! when it ended, as agent time in state is (`occupancy.rs`).
 
@@ -200,7 +201,8 @@ pub(crate) struct Piece {
 pub(crate) type Episode = Option<i64>;
 
 /// Calls `f` with the pieces of `[from, to)` spent in `actual` against `schedule`, in time
-/// order, carrying the stretch out of adherence across calls in `episode`.
+/// order, carrying the stretch out of adherence across calls in `episode`; none without a
+/// schedule.
 pub(crate) fn pieces(
     schedule: Option<&Schedule>,
     actual: Activity,
@@ -230,7 +232,9 @@ pub(crate) fn pieces(
     }
     match schedule {
         Some(schedule) => schedule.stretches(from, to, piece),
-        None => piece(from, to, Activity::Off),
+        // An agent without a schedule is in no adherence figure, its work included: a
+        // team's conformance is over its scheduled agents.
+        None => *episode = None,
     }
 }
 

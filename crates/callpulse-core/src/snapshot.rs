@@ -12,8 +12,8 @@ use std::sync::Arc;
 use callpulse_events::{AgentState, Ts};
 use serde::Serialize;
 
-use crate::calls::{CallAgg, CallTotals};
 use crate::adherence::AdherenceView;
+use crate::calls::{CallAgg, CallTotals};
 use crate::live::{AgentCalls, AgentCallsView, AgentView, TeamStates};
 use crate::occupancy::{AgentTime, StateTimeView};
 use crate::partition::{PartitionCounters, PartitionSnapshot};
@@ -497,9 +497,8 @@ pub use figures::{WINDOW_FIGURES, WINDOW_FIGURES_BY_THRESHOLD, WindowMetrics};
 use figures::{avg_s, ratio, secs};
 pub use shared::{SharedBody, SharedPart, SharedRef};
 pub use status::{CHECKS, Check, Level, QueueStatus};
-pub use views::{
-    CenterView, ChannelCounts, FcrView, FcrWindow, OutOfAdherence, QueueView, StaffingView, TeamDay,
-    TeamView,
-    TeamWindow, TicketView, TicketWindow, TotalsView,
-};
 use views::TeamDayAcc;
+pub use views::{
+    CenterView, ChannelCounts, FcrView, FcrWindow, OutOfAdherence, QueueView, StaffingView,
+    TeamDay, TeamView, TeamWindow, TicketView, TicketWindow, TotalsView,
+};

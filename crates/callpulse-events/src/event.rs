@@ -3,8 +3,8 @@
 use serde::{Deserialize, Serialize};
 
 use crate::{
-    AgentSchedule, AgentStateChanged, CallAbandoned, CallAnswered, CallCompleted, CallQueued, CsatResponse,
-    QaEvaluation, TicketCreated, TicketFirstResponse, TicketReopened, TicketResolved,
+    AgentSchedule, AgentStateChanged, CallAbandoned, CallAnswered, CallCompleted, CallQueued,
+    CsatResponse, QaEvaluation, TicketCreated, TicketFirstResponse, TicketReopened, TicketResolved,
 };
 
 /// The four topics of the contract. Their Kafka names are configurable; these are the roles.

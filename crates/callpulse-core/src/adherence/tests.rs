@@ -49,10 +49,34 @@ fn three_minutes_late_from_break_with_two_minutes_grace() {
     let mut t = AdherenceTimes::default();
     let mut episode = None;
     let day = (0, 1440);
-    book(&schedule, Activity::Open, (540, 600), &mut episode, 2, &mut t, day);
-    book(&schedule, Activity::Break, (600, 618), &mut episode, 2, &mut t, day);
+    book(
+        &schedule,
+        Activity::Open,
+        (540, 600),
+        &mut episode,
+        2,
+        &mut t,
+        day,
+    );
+    book(
+        &schedule,
+        Activity::Break,
+        (600, 618),
+        &mut episode,
+        2,
+        &mut t,
+        day,
+    );
     assert_eq!(episode, Some(615 * MIN));
-    book(&schedule, Activity::Open, (618, 660), &mut episode, 2, &mut t, day);
+    book(
+        &schedule,
+        Activity::Open,
+        (618, 660),
+        &mut episode,
+        2,
+        &mut t,
+        day,
+    );
     assert_eq!(episode, None);
     let v = AdherenceView::from(&t);
     assert_eq!(v.scheduled_s, 120.0 * 60.0);
@@ -68,16 +92,44 @@ fn three_minutes_late_from_break_with_two_minutes_grace() {
     // Within the grace nothing is out: back at 10:17.
     let mut t = AdherenceTimes::default();
     let mut episode = None;
-    book(&schedule, Activity::Break, (600, 617), &mut episode, 2, &mut t, day);
-    book(&schedule, Activity::Open, (617, 660), &mut episode, 2, &mut t, day);
+    book(
+        &schedule,
+        Activity::Break,
+        (600, 617),
+        &mut episode,
+        2,
+        &mut t,
+        day,
+    );
+    book(
+        &schedule,
+        Activity::Open,
+        (617, 660),
+        &mut episode,
+        2,
+        &mut t,
+        day,
+    );
     assert_eq!(t.out, 0);
     // Live: at 10:18 still on break the agent is out since 10:15 (3 minutes), at 10:16 not
     // yet (the grace).
-    let now = AdherenceNow::at(&schedule, Activity::Break, Some(615 * MIN), Ts(618 * MIN), 2 * MIN);
+    let now = AdherenceNow::at(
+        &schedule,
+        Activity::Break,
+        Some(615 * MIN),
+        Ts(618 * MIN),
+        2 * MIN,
+    );
     assert!(now.out_of_adherence);
     assert_eq!((now.scheduled, now.out_s), (Activity::Open, 180.0));
     assert_eq!(now.out_since_ms, Some(615 * MIN));
-    let now = AdherenceNow::at(&schedule, Activity::Break, Some(615 * MIN), Ts(616 * MIN), 2 * MIN);
+    let now = AdherenceNow::at(
+        &schedule,
+        Activity::Break,
+        Some(615 * MIN),
+        Ts(616 * MIN),
+        2 * MIN,
+    );
     assert!(!now.out_of_adherence);
 }
 
@@ -131,18 +183,43 @@ fn a_break_crossing_intervals_is_split_at_the_boundary() {
 #[test]
 fn absence_unscheduled_work_and_aux_reasons() {
     let policy = AdherencePolicy::default();
-    assert_eq!(policy.actual(AgentState::Aux, Some("Lunch")), Activity::Lunch);
-    assert_eq!(policy.actual(AgentState::Aux, Some("smoke")), Activity::Other);
+    assert_eq!(
+        policy.actual(AgentState::Aux, Some("Lunch")),
+        Activity::Lunch
+    );
+    assert_eq!(
+        policy.actual(AgentState::Aux, Some("smoke")),
+        Activity::Other
+    );
     assert_eq!(policy.actual(AgentState::Aux, None), Activity::Other);
-    assert_eq!(policy.actual(AgentState::WrapUp, Some("break")), Activity::Open);
+    assert_eq!(
+        policy.actual(AgentState::WrapUp, Some("break")),
+        Activity::Open
+    );
     assert_eq!(policy.actual(AgentState::Offline, None), Activity::Off);
     let mut schedule = Schedule::default();
     schedule.replace(Ts(0), Ts(60 * MIN), &[seg(10, 40, Activity::Open)]);
     let mut t = AdherenceTimes::default();
     let mut episode = None;
     // Logged off until 0:20 (absent 10 minutes of it), then open to 0:50 (10 unscheduled).
-    book(&schedule, Activity::Off, (0, 20), &mut episode, 2, &mut t, (0, 60));
-    book(&schedule, Activity::Open, (20, 50), &mut episode, 2, &mut t, (0, 60));
+    book(
+        &schedule,
+        Activity::Off,
+        (0, 20),
+        &mut episode,
+        2,
+        &mut t,
+        (0, 60),
+    );
+    book(
+        &schedule,
+        Activity::Open,
+        (20, 50),
+        &mut episode,
+        2,
+        &mut t,
+        (0, 60),
+    );
     let v = AdherenceView::from(&t);
     assert_eq!(v.scheduled_s, 1800.0);
     assert_eq!(v.actual.off, 600.0);
@@ -173,7 +250,9 @@ fn replacing_part_of_a_schedule_keeps_the_rest() {
     assert_eq!(schedule.at(Ts(40 * MIN)), Activity::Training);
     assert_eq!(schedule.at(Ts(100 * MIN)), Activity::Off);
     let mut seen = Vec::new();
-    schedule.stretches(20 * MIN, 70 * MIN, |a, b, act| seen.push((a / MIN, b / MIN, act)));
+    schedule.stretches(20 * MIN, 70 * MIN, |a, b, act| {
+        seen.push((a / MIN, b / MIN, act))
+    });
     assert_eq!(
         seen,
         vec![

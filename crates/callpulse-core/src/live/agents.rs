@@ -8,8 +8,8 @@ use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
 
 use super::{AgentView, Names};
-use crate::calendar::{Calendar, PeriodCache};
 use crate::adherence::{self, AdherenceNow, AdherenceView, Episode, Schedule};
+use crate::calendar::{Calendar, PeriodCache};
 use crate::occupancy::{AgentTime, StateTimeView, spread};
 use crate::window::BucketRing;
 
@@ -254,7 +254,8 @@ impl Agents {
         }
         let mut schedule = Schedule::default();
         schedule.replace(e.start, e.end, &e.segments);
-        self.schedules.insert(Arc::from(e.agent_id.as_str()), schedule);
+        self.schedules
+            .insert(Arc::from(e.agent_id.as_str()), schedule);
         AgentUpdate::Applied
     }
 
@@ -282,8 +283,8 @@ impl Agents {
             let day = self.days.start_of(at);
             let (_, day_end) = self.days.bounds();
             // A span that began on an earlier day books that day's part to it.
-            let before = (since < day)
-                .then(|| self.calendar.period_start(day.plus_millis(-1), 24 * 3600));
+            let before =
+                (since < day).then(|| self.calendar.period_start(day.plus_millis(-1), 24 * 3600));
             let (width, capacity) = (self.width_ms, self.capacity);
             let mut ring = self.team_time.get_mut(rec.team as usize);
             if let Some(ring) = ring.as_deref_mut() {
@@ -457,15 +458,36 @@ mod tests {
         let mut agents = Agents::new(60_000, 61, Calendar::new("UTC").expect("zone"));
         let caps = &lim(10, 10);
         assert_eq!(
-            agents.apply("a1", "t", (AgentState::OnCall, Activity::Open), Ts(2_000), caps, |_| false),
+            agents.apply(
+                "a1",
+                "t",
+                (AgentState::OnCall, Activity::Open),
+                Ts(2_000),
+                caps,
+                |_| false
+            ),
             AgentUpdate::Applied
         );
         assert_eq!(
-            agents.apply("a1", "t", (AgentState::Available, Activity::Open), Ts(1_000), caps, |_| false),
+            agents.apply(
+                "a1",
+                "t",
+                (AgentState::Available, Activity::Open),
+                Ts(1_000),
+                caps,
+                |_| false
+            ),
             AgentUpdate::Stale
         );
         assert_eq!(
-            agents.apply("a2", "t", (AgentState::Aux, Activity::Open), Ts(1_000), caps, |_| false),
+            agents.apply(
+                "a2",
+                "t",
+                (AgentState::Aux, Activity::Open),
+                Ts(1_000),
+                caps,
+                |_| false
+            ),
             AgentUpdate::Applied
         );
         let view = agents.view(Ts(2_000), &[5], 0);
@@ -477,9 +499,14 @@ mod tests {
         // At the cap the agent whose state changed longest ago makes room: never a
         // permanent lockout of new agents.
         assert_eq!(
-            agents.apply("a3", "t", (AgentState::Aux, Activity::Open), Ts(3_000), &lim(10, 2), |_| {
-                false
-            }),
+            agents.apply(
+                "a3",
+                "t",
+                (AgentState::Aux, Activity::Open),
+                Ts(3_000),
+                &lim(10, 2),
+                |_| { false }
+            ),
             AgentUpdate::Applied
         );
         assert_eq!(agents.evicted, 1);

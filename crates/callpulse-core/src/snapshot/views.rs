@@ -245,7 +245,10 @@ impl TeamDayAcc<'_> {
             .members
             .iter()
             .filter_map(|agent| {
-                let now = agent.adherence.as_ref().filter(|now| now.out_of_adherence)?;
+                let now = agent
+                    .adherence
+                    .as_ref()
+                    .filter(|now| now.out_of_adherence)?;
                 Some(OutOfAdherence {
                     agent_id: Arc::clone(&agent.agent_id),
                     scheduled: now.scheduled,

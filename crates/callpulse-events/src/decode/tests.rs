@@ -88,11 +88,17 @@ fn schedules_are_checked_span_and_order() {
     };
     let day = r#""start":"2025-11-26T00:00:00Z","end":"2025-11-27T00:00:00Z""#;
     let seg = |from: &str, to: &str, activity: &str| {
-        format!(r#"{{"start":"2025-11-26T{from}:00Z","end":"2025-11-26T{to}:00Z","activity":"{activity}"}}"#)
+        format!(
+            r#"{{"start":"2025-11-26T{from}:00Z","end":"2025-11-26T{to}:00Z","activity":"{activity}"}}"#
+        )
     };
     let good = schedule(
         day,
-        &[seg("09:00", "10:00", "open"), seg("10:00", "10:15", "break")].join(","),
+        &[
+            seg("09:00", "10:00", "open"),
+            seg("10:00", "10:15", "break"),
+        ]
+        .join(","),
     );
     let Event::AgentSchedule(e) = ok(&good).event else {
         panic!("a schedule");
@@ -101,8 +107,16 @@ fn schedules_are_checked_span_and_order() {
     assert_eq!(e.segments[1].start, Ts(NOW.0 - 2 * 3_600_000));
     // Overlapping, out of order, outside the span, empty, and a span past a week.
     for segments in [
-        [seg("09:00", "10:00", "open"), seg("09:30", "10:15", "break")].join(","),
-        [seg("10:00", "10:15", "break"), seg("09:00", "10:00", "open")].join(","),
+        [
+            seg("09:00", "10:00", "open"),
+            seg("09:30", "10:15", "break"),
+        ]
+        .join(","),
+        [
+            seg("10:00", "10:15", "break"),
+            seg("09:00", "10:00", "open"),
+        ]
+        .join(","),
         seg("10:00", "10:00", "open"),
     ] {
         assert!(matches!(
@@ -126,7 +140,10 @@ fn schedules_are_checked_span_and_order() {
         Rejection::InvalidField(_)
     ));
     assert!(matches!(
-        err(&schedule(r#""start":"today","end":"2025-11-27T00:00:00Z""#, "")),
+        err(&schedule(
+            r#""start":"today","end":"2025-11-27T00:00:00Z""#,
+            ""
+        )),
         Rejection::InvalidField(_)
     ));
 }

@@ -87,7 +87,11 @@ pub(super) const FAMILIES: &[Family] = &[
                     // Nobody is scheduled off in paid time: that series would always be 0.
                     if activity != Activity::Off {
                         o.maybe(
-                            &[("team", &team.team), ("activity", name), ("kind", "planned")],
+                            &[
+                                ("team", &team.team),
+                                ("activity", name),
+                                ("kind", "planned"),
+                            ],
                             planned,
                         );
                     }

@@ -116,15 +116,14 @@ fn adherence_per_agent_and_team_with_grace_across_partitions() {
     assert_eq!(team.day.out_of_adherence.len(), 1);
     assert_eq!(&*team.day.out_of_adherence[0].agent_id, "ben");
     // The 60-minute window (11:01 to 12:00:30): Ben's lunch so far, 8.5 minutes out.
-    let hour = team
-        .windows
-        .iter()
-        .find(|w| w.window == "1h")
-        .expect("1h");
+    let hour = team.windows.iter().find(|w| w.window == "1h").expect("1h");
     assert_eq!(hour.adherence.scheduled_s, min(2.0 * 59.5));
     assert_eq!(hour.adherence.out_of_adherence_s, min(8.5));
     assert_eq!(hour.adherence.planned.lunch, min(10.5));
-    assert_eq!(hour.adherence.shrinkage(Lunch), (Some(10.5 / 119.0), Some(0.0)));
+    assert_eq!(
+        hour.adherence.shrinkage(Lunch),
+        (Some(10.5 / 119.0), Some(0.0))
+    );
     // Anna's next event books the finished span the same way the read did.
     one.apply(&state("anna", NOW, AgentState::Aux, Some("lunch")))
         .expect("state");
