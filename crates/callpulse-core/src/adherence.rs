@@ -211,7 +211,7 @@ pub(crate) fn pieces(
     grace_ms: i64,
     mut f: impl FnMut(Piece),
 ) {
-    let mut piece = |from: i64, to: i64, scheduled: Activity| {
+    let piece = |from: i64, to: i64, scheduled: Activity| {
         let out_from = if scheduled != Activity::Off && scheduled != actual {
             episode.get_or_insert(from).saturating_add(grace_ms)
         } else {

@@ -1,7 +1,8 @@
 //! The discrete-event simulation: calls arrive (non-homogeneous Poisson by thinning), wait
 //! in FIFO queues, are answered by the next free agent of the queue's team or abandoned when
 //! the caller's patience runs out, are talked, held and wrapped up, and sometimes rated.
-//! Agents follow shifts (staffing tracks the daily shape) and take breaks. Tickets arrive on
+//! Agents follow shifts (staffing tracks the daily shape, and each day's published schedule
+//! says the same) and take breaks, scheduled and not. Tickets arrive on
 //! the digital channels and get a first response and a resolution later.
 //!
 //! Here: the event queue, the clock-free driver, staffing and tickets; a call's own life
@@ -23,6 +24,7 @@ use rand_distr::{Distribution, Exp, LogNormal};
 use crate::model::{SimConfig, TalkDistribution, daily_shape};
 
 mod calls;
+mod schedules;
 
 const SEC: i64 = 1000;
 /// Staffing is re-planned this often (simulated ms).
@@ -38,6 +40,8 @@ enum Ev {
     WrapEnd(u64),
     BreakEnd(usize),
     Staffing,
+    /// A new (UTC) day: every agent's schedule for it.
+    Schedules,
     Survey(u64),
     TicketArrival,
     TicketFirstResponse(u64),
@@ -52,6 +56,8 @@ struct Agent {
     on_shift: bool,
     /// Asked to end the shift; goes offline when the current call or break ends.
     leaving: bool,
+    /// Today's scheduled breaks, `[start, end)` ms (`engine/schedules.rs`).
+    breaks: Vec<(i64, i64)>,
 }
 
 #[derive(Debug)]
@@ -117,6 +123,7 @@ impl Simulator {
                     state: AgentState::Offline,
                     on_shift: false,
                     leaving: false,
+                    breaks: Vec::new(),
                 });
             }
             sim.queues.push(QueueRt {
@@ -127,6 +134,7 @@ impl Simulator {
         for a in 0..sim.agents.len() {
             sim.emit_agent(a, AgentState::Offline);
         }
+        sim.publish_schedules();
         sim.staffing();
         for q in 0..sim.queues.len() {
             sim.schedule_arrival(q);
@@ -263,6 +271,7 @@ impl Simulator {
             Ev::WrapEnd(c) => self.wrap_end(c),
             Ev::BreakEnd(a) => self.agent_free(a),
             Ev::Staffing => self.staffing(),
+            Ev::Schedules => self.publish_schedules(),
             Ev::Survey(c) => self.survey(c),
             Ev::TicketArrival => self.ticket_arrival(),
             Ev::TicketFirstResponse(t) => {
@@ -306,6 +315,7 @@ impl Simulator {
                         agent.on_shift = true;
                         self.emit_agent(a, AgentState::Available);
                     }
+                    self.take_scheduled_break(a);
                 } else if agent.on_shift {
                     match agent.state {
                         AgentState::Available | AgentState::Offline => {

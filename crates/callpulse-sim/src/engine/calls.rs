@@ -178,6 +178,9 @@ impl Simulator {
             self.emit_agent(a, AgentState::Offline);
             return;
         }
+        if self.break_if_due(a) {
+            return;
+        }
         self.emit_agent(a, AgentState::Available);
         self.dispatch(self.agents[a].queue);
     }

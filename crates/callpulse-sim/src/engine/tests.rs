@@ -54,6 +54,7 @@ fn events_are_valid_ordered_and_consistent() {
         EventKind::CallCompleted,
         EventKind::CsatResponse,
         EventKind::QaEvaluation,
+        EventKind::AgentSchedule,
         EventKind::TicketCreated,
     ] {
         assert!(
