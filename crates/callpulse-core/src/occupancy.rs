@@ -145,7 +145,7 @@ mod tests {
         to: Ts,
     ) {
         spread(ring, width_ms, capacity, (from, to), |slot, start, end| {
-            slot.add_overlap(state, from, to, start, end)
+            slot.add_overlap(state, from, to, start, end);
         });
     }
 

@@ -251,7 +251,7 @@ fn replacing_part_of_a_schedule_keeps_the_rest() {
     assert_eq!(schedule.at(Ts(100 * MIN)), Activity::Off);
     let mut seen = Vec::new();
     schedule.stretches(20 * MIN, 70 * MIN, |a, b, act| {
-        seen.push((a / MIN, b / MIN, act))
+        seen.push((a / MIN, b / MIN, act));
     });
     assert_eq!(
         seen,

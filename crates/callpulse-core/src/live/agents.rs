@@ -259,7 +259,6 @@ impl Agents {
         AgentUpdate::Applied
     }
 
-    #[allow(clippy::too_many_arguments)]
     pub(crate) fn apply(
         &mut self,
         agent_id: &str,
