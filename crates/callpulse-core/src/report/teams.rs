@@ -11,9 +11,10 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
 
-use callpulse_events::{AgentState, Envelope, Event, QaEvaluation, Rejection, Ts};
+use callpulse_events::{Activity, AgentState, Envelope, Event, QaEvaluation, Rejection, Ts};
 use serde::Serialize;
 
+use crate::adherence::{self, AdherencePolicy, AdherenceTimes, AdherenceView, Episode, Schedule};
 use crate::dedupe::Dedupe;
 use crate::occupancy::{StateTimeView, StateTimes};
 use crate::policy::MetricsPolicy;
@@ -41,6 +42,66 @@ pub struct TeamRow {
     pub qa_score: Option<f64>,
     pub qa_pass_rate: Option<f64>,
     pub qa_critical_failure_rate: Option<f64>,
+    /// The team's agents' time against their schedules (docs/adherence.md).
+    #[serde(flatten)]
+    pub adherence: AdherenceColumns,
+}
+
+/// Adherence, conformance and shrinkage of one team and interval, with the seconds each
+/// ratio is made of (rows re-add exactly).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AdherenceColumns {
+    pub scheduled_s: f64,
+    pub out_of_adherence_s: f64,
+    pub adherence: Option<f64>,
+    pub worked_s: f64,
+    pub scheduled_open_s: f64,
+    pub conformance: Option<f64>,
+    pub shrinkage_planned: Option<f64>,
+    pub shrinkage_actual: Option<f64>,
+    pub planned_break_s: f64,
+    pub actual_break_s: f64,
+    pub planned_lunch_s: f64,
+    pub actual_lunch_s: f64,
+    pub planned_training_s: f64,
+    pub actual_training_s: f64,
+    pub planned_coaching_s: f64,
+    pub actual_coaching_s: f64,
+    pub planned_meeting_s: f64,
+    pub actual_meeting_s: f64,
+    pub planned_other_s: f64,
+    pub actual_other_s: f64,
+    /// Scheduled time logged off.
+    pub absent_s: f64,
+}
+
+impl From<&AdherenceTimes> for AdherenceColumns {
+    fn from(t: &AdherenceTimes) -> Self {
+        let v = AdherenceView::from(t);
+        AdherenceColumns {
+            scheduled_s: v.scheduled_s,
+            out_of_adherence_s: v.out_of_adherence_s,
+            adherence: v.adherence,
+            worked_s: v.worked_s,
+            scheduled_open_s: v.planned.open,
+            conformance: v.conformance,
+            shrinkage_planned: v.shrinkage_planned,
+            shrinkage_actual: v.shrinkage_actual,
+            planned_break_s: v.planned.break_,
+            actual_break_s: v.actual.break_,
+            planned_lunch_s: v.planned.lunch,
+            actual_lunch_s: v.actual.lunch,
+            planned_training_s: v.planned.training,
+            actual_training_s: v.actual.training,
+            planned_coaching_s: v.planned.coaching,
+            actual_coaching_s: v.actual.coaching,
+            planned_meeting_s: v.planned.meeting,
+            actual_meeting_s: v.actual.meeting,
+            planned_other_s: v.planned.other,
+            actual_other_s: v.actual.other,
+            absent_s: v.actual.off,
+        }
+    }
 }
 
 /// Where an agent is, and how far its time has been counted.
@@ -48,6 +109,8 @@ pub struct TeamRow {
 struct Agent {
     team: Arc<str>,
     state: AgentState,
+    activity: Activity,
+    episode: Episode,
     /// Time before this instant is in rows already.
     counted_to: Ts,
     /// When the agent went offline (for forgetting it), if it is offline.
@@ -57,6 +120,7 @@ struct Agent {
 #[derive(Debug, Default)]
 struct Acc {
     times: StateTimes,
+    adherence: AdherenceTimes,
     agents: BTreeSet<Arc<str>>,
     qa: QaCounts,
 }
@@ -77,6 +141,9 @@ pub struct TeamCounters {
 pub struct TeamReport {
     spec: ReportSpec,
     qa_pass_mark: f64,
+    adherence: AdherencePolicy,
+    /// Each agent's schedule, as the live partition keeps it.
+    schedules: HashMap<Arc<str>, Schedule>,
     seen: Dedupe,
     skew_ms: i64,
     retention_ms: i64,
@@ -104,6 +171,8 @@ impl TeamReport {
             high_water: None,
             counters: TeamCounters::default(),
             qa_pass_mark: policy.qa_pass_mark,
+            adherence: policy.adherence.clone(),
+            schedules: HashMap::new(),
             spec,
         }
     }
@@ -123,6 +192,14 @@ impl TeamReport {
             Event::AgentState(change) => change,
             Event::QaEvaluation(qa) => {
                 self.evaluated(qa, env.ts);
+                return Ok(());
+            }
+            Event::AgentSchedule(e) => {
+                self.schedules
+                    .entry(Arc::from(e.agent_id.as_str()))
+                    .or_default()
+                    .replace(e.start, e.end, &e.segments);
+                self.counters.applied += 1;
                 return Ok(());
             }
             _ => {
@@ -148,11 +225,16 @@ impl TeamReport {
             }
         }
         let counted_to = self.agents.get(&id).map_or(at, |a| a.counted_to.max(at));
+        let episode = self.agents.get(&id).and_then(|a| a.episode);
         self.agents.insert(
             Arc::clone(&id),
             Agent {
                 team,
                 state: change.state,
+                activity: self
+                    .adherence
+                    .actual(change.state, change.reason.as_deref()),
+                episode,
                 counted_to,
                 offline_since: (change.state == AgentState::Offline).then_some(at),
             },
@@ -192,6 +274,12 @@ impl TeamReport {
     /// Adds `[from, to)` in `state` to `team`'s rows, split at interval boundaries.
     fn count(&mut self, agent: &Arc<str>, team: &Arc<str>, state: AgentState, from: Ts, to: Ts) {
         let len = self.spec.interval_secs;
+        let grace_ms = self.adherence.grace_ms();
+        let schedule = self.schedules.get(agent);
+        let (activity, mut episode) = self
+            .agents
+            .get(agent)
+            .map_or((Activity::Off, None), |a| (a.activity, a.episode));
         let mut start = self.spec.calendar.period_start(from, len);
         while start < to {
             let end = self.spec.calendar.next_period_start(start, len);
@@ -204,10 +292,17 @@ impl TeamReport {
             if state != AgentState::Offline {
                 acc.agents.insert(Arc::clone(agent));
             }
+            // The piece of the span in this interval against the schedule; the stretch out
+            // of adherence carries over the boundary.
+            let part = (from.max(start), to.min(end));
+            adherence::pieces(schedule, activity, part, &mut episode, grace_ms, |piece| {
+                acc.adherence.add(&piece, start.millis(), end.millis());
+            });
             start = end;
         }
         if let Some(a) = self.agents.get_mut(agent) {
             a.counted_to = a.counted_to.max(to);
+            a.episode = episode;
         }
     }
 
@@ -224,6 +319,8 @@ impl TeamReport {
             self.count(&id, &team, state, from, to);
         }
         let retention = self.retention_ms;
+        self.schedules
+            .retain(|_, schedule| schedule.prune(to.plus_millis(-retention)));
         self.agents.retain(|_, a| {
             a.offline_since
                 .is_none_or(|since| to.millis_since(since) <= retention)
@@ -280,6 +377,7 @@ impl TeamReport {
                     qa_score: qa.score,
                     qa_pass_rate: qa.pass_rate,
                     qa_critical_failure_rate: qa.critical_failure_rate,
+                    adherence: AdherenceColumns::from(&acc.adherence),
                 })
             })
             .collect()
@@ -287,148 +385,4 @@ impl TeamReport {
 }
 
 #[cfg(test)]
-mod tests {
-    use callpulse_events::AgentStateChanged;
-
-    use super::*;
-    use crate::calendar::Calendar;
-    use crate::report::Attribution;
-
-    fn state(id: &str, agent: &str, team: &str, s: AgentState, at: &str) -> Envelope {
-        Envelope {
-            event_id: id.to_owned(),
-            ts: Ts(chrono::DateTime::parse_from_rfc3339(at)
-                .expect("time")
-                .timestamp_millis()),
-            event: Event::AgentState(AgentStateChanged {
-                agent_id: agent.to_owned(),
-                team: team.to_owned(),
-                state: s,
-                reason: None,
-            }),
-        }
-    }
-
-    /// Two agents over two 30-minute intervals, by hand:
-    /// a1 available 09:00-09:20, on call 09:20-09:40, wrap-up 09:40-09:45, available to 10:00;
-    /// a2 aux 09:10-10:00 (joins at 09:10).
-    /// 09:00-09:30: available 20+20 min... a1: available 20, on call 10; a2: aux 20.
-    /// 09:30-10:00: a1: on call 10, wrap-up 5, available 15; a2: aux 30.
-    #[test]
-    fn time_in_state_and_occupancy_per_interval() {
-        let policy = MetricsPolicy::default();
-        let spec = ReportSpec {
-            interval_secs: 1800,
-            calendar: Calendar::utc(),
-            attribution: Attribution::Event,
-            sl_thresholds_override: None,
-        };
-        let mut report = TeamReport::new(&policy, spec);
-        use AgentState::*;
-        for env in [
-            state("1", "a1", "t", Available, "2026-11-30T09:00:00Z"),
-            state("2", "a2", "t", Aux, "2026-11-30T09:10:00Z"),
-            state("3", "a1", "t", OnCall, "2026-11-30T09:20:00Z"),
-            state("3", "a1", "t", OnCall, "2026-11-30T09:20:00Z"),
-            state("4", "a1", "t", WrapUp, "2026-11-30T09:40:00Z"),
-            state("5", "a1", "t", Available, "2026-11-30T09:45:00Z"),
-            state("6", "a2", "t", Offline, "2026-11-30T10:00:00Z"),
-            state("7", "a1", "t", Offline, "2026-11-30T10:00:00Z"),
-        ] {
-            let _ = report.apply(&env);
-        }
-        let (rows, counters) = report.finish();
-        assert_eq!(counters.duplicates, 1);
-        assert_eq!(counters.applied, 7);
-        let first = &rows[0];
-        assert_eq!(first.interval_start, "2026-11-30T09:00:00+00:00");
-        assert_eq!(first.agents, 2);
-        assert_eq!(
-            (
-                first.time.available_s,
-                first.time.on_call_s,
-                first.time.aux_s
-            ),
-            (1200.0, 600.0, 1200.0)
-        );
-        // (on call + wrap-up) / (available + on call + wrap-up) = 600 / 1800.
-        assert_eq!(first.time.occupancy, Some(600.0 / 1800.0));
-        let second = &rows[1];
-        assert_eq!(
-            (
-                second.time.available_s,
-                second.time.on_call_s,
-                second.time.wrap_up_s,
-                second.time.aux_s
-            ),
-            (900.0, 600.0, 300.0, 1800.0)
-        );
-        assert_eq!(second.time.occupancy, Some(900.0 / 1800.0));
-        assert_eq!(rows.len(), 2, "{rows:?}");
-    }
-
-    fn evaluation(id: &str, agent: &str, score: u32, critical: u32, at: &str) -> Envelope {
-        Envelope {
-            event_id: id.to_owned(),
-            ts: Ts(chrono::DateTime::parse_from_rfc3339(at)
-                .expect("time")
-                .timestamp_millis()),
-            event: Event::QaEvaluation(QaEvaluation {
-                evaluation_id: id.to_owned(),
-                agent_id: agent.to_owned(),
-                evaluator_id: "lead".into(),
-                form: "f".into(),
-                score,
-                max_score: 10,
-                critical_failures: critical,
-                sections: Vec::new(),
-                contact_id: None,
-            }),
-        }
-    }
-
-    /// Per day: a1 (team t) 9/10 and 6/10 on the first day, one with a critical failure;
-    /// a stranger's evaluation goes to `unknown`; the second day has a1's 8/10.
-    #[test]
-    fn quality_per_team_and_day() {
-        let policy = MetricsPolicy::default();
-        let spec = ReportSpec {
-            interval_secs: 86_400,
-            calendar: Calendar::utc(),
-            attribution: Attribution::Event,
-            sl_thresholds_override: None,
-        };
-        let mut report = TeamReport::new(&policy, spec);
-        for env in [
-            state(
-                "1",
-                "a1",
-                "t",
-                AgentState::Available,
-                "2026-11-30T09:00:00Z",
-            ),
-            evaluation("q1", "a1", 9, 0, "2026-11-30T10:00:00Z"),
-            evaluation("q2", "a1", 6, 1, "2026-11-30T11:00:00Z"),
-            evaluation("q3", "zed", 10, 0, "2026-11-30T12:00:00Z"),
-            evaluation("q4", "a1", 8, 0, "2026-12-01T09:00:00Z"),
-        ] {
-            report.apply(&env).expect("applied");
-        }
-        let (rows, _) = report.finish();
-        let row = |day: &str, team: &str| {
-            rows.iter()
-                .find(|r| r.interval_start.starts_with(day) && r.team == team)
-                .unwrap_or_else(|| panic!("{day} {team}: {rows:?}"))
-        };
-        let t = row("2026-11-30", "t");
-        assert_eq!(t.qa_evaluations, 2);
-        assert!((t.qa_score.expect("score") - 0.75).abs() < 1e-9);
-        assert_eq!(
-            (t.qa_pass_rate, t.qa_critical_failure_rate),
-            (Some(0.5), Some(0.5))
-        );
-        assert_eq!(row("2026-11-30", "unknown").qa_evaluations, 1);
-        let next = row("2026-12-01", "t");
-        assert_eq!((next.qa_evaluations, next.qa_pass_rate), (1, Some(1.0)));
-    }
-}
+mod tests;

@@ -43,6 +43,27 @@ const TEAM_COLUMNS: &[&str] = &[
     "qa_score",
     "qa_pass_rate",
     "qa_critical_failure_rate",
+    "scheduled_s",
+    "out_of_adherence_s",
+    "adherence",
+    "worked_s",
+    "scheduled_open_s",
+    "conformance",
+    "shrinkage_planned",
+    "shrinkage_actual",
+    "planned_break_s",
+    "actual_break_s",
+    "planned_lunch_s",
+    "actual_lunch_s",
+    "planned_training_s",
+    "actual_training_s",
+    "planned_coaching_s",
+    "actual_coaching_s",
+    "planned_meeting_s",
+    "actual_meeting_s",
+    "planned_other_s",
+    "actual_other_s",
+    "absent_s",
 ];
 
 /// Where a CSV column's field comes from in a row's JSON.
@@ -192,6 +213,47 @@ fn csv_field(value: &serde_json::Value, decimals: u8) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Every key of a team row is a CSV column, once, and every column a key.
+    #[test]
+    fn team_columns_are_the_rows_keys() {
+        use callpulse_core::{Calendar, MetricsPolicy, ReportSpec, TeamReport};
+        use callpulse_events::{AgentState, AgentStateChanged, Envelope, Event, Ts};
+        let spec = ReportSpec {
+            interval_secs: 1800,
+            calendar: Calendar::utc(),
+            attribution: callpulse_core::Attribution::Event,
+            sl_thresholds_override: None,
+        };
+        let mut report = TeamReport::new(&MetricsPolicy::default(), spec);
+        for (id, ms) in [("1", 0), ("2", 600_000)] {
+            report
+                .apply(&Envelope {
+                    event_id: id.into(),
+                    ts: Ts(1_764_158_400_000 + ms),
+                    event: Event::AgentState(AgentStateChanged {
+                        agent_id: "a".into(),
+                        team: "t".into(),
+                        state: AgentState::Available,
+                        reason: None,
+                    }),
+                })
+                .expect("applied");
+        }
+        let (rows, _) = report.finish();
+        let row = serde_json::to_value(&rows[0]).expect("json");
+        let mut keys: Vec<&str> = row
+            .as_object()
+            .expect("object")
+            .keys()
+            .map(String::as_str)
+            .filter(|k| !k.starts_with("interval_"))
+            .collect();
+        let mut columns = TEAM_COLUMNS.to_vec();
+        keys.sort_unstable();
+        columns.sort_unstable();
+        assert_eq!(keys, columns);
+    }
 
     #[test]
     fn csv_quotes_what_needs_it() {

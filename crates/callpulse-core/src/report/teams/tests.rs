@@ -1,0 +1,238 @@
+use callpulse_events::{AgentSchedule, AgentStateChanged, ScheduleSegment};
+
+use super::*;
+use crate::calendar::Calendar;
+use crate::report::Attribution;
+
+fn state(id: &str, agent: &str, team: &str, s: AgentState, at: &str) -> Envelope {
+    Envelope {
+        event_id: id.to_owned(),
+        ts: Ts(chrono::DateTime::parse_from_rfc3339(at)
+            .expect("time")
+            .timestamp_millis()),
+        event: Event::AgentState(AgentStateChanged {
+            agent_id: agent.to_owned(),
+            team: team.to_owned(),
+            state: s,
+            reason: None,
+        }),
+    }
+}
+
+/// Two agents over two 30-minute intervals, by hand:
+/// a1 available 09:00-09:20, on call 09:20-09:40, wrap-up 09:40-09:45, available to 10:00;
+/// a2 aux 09:10-10:00 (joins at 09:10).
+/// 09:00-09:30: available 20+20 min... a1: available 20, on call 10; a2: aux 20.
+/// 09:30-10:00: a1: on call 10, wrap-up 5, available 15; a2: aux 30.
+#[test]
+fn time_in_state_and_occupancy_per_interval() {
+    let policy = MetricsPolicy::default();
+    let spec = ReportSpec {
+        interval_secs: 1800,
+        calendar: Calendar::utc(),
+        attribution: Attribution::Event,
+        sl_thresholds_override: None,
+    };
+    let mut report = TeamReport::new(&policy, spec);
+    use AgentState::*;
+    for env in [
+        state("1", "a1", "t", Available, "2026-11-30T09:00:00Z"),
+        state("2", "a2", "t", Aux, "2026-11-30T09:10:00Z"),
+        state("3", "a1", "t", OnCall, "2026-11-30T09:20:00Z"),
+        state("3", "a1", "t", OnCall, "2026-11-30T09:20:00Z"),
+        state("4", "a1", "t", WrapUp, "2026-11-30T09:40:00Z"),
+        state("5", "a1", "t", Available, "2026-11-30T09:45:00Z"),
+        state("6", "a2", "t", Offline, "2026-11-30T10:00:00Z"),
+        state("7", "a1", "t", Offline, "2026-11-30T10:00:00Z"),
+    ] {
+        let _ = report.apply(&env);
+    }
+    let (rows, counters) = report.finish();
+    assert_eq!(counters.duplicates, 1);
+    assert_eq!(counters.applied, 7);
+    let first = &rows[0];
+    assert_eq!(first.interval_start, "2026-11-30T09:00:00+00:00");
+    assert_eq!(first.agents, 2);
+    assert_eq!(
+        (
+            first.time.available_s,
+            first.time.on_call_s,
+            first.time.aux_s
+        ),
+        (1200.0, 600.0, 1200.0)
+    );
+    // (on call + wrap-up) / (available + on call + wrap-up) = 600 / 1800.
+    assert_eq!(first.time.occupancy, Some(600.0 / 1800.0));
+    let second = &rows[1];
+    assert_eq!(
+        (
+            second.time.available_s,
+            second.time.on_call_s,
+            second.time.wrap_up_s,
+            second.time.aux_s
+        ),
+        (900.0, 600.0, 300.0, 1800.0)
+    );
+    assert_eq!(second.time.occupancy, Some(900.0 / 1800.0));
+    assert_eq!(rows.len(), 2, "{rows:?}");
+}
+
+fn evaluation(id: &str, agent: &str, score: u32, critical: u32, at: &str) -> Envelope {
+    Envelope {
+        event_id: id.to_owned(),
+        ts: Ts(chrono::DateTime::parse_from_rfc3339(at)
+            .expect("time")
+            .timestamp_millis()),
+        event: Event::QaEvaluation(QaEvaluation {
+            evaluation_id: id.to_owned(),
+            agent_id: agent.to_owned(),
+            evaluator_id: "lead".into(),
+            form: "f".into(),
+            score,
+            max_score: 10,
+            critical_failures: critical,
+            sections: Vec::new(),
+            contact_id: None,
+        }),
+    }
+}
+
+/// Per day: a1 (team t) 9/10 and 6/10 on the first day, one with a critical failure;
+/// a stranger's evaluation goes to `unknown`; the second day has a1's 8/10.
+#[test]
+fn quality_per_team_and_day() {
+    let policy = MetricsPolicy::default();
+    let spec = ReportSpec {
+        interval_secs: 86_400,
+        calendar: Calendar::utc(),
+        attribution: Attribution::Event,
+        sl_thresholds_override: None,
+    };
+    let mut report = TeamReport::new(&policy, spec);
+    for env in [
+        state(
+            "1",
+            "a1",
+            "t",
+            AgentState::Available,
+            "2026-11-30T09:00:00Z",
+        ),
+        evaluation("q1", "a1", 9, 0, "2026-11-30T10:00:00Z"),
+        evaluation("q2", "a1", 6, 1, "2026-11-30T11:00:00Z"),
+        evaluation("q3", "zed", 10, 0, "2026-11-30T12:00:00Z"),
+        evaluation("q4", "a1", 8, 0, "2026-12-01T09:00:00Z"),
+    ] {
+        report.apply(&env).expect("applied");
+    }
+    let (rows, _) = report.finish();
+    let row = |day: &str, team: &str| {
+        rows.iter()
+            .find(|r| r.interval_start.starts_with(day) && r.team == team)
+            .unwrap_or_else(|| panic!("{day} {team}: {rows:?}"))
+    };
+    let t = row("2026-11-30", "t");
+    assert_eq!(t.qa_evaluations, 2);
+    assert!((t.qa_score.expect("score") - 0.75).abs() < 1e-9);
+    assert_eq!(
+        (t.qa_pass_rate, t.qa_critical_failure_rate),
+        (Some(0.5), Some(0.5))
+    );
+    assert_eq!(row("2026-11-30", "unknown").qa_evaluations, 1);
+    let next = row("2026-12-01", "t");
+    assert_eq!((next.qa_evaluations, next.qa_pass_rate), (1, Some(1.0)));
+}
+
+fn ts(at: &str) -> Ts {
+    Ts(chrono::DateTime::parse_from_rfc3339(at)
+        .expect("time")
+        .timestamp_millis())
+}
+
+/// Open 09:00-10:20, a break 10:20-10:35 across the 10:30 boundary, open to 11:00. The agent
+/// takes the break on time and comes back at 10:38: 3 minutes late, 2 of grace.
+#[test]
+fn adherence_and_shrinkage_per_interval() {
+    let policy = MetricsPolicy::default();
+    let spec = ReportSpec {
+        interval_secs: 1800,
+        calendar: Calendar::utc(),
+        attribution: Attribution::Event,
+        sl_thresholds_override: None,
+    };
+    let mut report = TeamReport::new(&policy, spec);
+    let seg = |from: &str, to: &str, activity| ScheduleSegment {
+        start: ts(&format!("2026-11-30T{from}:00Z")),
+        end: ts(&format!("2026-11-30T{to}:00Z")),
+        activity,
+    };
+    let schedule = Envelope {
+        event_id: "s".into(),
+        ts: ts("2026-11-29T18:00:00Z"),
+        event: Event::AgentSchedule(AgentSchedule {
+            agent_id: "a1".into(),
+            start: ts("2026-11-30T00:00:00Z"),
+            end: ts("2026-12-01T00:00:00Z"),
+            segments: vec![
+                seg("09:00", "10:20", Activity::Open),
+                seg("10:20", "10:35", Activity::Break),
+                seg("10:35", "11:00", Activity::Open),
+            ],
+        }),
+    };
+    let mut on_break = state("2", "a1", "t", AgentState::Aux, "2026-11-30T10:20:00Z");
+    if let Event::AgentState(change) = &mut on_break.event {
+        change.reason = Some("break".into());
+    }
+    for env in [
+        schedule,
+        state(
+            "1",
+            "a1",
+            "t",
+            AgentState::Available,
+            "2026-11-30T09:00:00Z",
+        ),
+        on_break,
+        state(
+            "3",
+            "a1",
+            "t",
+            AgentState::Available,
+            "2026-11-30T10:38:00Z",
+        ),
+        state("4", "a1", "t", AgentState::Offline, "2026-11-30T11:00:00Z"),
+    ] {
+        report.apply(&env).expect("applied");
+    }
+    let (rows, counters) = report.finish();
+    assert_eq!(counters.applied, 5);
+    let row = |start: &str| {
+        rows.iter()
+            .find(|r| r.interval_start.contains(start))
+            .map(|r| &r.adherence)
+            .unwrap_or_else(|| panic!("{start}: {rows:?}"))
+    };
+    let first = row("T10:00");
+    assert_eq!((first.scheduled_s, first.out_of_adherence_s), (1800.0, 0.0));
+    assert_eq!(
+        (first.planned_break_s, first.actual_break_s),
+        (600.0, 600.0)
+    );
+    assert_eq!(first.shrinkage_planned, Some(1.0 / 3.0));
+    let second = row("T10:30");
+    assert_eq!(second.scheduled_s, 1800.0);
+    assert_eq!(
+        (second.planned_break_s, second.actual_break_s),
+        (300.0, 480.0)
+    );
+    assert_eq!(second.out_of_adherence_s, 60.0);
+    assert_eq!(second.adherence, Some(1.0 - 60.0 / 1800.0));
+    assert_eq!((second.worked_s, second.scheduled_open_s), (1320.0, 1500.0));
+    assert_eq!(second.conformance, Some(1320.0 / 1500.0));
+    assert_eq!(second.shrinkage_actual, Some(480.0 / 1800.0));
+    let early = row("T09:00");
+    assert_eq!(
+        (early.adherence, early.shrinkage_planned),
+        (Some(1.0), Some(0.0))
+    );
+}
