@@ -647,11 +647,14 @@ async fn scenario(brokers: &str, group: &str) {
         .iter()
         .find(|t| t["team"] == "billing-team")
         .expect("billing-team");
-    let out = &billing["out_of_adherence"][0];
+    assert_eq!(billing["agents_out_of_adherence"], 1, "{billing}");
+    let agents = snap["agents"].as_array().expect("agents");
+    let a2 = agents.iter().find(|a| a["agent_id"] == "a2").expect("a2");
+    let out = &a2["adherence"];
     assert_eq!(
-        (&out["agent_id"], &out["scheduled"], &out["actual"]),
+        (&out["out_of_adherence"], &out["scheduled"], &out["actual"]),
         (
-            &serde_json::json!("a2"),
+            &serde_json::json!(true),
             &serde_json::json!("break"),
             &serde_json::json!("other")
         ),

@@ -499,6 +499,6 @@ pub use shared::{SharedBody, SharedPart, SharedRef};
 pub use status::{CHECKS, Check, Level, QueueStatus};
 use views::TeamDayAcc;
 pub use views::{
-    CenterView, ChannelCounts, FcrView, FcrWindow, OutOfAdherence, QueueView, StaffingView,
-    TeamDay, TeamView, TeamWindow, TicketView, TicketWindow, TotalsView,
+    CenterView, ChannelCounts, FcrView, FcrWindow, QueueView, StaffingView, TeamDay, TeamView,
+    TeamWindow, TicketView, TicketWindow, TotalsView,
 };

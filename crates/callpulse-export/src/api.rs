@@ -93,10 +93,9 @@ pub(crate) async fn queue(
     )
 }
 
-/// `GET /api/v1/engine`: the engine's own progress at the latest snapshot (consumed,
-/// applied, rejected, partitions, newest event time): cheap to poll, unlike a full scrape.
-/// An agent's scorecard: the agent's day (calls and their AHT parts, CSAT, NPS, QA, time
-/// in state and occupancy) beside its team's, for whoever's scope covers the agent.
+/// `GET /api/v1/agents/{agent}/scorecard`: an agent's scorecard: the agent's day (calls and their AHT parts, CSAT, NPS, QA, time
+/// in state and occupancy, adherence) beside its team's, for whoever's scope covers the
+/// agent.
 pub(crate) async fn scorecard(
     State(state): State<ExportState>,
     Extension(principal): Extension<Principal>,
@@ -139,6 +138,8 @@ pub(crate) async fn scorecard(
     .into_response())
 }
 
+/// `GET /api/v1/engine`: the engine's own progress at the latest snapshot (consumed,
+/// applied, rejected, partitions, newest event time): cheap to poll, unlike a full scrape.
 pub(crate) async fn engine(State(state): State<ExportState>) -> Response {
     let published = state.latest.load();
     let snap = &published.snapshot;

@@ -3,7 +3,6 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use callpulse_events::Activity;
 use serde::Serialize;
 
 use crate::adherence::AdherenceView;
@@ -216,18 +215,10 @@ pub struct TeamDay {
     pub today: StateTimeView,
     /// Their time against their schedules summed (`docs/adherence.md`).
     pub adherence_today: AdherenceView,
-    /// The team's agents out of adherence now (past the grace), longest out first.
-    pub out_of_adherence: Vec<OutOfAdherence>,
-}
-
-/// An agent out of adherence now, on its team's list.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct OutOfAdherence {
-    pub agent_id: Arc<str>,
-    pub scheduled: Activity,
-    pub actual: Activity,
-    pub out_since_ms: Option<i64>,
-    pub out_s: f64,
+    /// The team's agents out of adherence now (past the grace). Who they are is in each
+    /// agent's `adherence`, which a role sees only for the agents in its scope: a count on
+    /// the team tells a wallboard no one's name.
+    pub agents_out_of_adherence: usize,
 }
 
 /// A team's agents, gathered to make its day.
@@ -241,30 +232,22 @@ impl TeamDayAcc<'_> {
     pub(crate) fn day(self) -> TeamDay {
         let mut calls_today = AgentCallsView::from(&self.calls);
         calls_today.qa = QaView::of(&self.calls.qa, Some(self.members.len()));
-        let mut out_of_adherence: Vec<OutOfAdherence> = self
+        let agents_out_of_adherence = self
             .members
             .iter()
-            .filter_map(|agent| {
-                let now = agent
+            .filter(|agent| {
+                agent
                     .adherence
                     .as_ref()
-                    .filter(|now| now.out_of_adherence)?;
-                Some(OutOfAdherence {
-                    agent_id: Arc::clone(&agent.agent_id),
-                    scheduled: now.scheduled,
-                    actual: now.actual,
-                    out_since_ms: now.out_since_ms,
-                    out_s: now.out_s,
-                })
+                    .is_some_and(|now| now.out_of_adherence)
             })
-            .collect();
-        out_of_adherence.sort_by(|a, b| b.out_s.total_cmp(&a.out_s));
+            .count();
         TeamDay {
             agents: self.members.len(),
             calls_today,
             today: StateTimeView::sum(self.members.iter().map(|a| &a.today)),
             adherence_today: AdherenceView::sum(self.members.iter().map(|a| &a.adherence_today)),
-            out_of_adherence,
+            agents_out_of_adherence,
         }
     }
 }

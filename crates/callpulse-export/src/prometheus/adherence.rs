@@ -65,7 +65,7 @@ pub(super) const FAMILIES: &[Family] = &[
             for team in &s.teams {
                 o.put(
                     &[("team", &team.team)],
-                    team.day.out_of_adherence.len() as f64,
+                    team.day.agents_out_of_adherence as f64,
                 );
             }
         },
