@@ -93,9 +93,9 @@ pub(crate) async fn queue(
     )
 }
 
-/// `GET /api/v1/agents/{agent}/scorecard`: an agent's scorecard: the agent's day (calls and their AHT parts, CSAT, NPS, QA, time
-/// in state and occupancy, adherence) beside its team's, for whoever's scope covers the
-/// agent.
+/// `GET /api/v1/agents/{agent}/scorecard`: the agent's day (calls and their AHT parts,
+/// CSAT, NPS, QA, time in state and occupancy, adherence) beside its team's, for whoever's
+/// scope covers the agent.
 pub(crate) async fn scorecard(
     State(state): State<ExportState>,
     Extension(principal): Extension<Principal>,
