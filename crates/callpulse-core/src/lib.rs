@@ -68,10 +68,10 @@ pub use report::{
     TeamRow,
 };
 pub use snapshot::{
-    CHECKS, CenterView, Check, EngineView, FcrView, FcrWindow, Level, QueueStatus, QueueView,
-    Retired, SharedBody, SharedPart, SharedRef, Snapshot, SourceView, StaffingView, TeamDay,
-    TeamView, TeamWindow, TicketView, TicketWindow, WINDOW_FIGURES, WINDOW_FIGURES_BY_THRESHOLD,
-    WindowMetrics,
+    CHECKS, CenterView, Check, EngineView, FcrView, FcrWindow, GroupView, Level, QueueStatus,
+    QueueView, Retired, SharedBody, SharedPart, SharedRef, Snapshot, SourceView, StaffingView,
+    TeamDay, TeamView, TeamWindow, TicketView, TicketWindow, WINDOW_FIGURES,
+    WINDOW_FIGURES_BY_THRESHOLD, WindowMetrics,
 };
 pub use tickets::{TicketAgg, TicketLive};
 pub use watermark::{PartitionProgress, instance_watermark};

@@ -52,6 +52,9 @@ pub enum PolicyError {
         max = AdherencePolicy::MAX_GRACE_SECS
     )]
     Grace(u32),
+    /// A team or queue in two groups, or a group with nothing in it.
+    #[error("[metrics.groups.{group}] {problem}")]
+    Group { group: String, problem: String },
     /// An aux reason rule without a reason.
     #[error("[metrics.adherence.aux_reasons]: a reason must not be empty")]
     AuxReason,
@@ -161,6 +164,16 @@ impl QueuePolicy {
     }
 }
 
+/// One group of the org chart (`[metrics.groups.NAME]`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct GroupPolicy {
+    /// The teams it owns (each team in one group at most).
+    pub teams: Vec<String>,
+    /// The queues it owns, beyond those whose `team` it owns (each queue in one group).
+    pub queues: Vec<String>,
+}
+
 /// Everything the core needs to know to turn events into numbers.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -208,6 +221,10 @@ pub struct MetricsPolicy {
     /// The share of a QA form's maximum an evaluation must score to pass (and no critical
     /// item failed).
     pub qa_pass_mark: f64,
+    /// The org chart's middle level: groups (departments, sites, lines of business), each
+    /// owning teams and queues. The center is every group and what no group owns; every
+    /// figure rolls up group by group (`docs/org.md`).
+    pub groups: BTreeMap<String, GroupPolicy>,
     /// Schedule adherence: the grace, and which activity each agent state and aux reason
     /// is (`docs/adherence.md`).
     pub adherence: AdherencePolicy,
@@ -268,6 +285,7 @@ impl Default for MetricsPolicy {
             ticket_at_risk_share: 0.8,
             qa_pass_mark: 0.8,
             adherence: AdherencePolicy::default(),
+            groups: BTreeMap::new(),
             dedupe_capacity: 1_000_000,
             orphan_timeout_secs: 600,
             max_wait_secs: 4 * 3600,
@@ -326,6 +344,7 @@ impl MetricsPolicy {
         if !(self.qa_pass_mark > 0.0 && self.qa_pass_mark <= 1.0) {
             return Err(PolicyError::QaPassMark(self.qa_pass_mark));
         }
+        self.check_groups()?;
         if self.adherence.grace_secs > AdherencePolicy::MAX_GRACE_SECS {
             return Err(PolicyError::Grace(self.adherence.grace_secs));
         }
@@ -404,6 +423,57 @@ impl MetricsPolicy {
         self.queues
             .values()
             .any(|q| q.team.as_deref() == Some(team))
+            || self
+                .groups
+                .values()
+                .any(|g| g.teams.iter().any(|t| t == team))
+    }
+
+    /// The group owning `team`.
+    pub fn group_of_team(&self, team: &str) -> Option<&str> {
+        self.groups
+            .iter()
+            .find(|(_, g)| g.teams.iter().any(|t| t == team))
+            .map(|(name, _)| name.as_str())
+    }
+
+    /// The group owning `queue`: the one listing it, else the one owning the queue's team.
+    pub fn group_of_queue(&self, queue: &str) -> Option<&str> {
+        self.groups
+            .iter()
+            .find(|(_, g)| g.queues.iter().any(|q| q == queue))
+            .map(|(name, _)| name.as_str())
+            .or_else(|| {
+                self.queue(queue)
+                    .team
+                    .as_deref()
+                    .and_then(|t| self.group_of_team(t))
+            })
+    }
+
+    fn check_groups(&self) -> Result<(), PolicyError> {
+        let mut owner: BTreeMap<(&str, &str), &str> = BTreeMap::new();
+        for (group, g) in &self.groups {
+            let fail = |problem: String| {
+                Err(PolicyError::Group {
+                    group: group.clone(),
+                    problem,
+                })
+            };
+            if g.teams.is_empty() && g.queues.is_empty() {
+                return fail("names no team and no queue".into());
+            }
+            let members = g.teams.iter().map(|t| ("team", t.as_str()));
+            for (kind, name) in members.chain(g.queues.iter().map(|q| ("queue", q.as_str()))) {
+                if name.is_empty() {
+                    return fail(format!("an empty {kind} name"));
+                }
+                if let Some(other) = owner.insert((kind, name), group) {
+                    return fail(format!("{kind} {name:?} is also in group {other:?}"));
+                }
+            }
+        }
+        Ok(())
     }
 
     /// The per-call ledger's caps and timeouts.

@@ -330,14 +330,31 @@ impl Snapshot {
                 .map(|(label, agg)| window_metrics(label, agg, &policy.default_queue))
                 .collect(),
             status: QueueStatus::default(),
+            day: TeamDay::default(),
+            groups: Vec::new(),
         };
-        let team_calls = team_rollup(
+        let team_calls = rollup(
             queues
                 .iter()
                 .map(|(name, acc)| (name, acc.windows.as_slice())),
             policy,
             &labels,
+            |queue| policy.queue(queue).team.as_deref(),
         );
+        let org = org::Org {
+            policy,
+            at,
+            labels: &labels,
+            queues: queues
+                .iter()
+                .map(|(name, acc)| (name, acc.windows.as_slice(), acc.waiting, acc.oldest))
+                .collect(),
+            teams: &teams,
+            team_time: &team_time,
+            agents: &agents,
+            agent_calls: &agent_calls,
+        };
+        let (center_day, groups) = (org.center_day(), org.groups());
         let calendar = policy.calendar();
         let mut queues: Vec<QueueView> = queues
             .into_iter()
@@ -397,6 +414,7 @@ impl Snapshot {
             queue.status = QueueStatus::judge(queue, alert_window, policy.queue(&queue.queue));
         }
         let mut center = center;
+        (center.day, center.groups) = (center_day, groups);
         center.status = QueueStatus::judge_figures(
             &Figures {
                 windows: &center.windows,
@@ -485,13 +503,14 @@ impl Snapshot {
 mod derive;
 mod fcr;
 mod figures;
+mod org;
 mod shared;
 mod status;
 mod views;
 
 use status::Figures;
 
-use derive::{staffing, team_rollup, ticket_window, totals_view};
+use derive::{rollup, staffing, ticket_window, totals_view};
 pub(crate) use figures::window_metrics;
 pub use figures::{WINDOW_FIGURES, WINDOW_FIGURES_BY_THRESHOLD, WindowMetrics};
 use figures::{avg_s, ratio, secs};
@@ -499,6 +518,6 @@ pub use shared::{SharedBody, SharedPart, SharedRef};
 pub use status::{CHECKS, Check, Level, QueueStatus};
 use views::TeamDayAcc;
 pub use views::{
-    CenterView, ChannelCounts, FcrView, FcrWindow, QueueView, StaffingView, TeamDay, TeamView,
-    TeamWindow, TicketView, TicketWindow, TotalsView,
+    CenterView, ChannelCounts, FcrView, FcrWindow, GroupView, QueueView, StaffingView, TeamDay,
+    TeamView, TeamWindow, TicketView, TicketWindow, TotalsView,
 };

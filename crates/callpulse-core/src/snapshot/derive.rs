@@ -32,16 +32,18 @@ pub(super) fn ticket_window(label: &str, agg: &TicketAgg) -> TicketWindow {
     }
 }
 
-/// Each team's call figures: the merge of the queues that name it as their team.
-pub(super) fn team_rollup<'a>(
+/// Each unit's call figures (a team's, a group's): the merge of the queues `unit_of` puts
+/// in it.
+pub(super) fn rollup<'a>(
     queues: impl Iterator<Item = (&'a Arc<str>, &'a [CallAgg])>,
     policy: &MetricsPolicy,
     labels: &[String],
+    unit_of: impl Fn(&str) -> Option<&'a str>,
 ) -> BTreeMap<Arc<str>, Vec<WindowMetrics>> {
     let mut teams: BTreeMap<Arc<str>, (Vec<CallAgg>, Option<QueuePolicy>, bool)> = BTreeMap::new();
     for (name, acc) in queues {
         let queue_policy = policy.queue(name);
-        let Some(team) = queue_policy.team.as_deref() else {
+        let Some(team) = unit_of(name) else {
             continue;
         };
         let (windows, shared, differ) = teams.entry(Arc::from(team)).or_default();

@@ -180,6 +180,38 @@ pub struct CenterView {
     /// The center's calls judged against `[metrics.default_queue]`'s limits (its tickets
     /// are not judged here: each ticket queue is).
     pub status: QueueStatus,
+    /// Every agent's day merged: the top of the org chart.
+    #[serde(flatten)]
+    pub day: TeamDay,
+    /// The org chart's groups (`[metrics.groups]`), each rolled up from its queues and
+    /// teams (docs/org.md).
+    pub groups: Vec<GroupView>,
+}
+
+/// One group of the org chart: its queues' calls, its teams' agents, by the team merges.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct GroupView {
+    pub group: Arc<str>,
+    /// The teams it owns (configured), and the queues it owns that the snapshot holds.
+    pub teams: Vec<Arc<str>>,
+    pub queues: Vec<Arc<str>>,
+    /// Calls waiting in its queues now, and the longest wait among them.
+    pub waiting: u64,
+    pub longest_wait_s: f64,
+    /// Its agents per state now.
+    pub available: u64,
+    pub on_call: u64,
+    pub wrap_up: u64,
+    pub aux: u64,
+    pub offline: u64,
+    /// Its agents' time in state and against their schedules, per sliding window.
+    pub windows: Vec<TeamWindow>,
+    /// Its queues' calls merged, per window (`null` with no queue); service levels only
+    /// where the queues share thresholds and formula, as a team's.
+    pub calls: Option<Vec<WindowMetrics>>,
+    /// Its agents' day merged.
+    #[serde(flatten)]
+    pub day: TeamDay,
 }
 
 /// Agents per state for one team.

@@ -1,0 +1,119 @@
+//! The org chart's rollups: each group of `[metrics.groups]`, and the whole center's agents,
+//! by the merges a team's figures are made with (docs/org.md): the calls of the unit's
+//! queues, its agents' time in state and against their schedules over each window, and
+//! its agents' day (calls, AHT parts, CSAT, NPS, QA, occupancy, adherence).
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use callpulse_events::{AgentState, Ts};
+
+use super::derive::rollup;
+use super::figures::secs;
+use super::views::{GroupView, TeamDay, TeamDayAcc, TeamWindow};
+use crate::adherence::AdherenceView;
+use crate::calls::CallAgg;
+use crate::live::{AgentCalls, AgentView, TeamStates};
+use crate::occupancy::{AgentTime, StateTimeView};
+use crate::policy::MetricsPolicy;
+use crate::window::Merge;
+
+/// What the rollups read, borrowed from the snapshot being built.
+pub(super) struct Org<'a> {
+    pub(super) policy: &'a MetricsPolicy,
+    pub(super) at: Ts,
+    /// Every window label (sliding, then `interval` and `today`).
+    pub(super) labels: &'a [String],
+    /// Each queue: its windows, calls waiting now and the oldest's queue time.
+    pub(super) queues: Vec<(&'a Arc<str>, &'a [CallAgg], u64, Option<Ts>)>,
+    pub(super) teams: &'a BTreeMap<Arc<str>, TeamStates>,
+    pub(super) team_time: &'a BTreeMap<Arc<str>, Vec<AgentTime>>,
+    pub(super) agents: &'a [AgentView],
+    pub(super) agent_calls: &'a BTreeMap<Arc<str>, AgentCalls>,
+}
+
+impl<'a> Org<'a> {
+    /// The day of the agents `keep` selects (by team).
+    fn day(&self, keep: impl Fn(&str) -> bool) -> TeamDay {
+        let mut acc = TeamDayAcc::default();
+        for agent in self.agents.iter().filter(|a| keep(&a.team)) {
+            acc.members.push(agent);
+            if let Some(calls) = self.agent_calls.get(&agent.agent_id) {
+                acc.calls.merge(calls);
+            }
+        }
+        acc.day()
+    }
+
+    /// Every agent's day merged: the center level of the org chart.
+    pub(super) fn center_day(&self) -> TeamDay {
+        self.day(|_| true)
+    }
+
+    /// Each configured group, in name order.
+    pub(super) fn groups(&self) -> Vec<GroupView> {
+        let policy = self.policy;
+        let mut calls = rollup(
+            self.queues
+                .iter()
+                .map(|(name, windows, ..)| (*name, *windows)),
+            policy,
+            self.labels,
+            |queue| policy.group_of_queue(queue),
+        );
+        policy
+            .groups
+            .iter()
+            .map(|(name, group)| {
+                let owns_team = |team: &str| group.teams.iter().any(|t| t == team);
+                let queues: Vec<_> = self
+                    .queues
+                    .iter()
+                    .filter(|(queue, ..)| policy.group_of_queue(queue) == Some(name.as_str()))
+                    .collect();
+                let mut states = TeamStates::default();
+                let mut time: Vec<AgentTime> = Vec::new();
+                for team in group.teams.iter().map(String::as_str) {
+                    if let Some(s) = self.teams.get(team) {
+                        for (o, t) in states.iter_mut().zip(s) {
+                            *o += t;
+                        }
+                    }
+                    if let Some(windows) = self.team_time.get(team) {
+                        time.resize_with(time.len().max(windows.len()), AgentTime::default);
+                        for (o, t) in time.iter_mut().zip(windows) {
+                            o.merge(t);
+                        }
+                    }
+                }
+                let oldest = queues.iter().filter_map(|(.., oldest)| *oldest).min();
+                GroupView {
+                    group: Arc::from(name.as_str()),
+                    teams: group.teams.iter().map(|t| Arc::from(t.as_str())).collect(),
+                    queues: queues.iter().map(|(queue, ..)| Arc::clone(queue)).collect(),
+                    waiting: queues.iter().map(|(_, _, waiting, _)| waiting).sum(),
+                    longest_wait_s: oldest.map_or(0.0, |oldest| {
+                        secs(self.at.millis_since(oldest).max(0) as u64)
+                    }),
+                    available: states[AgentState::Available.index()],
+                    on_call: states[AgentState::OnCall.index()],
+                    wrap_up: states[AgentState::WrapUp.index()],
+                    aux: states[AgentState::Aux.index()],
+                    offline: states[AgentState::Offline.index()],
+                    windows: self
+                        .labels
+                        .iter()
+                        .zip(&time)
+                        .map(|(label, t)| TeamWindow {
+                            window: label.clone(),
+                            time: StateTimeView::from(&t.states),
+                            adherence: AdherenceView::from(&t.adherence),
+                        })
+                        .collect(),
+                    calls: calls.remove(name.as_str()),
+                    day: self.day(owns_team),
+                }
+            })
+            .collect()
+    }
+}
