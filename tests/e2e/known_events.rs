@@ -99,7 +99,8 @@ impl Script {
             Event::CsatResponse(CsatResponse {
                 interaction_id: id.into(),
                 queue: queue.into(),
-                agent_id: None,
+                // a1 answered every call the script rates.
+                agent_id: Some("a1".into()),
                 score: Some(score),
                 // The NPS answer twice the CSAT score: 10, 4 and 8 below.
                 nps: Some(score * 2),
@@ -325,6 +326,14 @@ async fn scenario(brokers: &str, group: &str) {
             ..config.metrics.default_queue.clone()
         },
     );
+    // The org chart: group "front" owns billing-team (so the billing queue) and sales.
+    config.metrics.groups.insert(
+        "front".into(),
+        callpulse_core::policy::GroupPolicy {
+            teams: vec!["billing-team".into()],
+            queues: vec!["sales".into()],
+        },
+    );
     let engine = Engine::start(config).await;
     let total = CALLS_MSGS + AGENTS_MSGS + SURVEYS_MSGS + TICKETS_MSGS;
     // Everything consumed, and a snapshot taken after that.
@@ -528,6 +537,28 @@ async fn scenario(brokers: &str, group: &str) {
         m.value("callpulse_team_qa_evaluations", &[("team", "sales-team")]),
         0.0
     );
+    // The group: billing and sales merged (offered 6 + 1 in the hour), billing-team's two
+    // agents, a1's three ratings (5, 2 and 4: two of three top-2-box).
+    let front = [("group", "front")];
+    assert_eq!(m.value("callpulse_group_calls_waiting", &front), 1.0);
+    assert_eq!(
+        m.value(
+            "callpulse_group_offered_calls",
+            &[("group", "front"), ("window", "1h")]
+        ),
+        m.value(
+            "callpulse_queue_offered_calls",
+            &[("queue", "billing"), ("window", "1h")]
+        ) + 1.0
+    );
+    assert_eq!(
+        m.value(
+            "callpulse_group_agents",
+            &[("group", "front"), ("state", "aux")]
+        ),
+        1.0
+    );
+    assert!((m.value("callpulse_group_csat_ratio", &front) - 2.0 / 3.0).abs() < 1e-9);
     // Adherence: a2, the team's only scheduled agent, out since t0 + 5 s.
     assert_eq!(
         m.value("callpulse_team_agents_out_of_adherence", &team),

@@ -93,6 +93,62 @@ pub(crate) async fn queue(
     )
 }
 
+/// `GET /api/v1/center`: the top of the org chart: the center's calls, every agent's day
+/// merged, and each group (docs/org.md). Aggregates only, for every reading role.
+pub(crate) async fn center(State(state): State<ExportState>) -> Response {
+    let published = state.latest.load();
+    let snap = &published.snapshot;
+    Json(json!({ "seq": snap.seq, "at": snap.at, "center": snap.center })).into_response()
+}
+
+/// `GET /api/v1/groups/{group}`: one group of the org chart, with its teams.
+pub(crate) async fn group(
+    State(state): State<ExportState>,
+    Path(group): Path<String>,
+) -> Result<Response, ApiError> {
+    let published = state.latest.load();
+    let snap = &published.snapshot;
+    let view = snap
+        .center
+        .groups
+        .iter()
+        .find(|g| *g.group == *group)
+        .ok_or_else(|| ApiError::NotFound(format!("group {:?}", short(&group))))?;
+    let teams: Vec<_> = snap
+        .teams
+        .iter()
+        .filter(|t| view.teams.contains(&t.team))
+        .collect();
+    Ok(
+        Json(json!({ "seq": snap.seq, "at": snap.at, "group": view, "teams": teams }))
+            .into_response(),
+    )
+}
+
+/// `GET /api/v1/teams/{team}`: one team, and the group it belongs to.
+pub(crate) async fn team(
+    State(state): State<ExportState>,
+    Path(team): Path<String>,
+) -> Result<Response, ApiError> {
+    let published = state.latest.load();
+    let snap = &published.snapshot;
+    let view = snap
+        .teams
+        .iter()
+        .find(|t| *t.team == *team)
+        .ok_or_else(|| ApiError::NotFound(format!("team {:?}", short(&team))))?;
+    let group = snap
+        .center
+        .groups
+        .iter()
+        .find(|g| g.teams.contains(&view.team))
+        .map(|g| &g.group);
+    Ok(
+        Json(json!({ "seq": snap.seq, "at": snap.at, "team": view, "group": group }))
+            .into_response(),
+    )
+}
+
 /// `GET /api/v1/agents/{agent}/scorecard`: the agent's day (calls and their AHT parts,
 /// CSAT, NPS, QA, time in state and occupancy, adherence) beside its team's, for whoever's
 /// scope covers the agent.

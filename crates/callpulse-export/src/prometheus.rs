@@ -17,6 +17,7 @@ mod agents;
 mod calls;
 mod engine;
 mod fcr;
+mod groups;
 mod labels;
 mod status;
 mod tickets;
@@ -54,6 +55,7 @@ pub(crate) fn families() -> impl Iterator<Item = &'static Family> {
         fcr::FAMILIES,
         agents::FAMILIES,
         adherence::FAMILIES,
+        groups::FAMILIES,
         engine::FAMILIES,
     ]
     .into_iter()
@@ -282,13 +284,20 @@ mod tests {
                 ..callpulse_core::QueuePolicy::default()
             },
         );
+        policy.groups.insert(
+            "g".into(),
+            callpulse_core::policy::GroupPolicy {
+                teams: vec!["t".into()],
+                queues: Vec::new(),
+            },
+        );
         let policy = Arc::new(policy);
         let now = Ts(1_764_158_400_000);
         let lines = [
             r#"{"type":"call_queued","event_id":"1","ts":"2025-11-26T11:50:00Z","call_id":"c1","queue":"q","customer_id":"k"}"#,
             r#"{"type":"call_answered","event_id":"2","ts":"2025-11-26T11:50:10Z","call_id":"c1","queue":"q","agent_id":"a"}"#,
             r#"{"type":"call_completed","event_id":"3","ts":"2025-11-26T11:52:00Z","call_id":"c1","queue":"q","agent_id":"a","talk_ms":60000,"hold_ms":5000,"acw_ms":10000,"resolved":true}"#,
-            r#"{"type":"csat_response","event_id":"4","ts":"2025-11-26T11:53:00Z","interaction_id":"c1","queue":"q","score":5,"nps":9}"#,
+            r#"{"type":"csat_response","event_id":"4","ts":"2025-11-26T11:53:00Z","interaction_id":"c1","queue":"q","agent_id":"a","score":5,"nps":9}"#,
             r#"{"type":"call_queued","event_id":"5","ts":"2025-11-26T11:55:00Z","call_id":"c2","queue":"q","customer_id":"k"}"#,
             r#"{"type":"call_abandoned","event_id":"6","ts":"2025-11-26T11:56:00Z","call_id":"c2","queue":"q"}"#,
             r#"{"type":"call_queued","event_id":"7","ts":"2025-11-26T11:58:00Z","call_id":"c3","queue":"q"}"#,

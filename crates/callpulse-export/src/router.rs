@@ -125,6 +125,9 @@ pub fn router(state: ExportState) -> Router {
     let read = Router::new()
         .route("/api/v1/snapshot", get(api::snapshot))
         .route("/api/v1/queues/{queue}", get(api::queue))
+        .route("/api/v1/center", get(api::center))
+        .route("/api/v1/groups/{group}", get(api::group))
+        .route("/api/v1/teams/{team}", get(api::team))
         .route("/api/v1/engine", get(api::engine))
         .route("/api/v1/agents/{agent}/scorecard", get(api::scorecard))
         .route_layer(guarded(Access::Read));
