@@ -103,6 +103,29 @@ pub async fn demo(
             .or_insert_with(|| config.metrics.default_queue.clone());
         queue.team.get_or_insert_with(|| model.team.clone());
     }
+    // The org chart (docs/org.md), unless the configuration draws its own: the demo's
+    // service teams in one group, its sales teams in another.
+    if config.metrics.groups.is_empty() {
+        for (group, teams) in [
+            ("service", ["billing-team", "tech-team"]),
+            ("sales", ["sales-team", "vip-team"]),
+        ] {
+            let teams: Vec<String> = teams
+                .into_iter()
+                .filter(|t| config.simulator.queues.iter().any(|q| q.team == *t))
+                .map(str::to_owned)
+                .collect();
+            if !teams.is_empty() {
+                config.metrics.groups.insert(
+                    group.to_owned(),
+                    callpulse_core::policy::GroupPolicy {
+                        teams,
+                        queues: Vec::new(),
+                    },
+                );
+            }
+        }
+    }
     let sim_topics = SimTopics::new(
         &topics.calls,
         &topics.agents,
