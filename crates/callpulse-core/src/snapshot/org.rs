@@ -18,14 +18,17 @@ use crate::occupancy::{AgentTime, StateTimeView};
 use crate::policy::MetricsPolicy;
 use crate::window::Merge;
 
+/// One queue as the rollups read it: its windows, calls waiting now, and when the
+/// longest-waiting call was queued.
+pub(super) type QueueNow<'a> = (&'a Arc<str>, &'a [CallAgg], u64, Option<Ts>);
+
 /// What the rollups read, borrowed from the snapshot being built.
 pub(super) struct Org<'a> {
     pub(super) policy: &'a MetricsPolicy,
     pub(super) at: Ts,
     /// Every window label (sliding, then `interval` and `today`).
     pub(super) labels: &'a [String],
-    /// Each queue: its windows, calls waiting now and the oldest's queue time.
-    pub(super) queues: Vec<(&'a Arc<str>, &'a [CallAgg], u64, Option<Ts>)>,
+    pub(super) queues: Vec<QueueNow<'a>>,
     pub(super) teams: &'a BTreeMap<Arc<str>, TeamStates>,
     pub(super) team_time: &'a BTreeMap<Arc<str>, Vec<AgentTime>>,
     pub(super) agents: &'a [AgentView],
