@@ -83,6 +83,14 @@ fn config(brokers: &str) -> Config {
             ..QueuePolicy::default()
         },
     );
+    // A group of the org chart: billing-team (so the billing queue) and the sales queue.
+    config.metrics.groups.insert(
+        "front".into(),
+        callpulse_core::policy::GroupPolicy {
+            teams: vec!["billing-team".into()],
+            queues: vec!["sales".into()],
+        },
+    );
     config
 }
 
@@ -270,6 +278,26 @@ async fn live_checks(engine: &Engine, browser: &mut Browser, url: &str, brokers:
         )
         .await;
     assert_eq!(queues, "billing");
+
+    // A group's page: its queues, and its calls merged in the KPIs (what the API says).
+    browser.navigate(&format!("{url}?group=front")).await;
+    let queues = browser
+        .wait_for(
+            "[...document.querySelectorAll('section.card')].map((c) => c.dataset.queue).sort().join(',')",
+            Duration::from_secs(15),
+        )
+        .await;
+    assert_eq!(queues, "billing,sales");
+    let title = browser
+        .eval("document.getElementById('title').textContent")
+        .await;
+    assert_eq!(title, "group front");
+    let (_, body) = engine.get("/api/v1/groups/front").await;
+    let group: serde_json::Value = serde_json::from_str(&body).expect("group json");
+    assert_eq!(
+        group["group"]["queues"],
+        serde_json::json!(["billing", "sales"])
+    );
 
     // Pages rotate (every 3 s here) when the cards do not fit.
     browser.size(1280, 720).await;
