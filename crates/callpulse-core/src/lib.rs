@@ -68,9 +68,9 @@ pub use report::{
     TeamRow,
 };
 pub use snapshot::{
-    CHECKS, CenterView, Check, EngineView, FcrView, FcrWindow, GroupView, Level, QueueStatus,
-    QueueView, Retired, SharedBody, SharedPart, SharedRef, Snapshot, SourceView, StaffingView,
-    TeamDay, TeamView, TeamWindow, TicketView, TicketWindow, WINDOW_FIGURES,
+    AgentCounts, CHECKS, CenterView, Check, EngineView, FcrView, FcrWindow, GroupView, Level,
+    QueueStatus, QueueView, Retired, SharedBody, SharedPart, SharedRef, Snapshot, SourceView,
+    StaffingView, TeamDay, TeamView, TeamWindow, TicketView, TicketWindow, WINDOW_FIGURES,
     WINDOW_FIGURES_BY_THRESHOLD, WindowMetrics,
 };
 pub use tickets::{TicketAgg, TicketLive};

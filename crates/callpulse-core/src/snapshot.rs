@@ -446,11 +446,7 @@ impl Snapshot {
                     })
                     .unwrap_or_default(),
                 team,
-                available: s[AgentState::Available.index()],
-                on_call: s[AgentState::OnCall.index()],
-                wrap_up: s[AgentState::WrapUp.index()],
-                aux: s[AgentState::Aux.index()],
-                offline: s[AgentState::Offline.index()],
+                states: AgentCounts::from(&s),
             })
             .collect();
         Snapshot {
@@ -518,6 +514,6 @@ pub use shared::{SharedBody, SharedPart, SharedRef};
 pub use status::{CHECKS, Check, Level, QueueStatus};
 use views::TeamDayAcc;
 pub use views::{
-    CenterView, ChannelCounts, FcrView, FcrWindow, GroupView, QueueView, StaffingView, TeamDay,
-    TeamView, TeamWindow, TicketView, TicketWindow, TotalsView,
+    AgentCounts, CenterView, ChannelCounts, FcrView, FcrWindow, GroupView, QueueView, StaffingView,
+    TeamDay, TeamView, TeamWindow, TicketView, TicketWindow, TotalsView,
 };

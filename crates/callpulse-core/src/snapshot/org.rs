@@ -6,11 +6,11 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use callpulse_events::{AgentState, Ts};
+use callpulse_events::Ts;
 
 use super::derive::rollup;
 use super::figures::secs;
-use super::views::{GroupView, TeamDay, TeamDayAcc, TeamWindow};
+use super::views::{AgentCounts, GroupView, TeamDay, TeamDayAcc, TeamWindow};
 use crate::adherence::AdherenceView;
 use crate::calls::CallAgg;
 use crate::live::{AgentCalls, AgentView, TeamStates};
@@ -98,11 +98,7 @@ impl<'a> Org<'a> {
                     longest_wait_s: oldest.map_or(0.0, |oldest| {
                         secs(self.at.millis_since(oldest).max(0) as u64)
                     }),
-                    available: states[AgentState::Available.index()],
-                    on_call: states[AgentState::OnCall.index()],
-                    wrap_up: states[AgentState::WrapUp.index()],
-                    aux: states[AgentState::Aux.index()],
-                    offline: states[AgentState::Offline.index()],
+                    states: AgentCounts::from(&states),
                     windows: self
                         .labels
                         .iter()

@@ -3,10 +3,11 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use callpulse_events::AgentState;
 use serde::Serialize;
 
 use crate::adherence::AdherenceView;
-use crate::live::{AgentCalls, AgentCallsView, AgentView};
+use crate::live::{AgentCalls, AgentCallsView, AgentView, TeamStates};
 use crate::quality::QaView;
 
 use super::WindowMetrics;
@@ -199,11 +200,8 @@ pub struct GroupView {
     pub waiting: u64,
     pub longest_wait_s: f64,
     /// Its agents per state now.
-    pub available: u64,
-    pub on_call: u64,
-    pub wrap_up: u64,
-    pub aux: u64,
-    pub offline: u64,
+    #[serde(flatten)]
+    pub states: AgentCounts,
     /// Its agents' time in state and against their schedules, per sliding window.
     pub windows: Vec<TeamWindow>,
     /// Its queues' calls merged, per window (`null` with no queue); service levels only
@@ -214,15 +212,47 @@ pub struct GroupView {
     pub day: TeamDay,
 }
 
-/// Agents per state for one team.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct TeamView {
-    pub team: Arc<str>,
+/// Agents per state now, of a team or a group.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+pub struct AgentCounts {
     pub available: u64,
     pub on_call: u64,
     pub wrap_up: u64,
     pub aux: u64,
     pub offline: u64,
+}
+
+impl From<&TeamStates> for AgentCounts {
+    fn from(s: &TeamStates) -> Self {
+        AgentCounts {
+            available: s[AgentState::Available.index()],
+            on_call: s[AgentState::OnCall.index()],
+            wrap_up: s[AgentState::WrapUp.index()],
+            aux: s[AgentState::Aux.index()],
+            offline: s[AgentState::Offline.index()],
+        }
+    }
+}
+
+impl AgentCounts {
+    /// Each state's count, in [`AgentState::ALL`] order.
+    pub fn by_state(&self) -> [(AgentState, u64); 5] {
+        [
+            (AgentState::Available, self.available),
+            (AgentState::OnCall, self.on_call),
+            (AgentState::WrapUp, self.wrap_up),
+            (AgentState::Aux, self.aux),
+            (AgentState::Offline, self.offline),
+        ]
+    }
+}
+
+/// Agents per state for one team.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TeamView {
+    pub team: Arc<str>,
+    #[serde(flatten)]
+    pub states: AgentCounts,
     /// Time in state and occupancy over each sliding window, running states included.
     pub windows: Vec<TeamWindow>,
     /// The calls of the queues this team answers (`metrics.queues.NAME.team`), per window;

@@ -81,7 +81,7 @@ fn snapshot_of(template: &Snapshot, seq: u64, world: &World) -> Snapshot {
         .map(|(name, available)| {
             let mut t = t.clone();
             t.team = Arc::from(format!("t{name}"));
-            t.available = *available;
+            t.states.available = *available;
             t
         })
         .collect();

@@ -13,14 +13,8 @@ pub(super) const FAMILIES: &[Family] = &[
         labels: &["team", "state"],
         emit: |s, o| {
             for team in &s.teams {
-                for (state, n) in [
-                    ("available", team.available),
-                    ("on_call", team.on_call),
-                    ("wrap_up", team.wrap_up),
-                    ("aux", team.aux),
-                    ("offline", team.offline),
-                ] {
-                    o.put(&[("team", &team.team), ("state", state)], n as f64);
+                for (state, n) in team.states.by_state() {
+                    o.put(&[("team", &team.team), ("state", state.as_str())], n as f64);
                 }
             }
         },

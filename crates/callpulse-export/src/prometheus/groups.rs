@@ -14,14 +14,8 @@ pub(super) const FAMILIES: &[Family] = &[
         labels: &["group", "state"],
         emit: |s, o| {
             for g in &s.center.groups {
-                for (state, n) in [
-                    ("available", g.available),
-                    ("on_call", g.on_call),
-                    ("wrap_up", g.wrap_up),
-                    ("aux", g.aux),
-                    ("offline", g.offline),
-                ] {
-                    o.put(&[("group", &g.group), ("state", state)], n as f64);
+                for (state, n) in g.states.by_state() {
+                    o.put(&[("group", &g.group), ("state", state.as_str())], n as f64);
                 }
             }
         },

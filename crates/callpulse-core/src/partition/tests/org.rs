@@ -83,7 +83,7 @@ fn three_levels_roll_up_by_the_same_merge() {
     let retail = &snap.center.groups[0];
     assert_eq!(&*retail.group, "retail");
     assert_eq!(retail.queues, [Arc::from("billing"), Arc::from("sales")]);
-    assert_eq!((retail.available, retail.on_call), (1, 1));
+    assert_eq!((retail.states.available, retail.states.on_call), (1, 1));
     assert_eq!(retail.waiting, 1);
     assert_eq!(retail.longest_wait_s, 180.0);
     let calls = retail.calls.as_ref().expect("calls");
