@@ -87,29 +87,149 @@ pub fn required_agents(rate_per_s: f64, aht_s: f64, threshold_s: f64, target: f6
 /// Erlang A (M/M/n+M): the steady-state share of callers who abandon, for `agents`, arrival
 /// rate, mean handle time and mean (exponential) patience, all in seconds.
 /// `P(abandon) = θ · E[queue length] / λ` over the birth-death chain with birth rate λ and
-/// death rate `min(k, n)·μ + max(k - n, 0)·θ`, summed until the tail is negligible.
+/// death rate `min(k, n)·μ + max(k - n, 0)·θ` (`erlang_a_states`).
 pub fn erlang_a_abandon(agents: u32, rate_per_s: f64, aht_s: f64, patience_s: f64) -> f64 {
     if rate_per_s <= 0.0 {
         return 0.0;
     }
-    let (mu, theta) = (1.0 / aht_s, 1.0 / patience_s);
+    let theta = 1.0 / patience_s;
+    let p = erlang_a_states(agents, rate_per_s, 1.0 / aht_s, theta);
+    let n = agents as usize;
+    let queued: f64 = p
+        .iter()
+        .enumerate()
+        .skip(n)
+        .map(|(k, pk)| (k - n) as f64 * pk)
+        .sum();
+    theta * queued / rate_per_s
+}
+
+/// The stationary distribution of the Erlang A chain (`p[k]`: k callers in the system),
+/// normalised, cut where the tail no longer matters.
+fn erlang_a_states(agents: u32, rate_per_s: f64, mu: f64, theta: f64) -> Vec<f64> {
     let n = f64::from(agents);
-    // Unnormalised stationary probabilities, p(0) = 1, p(k) = p(k-1) · λ / death(k).
-    let (mut p, mut total, mut queued) = (1.0_f64, 1.0_f64, 0.0_f64);
+    let mut p = vec![1.0_f64];
+    let (mut last, mut total) = (1.0_f64, 1.0_f64);
     let mut k = 1u32;
     loop {
         let kf = f64::from(k);
         let death = kf.min(n) * mu + (kf - n).max(0.0) * theta;
-        p *= rate_per_s / death;
-        total += p;
-        queued += (kf - n).max(0.0) * p;
-        // Past the servers, the chain decays once abandonment outpaces arrivals.
-        if (kf > n && p < 1e-16 * total && death > rate_per_s) || k > 10 * MAX_AGENTS {
+        last *= rate_per_s / death;
+        total += last;
+        p.push(last);
+        if (kf > n && last < 1e-16 * total && death > rate_per_s) || k > 10 * MAX_AGENTS {
             break;
         }
         k += 1;
     }
-    theta * (queued / total) / rate_per_s
+    p.iter_mut().for_each(|x| *x /= total);
+    p
+}
+
+/// Erlang A's service level: the share of arriving callers answered within `threshold_s`
+/// (abandons count against it, as offered calls do), with `agents`, arrival rate, mean
+/// handle time and mean (exponential) patience.
+///
+/// A caller arriving to `k ≥ n` in the system has `j = k - n` callers ahead; it moves up
+/// when an agent frees (rate `n·μ`) or one ahead abandons (`i·θ` with `i` ahead), and
+/// leaves itself at rate `θ`. The chance of reaching an agent within the threshold is
+/// computed for every `j` at once by uniformisation (a Poisson-weighted sum over jumps).
+pub fn erlang_a_service_level(
+    agents: u32,
+    rate_per_s: f64,
+    aht_s: f64,
+    patience_s: f64,
+    threshold_s: f64,
+) -> f64 {
+    if rate_per_s <= 0.0 {
+        return 1.0;
+    }
+    let (mu, theta) = (1.0 / aht_s, 1.0 / patience_s);
+    let p = erlang_a_states(agents, rate_per_s, mu, theta);
+    let n = agents as usize;
+    let immediate: f64 = p.iter().take(n).sum();
+    let waiting = p.len().saturating_sub(n);
+    if waiting == 0 {
+        return immediate;
+    }
+    let busy = f64::from(agents) * mu;
+    // Uniformisation rate: the fastest phase (the most callers ahead) plus own patience.
+    let lambda = busy + waiting as f64 * theta + theta;
+    let lt = lambda * threshold_s.max(0.0);
+    // f[i]: the chance of being served within m jumps from `i` ahead (m grows per pass).
+    let mut f = vec![0.0_f64; waiting];
+    let mut next = vec![0.0_f64; waiting];
+    // Poisson weights in log space (exp(-λT) underflows for busy queues).
+    let mut log_w = -lt;
+    let mut served = 0.0_f64;
+    let mut mass = 0.0_f64;
+    let mut m = 0u64;
+    loop {
+        let w = log_w.exp();
+        if m > 0 {
+            for (i, slot) in next.iter_mut().enumerate() {
+                let advance = busy + i as f64 * theta;
+                let ahead = if i == 0 { 1.0 } else { f[i - 1] };
+                let stay = 1.0 - (advance + theta) / lambda;
+                *slot = advance / lambda * ahead + stay * f[i];
+            }
+            std::mem::swap(&mut f, &mut next);
+        }
+        // P(served by T) = Σ_m P(N = m) · f_m, N the jumps by T.
+        served += w * f.iter().zip(&p[n..]).map(|(fi, pk)| fi * pk).sum::<f64>();
+        mass += w;
+        m += 1;
+        log_w += lt.ln() - (m as f64).ln();
+        if (mass > 1.0 - 1e-12 && m as f64 > lt) || m > 1_000_000 || lt == 0.0 {
+            break;
+        }
+    }
+    immediate + served
+}
+
+/// The fewest agents for which [`erlang_a_service_level`] reaches `target`: with callers
+/// who give up, fewer than Erlang C asks when patience is short (the queue sheds load),
+/// never a queue that grows for ever. `None` for unusable inputs or above [`MAX_AGENTS`].
+pub fn required_agents_erlang_a(
+    rate_per_s: f64,
+    aht_s: f64,
+    patience_s: f64,
+    threshold_s: f64,
+    target: f64,
+) -> Option<u32> {
+    let usable = [rate_per_s, aht_s, patience_s, threshold_s]
+        .iter()
+        .all(|x| x.is_finite() && *x >= 0.0)
+        && aht_s > 0.0
+        && patience_s > 0.0
+        && (0.0..1.0).contains(&target);
+    if !usable {
+        return None;
+    }
+    if rate_per_s == 0.0 {
+        return Some(0);
+    }
+    let meets =
+        |n: u32| erlang_a_service_level(n, rate_per_s, aht_s, patience_s, threshold_s) >= target;
+    // The service level rises with every agent: double to a staffing that meets the
+    // target, then halve the gap down to the fewest.
+    let mut hi = ((rate_per_s * aht_s).ceil() as u32).max(1);
+    while !meets(hi) {
+        if hi >= MAX_AGENTS {
+            return None;
+        }
+        hi = hi.saturating_mul(2).min(MAX_AGENTS);
+    }
+    let mut lo = 0u32; // does not meet: no agent answers anyone
+    while hi - lo > 1 {
+        let mid = lo + (hi - lo) / 2;
+        if meets(mid) {
+            hi = mid;
+        } else {
+            lo = mid;
+        }
+    }
+    Some(hi)
 }
 
 #[cfg(test)]
@@ -162,7 +282,52 @@ mod tests {
         );
     }
 
+    #[test]
+    fn erlang_a_service_level_meets_erlang_c_and_its_own_abandonment() {
+        // Callers who never give up: the textbook Erlang C figures.
+        let rate: f64 = 360.0 / 1800.0;
+        let patient = erlang_a_service_level(54, rate, 240.0, 1e9, 20.0);
+        assert!((patient - 0.8172).abs() < 1e-3, "{patient}");
+        assert_eq!(
+            required_agents_erlang_a(rate, 240.0, 1e9, 20.0, 0.8),
+            Some(54)
+        );
+        // A threshold past every wait: the answered share is 1 - abandonment.
+        for (n, patience) in [(10, 120.0), (12, 60.0), (16, 300.0)] {
+            let rate = 1.0 / 15.0;
+            let all = erlang_a_service_level(n, rate, 180.0, patience, 1e6);
+            let abandon = erlang_a_abandon(n, rate, 180.0, patience);
+            assert!((all + abandon - 1.0).abs() < 1e-6, "{n}: {all} + {abandon}");
+        }
+        // Impatient callers leave the queue shorter: within 20 s more of those who stay
+        // are answered, and an overloaded queue still has a finite need.
+        let n = required_agents_erlang_a(rate, 240.0, 60.0, 20.0, 0.8).expect("need");
+        assert!(n <= 54, "{n}");
+        assert!(erlang_a_service_level(n, rate, 240.0, 60.0, 20.0) >= 0.8);
+        assert!(erlang_a_service_level(n - 1, rate, 240.0, 60.0, 20.0) < 0.8);
+        assert_eq!(
+            required_agents_erlang_a(0.0, 240.0, 60.0, 20.0, 0.8),
+            Some(0)
+        );
+        assert_eq!(required_agents_erlang_a(rate, 240.0, 0.0, 20.0, 0.8), None);
+    }
+
     proptest! {
+        #[test]
+        fn erlang_a_more_agents_never_lower_the_service_level(
+            n in 1u32..40,
+            load in 0.2f64..1.5,
+            aht in 30.0f64..600.0,
+            patience in 10.0f64..900.0,
+            threshold in 0.0f64..60.0,
+        ) {
+            let rate = f64::from(n) * load / aht;
+            let sl = erlang_a_service_level(n, rate, aht, patience, threshold);
+            let more = erlang_a_service_level(n + 1, rate, aht, patience, threshold);
+            prop_assert!((0.0..=1.0 + 1e-9).contains(&sl), "{}", sl);
+            prop_assert!(more >= sl - 1e-9, "{} < {}", more, sl);
+        }
+
         #[test]
         fn recurrence_matches_factorials(n in 1u32..60, load in 0.05f64..0.99) {
             let a = f64::from(n) * load;

@@ -77,6 +77,9 @@ pub struct ForecastRow {
     /// abandonment Erlang A expects at that staffing with the profile's observed patience.
     pub agents_erlang_c: Option<u32>,
     pub abandon_erlang_a: Option<f64>,
+    /// Erlang A agents for the same forecast and target (answered within the threshold
+    /// over offered), with the observed patience: callers who give up shorten the queue.
+    pub agents_erlang_a: Option<u32>,
 }
 
 /// Rows and scores of one queue.
@@ -167,6 +170,16 @@ pub fn evaluate(
                     (Some(n), Some(aht), Some(patience)) if rate > 0.0 => {
                         Some(erlang::erlang_a_abandon(n, rate, aht, patience))
                     }
+                    _ => None,
+                },
+                agents_erlang_a: match (rf.aht_s[0], profile.patience_s) {
+                    (Some(aht), Some(patience)) => erlang::required_agents_erlang_a(
+                        rate,
+                        aht,
+                        patience,
+                        staffing.threshold_s,
+                        staffing.target,
+                    ),
                     _ => None,
                 },
             });
