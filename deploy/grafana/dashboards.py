@@ -256,6 +256,14 @@ def teams():
                     'callpulse_team_state_seconds{team=~"$team",window="$window",state=~"available|on_call|wrap_up"}', by="team"), "{{team}}")],
             w=12, h=9, unit="percentunit", min_=0, max_=1,
             description="Team time is kept for the sliding windows (5m to 1h); for interval and today this panel is empty rather than showing another window.")
+    b.panel("timeseries", "Schedule adherence by team ($window; sliding windows only)",
+            [(ratio('callpulse_team_adherence_ratio{team=~"$team",window="$window"} * callpulse_team_scheduled_seconds{team=~"$team",window="$window"}',
+                    'callpulse_team_scheduled_seconds{team=~"$team",window="$window"}', by="team"), "{{team}}")],
+            w=12, h=9, unit="percentunit", min_=0, max_=1,
+            description="1 - out-of-adherence time (past the grace) / scheduled time, weighted by scheduled time so instances add up (docs/adherence.md). Today's figure is on the API and callpulse_team_adherence_ratio{window=\"today\"}.")
+    b.panel("bargauge", "Agents out of adherence now",
+            [('sum by (team) (callpulse_team_agents_out_of_adherence{team=~"$team"})', "{{team}}")], w=12, h=9, instant=True,
+            description="Who they are is on the API and the feed, for the roles that may see them.")
     b.panel("timeseries", "Required vs staffed agents (Erlang C)",
             [(f"max by (queue) (callpulse_queue_required_agents{{{Q}}})", "{{queue}} required"),
              (f"max by (queue) (callpulse_queue_staffed_agents{{{Q}}})", "{{queue}} staffed")], w=12, h=9)

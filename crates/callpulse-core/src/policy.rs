@@ -2,10 +2,12 @@
 
 use std::collections::BTreeMap;
 
-use callpulse_events::ExitReason;
-
+mod groups;
+mod queue;
 mod sl;
 
+pub use groups::GroupPolicy;
+pub use queue::QueuePolicy;
 use serde::{Deserialize, Serialize};
 pub use sl::{ExitSet, SlFormula};
 use thiserror::Error;
@@ -13,7 +15,6 @@ use thiserror::Error;
 use crate::MAX_SL_THRESHOLDS;
 use crate::adherence::AdherencePolicy;
 use crate::calendar::{Calendar, CalendarError};
-use crate::hours::OpeningHours;
 
 /// A policy value that cannot work.
 #[derive(Debug, Error, PartialEq)]
@@ -58,120 +59,6 @@ pub enum PolicyError {
     /// An aux reason rule without a reason.
     #[error("[metrics.adherence.aux_reasons]: a reason must not be empty")]
     AuxReason,
-}
-
-/// Per-queue definitions. Any field left out of a `[metrics.queues.NAME]` table takes the
-/// value of `[metrics.default_queue]`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct QueuePolicy {
-    /// Service-level thresholds in seconds ("answered within T"). The first is the headline
-    /// figure on the wallboard and in alerts. 1 to 4 values.
-    pub sl_thresholds_secs: Vec<u32>,
-    /// Service-level target as a ratio 0..1 (e.g. 0.8 for 80/20); drives wallboard colours.
-    pub sl_target: f64,
-    /// Calls abandoned after waiting less than this many seconds are short abandons: counted,
-    /// but excluded from the service level and abandonment rate.
-    pub short_abandon_secs: u32,
-    /// The service-level formula; see [`SlFormula`].
-    pub sl_formula: SlFormula,
-    /// Whether short abandons are left out of the abandonment rate (both sides of it).
-    pub abandon_rate_excludes_short: bool,
-    /// Exits (`call_abandoned` reasons) counted as `exited` rather than abandoned: out of
-    /// the abandons, the abandonment rate and the SL formulas that count abandons; still
-    /// offered. `["key"]` is Asterisk's own rule (EXITWITHKEY is no abandon).
-    pub exits_not_abandoned: Vec<ExitReason>,
-    /// The team whose agents answer this queue: staffing compares its agents (available,
-    /// on a call or in wrap-up) with the Erlang C requirement. Unset: no comparison.
-    pub team: Option<String>,
-    /// Tickets: first-response target in seconds (an SLA breach after it).
-    pub ticket_first_response_secs: u32,
-    /// Per-priority first-response targets (priority "0".."9" -> seconds), overriding
-    /// `ticket_first_response_secs` for tickets of that priority.
-    pub ticket_first_response_by_priority: BTreeMap<String, u32>,
-    /// The service level (first threshold, over `metrics.alert_window_mins`) is "at risk"
-    /// below `sl_target + sl_at_risk_margin`, and in breach below `sl_target`.
-    pub sl_at_risk_margin: f64,
-    /// A ratio (service level, abandonment) over fewer calls than this is shown but never
-    /// judged: the queue's status says `quiet` rather than paint one call red or green.
-    pub alert_min_calls: u32,
-    /// A call waiting longer than this (s) puts the queue in breach; longer than the first
-    /// SL threshold, at risk.
-    pub longest_wait_alert_secs: u32,
-    /// Abandonment rate (over `metrics.alert_window_mins`) above which the queue is in
-    /// breach; above `sl_at_risk_margin` less than this, at risk.
-    pub abandon_rate_alert: f64,
-    /// When the queue takes calls, in the center's zone (`["mon-fri 08:00-18:00"]`); empty:
-    /// always. Closed, its checks raise no alert event and the business alert rules stay
-    /// silent (`callpulse_queue_open`).
-    pub opening_hours: OpeningHours,
-}
-
-impl Default for QueuePolicy {
-    fn default() -> Self {
-        QueuePolicy {
-            sl_thresholds_secs: vec![20],
-            sl_target: 0.8,
-            short_abandon_secs: 5,
-            sl_formula: SlFormula::default(),
-            abandon_rate_excludes_short: true,
-            exits_not_abandoned: Vec::new(),
-            team: None,
-            ticket_first_response_secs: 4 * 3600,
-            ticket_first_response_by_priority: BTreeMap::new(),
-            sl_at_risk_margin: 0.05,
-            alert_min_calls: 10,
-            longest_wait_alert_secs: 120,
-            abandon_rate_alert: 0.1,
-            opening_hours: OpeningHours::default(),
-        }
-    }
-}
-
-impl QueuePolicy {
-    fn check_alert_limits(&self, queue: &str) -> Result<(), PolicyError> {
-        let fail = |key, value: f64, expected| {
-            Err(PolicyError::AlertLimit {
-                queue: queue.to_owned(),
-                key,
-                value,
-                expected,
-            })
-        };
-        if !(0.0..1.0).contains(&self.sl_at_risk_margin) {
-            return fail(
-                "sl_at_risk_margin",
-                self.sl_at_risk_margin,
-                "not a ratio in [0, 1)",
-            );
-        }
-        if !(self.abandon_rate_alert > 0.0 && self.abandon_rate_alert <= 1.0) {
-            return fail(
-                "abandon_rate_alert",
-                self.abandon_rate_alert,
-                "not a ratio in (0, 1] (10 % is written 0.1)",
-            );
-        }
-        let first = self.sl_thresholds_secs.first().copied().unwrap_or(0);
-        if self.longest_wait_alert_secs < first {
-            return fail(
-                "longest_wait_alert_secs",
-                f64::from(self.longest_wait_alert_secs),
-                "below the first SL threshold (it is the breach limit; the threshold is the at-risk one)",
-            );
-        }
-        Ok(())
-    }
-}
-
-/// One group of the org chart (`[metrics.groups.NAME]`).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct GroupPolicy {
-    /// The teams it owns (each team in one group at most).
-    pub teams: Vec<String>,
-    /// The queues it owns, beyond those whose `team` it owns (each queue in one group).
-    pub queues: Vec<String>,
 }
 
 /// Everything the core needs to know to turn events into numbers.
@@ -427,53 +314,6 @@ impl MetricsPolicy {
                 .groups
                 .values()
                 .any(|g| g.teams.iter().any(|t| t == team))
-    }
-
-    /// The group owning `team`.
-    pub fn group_of_team(&self, team: &str) -> Option<&str> {
-        self.groups
-            .iter()
-            .find(|(_, g)| g.teams.iter().any(|t| t == team))
-            .map(|(name, _)| name.as_str())
-    }
-
-    /// The group owning `queue`: the one listing it, else the one owning the queue's team.
-    pub fn group_of_queue(&self, queue: &str) -> Option<&str> {
-        self.groups
-            .iter()
-            .find(|(_, g)| g.queues.iter().any(|q| q == queue))
-            .map(|(name, _)| name.as_str())
-            .or_else(|| {
-                self.queue(queue)
-                    .team
-                    .as_deref()
-                    .and_then(|t| self.group_of_team(t))
-            })
-    }
-
-    fn check_groups(&self) -> Result<(), PolicyError> {
-        let mut owner: BTreeMap<(&str, &str), &str> = BTreeMap::new();
-        for (group, g) in &self.groups {
-            let fail = |problem: String| {
-                Err(PolicyError::Group {
-                    group: group.clone(),
-                    problem,
-                })
-            };
-            if g.teams.is_empty() && g.queues.is_empty() {
-                return fail("names no team and no queue".into());
-            }
-            let members = g.teams.iter().map(|t| ("team", t.as_str()));
-            for (kind, name) in members.chain(g.queues.iter().map(|q| ("queue", q.as_str()))) {
-                if name.is_empty() {
-                    return fail(format!("an empty {kind} name"));
-                }
-                if let Some(other) = owner.insert((kind, name), group) {
-                    return fail(format!("{kind} {name:?} is also in group {other:?}"));
-                }
-            }
-        }
-        Ok(())
     }
 
     /// The per-call ledger's caps and timeouts.
