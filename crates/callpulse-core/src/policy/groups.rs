@@ -65,3 +65,46 @@ impl MetricsPolicy {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn group(teams: &[&str], queues: &[&str]) -> GroupPolicy {
+        GroupPolicy {
+            teams: teams.iter().map(|t| (*t).to_owned()).collect(),
+            queues: queues.iter().map(|q| (*q).to_owned()).collect(),
+        }
+    }
+
+    #[test]
+    fn a_team_or_queue_is_in_one_group_and_queues_follow_their_team() {
+        let mut policy = MetricsPolicy::default();
+        policy.queues.insert(
+            "billing".into(),
+            crate::QueuePolicy {
+                team: Some("t1".into()),
+                ..crate::QueuePolicy::default()
+            },
+        );
+        policy.groups.insert("a".into(), group(&["t1"], &["vip"]));
+        policy.groups.insert("b".into(), group(&["t2"], &[]));
+        assert_eq!(policy.validate(), Ok(()));
+        assert_eq!(policy.group_of_queue("billing"), Some("a"));
+        assert_eq!(policy.group_of_queue("vip"), Some("a"));
+        assert_eq!(policy.group_of_queue("other"), None);
+        assert_eq!(policy.group_of_team("t2"), Some("b"));
+        // A listed team counts as configured: admitted past max_teams.
+        assert!(policy.configures_team("t2"));
+        // The same team in two groups, and an empty group, are refused with their names.
+        policy.groups.insert("c".into(), group(&["t1"], &[]));
+        let err = policy.validate().expect_err("t1 twice").to_string();
+        assert!(
+            err.contains("[metrics.groups.c]") && err.contains("\"a\""),
+            "{err}"
+        );
+        policy.groups.insert("c".into(), group(&[], &[]));
+        let err = policy.validate().expect_err("empty").to_string();
+        assert!(err.contains("names no team and no queue"), "{err}");
+    }
+}
