@@ -122,7 +122,9 @@ async fn the_engine_and_the_simulator_reach_a_broker_that_requires_scram() {
     let simulate = |password: &str| {
         let mut command = Command::new(callpulse_binary());
         command
-            .args(["simulate", "--brokers", &brokers, "--count", "300"])
+            // The simulator opens with every agent's state and day's schedule (about 230
+            // events): enough for calls after them.
+            .args(["simulate", "--brokers", &brokers, "--count", "1000"])
             .args(["--lookback-mins", "30"]);
         for (k, v) in scram(password) {
             command.env(format!("CALLPULSE__INGEST__LIBRDKAFKA__{k}"), v);

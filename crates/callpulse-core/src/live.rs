@@ -172,11 +172,14 @@ pub struct AgentView {
     /// The agent's calls since local midnight (from every partition's call events).
     pub calls_today: Option<AgentCallsView>,
     /// Against the schedule now; `null` for an agent without a schedule.
+    /// (Boxed, as `adherence_today`: an agent view is copied per snapshot, and most agents
+    /// of most centers have no schedule; `None` costs a pointer.)
     #[serde(default)]
-    pub adherence: Option<AdherenceNow>,
-    /// Against the schedule since local midnight.
+    pub adherence: Option<Box<AdherenceNow>>,
+    /// Against the schedule since local midnight; `null` for an agent without a schedule
+    /// (most agents of a center without WFM: the feed carries no empty figures for them).
     #[serde(default)]
-    pub adherence_today: AdherenceView,
+    pub adherence_today: Option<Box<AdherenceView>>,
 }
 
 /// An agent's calls today, as readers see them; times in seconds.

@@ -405,8 +405,8 @@ impl Agents {
                 today: StateTimeView::from(&today.states),
                 calls_today: None,
                 adherence: schedule
-                    .map(|s| AdherenceNow::at(s, rec.activity, episode, now, grace_ms)),
-                adherence_today: AdherenceView::from(&today.adherence),
+                    .map(|s| Box::new(AdherenceNow::at(s, rec.activity, episode, now, grace_ms))),
+                adherence_today: schedule.map(|_| Box::new(AdherenceView::from(&today.adherence))),
             });
         }
         agents.sort_by(|a, b| a.agent_id.cmp(&b.agent_id));

@@ -308,7 +308,11 @@ impl TeamDayAcc<'_> {
             agents: self.members.len(),
             calls_today,
             today: StateTimeView::sum(self.members.iter().map(|a| &a.today)),
-            adherence_today: AdherenceView::sum(self.members.iter().map(|a| &a.adherence_today)),
+            adherence_today: AdherenceView::sum(
+                self.members
+                    .iter()
+                    .filter_map(|a| a.adherence_today.as_deref()),
+            ),
             agents_out_of_adherence,
         }
     }
