@@ -3,7 +3,7 @@
 //! queues, its agents' time in state and against their schedules over each window, and
 //! its agents' day (calls, AHT parts, CSAT, NPS, QA, occupancy, adherence).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use callpulse_events::Ts;
@@ -36,43 +36,59 @@ pub(super) struct Org<'a> {
 }
 
 impl<'a> Org<'a> {
-    /// The day of the agents `keep` selects (by team).
-    fn day(&self, keep: impl Fn(&str) -> bool) -> TeamDay {
+    /// Every agent's day merged: the center level of the org chart.
+    pub(super) fn center_day(&self) -> TeamDay {
         let mut acc = TeamDayAcc::default();
-        for agent in self.agents.iter().filter(|a| keep(&a.team)) {
-            acc.members.push(agent);
-            if let Some(calls) = self.agent_calls.get(&agent.agent_id) {
-                acc.calls.merge(calls);
-            }
+        for agent in self.agents {
+            self.join(&mut acc, agent);
         }
         acc.day()
     }
 
-    /// Every agent's day merged: the center level of the org chart.
-    pub(super) fn center_day(&self) -> TeamDay {
-        self.day(|_| true)
+    /// Adds `agent` and its calls to a unit's day.
+    fn join(&self, acc: &mut TeamDayAcc<'a>, agent: &'a AgentView) {
+        acc.members.push(agent);
+        if let Some(calls) = self.agent_calls.get(&agent.agent_id) {
+            acc.calls.merge(calls);
+        }
     }
 
-    /// Each configured group, in name order.
+    /// Each configured group, in name order. Who owns what is looked up once per queue,
+    /// team and agent, not once per group.
     pub(super) fn groups(&self) -> Vec<GroupView> {
         let policy = self.policy;
+        let team_group: HashMap<&str, &str> = policy
+            .groups
+            .iter()
+            .flat_map(|(group, g)| g.teams.iter().map(move |t| (t.as_str(), group.as_str())))
+            .collect();
+        let queue_group: HashMap<&str, &str> = self
+            .queues
+            .iter()
+            .filter_map(|(queue, ..)| Some((&***queue, policy.group_of_queue(queue)?)))
+            .collect();
         let mut calls = rollup(
             self.queues
                 .iter()
                 .map(|(name, windows, ..)| (*name, *windows)),
             policy,
             self.labels,
-            |queue| policy.group_of_queue(queue),
+            |queue| queue_group.get(queue).copied(),
         );
+        let mut days: HashMap<&str, TeamDayAcc> = HashMap::new();
+        for agent in self.agents {
+            if let Some(group) = team_group.get(&*agent.team) {
+                self.join(days.entry(group).or_default(), agent);
+            }
+        }
         policy
             .groups
             .iter()
             .map(|(name, group)| {
-                let owns_team = |team: &str| group.teams.iter().any(|t| t == team);
                 let queues: Vec<_> = self
                     .queues
                     .iter()
-                    .filter(|(queue, ..)| policy.group_of_queue(queue) == Some(name.as_str()))
+                    .filter(|(queue, ..)| queue_group.get(&***queue) == Some(&name.as_str()))
                     .collect();
                 let mut states = TeamStates::default();
                 let mut time: Vec<AgentTime> = Vec::new();
@@ -110,7 +126,7 @@ impl<'a> Org<'a> {
                         })
                         .collect(),
                     calls: calls.remove(name.as_str()),
-                    day: self.day(owns_team),
+                    day: days.remove(name.as_str()).unwrap_or_default().day(),
                 }
             })
             .collect()

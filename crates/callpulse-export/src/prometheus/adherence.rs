@@ -2,18 +2,26 @@
 //! adherence now, shrinkage today (docs/adherence.md). Per team only; each agent's
 //! adherence is on the API and the WebSocket feed.
 
-use callpulse_core::{AdherenceView, TeamView};
+use callpulse_core::{AdherenceView, TeamDay, TeamView, TeamWindow};
 use callpulse_events::Activity;
 use prometheus::proto::MetricType::*;
 
 use super::Family;
 
-/// Each sliding window's adherence, then the day's as `window="today"`.
-fn windows(team: &TeamView) -> impl Iterator<Item = (&str, &AdherenceView)> {
-    team.windows
+/// Each sliding window's adherence, then the day's as `window="today"`: a team's or a
+/// group's (`groups.rs`).
+pub(super) fn with_today<'a>(
+    windows: &'a [TeamWindow],
+    day: &'a TeamDay,
+) -> impl Iterator<Item = (&'a str, &'a AdherenceView)> {
+    windows
         .iter()
         .map(|w| (w.window.as_str(), &w.adherence))
-        .chain(std::iter::once(("today", &team.day.adherence_today)))
+        .chain(std::iter::once(("today", &day.adherence_today)))
+}
+
+fn windows(team: &TeamView) -> impl Iterator<Item = (&str, &AdherenceView)> {
+    with_today(&team.windows, &team.day)
 }
 
 pub(super) const FAMILIES: &[Family] = &[

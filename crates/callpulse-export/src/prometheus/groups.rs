@@ -85,8 +85,7 @@ pub(super) const FAMILIES: &[Family] = &[
         labels: &["group", "window"],
         emit: |s, o| {
             for g in &s.center.groups {
-                let windows = g.windows.iter().map(|w| (w.window.as_str(), &w.adherence));
-                for (window, a) in windows.chain([("today", &g.day.adherence_today)]) {
+                for (window, a) in super::adherence::with_today(&g.windows, &g.day) {
                     o.maybe(&[("group", &g.group), ("window", window)], a.adherence);
                 }
             }
