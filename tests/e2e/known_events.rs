@@ -161,6 +161,7 @@ fn produce(brokers: &str) -> (Ts, Vec<String>) {
     let at = |secs: i64| s.t0.plus_millis(secs * 1000);
     let schedule = AgentSchedule {
         agent_id: "a2".into(),
+        team: None,
         start: at(-3600),
         end: at(3600),
         segments: vec![

@@ -18,6 +18,7 @@
 //! when it ended, as agent time in state is (`occupancy.rs`).
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use callpulse_events::{Activity, AgentState, ScheduleSegment, Ts};
 use serde::{Deserialize, Serialize};
@@ -118,6 +119,8 @@ const MAX_KEPT_SEGMENTS: usize = 400;
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub(crate) struct Schedule {
     segments: Vec<(i64, i64, Activity)>,
+    /// The team the schedule staffs, when its events name one (the latest named).
+    pub(crate) team: Option<Arc<str>>,
 }
 
 impl Schedule {
@@ -159,6 +162,20 @@ impl Schedule {
         match self.segments.get(i) {
             Some(&(from, _, activity)) if from <= at => activity,
             _ => Activity::Off,
+        }
+    }
+
+    /// Calls `f(from, to)` for each stretch scheduled `open` overlapping `[from, to)`,
+    /// clipped to it.
+    pub(crate) fn open_within(&self, from: i64, to: i64, mut f: impl FnMut(i64, i64)) {
+        let first = self.segments.partition_point(|s| s.1 <= from);
+        for &(start, end, activity) in &self.segments[first..] {
+            if start >= to {
+                return;
+            }
+            if activity == Activity::Open {
+                f(start.max(from), end.min(to));
+            }
         }
     }
 

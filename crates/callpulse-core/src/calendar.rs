@@ -123,6 +123,31 @@ impl Calendar {
         Ts(date.and_time(NaiveTime::MIN).and_utc().timestamp_millis())
     }
 
+    /// The `len_secs` intervals (`len_secs` passed [`Self::check_period`], under a day) of
+    /// the local day holding `ts`, each with its index by the local clock from midnight
+    /// (where DST repeats an hour, two intervals share an index; where it skips one, an
+    /// index is missing), as the interval reports and the reforecast number them.
+    pub fn day_intervals(&self, ts: Ts, len_secs: u32) -> Vec<DayInterval> {
+        let day_start = self.period_start(ts, DAY_SECS);
+        let day_end = self.next_period_start(day_start, DAY_SECS);
+        let mut out = Vec::with_capacity((DAY_SECS / len_secs) as usize + 2);
+        let mut start = day_start;
+        while start < day_end {
+            let end = self.next_period_start(start, len_secs).min(day_end);
+            if end <= start {
+                break;
+            }
+            let secs = self.local(start).num_seconds_from_midnight();
+            out.push(DayInterval {
+                start: start.millis(),
+                end: end.millis(),
+                slot: (secs / len_secs) as usize,
+            });
+            start = end;
+        }
+        out
+    }
+
     /// The local weekday of `ts` (0 Monday .. 6 Sunday) and its minute of the day.
     pub fn weekday_minute(&self, ts: Ts) -> (u8, u16) {
         use chrono::Datelike;
@@ -137,6 +162,15 @@ impl Calendar {
         self.local(ts)
             .to_rfc3339_opts(chrono::SecondsFormat::AutoSi, false)
     }
+}
+
+/// One interval of a local day ([`Calendar::day_intervals`]): `[start, end)` in ms, and its
+/// index by the local clock from midnight.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DayInterval {
+    pub start: i64,
+    pub end: i64,
+    pub slot: usize,
 }
 
 /// One calendar period of fixed nominal length (an interval, a day), remembered: asking

@@ -20,10 +20,13 @@
 //! actuals: the binary reads the history (`callpulse forecast`) and the core does no I/O.
 
 use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
 
 mod evaluate;
+mod profiles;
 
 pub use evaluate::{Evaluation, ForecastRow, QueueScore, Staffing, Wape, evaluate};
+pub use profiles::{PROFILE_VERSION, ProfileError, ProfileSet, WEEKDAYS, past_days};
 
 /// One interval's actuals.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
@@ -60,7 +63,7 @@ impl Day {
 }
 
 /// The method's parameters (`callpulse forecast --weeks --damping`).
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Method {
     /// Same weekdays averaged into the profile.
     pub weeks: usize,
@@ -82,7 +85,7 @@ impl Default for Method {
 }
 
 /// A weekday's typical day: mean offered and AHT per interval.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Profile {
     pub offered: Vec<f64>,
     /// AHT per interval; where the profile's days handled nothing in an interval, their
@@ -148,58 +151,130 @@ impl Profile {
     pub fn total(&self) -> f64 {
         self.offered.iter().sum()
     }
+
+    /// The profile's AHT over its whole day, weighted by its calls.
+    pub fn day_aht(&self) -> Option<f64> {
+        let (calls, handle_s) = self
+            .offered
+            .iter()
+            .zip(&self.aht_s)
+            .filter_map(|(o, a)| a.map(|a| (*o, o * a)))
+            .fold((0.0, 0.0), |(n, h), (o, oh)| (n + o, h + oh));
+        (calls > 0.0).then(|| handle_s / calls)
+    }
 }
 
-/// The forecast for the intervals from `now` (an interval index; the intervals before it
-/// are actual in `today`) to the day's end: offered and AHT per interval.
+/// What the day has brought so far: the inputs of the scaling. The evaluation sums a
+/// day's finished intervals ([`SoFar::at_slot`]); the engine reads a queue's `today` window
+/// at any instant, mid-interval included.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct SoFar {
+    /// How far into the day, in intervals from local midnight (2.5: halfway through the
+    /// third).
+    pub at: f64,
+    /// Where the figures below begin, likewise (0: midnight). An engine that started
+    /// mid-day without the morning's state has seen the day from then on only.
+    pub from: f64,
+    pub offered: f64,
+    /// Calls completed and their handle time.
+    pub handled: f64,
+    pub handle_s: f64,
+}
+
+impl SoFar {
+    /// The day's first `now` intervals.
+    pub fn at_slot(today: &Day, now: usize) -> SoFar {
+        let done = &today.slots[..now.min(today.slots.len())];
+        SoFar {
+            at: done.len() as f64,
+            from: 0.0,
+            offered: done.iter().map(|s| s.offered).sum(),
+            handled: done.iter().map(|s| s.handled).sum(),
+            handle_s: done.iter().map(|s| s.handle_s).sum(),
+        }
+    }
+}
+
+/// The forecast for the intervals from `from` (the interval `at` falls in; the ones before
+/// it are past) to the day's end: offered and AHT per interval, each a whole interval's
+/// worth at the rate expected now.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Reforecast {
     pub from: usize,
     pub offered: Vec<f64>,
     pub aht_s: Vec<Option<f64>>,
+    /// Today's level against the profile's so far (damped), and its handle time's.
+    pub volume_ratio: f64,
+    pub aht_ratio: f64,
 }
 
-/// Reforecasts the rest of `today` at interval `now` (see the module docs).
-pub fn reforecast(profile: &Profile, today: &Day, now: usize, method: &Method) -> Reforecast {
-    let now = now.min(profile.offered.len());
-    let done = &today.slots[..now.min(today.slots.len())];
-    let actual: f64 = done.iter().map(|s| s.offered).sum();
-    let expected: f64 = profile.offered[..done.len()].iter().sum();
+impl Profile {
+    /// What the profile expected by `at` (fractional intervals): offered calls, and the
+    /// handle time of those calls at its AHT per interval.
+    pub fn expected_by(&self, at: f64) -> (f64, f64) {
+        let whole = (at.max(0.0).floor() as usize).min(self.offered.len());
+        let part = if whole < self.offered.len() {
+            at - whole as f64
+        } else {
+            0.0
+        };
+        let mut offered = 0.0;
+        let mut handle_s = 0.0;
+        for (i, (o, aht)) in self.offered.iter().zip(&self.aht_s).enumerate() {
+            let share = if i < whole {
+                1.0
+            } else if i == whole {
+                part
+            } else {
+                break;
+            };
+            offered += o * share;
+            handle_s += o * share * aht.unwrap_or(0.0);
+        }
+        (offered, handle_s)
+    }
+}
+
+/// Reforecasts the rest of the day at `so_far.at` (see the module docs).
+pub fn reforecast(profile: &Profile, so_far: &SoFar, method: &Method) -> Reforecast {
+    let from = (so_far.at.max(0.0).floor() as usize).min(profile.offered.len());
+    let (expected, expected_handle_s) = {
+        let (to, to_s) = profile.expected_by(so_far.at);
+        let (from, from_s) = profile.expected_by(so_far.from.min(so_far.at));
+        (to - from, to_s - from_s)
+    };
     let k = method.damping * profile.total();
-    let volume = if expected + k > 0.0 {
-        (actual + k) / (expected + k)
+    let volume_ratio = if expected + k > 0.0 {
+        (so_far.offered + k) / (expected + k)
     } else {
         1.0
     };
-    // Today's handle time against what the profile's AHT says today's calls would take.
-    let (handle_s, predicted_s, handled) =
-        done.iter()
-            .zip(&profile.aht_s)
-            .fold((0.0, 0.0, 0.0), |(h, p, n), (s, aht)| {
-                (
-                    h + s.handle_s,
-                    p + s.handled * aht.unwrap_or(0.0),
-                    n + s.handled,
-                )
-            });
-    let mean_aht = if handled > 0.0 {
-        predicted_s / handled
+    // Today's handle time against what the profile's AHT says today's handled calls would
+    // take: the profile's mean AHT over the part of the day gone (weighted by its calls).
+    let mean_aht = if expected > 0.0 {
+        expected_handle_s / expected
     } else {
-        0.0
+        profile.day_aht().unwrap_or(0.0)
     };
+    let predicted_s = so_far.handled * mean_aht;
     let pseudo_s = method.aht_damping_calls * mean_aht;
     let aht_ratio = if predicted_s + pseudo_s > 0.0 {
-        (handle_s + pseudo_s) / (predicted_s + pseudo_s)
+        (so_far.handle_s + pseudo_s) / (predicted_s + pseudo_s)
     } else {
         1.0
     };
     Reforecast {
-        from: now,
-        offered: profile.offered[now..].iter().map(|o| o * volume).collect(),
-        aht_s: profile.aht_s[now..]
+        from,
+        offered: profile.offered[from..]
+            .iter()
+            .map(|o| o * volume_ratio)
+            .collect(),
+        aht_s: profile.aht_s[from..]
             .iter()
             .map(|a| a.map(|a| a * aht_ratio))
             .collect(),
+        volume_ratio,
+        aht_ratio,
     }
 }
 

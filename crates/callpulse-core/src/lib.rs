@@ -52,7 +52,7 @@ pub mod watermark;
 mod window;
 
 pub use adherence::{AdherenceNow, AdherenceView};
-pub use calendar::{Calendar, CalendarError};
+pub use calendar::{Calendar, CalendarError, DayInterval};
 pub use calls::{CallAgg, CallCounts, CallTotals, MAX_SL_THRESHOLDS, WaitHistogram};
 pub use checkpoint::{CHECKPOINT_VERSION, CheckpointError, policy_fingerprint};
 pub use fcr::{
@@ -68,10 +68,10 @@ pub use report::{
     TeamRow,
 };
 pub use snapshot::{
-    AgentCounts, CHECKS, CenterView, Check, EngineView, FcrView, FcrWindow, GroupView, Level,
-    QueueStatus, QueueView, Retired, SharedBody, SharedPart, SharedRef, Snapshot, SourceView,
-    StaffingView, TeamDay, TeamView, TeamWindow, TicketView, TicketWindow, WINDOW_FIGURES,
-    WINDOW_FIGURES_BY_THRESHOLD, WindowMetrics,
+    AgentCounts, CHECKS, CenterView, Check, EngineView, FcrView, FcrWindow, ForecastInterval,
+    GroupView, Level, PlanInterval, QueueForecast, QueueStatus, QueueView, Retired, SharedBody,
+    SharedPart, SharedRef, Snapshot, SourceView, StaffingView, TeamDay, TeamView, TeamWindow,
+    TicketView, TicketWindow, WINDOW_FIGURES, WINDOW_FIGURES_BY_THRESHOLD, WindowMetrics,
 };
 pub use tickets::{TicketAgg, TicketLive};
 pub use watermark::{PartitionProgress, instance_watermark};

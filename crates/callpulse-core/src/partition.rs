@@ -131,6 +131,10 @@ pub struct PartitionState {
     agents: Agents,
     dedupe: Dedupe,
     high_water: Option<Ts>,
+    /// The oldest event time this state has applied: where its history begins. A state
+    /// started mid-day (no checkpoint) has seen today only from then on, which the
+    /// reforecast must not read as a quiet morning.
+    low_water: Option<Ts>,
     /// Bucket number of the last housekeeping pass; it runs once per bucket, not per tick.
     swept_bucket: i64,
     /// Whether anything changed since the last snapshot, and the bucket it was read in: an
@@ -167,6 +171,7 @@ impl PartitionState {
             agents,
             dedupe,
             high_water: None,
+            low_water: None,
             swept_bucket: i64::MIN,
             changed: true,
             snapshot_bucket: i64::MIN,
@@ -190,13 +195,7 @@ impl PartitionState {
         let ts = env.ts;
         let applied = match &env.event {
             Event::AgentState(e) => {
-                let limits = AgentLimits {
-                    max_teams: self.policy.max_teams,
-                    max_agents: self.policy.max_agents,
-                    name_idle_ms: i64::from(self.policy.name_idle_secs) * 1000,
-                    clock: self.high_water.map_or(ts, |hw| hw.max(ts)),
-                    grace_ms: self.policy.adherence.grace_ms(),
-                };
+                let limits = self.agent_limits(ts);
                 let policy = &self.policy;
                 let configured = |team: &str| policy.configures_team(team);
                 let activity = policy.adherence.actual(e.state, e.reason.as_deref());
@@ -214,10 +213,18 @@ impl PartitionState {
                     AgentUpdate::TooManyAgents => return Err(Rejection::TooManyNames("agent")),
                 }
             }
-            Event::AgentSchedule(e) => match self.agents.schedule(e, self.policy.max_agents) {
-                AgentUpdate::TooManyAgents => return Err(Rejection::TooManyNames("agent")),
-                _ => Applied::Counted,
-            },
+            Event::AgentSchedule(e) => {
+                let limits = self.agent_limits(ts);
+                let policy = &self.policy;
+                match self
+                    .agents
+                    .schedule(e, &limits, |team| policy.configures_team(team))
+                {
+                    AgentUpdate::TooManyAgents => return Err(Rejection::TooManyNames("agent")),
+                    AgentUpdate::TooManyTeams => return Err(Rejection::TooManyNames("team")),
+                    AgentUpdate::Applied | AgentUpdate::Stale => Applied::Counted,
+                }
+            }
             Event::TicketCreated(e) => {
                 let queue = self.queue_id(&e.queue, ts)?;
                 // The customer's contact, for FCR.
@@ -286,6 +293,7 @@ impl PartitionState {
             }
         };
         self.high_water = Some(self.high_water.map_or(ts, |hw| hw.max(ts)));
+        self.low_water = Some(self.low_water.map_or(ts, |lw| lw.min(ts)));
         self.housekeeping();
         let counter = match applied {
             Applied::Counted => &mut self.counters.applied,
@@ -298,6 +306,17 @@ impl PartitionState {
     }
 
     /// The per-agent day figures of a call event (answers, handling, surveys).
+    /// The caps an agent event at `ts` is applied under.
+    fn agent_limits(&self, ts: Ts) -> AgentLimits {
+        AgentLimits {
+            max_teams: self.policy.max_teams,
+            max_agents: self.policy.max_agents,
+            name_idle_ms: i64::from(self.policy.name_idle_secs) * 1000,
+            clock: self.high_water.map_or(ts, |hw| hw.max(ts)),
+            grace_ms: self.policy.adherence.grace_ms(),
+        }
+    }
+
     fn book_agent_calls(&mut self, event: &Event, ts: Ts) {
         let max_agents = self.policy.max_agents;
         match event {

@@ -44,6 +44,9 @@ pub enum PolicyError {
         "[metrics] name_idle_secs must be at least {floor} (the longest window, and the orphan timeout plus two buckets)"
     )]
     NameIdle { floor: u32 },
+    /// A staffing plan of no interval, or longer than a day of 15-minute ones.
+    #[error("[metrics] plan_intervals = {0}: from 1 to 96")]
+    PlanIntervals(u32),
     /// The QA pass mark is a share of the form's maximum.
     #[error("[metrics] qa_pass_mark = {0}: not a ratio in (0, 1] (80 % is written 0.8)")]
     QaPassMark(f64),
@@ -133,6 +136,8 @@ pub struct MetricsPolicy {
     /// The window (one of `windows_mins`) whose arrival rate and AHT feed the Erlang C
     /// staffing figures.
     pub staffing_window_mins: u32,
+    /// Intervals of the staffing plan shown, the current one first (docs/forecast.md).
+    pub plan_intervals: u32,
     /// The window (one of `windows_mins`) each queue's status (ok, at risk, breach) and the
     /// feed's alert events judge the service level and abandonment over.
     pub alert_window_mins: u32,
@@ -180,6 +185,7 @@ impl Default for MetricsPolicy {
             timezone: "UTC".into(),
             interval_mins: 30,
             staffing_window_mins: 15,
+            plan_intervals: 16,
             alert_window_mins: 15,
             fcr_window_secs: 24 * 3600,
             max_fcr_customers: 2_000_000,
@@ -230,6 +236,9 @@ impl MetricsPolicy {
         }
         if !(self.qa_pass_mark > 0.0 && self.qa_pass_mark <= 1.0) {
             return Err(PolicyError::QaPassMark(self.qa_pass_mark));
+        }
+        if !(1..=96).contains(&self.plan_intervals) {
+            return Err(PolicyError::PlanIntervals(self.plan_intervals));
         }
         self.check_groups()?;
         if self.adherence.grace_secs > AdherencePolicy::MAX_GRACE_SECS {

@@ -193,6 +193,13 @@ pub struct Snapshot {
     pub teams: Vec<TeamView>,
     pub agents: Vec<AgentView>,
     pub engine: EngineView,
+    /// The partitions' scheduled seconds per team, until [`Snapshot::with_plan`] reads them.
+    #[serde(skip)]
+    scheduled: plan::Scheduled,
+    /// The latest of the partitions' oldest event times: from when every partition merged
+    /// has seen the calls (the reforecast's "so far" begins there, or at midnight).
+    #[serde(skip)]
+    history_from: Option<Ts>,
 }
 
 impl Snapshot {
@@ -332,6 +339,7 @@ impl Snapshot {
             status: QueueStatus::default(),
             day: TeamDay::default(),
             groups: Vec::new(),
+            plan: Vec::new(),
         };
         let team_calls = rollup(
             queues
@@ -392,6 +400,7 @@ impl Snapshot {
                     counted: less(retired.restored_queues.get(&name)),
                     staffing: staffing(policy, queue_policy, &labels, &acc.windows, at, &teams),
                     fcr: None,
+                    forecast: None,
                     status: QueueStatus::default(),
                     tickets: acc.tickets.as_ref().map(|(windows, live)| TicketView {
                         live: *live,
@@ -447,6 +456,7 @@ impl Snapshot {
                     .unwrap_or_default(),
                 team,
                 states: AgentCounts::from(&s),
+                plan: Vec::new(),
             })
             .collect();
         Snapshot {
@@ -458,6 +468,8 @@ impl Snapshot {
             center,
             teams,
             agents,
+            scheduled: plan::merge_scheduled(parts),
+            history_from: parts.iter().filter_map(|p| p.low_water).max(),
             engine: EngineView {
                 partitions: parts.len(),
                 last_event_ts: high_water.map(Ts::to_rfc3339),
@@ -500,6 +512,7 @@ mod derive;
 mod fcr;
 mod figures;
 mod org;
+mod plan;
 mod shared;
 mod status;
 mod views;
@@ -510,6 +523,7 @@ use derive::{rollup, staffing, ticket_window, totals_view};
 pub(crate) use figures::window_metrics;
 pub use figures::{WINDOW_FIGURES, WINDOW_FIGURES_BY_THRESHOLD, WindowMetrics};
 use figures::{avg_s, ratio, secs};
+pub use plan::{ForecastInterval, PlanInterval, QueueForecast};
 pub use shared::{SharedBody, SharedPart, SharedRef};
 pub use status::{CHECKS, Check, Level, QueueStatus};
 use views::TeamDayAcc;

@@ -116,6 +116,10 @@ impl Activity {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AgentSchedule {
     pub agent_id: String,
+    /// The team the schedule staffs: an agent not logged in yet is counted in it as
+    /// scheduled (docs/forecast.md). Without it, the agent's team from its states.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub team: Option<String>,
     #[serde(with = "crate::envelope::rfc3339")]
     pub start: crate::Ts,
     #[serde(with = "crate::envelope::rfc3339")]

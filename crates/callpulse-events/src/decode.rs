@@ -253,6 +253,7 @@ fn validate(event: &Event, limits: &DecodeLimits) -> Result<(), Rejection> {
         }
         Event::AgentSchedule(e) => {
             require("agent_id", &e.agent_id, limits)?;
+            optional("team", e.team.as_deref(), limits)?;
             schedule(e)
         }
         Event::QaEvaluation(e) => {

@@ -247,6 +247,10 @@ pub struct ForecastArgs {
     /// CSV file.
     #[arg(long, value_name = "FILE")]
     pub rows: Option<PathBuf>,
+    /// Write each queue's profile per weekday, learned from the history up to --to, to this
+    /// JSON file: what the engine's `[forecast] profile` reads to reforecast the days after.
+    #[arg(long, value_name = "FILE")]
+    pub profile_out: Option<PathBuf>,
 }
 
 impl ForecastArgs {
@@ -271,6 +275,7 @@ impl ForecastArgs {
                 ..callpulse_core::forecast::Method::default()
             },
             rows_out: self.rows.clone(),
+            profile_out: self.profile_out.clone(),
         })
     }
 }

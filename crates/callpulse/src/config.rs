@@ -57,6 +57,17 @@ pub struct Config {
     pub simulator: SimConfig,
     /// How native records of contact-center systems are read (`replay --from`).
     pub sources: SourcesConfig,
+    /// The intraday reforecast's profiles.
+    pub forecast: ForecastConfig,
+}
+
+/// `[forecast]`: where the engine's reforecast profiles come from (docs/forecast.md).
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ForecastConfig {
+    /// A profile file written by `callpulse forecast --profile-out`; empty: no reforecast
+    /// (the staffing plan then shows the agents scheduled only).
+    pub profile: String,
 }
 
 impl Config {

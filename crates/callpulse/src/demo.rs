@@ -43,6 +43,74 @@ impl From<&DemoArgs> for DemoOptions {
     }
 }
 
+/// The demo's profile file, removed when the demo stops.
+struct DemoProfile {
+    path: std::path::PathBuf,
+}
+
+impl DemoProfile {
+    /// Writes each simulated queue's expected day, every weekday alike: offered calls per
+    /// interval from its peak rate and the daily shape (flat when the demo runs a busy hour
+    /// all day), AHT and patience from its means. `profile_days` reads 0: no day was
+    /// averaged.
+    fn write(config: &Config, today: chrono::NaiveDate) -> anyhow::Result<DemoProfile> {
+        use callpulse_core::forecast::{Method, PROFILE_VERSION, Profile, ProfileSet};
+        let interval_secs = config.metrics.interval_mins * 60;
+        let per_day = (86_400 / interval_secs) as usize;
+        let sim = &config.simulator;
+        let queues = sim
+            .queues
+            .iter()
+            .map(|q| {
+                let offered = (0..per_day)
+                    .map(|slot| {
+                        let hour = (slot as u32 * interval_secs / 3600) % 24;
+                        let shape = if sim.flat_day {
+                            1.0
+                        } else {
+                            callpulse_sim::daily_shape(hour)
+                        };
+                        q.peak_calls_per_min * sim.scale * shape * f64::from(interval_secs) / 60.0
+                    })
+                    .collect();
+                let aht = q.mean_talk_secs + q.hold_share * q.mean_hold_secs + q.mean_acw_secs;
+                let profile = Profile {
+                    offered,
+                    aht_s: vec![Some(aht); per_day],
+                    patience_s: Some(q.mean_patience_secs),
+                    days: 0,
+                };
+                (
+                    q.name.clone(),
+                    std::array::from_fn(|_| Some(profile.clone())),
+                )
+            })
+            .collect();
+        let profiles = ProfileSet {
+            version: PROFILE_VERSION,
+            timezone: config.metrics.timezone.clone(),
+            interval_secs,
+            learned_to: today,
+            method: Method::default(),
+            queues,
+        };
+        let path = std::env::temp_dir().join(format!(
+            "callpulse-demo-profile-{}.json",
+            std::process::id()
+        ));
+        std::fs::write(&path, serde_json::to_vec(&profiles)?)
+            .with_context(|| format!("while writing the demo's profile {}", path.display()))?;
+        Ok(DemoProfile { path })
+    }
+}
+
+impl Drop for DemoProfile {
+    fn drop(&mut self) {
+        // Best effort: a leftover file in the temp directory harms nothing.
+        let _ = std::fs::remove_file(&self.path);
+    }
+}
+
 /// Runs the demo until `shutdown` is cancelled. Prints the URLs on stdout.
 ///
 /// # Errors
@@ -126,6 +194,19 @@ pub async fn demo(
             }
         }
     }
+    // The reforecast needs each queue's typical day; the demo has no history, so the
+    // simulator's own model stands in for one (what a long-term forecast would give).
+    let _profile = if config.forecast.profile.is_empty() {
+        let today = clock
+            .now()
+            .to_datetime()
+            .map_or_else(chrono::NaiveDate::default, |t| t.date_naive());
+        let file = DemoProfile::write(&config, today)?;
+        config.forecast.profile = file.path.display().to_string();
+        Some(file)
+    } else {
+        None
+    };
     let sim_topics = SimTopics::new(
         &topics.calls,
         &topics.agents,

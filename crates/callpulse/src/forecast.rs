@@ -7,10 +7,11 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fs::File;
 use std::io::Write;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use anyhow::{Context, bail};
 use callpulse_core::forecast::{
-    Day, Evaluation, Method, QueueScore, Slot, Staffing, Wape, evaluate,
+    Day, Evaluation, Method, ProfileSet, QueueScore, Slot, Staffing, Wape, evaluate,
 };
 use callpulse_core::{Calendar, ReportRow};
 use callpulse_events::SharedClock;
@@ -33,6 +34,34 @@ pub struct ForecastOptions {
     pub method: Method,
     /// Where the per-interval rows go (CSV), if anywhere.
     pub rows_out: Option<PathBuf>,
+    /// Where the profiles learned up to `to` go (JSON), if anywhere.
+    pub profile_out: Option<PathBuf>,
+}
+
+/// The profiles `[forecast] profile` names, checked against the engine's calendar; `None`
+/// when it names none.
+///
+/// # Errors
+/// An unreadable or invalid file, or one made for another time zone or interval.
+pub fn load_profiles(config: &Config) -> anyhow::Result<Option<Arc<ProfileSet>>> {
+    let path = &config.forecast.profile;
+    if path.is_empty() {
+        return Ok(None);
+    }
+    let context = || format!("while loading the forecast profile {path} ([forecast] profile)");
+    let text = std::fs::read_to_string(path).with_context(context)?;
+    let profiles: ProfileSet = serde_json::from_str(&text).with_context(context)?;
+    profiles.check().with_context(context)?;
+    profiles
+        .check_engine(&config.metrics.timezone, config.metrics.interval_mins * 60)
+        .with_context(context)?;
+    info!(
+        path,
+        queues = profiles.queues.len(),
+        learned_to = %profiles.learned_to,
+        "forecast profile loaded"
+    );
+    Ok(Some(Arc::new(profiles)))
 }
 
 /// Runs the evaluation; writes the per-queue summary table to `out`.
@@ -105,6 +134,21 @@ pub fn forecast(
     }
     if let Some(mut csv) = csv {
         csv.flush().context("while writing the rows")?;
+    }
+    if let Some(path) = &options.profile_out {
+        let tz = options.tz.as_deref().unwrap_or(&metrics.timezone);
+        let profiles = ProfileSet::learn(
+            &history,
+            options.to,
+            options.method,
+            options.interval_secs,
+            tz,
+        );
+        let file =
+            File::create(path).with_context(|| format!("while creating {}", path.display()))?;
+        serde_json::to_writer(std::io::BufWriter::new(file), &profiles)
+            .with_context(|| format!("while writing {}", path.display()))?;
+        info!(path = %path.display(), queues = profiles.queues.len(), "profiles written");
     }
     if scores.iter().all(|s| s.days == 0) {
         bail!(
@@ -215,7 +259,7 @@ mod tests {
     use std::sync::Arc;
 
     use callpulse_events::{ManualClock, Ts};
-    use chrono::Days;
+    use chrono::{Datelike, Days};
 
     use super::*;
 
@@ -267,6 +311,7 @@ mod tests {
                 ..Method::default()
             },
             rows_out: Some(rows.clone()),
+            profile_out: Some(dir.path().join("profile.json")),
         };
         let clock = Arc::new(ManualClock::new(Ts(i64::MAX / 4)));
         let mut out = Vec::new();
@@ -277,6 +322,25 @@ mod tests {
         // A header, then 48 intervals per scored day per queue (PS and the center).
         let scored: usize = scores.iter().map(|s| s.days).sum();
         assert_eq!(csv.lines().count(), 1 + 48 * scored, "{csv}");
+        // The profiles the engine would load for the week after `to`: refused under
+        // another zone, read under the file's own.
+        let mut config = config;
+        config.forecast.profile = dir.path().join("profile.json").display().to_string();
+        let error = load_profiles(&config).expect_err("UTC engine");
+        assert!(format!("{error:#}").contains("Asia/Jerusalem"), "{error:#}");
+        config.metrics.timezone = "Asia/Jerusalem".into();
+        let profiles = load_profiles(&config).expect("load").expect("some");
+        assert_eq!(profiles.learned_to, to);
+        let weekday = to.weekday().num_days_from_monday() as u8;
+        let ps = profiles
+            .profile("PS", weekday)
+            .expect("the same weekday as --to");
+        // 8:00-15:59 local: intervals 16 to 31 carry the calls.
+        assert!(
+            ps.offered[16] > 0.0 && ps.offered[15] == 0.0,
+            "{:?}",
+            ps.offered
+        );
         scores
     }
 
@@ -318,6 +382,7 @@ mod tests {
             tz: Some("Asia/Jerusalem".into()),
             method: Method::default(),
             rows_out: None,
+            profile_out: None,
         };
         let config = Config::load(None, &HashMap::new()).expect("config");
         let clock = Arc::new(ManualClock::new(Ts(i64::MAX / 4)));

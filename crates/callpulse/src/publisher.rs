@@ -14,7 +14,8 @@ use std::time::Duration;
 
 use anyhow::Context;
 use callpulse_core::{
-    EngineView, MetricsPolicy, Retired, Snapshot, SourceView, Ts, instance_watermark,
+    EngineView, MetricsPolicy, Retired, Snapshot, SourceView, Ts, forecast::ProfileSet,
+    instance_watermark,
 };
 use callpulse_events::SharedClock;
 use callpulse_export::{LabelCap, Latest, Published};
@@ -28,6 +29,8 @@ use tracing::debug;
 #[derive(Debug)]
 pub(crate) struct PublisherSetup {
     pub(crate) policy: Arc<MetricsPolicy>,
+    /// The reforecast's profiles (`[forecast] profile`), if any.
+    pub(crate) profiles: Option<Arc<ProfileSet>>,
     pub(crate) telemetry: IngestTelemetry,
     pub(crate) clock: SharedClock,
     pub(crate) tick: Duration,
@@ -43,6 +46,7 @@ pub(crate) struct PublisherSetup {
 struct Merger {
     board: Arc<PartitionBoard>,
     policy: Arc<MetricsPolicy>,
+    profiles: Option<Arc<ProfileSet>>,
     telemetry: IngestTelemetry,
     shared: Option<Arc<SharedView>>,
     share_every_ticks: u64,
@@ -94,7 +98,8 @@ impl Merger {
     fn merge(&mut self, tick: Tick, wall: Ts) -> Published {
         let read = self.board.read(tick.seq);
         let mut own = Snapshot::build(tick.seq, tick.at, &read.parts, &read.retired, &self.policy)
-            .with_fcr(&read.fcr, &read.retired_fcr);
+            .with_fcr(&read.fcr, &read.retired_fcr)
+            .with_plan(self.profiles.as_deref(), &self.policy);
         self.instance_fields(&mut own.engine, &read, wall);
         self.last_event = self.last_event.max(own.engine.last_event_ms.map(Ts));
         own.engine.last_event_ms = self.last_event.map(Ts::millis);
@@ -144,7 +149,8 @@ impl Merger {
         // instance gave away is in its new owner's part, so no retired totals are added.
         let mut center =
             Snapshot::build(tick.seq, tick.at, &parts, &Retired::default(), &self.policy)
-                .with_fcr(&fcr, &BTreeMap::new());
+                .with_fcr(&fcr, &BTreeMap::new())
+                .with_plan(self.profiles.as_deref(), &self.policy);
         self.instance_fields(&mut center.engine, &read, wall);
         center.engine.partitions = own.engine.partitions;
         center.engine.instance = own.engine.instance.clone();
@@ -220,6 +226,7 @@ pub(crate) async fn run(
 ) -> anyhow::Result<()> {
     let PublisherSetup {
         policy,
+        profiles,
         telemetry,
         clock,
         tick,
@@ -230,6 +237,7 @@ pub(crate) async fn run(
     let mut merger = Merger {
         board: Arc::clone(&board),
         policy,
+        profiles,
         telemetry,
         shared,
         share_every_ticks,

@@ -438,7 +438,8 @@ fn run(
             let part = Arc::new(state.snapshot(at));
             let fcr = Arc::new(fcr.part(at, &policy));
             let snapshot = Snapshot::build(0, at, &[part], &Retired::default(), &policy)
-                .with_fcr(&[fcr], &BTreeMap::new());
+                .with_fcr(&[fcr], &BTreeMap::new())
+                .with_plan(None, &policy);
             if let Output::Write { out, .. } = output {
                 serde_json::to_writer_pretty(&mut *out, &snapshot)?;
                 writeln!(out)?;

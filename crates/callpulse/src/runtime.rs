@@ -110,6 +110,7 @@ pub async fn run(
         None
     };
     let policy = Arc::new(config.metrics.clone());
+    let profiles = crate::forecast::load_profiles(&config)?;
     let registry = Registry::new();
     let ingest = callpulse_ingest::start(
         &config.ingest,
@@ -167,6 +168,7 @@ pub async fn run(
             PublisherSetup {
                 labels: LabelCap::new(config.export.max_unconfigured_labels, Arc::clone(&policy)),
                 policy,
+                profiles,
                 telemetry: ingest.telemetry.clone(),
                 clock,
                 tick,

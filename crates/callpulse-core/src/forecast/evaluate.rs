@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use chrono::{Days, NaiveDate};
 use serde::Serialize;
 
-use super::{Day, Method, Profile, reforecast};
+use super::{Day, Method, Profile, SoFar, past_days, reforecast};
 use crate::erlang;
 
 /// Weighted absolute percentage error, accumulated.
@@ -108,12 +108,10 @@ pub fn evaluate(
     };
     let score = &mut eval.score;
     for (date, today) in history.range(from..=to) {
-        let week_ago = |weeks: u64| date.checked_sub_days(Days::new(7 * weeks));
-        let naive = week_ago(1).and_then(|d| history.get(&d));
-        let past: Vec<&Day> = (1..=2 * method.weeks as u64)
-            .filter_map(|w| week_ago(w).and_then(|d| history.get(&d)))
-            .take(method.weeks)
-            .collect();
+        let naive = date
+            .checked_sub_days(Days::new(7))
+            .and_then(|d| history.get(&d));
+        let past = past_days(history, *date, method.weeks);
         let (Some(naive), Some(profile)) = (naive, Profile::learn(&past)) else {
             score.skipped_days += 1;
             continue;
@@ -124,10 +122,10 @@ pub fn evaluate(
         }
         score.days += 1;
         score.offered += today.offered();
-        let day_start = reforecast(&profile, today, 0, method);
+        let day_start = reforecast(&profile, &SoFar::at_slot(today, 0), method);
         let naive_aht = day_aht(naive);
         for (now, actual) in today.slots.iter().enumerate() {
-            let rf = reforecast(&profile, today, now, method);
+            let rf = reforecast(&profile, &SoFar::at_slot(today, now), method);
             score.next.add(rf.offered[0], actual.offered);
             score
                 .next_naive

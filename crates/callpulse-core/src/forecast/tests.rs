@@ -58,10 +58,10 @@ fn reforecast_scales_the_profile_by_the_day_so_far() {
         damping: 0.1,
         aht_damping_calls: 10.0,
     };
-    let at_start = reforecast(&profile, &today, 0, &method);
+    let at_start = reforecast(&profile, &SoFar::at_slot(&today, 0), &method);
     assert_eq!(at_start.offered, profile.offered);
     // After two intervals: actual 60, profile 40, k = 0.1 · 100 = 10: (60+10)/(40+10) = 1.4.
-    let rf = reforecast(&profile, &today, 2, &method);
+    let rf = reforecast(&profile, &SoFar::at_slot(&today, 2), &method);
     assert_eq!(rf.from, 2);
     assert_eq!(rf.offered.len(), 2);
     assert!(
@@ -75,7 +75,11 @@ fn reforecast_scales_the_profile_by_the_day_so_far() {
     let aht = rf.aht_s[0].expect("aht");
     assert!((aht - 100.0 * 8200.0 / 7000.0).abs() < 1e-9, "{aht}");
     // At the day's end nothing is left to forecast.
-    assert!(reforecast(&profile, &today, 4, &method).offered.is_empty());
+    assert!(
+        reforecast(&profile, &SoFar::at_slot(&today, 4), &method)
+            .offered
+            .is_empty()
+    );
 }
 
 /// Eight weeks of Mondays at one level, then a Monday at twice it: the reforecast learns
@@ -140,7 +144,7 @@ proptest! {
         let profile = Profile::learn(&[&past]).expect("profile");
         let now = now.min(shape.len());
         let method = Method { damping: 0.0, ..Method::default() };
-        let rf = reforecast(&profile, &today, now, &method);
+        let rf = reforecast(&profile, &SoFar::at_slot(&today, now), &method);
         prop_assert!(rf.offered.iter().all(|f| *f >= 0.0));
         let actual: f64 = today.slots[..now].iter().map(|s| s.offered).sum();
         let expected: f64 = shape[..now].iter().sum();
@@ -150,4 +154,46 @@ proptest! {
             prop_assert!((total - rest * actual / expected).abs() < 1e-6 * (1.0 + total));
         }
     }
+}
+
+/// The engine reforecasts mid-interval: what the profile expected by then counts the
+/// current interval's elapsed share.
+#[test]
+fn mid_interval_counts_the_elapsed_share_of_the_current_interval() {
+    let d = date("1999-03-01");
+    let profile = Profile::learn(&[&day(d, &SHAPE, 1.0, 100.0)]).expect("profile");
+    let method = Method {
+        damping: 0.0,
+        ..Method::default()
+    };
+    // Halfway through the second interval: expected 10 + 15 = 25; actual 50: twice it.
+    let so_far = SoFar {
+        at: 1.5,
+        from: 0.0,
+        offered: 50.0,
+        handled: 40.0,
+        handle_s: 40.0 * 150.0,
+    };
+    let rf = reforecast(&profile, &so_far, &method);
+    assert_eq!(rf.from, 1);
+    assert_eq!(rf.offered, vec![60.0, 80.0, 40.0]);
+    assert_eq!(rf.volume_ratio, 2.0);
+    // Handle time 150 s against the profile's 100 s, damped by 50 calls of 100 s:
+    // (6000 + 5000) / (4000 + 5000).
+    assert!(
+        (rf.aht_ratio - 11.0 / 9.0).abs() < 1e-12,
+        "{}",
+        rf.aht_ratio
+    );
+    assert_eq!(profile.day_aht(), Some(100.0));
+    // Seen only from the second interval's start: expected 15, actual 30: still twice.
+    let late_start = SoFar {
+        from: 1.0,
+        offered: 30.0,
+        ..so_far
+    };
+    assert_eq!(reforecast(&profile, &late_start, &method).volume_ratio, 2.0);
+    // Past the day's end: nothing left, and no panic.
+    let late = SoFar { at: 9.0, ..so_far };
+    assert!(reforecast(&profile, &late, &method).offered.is_empty());
 }

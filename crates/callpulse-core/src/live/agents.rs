@@ -243,20 +243,81 @@ impl Agents {
     }
 
     /// Takes an agent's schedule for its span (replacing what the span held); at
-    /// `max_agents` schedules a new agent's is refused.
-    pub(crate) fn schedule(&mut self, e: &AgentSchedule, max_agents: usize) -> AgentUpdate {
-        if let Some(schedule) = self.schedules.get_mut(e.agent_id.as_str()) {
-            schedule.replace(e.start, e.end, &e.segments);
-            return AgentUpdate::Applied;
-        }
-        if self.schedules.len() >= max_agents {
+    /// `max_agents` schedules a new agent's is refused. A team it names is admitted as an
+    /// agent state's would be (under `max_teams`), so it is listed before anyone logs in.
+    pub(crate) fn schedule(
+        &mut self,
+        e: &AgentSchedule,
+        limits: &AgentLimits,
+        configured: impl Fn(&str) -> bool,
+    ) -> AgentUpdate {
+        let known = self.schedules.contains_key(e.agent_id.as_str());
+        if !known && self.schedules.len() >= limits.max_agents {
             return AgentUpdate::TooManyAgents;
         }
-        let mut schedule = Schedule::default();
+        let team = match e.team.as_deref() {
+            Some(team) => match self.team_id(team, limits, configured) {
+                Some(id) => Some(Arc::clone(self.teams.name(id))),
+                None => return AgentUpdate::TooManyTeams,
+            },
+            None => None,
+        };
+        let schedule = self
+            .schedules
+            .entry(Arc::from(e.agent_id.as_str()))
+            .or_default();
         schedule.replace(e.start, e.end, &e.segments);
-        self.schedules
-            .insert(Arc::from(e.agent_id.as_str()), schedule);
+        if team.is_some() {
+            schedule.team = team;
+        }
         AgentUpdate::Applied
+    }
+
+    /// Per team, the seconds its agents are scheduled `open` in each `interval_secs`
+    /// interval of the local day holding `now`, by the interval's index from midnight (the
+    /// staffing plan's "scheduled"). A schedule's team is the one it names, else its
+    /// agent's team now; a schedule of neither is in no team yet. Teams with none left out.
+    pub(crate) fn scheduled(&self, now: Ts, interval_secs: u32) -> Vec<(Arc<str>, Vec<u32>)> {
+        let grid = self.calendar.day_intervals(now, interval_secs);
+        let (Some(first), Some(last)) = (grid.first(), grid.last()) else {
+            return Vec::new();
+        };
+        let (day_start, day_end) = (first.start, last.end);
+        let slots = (86_400 / interval_secs) as usize;
+        let mut by_team: FxHashMap<&str, Vec<u32>> = FxHashMap::default();
+        for (agent_id, schedule) in &self.schedules {
+            let team = match &schedule.team {
+                Some(team) => &**team,
+                None => match self.agents.get(agent_id) {
+                    Some(rec) => &**self.teams.name(rec.team),
+                    None => continue,
+                },
+            };
+            let mut open = Vec::new();
+            schedule.open_within(day_start, day_end, |from, to| open.push((from, to)));
+            if open.is_empty() {
+                continue;
+            }
+            let seconds = by_team.entry(team).or_insert_with(|| vec![0; slots]);
+            for (from, to) in open {
+                let i = grid.partition_point(|g| g.end <= from);
+                for g in &grid[i..] {
+                    if g.start >= to {
+                        break;
+                    }
+                    let overlap = to.min(g.end) - from.max(g.start);
+                    if let Some(s) = seconds.get_mut(g.slot) {
+                        *s += (overlap / 1000) as u32;
+                    }
+                }
+            }
+        }
+        let mut teams: Vec<(Arc<str>, Vec<u32>)> = by_team
+            .into_iter()
+            .map(|(team, seconds)| (Arc::from(team), seconds))
+            .collect();
+        teams.sort_by(|a, b| a.0.cmp(&b.0));
+        teams
     }
 
     pub(crate) fn apply(

@@ -30,8 +30,9 @@ pub struct QueueSnapshot {
 pub struct PartitionSnapshot {
     /// The `now` the windows were read at.
     pub at: Ts,
-    /// The newest event time applied.
+    /// The newest event time applied, and the oldest (where the state's history begins).
     pub high_water: Option<Ts>,
+    pub low_water: Option<Ts>,
     pub queues: Vec<QueueSnapshot>,
     /// The whole center's windows (as [`QueueSnapshot::windows`]).
     pub center: Vec<CallAgg>,
@@ -42,6 +43,9 @@ pub struct PartitionSnapshot {
     /// included.
     pub team_time: Vec<(Arc<str>, Vec<AgentTime>)>,
     pub agents: Vec<AgentView>,
+    /// Per team, the seconds its agents are scheduled `open` in each interval
+    /// (`metrics.interval_mins`) of the local day, by index from midnight.
+    pub scheduled: Vec<(Arc<str>, Vec<u32>)>,
     pub counters: PartitionCounters,
 }
 
@@ -119,12 +123,14 @@ impl PartitionState {
         PartitionSnapshot {
             at: now,
             high_water: self.high_water,
+            low_water: self.low_water,
             queues,
             center,
             agent_calls: self.agent_calls.view(now),
             teams: view.teams,
             team_time: view.team_time,
             agents: view.agents,
+            scheduled: self.agents.scheduled(now, self.policy.interval_mins * 60),
             counters,
         }
     }

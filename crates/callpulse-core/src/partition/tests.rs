@@ -560,6 +560,7 @@ fn transfers_count_legs_in_queues_and_contacts_in_the_center() {
 mod adherence;
 mod names;
 mod org;
+mod plan;
 mod properties;
 mod quality;
 mod rollups;

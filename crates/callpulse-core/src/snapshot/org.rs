@@ -127,6 +127,7 @@ impl<'a> Org<'a> {
                         .collect(),
                     calls: calls.remove(name.as_str()),
                     day: days.remove(name.as_str()).unwrap_or_default().day(),
+                    plan: Vec::new(),
                 }
             })
             .collect()

@@ -255,6 +255,7 @@ mod tests {
             staffing: None,
             tickets: None,
             fcr: None,
+            forecast: None,
             status: QueueStatus::default(),
         }
     }

@@ -11,6 +11,7 @@ use crate::live::{AgentCalls, AgentCallsView, AgentView, TeamStates};
 use crate::quality::QaView;
 
 use super::WindowMetrics;
+use super::plan::{PlanInterval, QueueForecast};
 use super::status::QueueStatus;
 use crate::occupancy::StateTimeView;
 use crate::tickets::TicketLive;
@@ -68,6 +69,9 @@ pub struct QueueView {
     /// Customer-based first contact resolution, for a queue with completed contacts of known
     /// customers.
     pub fcr: Option<FcrView>,
+    /// The intraday reforecast of the rest of the day, when the engine has a profile for
+    /// the queue and today's weekday (`[forecast] profile`, docs/forecast.md).
+    pub forecast: Option<QueueForecast>,
     /// The figures judged against the queue's limits (ok, quiet, at risk, breach).
     pub status: QueueStatus,
 }
@@ -187,6 +191,9 @@ pub struct CenterView {
     /// The org chart's groups (`[metrics.groups]`), each rolled up from its queues and
     /// teams (docs/org.md).
     pub groups: Vec<GroupView>,
+    /// The staffing plan from the current interval: agents scheduled against agents the
+    /// forecast needs (docs/forecast.md); empty with neither a schedule nor a forecast.
+    pub plan: Vec<PlanInterval>,
 }
 
 /// One group of the org chart: its queues' calls, its teams' agents, by the team merges.
@@ -210,6 +217,9 @@ pub struct GroupView {
     /// Its agents' day merged.
     #[serde(flatten)]
     pub day: TeamDay,
+    /// The staffing plan from the current interval: agents scheduled against agents the
+    /// forecast needs (docs/forecast.md); empty with neither a schedule nor a forecast.
+    pub plan: Vec<PlanInterval>,
 }
 
 /// Agents per state now, of a team or a group.
@@ -263,6 +273,9 @@ pub struct TeamView {
     /// The team's agents' day: what each agent's scorecard stands beside.
     #[serde(flatten)]
     pub day: TeamDay,
+    /// The staffing plan from the current interval: agents scheduled against agents the
+    /// forecast needs (docs/forecast.md); empty with neither a schedule nor a forecast.
+    pub plan: Vec<PlanInterval>,
 }
 
 /// A team's day since local midnight: its agents' figures merged.

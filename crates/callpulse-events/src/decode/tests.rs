@@ -414,6 +414,7 @@ fn arb_event() -> impl Strategy<Value = Event> {
         (id, 0i64..3_600_000, 1i64..3_600_000).prop_map(|(agent_id, start, len)| {
             let at = |ms: i64| Ts(NOW.0 + start + ms);
             Event::AgentSchedule(crate::AgentSchedule {
+                team: (start % 2 == 0).then(|| format!("team-{}", start % 7)),
                 agent_id,
                 start: at(0),
                 end: at(2 * len),

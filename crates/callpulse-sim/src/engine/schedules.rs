@@ -38,6 +38,7 @@ impl Simulator {
                     .collect();
                 self.emit(Event::AgentSchedule(AgentSchedule {
                     agent_id: self.agents[*a].id.clone(),
+                    team: Some(self.cfg.queues[q].team.clone()),
                     start: Ts(day),
                     end: Ts(day + DAY),
                     segments,

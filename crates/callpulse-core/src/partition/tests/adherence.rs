@@ -16,6 +16,7 @@ fn schedule(agent: &str, segments: &[(Ts, Ts, Activity)]) -> Envelope {
         at(7, 0),
         Event::AgentSchedule(AgentSchedule {
             agent_id: agent.into(),
+            team: None,
             start: at(9, 0),
             end: at(13, 0),
             segments: segments

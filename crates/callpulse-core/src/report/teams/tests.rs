@@ -170,6 +170,7 @@ fn adherence_and_shrinkage_per_interval() {
         ts: ts("2026-11-29T18:00:00Z"),
         event: Event::AgentSchedule(AgentSchedule {
             agent_id: "a1".into(),
+            team: None,
             start: ts("2026-11-30T00:00:00Z"),
             end: ts("2026-12-01T00:00:00Z"),
             segments: vec![
