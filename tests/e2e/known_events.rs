@@ -161,7 +161,7 @@ fn produce(brokers: &str) -> (Ts, Vec<String>) {
     let at = |secs: i64| s.t0.plus_millis(secs * 1000);
     let schedule = AgentSchedule {
         agent_id: "a2".into(),
-        team: None,
+        team: Some("billing-team".into()),
         start: at(-3600),
         end: at(3600),
         segments: vec![
@@ -335,6 +335,25 @@ async fn scenario(brokers: &str, group: &str) {
             queues: vec!["sales".into()],
         },
     );
+    // The reforecast: billing's typical day is 6 calls per 30-minute interval of 100 s.
+    let day = serde_json::json!({
+        "offered": vec![6.0; 48], "aht_s": vec![100.0; 48], "patience_s": 90.0, "days": 8
+    });
+    let profile = std::env::temp_dir().join(format!("callpulse-{group}-profile.json"));
+    std::fs::write(
+        &profile,
+        serde_json::json!({
+            "version": callpulse_core::forecast::PROFILE_VERSION,
+            "timezone": config.metrics.timezone,
+            "interval_secs": config.metrics.interval_mins * 60,
+            "learned_to": "2026-01-01",
+            "method": { "weeks": 8, "damping": 0.1, "aht_damping_calls": 50.0 },
+            "queues": { "billing": vec![day; 7] },
+        })
+        .to_string(),
+    )
+    .expect("profile");
+    config.forecast.profile = profile.display().to_string();
     let engine = Engine::start(config).await;
     let total = CALLS_MSGS + AGENTS_MSGS + SURVEYS_MSGS + TICKETS_MSGS;
     // Everything consumed, and a snapshot taken after that.
@@ -680,6 +699,40 @@ async fn scenario(brokers: &str, group: &str) {
         .find(|t| t["team"] == "billing-team")
         .expect("billing-team");
     assert_eq!(billing["agents_out_of_adherence"], 1, "{billing}");
+    // The reforecast of billing from the profile file, and billing-team's plan against it:
+    // the team's only queue's forecast, and its one scheduled agent.
+    let forecast = &snap["queues"]
+        .as_array()
+        .expect("queues")
+        .iter()
+        .find(|q| q["queue"] == "billing")
+        .expect("billing")["forecast"];
+    let ratio = forecast["volume_ratio"].as_f64().expect("ratio");
+    let next = &forecast["intervals"][0];
+    assert!(
+        (next["offered"].as_f64().expect("offered") - 6.0 * ratio).abs() < 1e-9,
+        "{forecast}"
+    );
+    assert_eq!(forecast["profile_days"], 8, "{forecast}");
+    let plan = &billing["plan"][0];
+    assert_eq!(plan["start_ms"], next["start_ms"], "{plan}");
+    assert_eq!(plan["forecast_offered"], next["offered"], "{plan}");
+    assert_eq!(plan["required_agents"], next["required_agents"], "{plan}");
+    let gap = plan["required_agents"].as_f64().expect("required")
+        - plan["scheduled_agents"].as_f64().expect("scheduled");
+    assert!(
+        (plan["gap_agents"].as_f64().expect("gap") - gap).abs() < 1e-9,
+        "{plan}"
+    );
+    // Read a few ticks earlier, the day's position a little earlier: close, not equal.
+    let scraped = m.value(
+        "callpulse_queue_forecast_volume_ratio",
+        &[("queue", "billing")],
+    );
+    assert!(
+        scraped > 0.0 && (scraped - ratio).abs() < 0.1,
+        "{scraped} {ratio}"
+    );
     let agents = snap["agents"].as_array().expect("agents");
     let a2 = agents.iter().find(|a| a["agent_id"] == "a2").expect("a2");
     let out = &a2["adherence"];

@@ -19,6 +19,7 @@ mod engine;
 mod fcr;
 mod groups;
 mod labels;
+mod plan;
 mod status;
 mod tickets;
 
@@ -56,6 +57,7 @@ pub(crate) fn families() -> impl Iterator<Item = &'static Family> {
         agents::FAMILIES,
         adherence::FAMILIES,
         groups::FAMILIES,
+        plan::FAMILIES,
         engine::FAMILIES,
     ]
     .into_iter()
@@ -313,8 +315,23 @@ mod tests {
         fcr.apply_all(part.drain_fcr_facts());
         let parts = [Arc::new(part.snapshot(now))];
         let fcr = [Arc::new(fcr.part(now, &policy))];
+        // A profile for `q`: its reforecast and the team's plan against it.
+        let day = serde_json::json!({
+            "offered": vec![4.0; 48], "aht_s": vec![75.0; 48], "patience_s": 60.0, "days": 8
+        });
+        let profiles: callpulse_core::forecast::ProfileSet =
+            serde_json::from_value(serde_json::json!({
+                "version": callpulse_core::forecast::PROFILE_VERSION,
+                "timezone": "UTC",
+                "interval_secs": 1800,
+                "learned_to": "2025-11-01",
+                "method": { "weeks": 8, "damping": 0.1, "aht_damping_calls": 50.0 },
+                "queues": { "q": vec![day; 7] },
+            }))
+            .expect("profiles");
         let mut snapshot = Snapshot::build(1, now, &parts, &Retired::default(), &policy)
-            .with_fcr(&fcr, &Default::default());
+            .with_fcr(&fcr, &Default::default())
+            .with_plan(Some(&profiles), &policy);
         // What the publisher adds from the consumer: the cluster heard from, messages seen.
         snapshot.engine.broker_contact_age_s = Some(0.4);
         // What the publisher adds from the shared view: two partitions of other instances.
