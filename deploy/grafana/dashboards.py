@@ -267,6 +267,15 @@ def teams():
     b.panel("timeseries", "Required vs staffed agents (Erlang C)",
             [(f"max by (queue) (callpulse_queue_required_agents{{{Q}}})", "{{queue}} required"),
              (f"max by (queue) (callpulse_queue_staffed_agents{{{Q}}})", "{{queue}} staffed")], w=12, h=9)
+    b.panel("bargauge", "Staffing plan: agents short (+) or spare (-), this and next interval",
+            [('max by (team, interval) (callpulse_team_plan_gap_agents{team=~"$team"})', "{{team}} {{interval}}")],
+            w=12, h=9, instant=True,
+            description="Agents the team's queues need on the intraday reforecast (Erlang C at their SL targets) minus agents scheduled open (docs/forecast.md). Needs a profile ([forecast] profile) and schedules. With several instances, read the plan from the API: each instance exports the partitions it owns.")
+    b.panel("timeseries", "Reforecast vs actual: offered calls this interval",
+            [(f'sum by (queue) (callpulse_queue_forecast_offered_calls{{queue=~"$queue",interval="current"}})', "{{queue}} forecast"),
+             (f'sum by (queue) (callpulse_queue_offered_calls{{queue=~"$queue",window="interval"}})', "{{queue}} so far")],
+            w=12, h=9,
+            description="The current interval's forecast (the queue's profile scaled by today so far) beside the calls it has had so far: the actual line climbs toward the forecast through the interval.")
     return b
 
 
