@@ -364,6 +364,35 @@ fn interval_reports_match_a_known_history() {
     check(&by_event, &expected(&calls, half_hour, false));
     assert_ne!(offered, by_event, "the attributions differ on this history");
 
+    // The scorecard per interval: every call is agent-1's (team `unknown`: the history has
+    // no agent_state), so its rows hold the center's completed calls and handle time of
+    // each interval, by event time, as the queue report does.
+    let agent_rows = rows_of(&run(&["--report", "30m", "--rows", "agent", gz_arg], None));
+    let center: BTreeMap<String, &Value> = by_event
+        .iter()
+        .filter(|r| r["queue"] == "*" && r["completed"].as_u64() > Some(0))
+        .map(|r| (r["interval_start"].as_str().expect("start").to_owned(), r))
+        .collect();
+    let with_calls: Vec<&Value> = agent_rows
+        .iter()
+        .filter(|r| r["completed"].as_u64() > Some(0))
+        .collect();
+    assert_eq!(
+        with_calls.len(),
+        center.len(),
+        "one agent row per interval with calls"
+    );
+    for row in with_calls {
+        assert_eq!(
+            (&row["agent"], &row["team"]),
+            (&json!("agent-1"), &json!("unknown"))
+        );
+        let star = center[row["interval_start"].as_str().expect("start")];
+        assert_eq!(row["completed"], star["completed"], "{row}");
+        assert_close(row["aht_s"].as_f64(), star["aht_s"].as_f64(), "aht");
+        assert_eq!(row["team_aht_s"], row["aht_s"], "the team is agent-1 alone");
+    }
+
     // Days in Berlin: the 25th has 25 hours, and every day starts at local midnight.
     let berlin = chrono_tz::Europe::Berlin;
     let local_day = |ms: i64| {

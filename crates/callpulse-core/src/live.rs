@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 use std::collections::hash_map::Entry;
 use std::sync::Arc;
 
-use callpulse_events::{AgentState, Ts};
+use callpulse_events::{AgentState, Event, Ts};
 use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
 
@@ -244,6 +244,48 @@ pub struct AgentCalls {
 }
 
 impl AgentCalls {
+    /// The agent an event adds to the figures of: answers, completions, surveys naming
+    /// one, and quality evaluations.
+    pub(crate) fn agent_of(event: &Event) -> Option<&str> {
+        match event {
+            Event::CallAnswered(e) => Some(&e.agent_id),
+            Event::CallCompleted(e) => Some(&e.agent_id),
+            Event::CsatResponse(e) => e.agent_id.as_deref(),
+            Event::QaEvaluation(e) => Some(&e.agent_id),
+            _ => None,
+        }
+    }
+
+    /// Adds `event` (one [`AgentCalls::agent_of`] names this agent in): the one booking of
+    /// an agent's calls, live (per day) and in interval reports (per interval).
+    pub(crate) fn book(&mut self, event: &Event, qa_pass_mark: f64) {
+        match event {
+            Event::CallAnswered(_) => self.answered += 1,
+            Event::CallCompleted(e) => {
+                self.completed += 1;
+                self.talk_ms += e.talk_ms.max(0) as u64;
+                self.hold_ms += e.hold_ms.max(0) as u64;
+                self.acw_ms += e.acw_ms.max(0) as u64;
+                self.resolved_reported += u64::from(e.resolved.is_some());
+                self.resolved_true += u64::from(e.resolved == Some(true));
+            }
+            Event::CsatResponse(e) => {
+                if let Some(score) = e.score {
+                    self.csat_responses += 1;
+                    self.csat_positive += u64::from(score >= 4);
+                }
+                if let Some(nps) = e.nps {
+                    let (promoter, detractor) = crate::calls::nps_class(nps);
+                    self.nps_responses += 1;
+                    self.nps_promoters += u64::from(promoter);
+                    self.nps_detractors += u64::from(detractor);
+                }
+            }
+            Event::QaEvaluation(e) => self.qa.record(e, qa_pass_mark),
+            _ => {}
+        }
+    }
+
     pub(crate) fn merge(&mut self, o: &AgentCalls) {
         self.answered += o.answered;
         self.completed += o.completed;

@@ -24,7 +24,7 @@ use crate::calls::CallTotals;
 use crate::dedupe::{Dedupe, key_hash};
 use crate::fcr::FcrFact;
 use crate::ledger::{CallEvent, CallLedger};
-use crate::live::{AgentCallBook, AgentLimits, AgentUpdate, Agents, Names};
+use crate::live::{AgentCallBook, AgentCalls, AgentLimits, AgentUpdate, Agents, Names};
 
 pub use crate::ledger::Applied;
 use crate::policy::MetricsPolicy;
@@ -273,7 +273,7 @@ impl PartitionState {
                     .entry(&e.agent_id, ts, self.policy.max_agents)
                 {
                     Some(agent) => {
-                        agent.qa.record(e, pass_mark);
+                        agent.book(&env.event, pass_mark);
                         Applied::Counted
                     }
                     // A day already closed, or past the cap of agents (counted there).
@@ -318,42 +318,10 @@ impl PartitionState {
     }
 
     fn book_agent_calls(&mut self, event: &Event, ts: Ts) {
-        let max_agents = self.policy.max_agents;
-        match event {
-            Event::CallAnswered(e) => {
-                if let Some(agent) = self.agent_calls.entry(&e.agent_id, ts, max_agents) {
-                    agent.answered += 1;
-                }
-            }
-            Event::CallCompleted(e) => {
-                if let Some(agent) = self.agent_calls.entry(&e.agent_id, ts, max_agents) {
-                    agent.completed += 1;
-                    agent.talk_ms += e.talk_ms.max(0) as u64;
-                    agent.hold_ms += e.hold_ms.max(0) as u64;
-                    agent.acw_ms += e.acw_ms.max(0) as u64;
-                    agent.resolved_reported += u64::from(e.resolved.is_some());
-                    agent.resolved_true += u64::from(e.resolved == Some(true));
-                }
-            }
-            Event::CsatResponse(e) => {
-                if let Some(agent) = e
-                    .agent_id
-                    .as_deref()
-                    .and_then(|agent| self.agent_calls.entry(agent, ts, max_agents))
-                {
-                    if let Some(score) = e.score {
-                        agent.csat_responses += 1;
-                        agent.csat_positive += u64::from(score >= 4);
-                    }
-                    if let Some(nps) = e.nps {
-                        let (promoter, detractor) = crate::calls::nps_class(nps);
-                        agent.nps_responses += 1;
-                        agent.nps_promoters += u64::from(promoter);
-                        agent.nps_detractors += u64::from(detractor);
-                    }
-                }
-            }
-            _ => {}
+        if let Some(agent) = AgentCalls::agent_of(event)
+            && let Some(calls) = self.agent_calls.entry(agent, ts, self.policy.max_agents)
+        {
+            calls.book(event, self.policy.qa_pass_mark);
         }
     }
 

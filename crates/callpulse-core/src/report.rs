@@ -356,4 +356,4 @@ mod teams;
 #[cfg(test)]
 mod tests;
 
-pub use teams::{TeamCounters, TeamReport, TeamRow};
+pub use teams::{AgentRow, CallColumns, StaffLevel, StaffRow, TeamCounters, TeamReport, TeamRow};

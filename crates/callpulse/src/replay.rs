@@ -15,7 +15,7 @@ use std::sync::Arc;
 use anyhow::Context;
 use callpulse_core::{
     Attribution, Calendar, FcrTracker, PartitionState, ReportBuilder, ReportRow, ReportSpec,
-    Retired, Snapshot, TeamReport, TeamRow, Ts,
+    Retired, Snapshot, StaffLevel, StaffRow, TeamReport, Ts,
 };
 use callpulse_events::{DecodeLimits, Rejection, SharedClock, check, decode};
 use tracing::{info, warn};
@@ -91,8 +91,11 @@ pub struct ReplayOptions {
 pub enum RowKind {
     /// Calls, tickets and FCR per queue (and the center, `*`).
     Queue,
-    /// Agents, time in state and occupancy per team.
+    /// Per team: agents, time in state, occupancy, calls and their AHT parts, CSAT, NPS, QA,
+    /// adherence and shrinkage.
     Team,
+    /// Per agent (the scorecard per interval): the same figures, each beside its team's.
+    Agent,
 }
 
 /// What a replay read, for the summary line and for tests.
@@ -223,8 +226,8 @@ impl From<ReportRow> for Collected {
     }
 }
 
-impl From<TeamRow> for Collected {
-    fn from(_: TeamRow) -> Self {
+impl From<StaffRow> for Collected {
+    fn from(_: StaffRow) -> Self {
         Collected(None)
     }
 }
@@ -307,7 +310,12 @@ fn run(
                 RowKind::Queue => {
                     Sink::Report(Box::new(ReportBuilder::new(Arc::clone(&policy), spec)))
                 }
-                RowKind::Team => Sink::Teams(Box::new(TeamReport::new(&policy, spec))),
+                RowKind::Team => {
+                    Sink::Teams(Box::new(TeamReport::new(&policy, spec, StaffLevel::Team)))
+                }
+                RowKind::Agent => {
+                    Sink::Teams(Box::new(TeamReport::new(&policy, spec, StaffLevel::Agent)))
+                }
             }
         }
         None => Sink::Live(
@@ -318,7 +326,7 @@ fn run(
     if let Output::Write { rows, out } = output {
         match &sink {
             Sink::Report(builder) => rows.start(out, builder.thresholds())?,
-            Sink::Teams(_) => rows.start_teams(out)?,
+            Sink::Teams(report) => rows.start_staff(out, report.level())?,
             Sink::Live(..) => {}
         }
     }

@@ -1,5 +1,7 @@
-//! Team interval reports: each team's time in state, agents and occupancy per calendar
-//! interval, as `callpulse replay --report 30m --rows team` writes them.
+//! Team and agent interval reports: each team's (or each agent's: the scorecard per
+//! interval, beside its team's figures) time in state, occupancy, calls handled and their
+//! AHT parts, CSAT, NPS, QA and adherence per calendar interval, as `callpulse replay
+//! --report 30m --rows team` (or `--rows agent`) writes them.
 //!
 //! The accounting is the live one (`occupancy.rs`): a state lasts from its event to the
 //! agent's next event, occupancy is `(on_call + wrap_up) / (available + on_call + wrap_up)`
@@ -8,18 +10,20 @@
 //! and a later event that would change a final row is counted `late` and starts at the end
 //! already counted.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 
-use callpulse_events::{Activity, AgentState, Envelope, Event, QaEvaluation, Rejection, Ts};
+use callpulse_events::{Activity, AgentState, Envelope, Event, Rejection, Ts};
 use serde::Serialize;
 
 use crate::adherence::{self, AdherencePolicy, AdherenceTimes, AdherenceView, Episode, Schedule};
 use crate::dedupe::Dedupe;
+use crate::live::{AgentCalls, AgentCallsView};
 use crate::occupancy::{StateTimeView, StateTimes};
 use crate::policy::MetricsPolicy;
 use crate::quality::{QaCounts, QaView};
 use crate::report::ReportSpec;
+use crate::window::Merge;
 
 /// The team of an evaluated agent the report has not seen an `agent_state` of.
 const UNKNOWN_TEAM: &str = "unknown";
@@ -35,6 +39,10 @@ pub struct TeamRow {
     pub agents: u64,
     #[serde(flatten)]
     pub time: StateTimeView,
+    /// The team's agents' calls in the interval (answered and completed at their event
+    /// time), surveys naming them, by the live scorecard's booking.
+    #[serde(flatten)]
+    pub calls: CallColumns,
     /// Quality evaluations made in the interval of the team's agents (the agent's team at
     /// the time; `unknown` for an agent with no `agent_state` yet), and their figures
     /// (docs/quality.md).
@@ -45,6 +53,89 @@ pub struct TeamRow {
     /// The team's agents' time against their schedules (docs/adherence.md).
     #[serde(flatten)]
     pub adherence: AdherenceColumns,
+}
+
+/// One agent in one interval: its scorecard, each figure beside its team's in the same
+/// interval (`team_*`).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AgentRow {
+    pub interval_start: String,
+    pub interval_end: String,
+    pub agent: String,
+    /// The agent's team at the time (`unknown` before its first `agent_state`).
+    pub team: String,
+    #[serde(flatten)]
+    pub time: StateTimeView,
+    #[serde(flatten)]
+    pub calls: CallColumns,
+    pub qa_evaluations: u64,
+    pub qa_score: Option<f64>,
+    pub qa_pass_rate: Option<f64>,
+    pub qa_critical_failure_rate: Option<f64>,
+    pub scheduled_s: f64,
+    pub out_of_adherence_s: f64,
+    pub adherence: Option<f64>,
+    pub conformance: Option<f64>,
+    pub team_agents: u64,
+    pub team_occupancy: Option<f64>,
+    pub team_aht_s: Option<f64>,
+    pub team_completed_per_agent: Option<f64>,
+    pub team_resolved_reported_ratio: Option<f64>,
+    pub team_csat: Option<f64>,
+    pub team_nps: Option<f64>,
+    pub team_qa_score: Option<f64>,
+    pub team_adherence: Option<f64>,
+    pub team_conformance: Option<f64>,
+}
+
+/// A team's or an agent's calls in an interval (the scorecard's call figures).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CallColumns {
+    pub answered: u64,
+    pub completed: u64,
+    pub aht_s: Option<f64>,
+    pub talk_avg_s: Option<f64>,
+    pub hold_avg_s: Option<f64>,
+    pub acw_avg_s: Option<f64>,
+    /// Completed calls flagged resolved, of those carrying the flag.
+    pub resolved_reported_ratio: Option<f64>,
+    pub csat_responses: u64,
+    pub csat: Option<f64>,
+    pub nps_responses: u64,
+    pub nps: Option<f64>,
+}
+
+impl From<&AgentCallsView> for CallColumns {
+    fn from(v: &AgentCallsView) -> Self {
+        CallColumns {
+            answered: v.answered,
+            completed: v.completed,
+            aht_s: v.aht_s,
+            talk_avg_s: v.talk_avg_s,
+            hold_avg_s: v.hold_avg_s,
+            acw_avg_s: v.acw_avg_s,
+            resolved_reported_ratio: v.resolved_reported_ratio,
+            csat_responses: v.csat_responses,
+            csat: v.csat,
+            nps_responses: v.nps_responses,
+            nps: v.nps,
+        }
+    }
+}
+
+/// What a staff report writes: rows per team, or per agent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StaffLevel {
+    Team,
+    Agent,
+}
+
+/// A row of either level.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(untagged)]
+pub enum StaffRow {
+    Team(TeamRow),
+    Agent(AgentRow),
 }
 
 /// Adherence, conformance and shrinkage of one team and interval, with the seconds each
@@ -117,12 +208,23 @@ struct Agent {
     offline_since: Option<Ts>,
 }
 
+/// One agent's interval in one team.
 #[derive(Debug, Default)]
 struct Acc {
     times: StateTimes,
     adherence: AdherenceTimes,
-    agents: BTreeSet<Arc<str>>,
-    qa: QaCounts,
+    /// Time other than offline in the interval.
+    active: bool,
+    calls: AgentCalls,
+}
+
+impl Acc {
+    fn merge(&mut self, o: &Acc) {
+        self.times.merge(&o.times);
+        self.adherence.merge(&o.adherence);
+        self.active |= o.active;
+        self.calls.merge(&o.calls);
+    }
 }
 
 /// Events a team report took in, by fate.
@@ -131,7 +233,8 @@ pub struct TeamCounters {
     pub applied: u64,
     /// State changes stamped before time already counted in a final row.
     pub late: u64,
-    /// Valid events a team report has no use for (calls, tickets, surveys).
+    /// Valid events a team report has no use for (calls and surveys naming no agent,
+    /// tickets).
     pub ignored: u64,
     pub duplicates: u64,
 }
@@ -140,6 +243,7 @@ pub struct TeamCounters {
 #[derive(Debug)]
 pub struct TeamReport {
     spec: ReportSpec,
+    level: StaffLevel,
     qa_pass_mark: f64,
     adherence: AdherencePolicy,
     /// Each agent's schedule, as the live partition keeps it.
@@ -150,7 +254,8 @@ pub struct TeamReport {
     agents: HashMap<Arc<str>, Agent>,
     /// Team names, each allocated once.
     teams: HashSet<Arc<str>>,
-    rows: BTreeMap<(i64, Arc<str>), Acc>,
+    /// By interval start, team, agent.
+    rows: BTreeMap<(i64, Arc<str>, Arc<str>), Acc>,
     /// Rows starting before this are written.
     written_to: i64,
     high_water: Option<Ts>,
@@ -158,9 +263,10 @@ pub struct TeamReport {
 }
 
 impl TeamReport {
-    /// An empty report under `policy` (validated) and `spec`.
-    pub fn new(policy: &MetricsPolicy, spec: ReportSpec) -> Self {
+    /// An empty report under `policy` (validated) and `spec`, writing `level` rows.
+    pub fn new(policy: &MetricsPolicy, spec: ReportSpec, level: StaffLevel) -> Self {
         TeamReport {
+            level,
             seen: Dedupe::new(policy.dedupe_capacity),
             skew_ms: policy.future_skew_ms(),
             retention_ms: i64::from(policy.agent_offline_retention_secs) * 1000,
@@ -177,6 +283,11 @@ impl TeamReport {
         }
     }
 
+    /// Which rows it writes.
+    pub fn level(&self) -> StaffLevel {
+        self.level
+    }
+
     /// Takes one decoded event, in file order.
     ///
     /// # Errors
@@ -190,8 +301,11 @@ impl TeamReport {
         self.high_water = Some(self.high_water.map_or(env.ts, |hw| hw.max(env.ts)));
         let change = match &env.event {
             Event::AgentState(change) => change,
-            Event::QaEvaluation(qa) => {
-                self.evaluated(qa, env.ts);
+            Event::CallAnswered(_)
+            | Event::CallCompleted(_)
+            | Event::CsatResponse(_)
+            | Event::QaEvaluation(_) => {
+                self.booked(&env.event, env.ts);
                 return Ok(());
             }
             Event::AgentSchedule(e) => {
@@ -243,22 +357,27 @@ impl TeamReport {
         Ok(())
     }
 
-    /// Counts an evaluation in the interval of its time, in its agent's team.
-    fn evaluated(&mut self, qa: &QaEvaluation, at: Ts) {
+    /// Books an agent's call, survey or evaluation in the interval of its time, in the
+    /// agent's team then.
+    fn booked(&mut self, event: &Event, at: Ts) {
+        let Some(agent) = AgentCalls::agent_of(event) else {
+            self.counters.ignored += 1;
+            return;
+        };
         let start = self.spec.calendar.period_start(at, self.spec.interval_secs);
         if start.millis() < self.written_to {
             self.counters.late += 1;
             return;
         }
-        let team = match self.agents.get(qa.agent_id.as_str()) {
-            Some(agent) => Arc::clone(&agent.team),
-            None => self.team(UNKNOWN_TEAM),
+        let (agent, team) = match self.agents.get_key_value(agent) {
+            Some((id, a)) => (Arc::clone(id), Arc::clone(&a.team)),
+            None => (Arc::from(agent), self.team(UNKNOWN_TEAM)),
         };
         self.rows
-            .entry((start.millis(), team))
+            .entry((start.millis(), team, agent))
             .or_default()
-            .qa
-            .record(qa, self.qa_pass_mark);
+            .calls
+            .book(event, self.qa_pass_mark);
         self.counters.applied += 1;
     }
 
@@ -285,13 +404,11 @@ impl TeamReport {
             let end = self.spec.calendar.next_period_start(start, len);
             let acc = self
                 .rows
-                .entry((start.millis(), Arc::clone(team)))
+                .entry((start.millis(), Arc::clone(team), Arc::clone(agent)))
                 .or_default();
             acc.times
                 .add_overlap(state, from, to, start.millis(), end.millis());
-            if state != AgentState::Offline {
-                acc.agents.insert(Arc::clone(agent));
-            }
+            acc.active |= state != AgentState::Offline;
             // The piece of the span in this interval against the schedule; the stretch out
             // of adherence carries over the boundary.
             let part = (from.max(start), to.min(end));
@@ -327,8 +444,9 @@ impl TeamReport {
         });
     }
 
-    /// The rows that became final since the last call, in order (interval, then team).
-    pub fn take_final(&mut self) -> Vec<TeamRow> {
+    /// The rows that became final since the last call, in order (interval, then team, then
+    /// agent).
+    pub fn take_final(&mut self) -> Vec<StaffRow> {
         let Some(hw) = self.high_water else {
             return Vec::new();
         };
@@ -345,7 +463,7 @@ impl TeamReport {
     }
 
     /// Ends the history: running states are counted to the last event, every row written.
-    pub fn finish(mut self) -> (Vec<TeamRow>, TeamCounters) {
+    pub fn finish(mut self) -> (Vec<StaffRow>, TeamCounters) {
         if let Some(hw) = self.high_water {
             self.advance_all(hw);
         }
@@ -353,34 +471,102 @@ impl TeamReport {
         (rows, self.counters)
     }
 
-    fn drain(&mut self, take: impl Fn(i64) -> bool) -> Vec<TeamRow> {
-        let keys: Vec<(i64, Arc<str>)> = self
+    fn drain(&mut self, take: impl Fn(i64) -> bool) -> Vec<StaffRow> {
+        let keys: Vec<(i64, Arc<str>, Arc<str>)> = self
             .rows
             .keys()
-            .take_while(|(start, _)| take(*start))
+            .take_while(|(start, ..)| take(*start))
             .cloned()
             .collect();
+        // Each (interval, team) with its agents' accumulators, in key order.
+        let mut units: Vec<((i64, Arc<str>), Vec<(Arc<str>, Acc)>)> = Vec::new();
+        for key in keys {
+            let Some(acc) = self.rows.remove(&key) else {
+                continue;
+            };
+            let (start, team, agent) = key;
+            match units.last_mut() {
+                Some((unit, agents)) if unit.0 == start && unit.1 == team => {
+                    agents.push((agent, acc));
+                }
+                _ => units.push(((start, team), vec![(agent, acc)])),
+            }
+        }
         let len = self.spec.interval_secs;
-        keys.into_iter()
-            .filter_map(|key| {
-                let acc = self.rows.remove(&key)?;
-                let start = Ts(key.0);
-                let end = self.spec.calendar.next_period_start(start, len);
-                let qa = QaView::of(&acc.qa, None);
-                Some(TeamRow {
-                    interval_start: self.spec.calendar.rfc3339(start),
-                    interval_end: self.spec.calendar.rfc3339(end),
-                    team: key.1.to_string(),
-                    agents: acc.agents.len() as u64,
-                    time: StateTimeView::from(&acc.times),
-                    qa_evaluations: qa.evaluations,
-                    qa_score: qa.score,
-                    qa_pass_rate: qa.pass_rate,
-                    qa_critical_failure_rate: qa.critical_failure_rate,
-                    adherence: AdherenceColumns::from(&acc.adherence),
-                })
-            })
-            .collect()
+        let mut out = Vec::new();
+        for ((start, team), agents) in units {
+            let start = Ts(start);
+            let end = self.spec.calendar.next_period_start(start, len);
+            let mut whole = Acc::default();
+            for (_, acc) in &agents {
+                whole.merge(acc);
+            }
+            let members = agents.iter().filter(|(_, a)| a.active).count() as u64;
+            let team_row = TeamRow {
+                interval_start: self.spec.calendar.rfc3339(start),
+                interval_end: self.spec.calendar.rfc3339(end),
+                team: team.to_string(),
+                agents: members,
+                time: StateTimeView::from(&whole.times),
+                calls: CallColumns::from(&AgentCallsView::from(&whole.calls)),
+                qa_evaluations: whole.calls.qa.evaluations,
+                qa_score: None,
+                qa_pass_rate: None,
+                qa_critical_failure_rate: None,
+                adherence: AdherenceColumns::from(&whole.adherence),
+            }
+            .with_qa(&whole.calls.qa);
+            match self.level {
+                StaffLevel::Team => out.push(StaffRow::Team(team_row)),
+                StaffLevel::Agent => {
+                    let team_adherence = AdherenceView::from(&whole.adherence);
+                    for (agent, acc) in &agents {
+                        let calls = AgentCallsView::from(&acc.calls);
+                        let qa = QaView::of(&acc.calls.qa, None);
+                        let adherence = AdherenceView::from(&acc.adherence);
+                        out.push(StaffRow::Agent(AgentRow {
+                            interval_start: team_row.interval_start.clone(),
+                            interval_end: team_row.interval_end.clone(),
+                            agent: agent.to_string(),
+                            team: team_row.team.clone(),
+                            time: StateTimeView::from(&acc.times),
+                            calls: CallColumns::from(&calls),
+                            qa_evaluations: qa.evaluations,
+                            qa_score: qa.score,
+                            qa_pass_rate: qa.pass_rate,
+                            qa_critical_failure_rate: qa.critical_failure_rate,
+                            scheduled_s: adherence.scheduled_s,
+                            out_of_adherence_s: adherence.out_of_adherence_s,
+                            adherence: adherence.adherence,
+                            conformance: adherence.conformance,
+                            team_agents: members,
+                            team_occupancy: team_row.time.occupancy,
+                            team_aht_s: team_row.calls.aht_s,
+                            team_completed_per_agent: (members > 0)
+                                .then(|| team_row.calls.completed as f64 / members as f64),
+                            team_resolved_reported_ratio: team_row.calls.resolved_reported_ratio,
+                            team_csat: team_row.calls.csat,
+                            team_nps: team_row.calls.nps,
+                            team_qa_score: team_row.qa_score,
+                            team_adherence: team_adherence.adherence,
+                            team_conformance: team_adherence.conformance,
+                        }));
+                    }
+                }
+            }
+        }
+        out
+    }
+}
+
+impl TeamRow {
+    fn with_qa(mut self, qa: &QaCounts) -> Self {
+        let view = QaView::of(qa, None);
+        self.qa_evaluations = view.evaluations;
+        self.qa_score = view.score;
+        self.qa_pass_rate = view.pass_rate;
+        self.qa_critical_failure_rate = view.critical_failure_rate;
+        self
     }
 }
 

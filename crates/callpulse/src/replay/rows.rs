@@ -3,7 +3,7 @@
 use std::collections::BTreeSet;
 use std::io::Write;
 
-use callpulse_core::{WINDOW_FIGURES, WINDOW_FIGURES_BY_THRESHOLD};
+use callpulse_core::{StaffLevel, WINDOW_FIGURES, WINDOW_FIGURES_BY_THRESHOLD};
 use serde::Serialize;
 
 use super::ReportFormat;
@@ -29,7 +29,52 @@ const CSV_TAIL: &[&str] = &[
     "fcr_unknown_customer",
 ];
 
-/// Team rows' columns after the interval's.
+/// The call figures of team and agent rows.
+const CALL_COLUMNS: &[&str] = &[
+    "answered",
+    "completed",
+    "aht_s",
+    "talk_avg_s",
+    "hold_avg_s",
+    "acw_avg_s",
+    "resolved_reported_ratio",
+    "csat_responses",
+    "csat",
+    "nps_responses",
+    "nps",
+];
+
+/// Agent rows' columns after the interval's, the call figures after `occupancy`.
+const AGENT_COLUMNS: &[&str] = &[
+    "agent",
+    "team",
+    "available_s",
+    "on_call_s",
+    "wrap_up_s",
+    "aux_s",
+    "offline_s",
+    "occupancy",
+    "qa_evaluations",
+    "qa_score",
+    "qa_pass_rate",
+    "qa_critical_failure_rate",
+    "scheduled_s",
+    "out_of_adherence_s",
+    "adherence",
+    "conformance",
+    "team_agents",
+    "team_occupancy",
+    "team_aht_s",
+    "team_completed_per_agent",
+    "team_resolved_reported_ratio",
+    "team_csat",
+    "team_nps",
+    "team_qa_score",
+    "team_adherence",
+    "team_conformance",
+];
+
+/// Team rows' columns after the interval's, the call figures after `occupancy`.
 const TEAM_COLUMNS: &[&str] = &[
     "team",
     "agents",
@@ -65,6 +110,26 @@ const TEAM_COLUMNS: &[&str] = &[
     "actual_other_s",
     "absent_s",
 ];
+
+/// A staff report's columns: its own, the call figures right after `occupancy`.
+fn staff_columns(level: StaffLevel) -> Vec<(String, Column)> {
+    let own = match level {
+        StaffLevel::Team => TEAM_COLUMNS,
+        StaffLevel::Agent => AGENT_COLUMNS,
+    };
+    let mut columns = Vec::with_capacity(own.len() + CALL_COLUMNS.len());
+    for k in own {
+        columns.push(((*k).to_owned(), Column::Key(k)));
+        if *k == "occupancy" {
+            columns.extend(
+                CALL_COLUMNS
+                    .iter()
+                    .map(|c| ((*c).to_owned(), Column::Key(c))),
+            );
+        }
+    }
+    columns
+}
 
 /// Where a CSV column's field comes from in a row's JSON.
 #[derive(Debug, Clone, Copy)]
@@ -119,13 +184,13 @@ impl RowWriter {
         self.header(out, columns)
     }
 
-    /// Team rows' CSV header.
-    pub(super) fn start_teams(&mut self, out: &mut dyn Write) -> anyhow::Result<()> {
-        let columns = TEAM_COLUMNS
-            .iter()
-            .map(|k| ((*k).to_owned(), Column::Key(k)))
-            .collect();
-        self.header(out, columns)
+    /// Team or agent rows' CSV header.
+    pub(super) fn start_staff(
+        &mut self,
+        out: &mut dyn Write,
+        level: StaffLevel,
+    ) -> anyhow::Result<()> {
+        self.header(out, staff_columns(level))
     }
 
     /// Fixes the columns (the interval's, then `rest`) and writes the CSV header.
@@ -214,45 +279,49 @@ fn csv_field(value: &serde_json::Value, decimals: u8) -> String {
 mod tests {
     use super::*;
 
-    /// Every key of a team row is a CSV column, once, and every column a key.
+    /// Every key of a team row and of an agent row is a CSV column of its level, once, and
+    /// every column a key.
     #[test]
-    fn team_columns_are_the_rows_keys() {
+    fn staff_columns_are_the_rows_keys() {
         use callpulse_core::{Calendar, MetricsPolicy, ReportSpec, TeamReport};
         use callpulse_events::{AgentState, AgentStateChanged, Envelope, Event, Ts};
-        let spec = ReportSpec {
-            interval_secs: 1800,
-            calendar: Calendar::utc(),
-            attribution: callpulse_core::Attribution::Event,
-            sl_thresholds_override: None,
-        };
-        let mut report = TeamReport::new(&MetricsPolicy::default(), spec);
-        for (id, ms) in [("1", 0), ("2", 600_000)] {
-            report
-                .apply(&Envelope {
-                    event_id: id.into(),
-                    ts: Ts(1_764_158_400_000 + ms),
-                    event: Event::AgentState(AgentStateChanged {
-                        agent_id: "a".into(),
-                        team: "t".into(),
-                        state: AgentState::Available,
-                        reason: None,
-                    }),
-                })
-                .expect("applied");
+        for level in [StaffLevel::Team, StaffLevel::Agent] {
+            let spec = ReportSpec {
+                interval_secs: 1800,
+                calendar: Calendar::utc(),
+                attribution: callpulse_core::Attribution::Event,
+                sl_thresholds_override: None,
+            };
+            let mut report = TeamReport::new(&MetricsPolicy::default(), spec, level);
+            for (id, ms) in [("1", 0), ("2", 600_000)] {
+                report
+                    .apply(&Envelope {
+                        event_id: id.into(),
+                        ts: Ts(1_764_158_400_000 + ms),
+                        event: Event::AgentState(AgentStateChanged {
+                            agent_id: "a".into(),
+                            team: "t".into(),
+                            state: AgentState::Available,
+                            reason: None,
+                        }),
+                    })
+                    .expect("applied");
+            }
+            let (rows, _) = report.finish();
+            let row = serde_json::to_value(&rows[0]).expect("json");
+            let mut keys: Vec<&str> = row
+                .as_object()
+                .expect("object")
+                .keys()
+                .map(String::as_str)
+                .filter(|k| !k.starts_with("interval_"))
+                .collect();
+            let columns = staff_columns(level);
+            let mut columns: Vec<&str> = columns.iter().map(|(name, _)| name.as_str()).collect();
+            keys.sort_unstable();
+            columns.sort_unstable();
+            assert_eq!(keys, columns, "{level:?}");
         }
-        let (rows, _) = report.finish();
-        let row = serde_json::to_value(&rows[0]).expect("json");
-        let mut keys: Vec<&str> = row
-            .as_object()
-            .expect("object")
-            .keys()
-            .map(String::as_str)
-            .filter(|k| !k.starts_with("interval_"))
-            .collect();
-        let mut columns = TEAM_COLUMNS.to_vec();
-        keys.sort_unstable();
-        columns.sort_unstable();
-        assert_eq!(keys, columns);
     }
 
     #[test]

@@ -1,8 +1,18 @@
-use callpulse_events::{AgentSchedule, AgentStateChanged, ScheduleSegment};
+use callpulse_events::{AgentSchedule, AgentStateChanged, QaEvaluation, ScheduleSegment};
 
 use super::*;
 use crate::calendar::Calendar;
 use crate::report::Attribution;
+
+/// The team rows of a team-level report.
+fn team_rows(rows: Vec<StaffRow>) -> Vec<TeamRow> {
+    rows.into_iter()
+        .map(|row| match row {
+            StaffRow::Team(row) => row,
+            StaffRow::Agent(row) => panic!("an agent row in a team report: {row:?}"),
+        })
+        .collect()
+}
 
 fn state(id: &str, agent: &str, team: &str, s: AgentState, at: &str) -> Envelope {
     Envelope {
@@ -33,7 +43,7 @@ fn time_in_state_and_occupancy_per_interval() {
         attribution: Attribution::Event,
         sl_thresholds_override: None,
     };
-    let mut report = TeamReport::new(&policy, spec);
+    let mut report = TeamReport::new(&policy, spec, StaffLevel::Team);
     use AgentState::*;
     for env in [
         state("1", "a1", "t", Available, "2026-11-30T09:00:00Z"),
@@ -48,6 +58,7 @@ fn time_in_state_and_occupancy_per_interval() {
         let _ = report.apply(&env);
     }
     let (rows, counters) = report.finish();
+    let rows = team_rows(rows);
     assert_eq!(counters.duplicates, 1);
     assert_eq!(counters.applied, 7);
     let first = &rows[0];
@@ -108,7 +119,7 @@ fn quality_per_team_and_day() {
         attribution: Attribution::Event,
         sl_thresholds_override: None,
     };
-    let mut report = TeamReport::new(&policy, spec);
+    let mut report = TeamReport::new(&policy, spec, StaffLevel::Team);
     for env in [
         state(
             "1",
@@ -125,6 +136,7 @@ fn quality_per_team_and_day() {
         report.apply(&env).expect("applied");
     }
     let (rows, _) = report.finish();
+    let rows = team_rows(rows);
     let row = |day: &str, team: &str| {
         rows.iter()
             .find(|r| r.interval_start.starts_with(day) && r.team == team)
@@ -159,7 +171,7 @@ fn adherence_and_shrinkage_per_interval() {
         attribution: Attribution::Event,
         sl_thresholds_override: None,
     };
-    let mut report = TeamReport::new(&policy, spec);
+    let mut report = TeamReport::new(&policy, spec, StaffLevel::Team);
     let seg = |from: &str, to: &str, activity| ScheduleSegment {
         start: ts(&format!("2026-11-30T{from}:00Z")),
         end: ts(&format!("2026-11-30T{to}:00Z")),
@@ -206,6 +218,7 @@ fn adherence_and_shrinkage_per_interval() {
         report.apply(&env).expect("applied");
     }
     let (rows, counters) = report.finish();
+    let rows = team_rows(rows);
     assert_eq!(counters.applied, 5);
     let row = |start: &str| {
         rows.iter()
@@ -236,4 +249,91 @@ fn adherence_and_shrinkage_per_interval() {
         (early.adherence, early.shrinkage_planned),
         (Some(1.0), Some(0.0))
     );
+}
+
+fn call_done(id: &str, agent: &str, talk_s: i64, at: &str) -> Envelope {
+    Envelope {
+        event_id: id.to_owned(),
+        ts: ts(at),
+        event: Event::CallCompleted(callpulse_events::CallCompleted {
+            call_id: id.to_owned(),
+            queue: "q".into(),
+            agent_id: agent.to_owned(),
+            talk_ms: talk_s * 1000,
+            hold_ms: 0,
+            acw_ms: 20_000,
+            resolved: Some(talk_s < 250),
+        }),
+    }
+}
+
+/// The scorecard per interval: a1 handles two calls (100 s and 200 s talk, 20 s wrap-up
+/// each) and gets a 5 and a 9; a2 one call of 300 s and a QA of 8/10; b1, never in an
+/// agent state, one call (team `unknown`). Each agent's figures beside its team's.
+#[test]
+fn agent_rows_stand_beside_their_teams() {
+    let policy = MetricsPolicy::default();
+    let spec = ReportSpec {
+        interval_secs: 1800,
+        calendar: Calendar::utc(),
+        attribution: Attribution::Event,
+        sl_thresholds_override: None,
+    };
+    let mut report = TeamReport::new(&policy, spec, StaffLevel::Agent);
+    use AgentState::*;
+    let survey = Envelope {
+        event_id: "s1".into(),
+        ts: ts("2026-11-30T09:12:00Z"),
+        event: Event::CsatResponse(callpulse_events::CsatResponse {
+            interaction_id: "c1".into(),
+            queue: "q".into(),
+            agent_id: Some("a1".into()),
+            score: Some(5),
+            nps: Some(9),
+        }),
+    };
+    for env in [
+        state("1", "a1", "t", Available, "2026-11-30T09:00:00Z"),
+        state("2", "a2", "t", Available, "2026-11-30T09:00:00Z"),
+        call_done("c1", "a1", 100, "2026-11-30T09:10:00Z"),
+        survey,
+        call_done("c2", "a1", 200, "2026-11-30T09:20:00Z"),
+        call_done("c3", "a2", 300, "2026-11-30T09:25:00Z"),
+        call_done("c4", "b1", 60, "2026-11-30T09:26:00Z"),
+        evaluation("e1", "a2", 8, 0, "2026-11-30T09:27:00Z"),
+        state("3", "a1", "t", Offline, "2026-11-30T09:30:00Z"),
+        state("4", "a2", "t", Offline, "2026-11-30T09:30:00Z"),
+    ] {
+        report.apply(&env).expect("applied");
+    }
+    let (rows, _) = report.finish();
+    let rows: Vec<AgentRow> = rows
+        .into_iter()
+        .map(|row| match row {
+            StaffRow::Agent(row) => row,
+            StaffRow::Team(row) => panic!("a team row in an agent report: {row:?}"),
+        })
+        .collect();
+    let row = |agent: &str| {
+        rows.iter()
+            .find(|r| r.agent == agent && r.interval_start == "2026-11-30T09:00:00+00:00")
+            .unwrap_or_else(|| panic!("{agent}: {rows:?}"))
+    };
+    let (a1, a2, b1) = (row("a1"), row("a2"), row("b1"));
+    assert_eq!((a1.calls.completed, a1.calls.aht_s), (2, Some(170.0)));
+    assert_eq!((a1.calls.csat, a1.calls.nps), (Some(1.0), Some(100.0)));
+    assert_eq!(a1.calls.resolved_reported_ratio, Some(1.0));
+    assert_eq!((a2.calls.aht_s, a2.qa_score), (Some(320.0), Some(0.8)));
+    // Team t: (120 + 220 + 320) / 3 calls; 3 calls over 2 agents; a2's 8/10 its only QA.
+    for r in [a1, a2] {
+        assert_eq!(r.team, "t");
+        assert_eq!(r.team_agents, 2);
+        assert_eq!(r.team_aht_s, Some(660.0 / 3.0));
+        assert_eq!(r.team_completed_per_agent, Some(1.5));
+        assert_eq!(r.team_resolved_reported_ratio, Some(2.0 / 3.0));
+        assert_eq!((r.team_csat, r.team_qa_score), (Some(1.0), Some(0.8)));
+        assert_eq!(r.team_occupancy, Some(0.0));
+    }
+    assert_eq!((b1.team.as_str(), b1.calls.completed), ("unknown", 1));
+    assert_eq!(b1.team_agents, 0);
 }
