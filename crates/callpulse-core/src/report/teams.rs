@@ -208,6 +208,9 @@ struct Agent {
     offline_since: Option<Ts>,
 }
 
+/// An interval (its start) of a team.
+type Unit = (i64, Arc<str>);
+
 /// One agent's interval in one team.
 #[derive(Debug, Default)]
 struct Acc {
@@ -479,7 +482,7 @@ impl TeamReport {
             .cloned()
             .collect();
         // Each (interval, team) with its agents' accumulators, in key order.
-        let mut units: Vec<((i64, Arc<str>), Vec<(Arc<str>, Acc)>)> = Vec::new();
+        let mut units: Vec<(Unit, Vec<(Arc<str>, Acc)>)> = Vec::new();
         for key in keys {
             let Some(acc) = self.rows.remove(&key) else {
                 continue;
