@@ -71,6 +71,11 @@ fn apply(c: &mut Criterion) {
     for env in &events {
         let _ = state.apply(env);
     }
+    // A floor's day of schedules: every agent's shift with a break (the staffing plan's
+    // input, read at each snapshot).
+    for env in schedules(now) {
+        let _ = state.apply(&env);
+    }
     let mut group = c.benchmark_group("snapshot");
     group.sample_size(20);
     group.bench_function("partition_snapshot_100_queues_10k_agents", |b| {
@@ -96,7 +101,80 @@ fn apply(c: &mut Criterion) {
     group.bench_function("clone_merged_snapshot", |b| {
         b.iter(|| merged.clone());
     });
+    // The staffing plan on top of the merge: each of the 100 queues reforecast from a
+    // profile, each team's scheduled agents against them.
+    let profiles = profiles(100);
+    group.bench_function("merge_and_plan_4_partitions", |b| {
+        b.iter(|| {
+            Snapshot::build(1, now, &parts, &Retired::default(), &policy)
+                .with_plan(Some(&profiles), &policy)
+        });
+    });
     group.finish();
+}
+
+/// Each of the 10,000 agents of [`mixed_events`] scheduled for the day of `now`: open 08:00
+/// to 17:00 with a break staggered over the morning, in one of 50 teams.
+fn schedules(now: Ts) -> Vec<callpulse_events::Envelope> {
+    use callpulse_events::{Activity, AgentSchedule, Envelope, Event, ScheduleSegment};
+    let day = now.millis() - now.millis().rem_euclid(86_400_000);
+    let at = |min: i64| Ts(day + min * 60_000);
+    (0..10_000)
+        .map(|i| {
+            let pause = 9 * 60 + (i % 12) * 15;
+            Envelope {
+                event_id: format!("schedule-{i}"),
+                ts: at(0),
+                event: Event::AgentSchedule(AgentSchedule {
+                    agent_id: format!("agent-{i:05}"),
+                    team: Some(format!("team-{}", i % 50)),
+                    start: at(0),
+                    end: at(24 * 60),
+                    segments: vec![
+                        ScheduleSegment {
+                            start: at(8 * 60),
+                            end: at(pause),
+                            activity: Activity::Open,
+                        },
+                        ScheduleSegment {
+                            start: at(pause),
+                            end: at(pause + 15),
+                            activity: Activity::Break,
+                        },
+                        ScheduleSegment {
+                            start: at(pause + 15),
+                            end: at(17 * 60),
+                            activity: Activity::Open,
+                        },
+                    ],
+                }),
+            }
+        })
+        .collect()
+}
+
+/// A profile for each of `queues` queues of [`mixed_events`]: a flat day.
+fn profiles(queues: usize) -> callpulse_core::forecast::ProfileSet {
+    let day = serde_json::json!({
+        "offered": vec![90.0; 48], "aht_s": vec![180.0; 48], "patience_s": 120.0, "days": 8
+    });
+    let queues: serde_json::Map<String, serde_json::Value> = (0..queues)
+        .map(|q| {
+            (
+                format!("queue-{q:03}"),
+                serde_json::json!(vec![day.clone(); 7]),
+            )
+        })
+        .collect();
+    serde_json::from_value(serde_json::json!({
+        "version": callpulse_core::forecast::PROFILE_VERSION,
+        "timezone": "UTC",
+        "interval_secs": 1800,
+        "learned_to": "2025-11-01",
+        "method": { "weeks": 8, "damping": 0.1, "aht_damping_calls": 50.0 },
+        "queues": queues,
+    }))
+    .expect("profiles")
 }
 
 /// The same number of events over more queues, and under more windows: the per-event cost

@@ -197,6 +197,21 @@ pub fn required_agents_erlang_a(
     threshold_s: f64,
     target: f64,
 ) -> Option<u32> {
+    required_agents_erlang_a_near(rate_per_s, aht_s, patience_s, threshold_s, target, None)
+}
+
+/// [`required_agents_erlang_a`], searching from `near` (Erlang C's answer, usually the
+/// same or an agent or two more): a step or two from it instead of a search from scratch,
+/// the same answer either way (the service level rises with every agent). The staffing
+/// plan asks it for every queue and interval at every snapshot.
+pub fn required_agents_erlang_a_near(
+    rate_per_s: f64,
+    aht_s: f64,
+    patience_s: f64,
+    threshold_s: f64,
+    target: f64,
+    near: Option<u32>,
+) -> Option<u32> {
     let usable = [rate_per_s, aht_s, patience_s, threshold_s]
         .iter()
         .all(|x| x.is_finite() && *x >= 0.0)
@@ -211,6 +226,26 @@ pub fn required_agents_erlang_a(
     }
     let meets =
         |n: u32| erlang_a_service_level(n, rate_per_s, aht_s, patience_s, threshold_s) >= target;
+    if let Some(near) = near.filter(|n| (1..=MAX_AGENTS).contains(n)) {
+        let mut n = near;
+        if meets(n) {
+            // Down while one fewer still meets it: the fewest.
+            while n > 1 && meets(n - 1) {
+                n -= 1;
+            }
+            return Some(n);
+        }
+        // Up one at a time for a few agents, then the doubling search.
+        for _ in 0..4 {
+            n += 1;
+            if n > MAX_AGENTS {
+                return None;
+            }
+            if meets(n) {
+                return Some(n);
+            }
+        }
+    }
     // The service level rises with every agent: double to a staffing that meets the
     // target, then halve the gap down to the fewest.
     let mut hi = ((rate_per_s * aht_s).ceil() as u32).max(1);
@@ -310,6 +345,25 @@ mod tests {
             Some(0)
         );
         assert_eq!(required_agents_erlang_a(rate, 240.0, 0.0, 20.0, 0.8), None);
+    }
+
+    proptest! {
+        /// From any starting point, the search from a hint finds the search from scratch's
+        /// answer.
+        #[test]
+        fn erlang_a_from_a_hint_is_the_same_answer(
+            load in 0.2f64..30.0,
+            aht in 30.0f64..600.0,
+            patience in 10.0f64..900.0,
+            near in 1u32..60,
+            target in 0.5f64..0.95,
+        ) {
+            let rate = load / aht;
+            let scratch = required_agents_erlang_a(rate, aht, patience, 20.0, target);
+            let hinted =
+                required_agents_erlang_a_near(rate, aht, patience, 20.0, target, Some(near));
+            prop_assert_eq!(scratch, hinted);
+        }
     }
 
     proptest! {

@@ -171,12 +171,13 @@ pub fn evaluate(
                     _ => None,
                 },
                 agents_erlang_a: match (rf.aht_s[0], profile.patience_s) {
-                    (Some(aht), Some(patience)) => erlang::required_agents_erlang_a(
+                    (Some(aht), Some(patience)) => erlang::required_agents_erlang_a_near(
                         rate,
                         aht,
                         patience,
                         staffing.threshold_s,
                         staffing.target,
+                        agents,
                     ),
                     _ => None,
                 },

@@ -157,22 +157,23 @@ impl Snapshot {
                     let offered = *rf.offered.get(j)?;
                     let aht_s = rf.aht_s.get(j).copied().flatten();
                     let rate = offered / f64::from(interval_secs);
+                    let erlang_c = aht_s
+                        .and_then(|aht| erlang::required_agents(rate, aht, threshold_s, target));
                     Some(ForecastInterval {
                         start: calendar.rfc3339(Ts(g.start)),
                         start_ms: g.start,
                         offered,
                         aht_s,
-                        required_agents: aht_s.and_then(|aht| {
-                            erlang::required_agents(rate, aht, threshold_s, target)
-                        }),
+                        required_agents: erlang_c,
                         required_agents_erlang_a: aht_s.zip(profile.patience_s).and_then(
                             |(aht, patience)| {
-                                erlang::required_agents_erlang_a(
+                                erlang::required_agents_erlang_a_near(
                                     rate,
                                     aht,
                                     patience,
                                     threshold_s,
                                     target,
+                                    erlang_c,
                                 )
                             },
                         ),
