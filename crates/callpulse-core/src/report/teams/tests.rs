@@ -4,6 +4,16 @@ use super::*;
 use crate::calendar::Calendar;
 use crate::report::Attribution;
 
+/// Intervals of `interval_secs` in UTC.
+fn utc(interval_secs: u32) -> ReportSpec {
+    ReportSpec {
+        interval_secs,
+        calendar: Calendar::utc(),
+        attribution: Attribution::Event,
+        sl_thresholds_override: None,
+    }
+}
+
 /// The team rows of a team-level report.
 fn team_rows(rows: Vec<StaffRow>) -> Vec<TeamRow> {
     rows.into_iter()
@@ -37,13 +47,7 @@ fn state(id: &str, agent: &str, team: &str, s: AgentState, at: &str) -> Envelope
 #[test]
 fn time_in_state_and_occupancy_per_interval() {
     let policy = MetricsPolicy::default();
-    let spec = ReportSpec {
-        interval_secs: 1800,
-        calendar: Calendar::utc(),
-        attribution: Attribution::Event,
-        sl_thresholds_override: None,
-    };
-    let mut report = TeamReport::new(&policy, spec, StaffLevel::Team);
+    let mut report = TeamReport::new(&policy, utc(1800), StaffLevel::Team);
     use AgentState::*;
     for env in [
         state("1", "a1", "t", Available, "2026-11-30T09:00:00Z"),
@@ -113,13 +117,7 @@ fn evaluation(id: &str, agent: &str, score: u32, critical: u32, at: &str) -> Env
 #[test]
 fn quality_per_team_and_day() {
     let policy = MetricsPolicy::default();
-    let spec = ReportSpec {
-        interval_secs: 86_400,
-        calendar: Calendar::utc(),
-        attribution: Attribution::Event,
-        sl_thresholds_override: None,
-    };
-    let mut report = TeamReport::new(&policy, spec, StaffLevel::Team);
+    let mut report = TeamReport::new(&policy, utc(86_400), StaffLevel::Team);
     for env in [
         state(
             "1",
@@ -165,13 +163,7 @@ fn ts(at: &str) -> Ts {
 #[test]
 fn adherence_and_shrinkage_per_interval() {
     let policy = MetricsPolicy::default();
-    let spec = ReportSpec {
-        interval_secs: 1800,
-        calendar: Calendar::utc(),
-        attribution: Attribution::Event,
-        sl_thresholds_override: None,
-    };
-    let mut report = TeamReport::new(&policy, spec, StaffLevel::Team);
+    let mut report = TeamReport::new(&policy, utc(1800), StaffLevel::Team);
     let seg = |from: &str, to: &str, activity| ScheduleSegment {
         start: ts(&format!("2026-11-30T{from}:00Z")),
         end: ts(&format!("2026-11-30T{to}:00Z")),
@@ -273,13 +265,7 @@ fn call_done(id: &str, agent: &str, talk_s: i64, at: &str) -> Envelope {
 #[test]
 fn agent_rows_stand_beside_their_teams() {
     let policy = MetricsPolicy::default();
-    let spec = ReportSpec {
-        interval_secs: 1800,
-        calendar: Calendar::utc(),
-        attribution: Attribution::Event,
-        sl_thresholds_override: None,
-    };
-    let mut report = TeamReport::new(&policy, spec, StaffLevel::Agent);
+    let mut report = TeamReport::new(&policy, utc(1800), StaffLevel::Agent);
     use AgentState::*;
     let survey = Envelope {
         event_id: "s1".into(),
