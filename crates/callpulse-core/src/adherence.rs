@@ -165,18 +165,14 @@ impl Schedule {
         }
     }
 
-    /// Calls `f(from, to)` for each stretch scheduled `open` overlapping `[from, to)`,
-    /// clipped to it.
-    pub(crate) fn open_within(&self, from: i64, to: i64, mut f: impl FnMut(i64, i64)) {
+    /// Each stretch scheduled `open` overlapping `[from, to)`, clipped to it.
+    pub(crate) fn open_within(&self, from: i64, to: i64) -> impl Iterator<Item = (i64, i64)> {
         let first = self.segments.partition_point(|s| s.1 <= from);
-        for &(start, end, activity) in &self.segments[first..] {
-            if start >= to {
-                return;
-            }
-            if activity == Activity::Open {
-                f(start.max(from), end.min(to));
-            }
-        }
+        self.segments[first..]
+            .iter()
+            .take_while(move |s| s.0 < to)
+            .filter(|s| s.2 == Activity::Open)
+            .map(move |&(start, end, _)| (start.max(from), end.min(to)))
     }
 
     /// Calls `f(from, to, scheduled)` for consecutive stretches covering `[from, to)`.

@@ -293,9 +293,8 @@ impl Agents {
                     None => continue,
                 },
             };
-            let mut open = Vec::new();
-            schedule.open_within(day_start, day_end, |from, to| open.push((from, to)));
-            if open.is_empty() {
+            let mut open = schedule.open_within(day_start, day_end).peekable();
+            if open.peek().is_none() {
                 continue;
             }
             let seconds = by_team.entry(team).or_insert_with(|| vec![0; slots]);

@@ -12,7 +12,7 @@ use std::sync::Arc;
 use callpulse_events::Ts;
 use serde::Serialize;
 
-use super::Snapshot;
+use super::{QueueView, Snapshot};
 use crate::calendar::DayInterval;
 use crate::erlang;
 use crate::forecast::{ProfileSet, SoFar, WEEKDAYS, reforecast};
@@ -130,119 +130,133 @@ impl Snapshot {
             }
             _ => 0.0,
         };
-        for queue in &mut self.queues {
-            let (Some(profiles), Some(today)) = (profiles, today) else {
-                break;
-            };
-            let Some(profile) = profiles.profile(&queue.queue, weekday) else {
-                continue;
-            };
-            let Some(day) = queue.windows.get(today) else {
-                continue;
-            };
-            let so_far = SoFar {
-                at: position,
-                from,
-                offered: day.offered as f64,
-                handled: day.completed as f64,
-                handle_s: day.handle_sum_s,
-            };
-            let rf = reforecast(profile, &so_far, &profiles.method);
-            let threshold_s = f64::from(queue.sl_thresholds_secs.first().copied().unwrap_or(20));
-            let target = queue.sl_target.clamp(0.0, 0.999);
-            let intervals = grid
-                .iter()
-                .filter_map(|g| {
-                    let j = g.slot.checked_sub(rf.from)?;
-                    let offered = *rf.offered.get(j)?;
-                    let aht_s = rf.aht_s.get(j).copied().flatten();
-                    let rate = offered / f64::from(interval_secs);
-                    let erlang_c = aht_s
-                        .and_then(|aht| erlang::required_agents(rate, aht, threshold_s, target));
-                    Some(ForecastInterval {
-                        start: calendar.rfc3339(Ts(g.start)),
-                        start_ms: g.start,
-                        offered,
-                        aht_s,
-                        required_agents: erlang_c,
-                        required_agents_erlang_a: aht_s.zip(profile.patience_s).and_then(
-                            |(aht, patience)| {
-                                erlang::required_agents_erlang_a_near(
-                                    rate,
-                                    aht,
-                                    patience,
-                                    threshold_s,
-                                    target,
-                                    erlang_c,
-                                )
-                            },
-                        ),
+        // Each interval's start as readers see it, converted once for every row.
+        let starts: Vec<String> = grid.iter().map(|g| calendar.rfc3339(Ts(g.start))).collect();
+        // Without profiles (or a `today` window), no queue has a forecast.
+        if let (Some(profiles), Some(today)) = (profiles, today) {
+            for queue in &mut self.queues {
+                let Some(profile) = profiles.profile(&queue.queue, weekday) else {
+                    continue;
+                };
+                let Some(day) = queue.windows.get(today) else {
+                    continue;
+                };
+                let so_far = SoFar {
+                    at: position,
+                    from,
+                    offered: day.offered as f64,
+                    handled: day.completed as f64,
+                    handle_s: day.handle_sum_s,
+                };
+                let rf = reforecast(profile, &so_far, &profiles.method);
+                let threshold_s =
+                    f64::from(queue.sl_thresholds_secs.first().copied().unwrap_or(20));
+                let target = queue.sl_target.clamp(0.0, 0.999);
+                let intervals = grid
+                    .iter()
+                    .zip(&starts)
+                    .filter_map(|(g, start)| {
+                        let j = g.slot.checked_sub(rf.from)?;
+                        let offered = *rf.offered.get(j)?;
+                        let aht_s = rf.aht_s.get(j).copied().flatten();
+                        let rate = offered / f64::from(interval_secs);
+                        let erlang_c = aht_s.and_then(|aht| {
+                            erlang::required_agents(rate, aht, threshold_s, target)
+                        });
+                        Some(ForecastInterval {
+                            start: start.clone(),
+                            start_ms: g.start,
+                            offered,
+                            aht_s,
+                            required_agents: erlang_c,
+                            required_agents_erlang_a: aht_s.zip(profile.patience_s).and_then(
+                                |(aht, patience)| {
+                                    erlang::required_agents_erlang_a_near(
+                                        rate,
+                                        aht,
+                                        patience,
+                                        threshold_s,
+                                        target,
+                                        erlang_c,
+                                    )
+                                },
+                            ),
+                        })
                     })
-                })
-                .collect();
-            queue.forecast = Some(QueueForecast {
-                weekday: WEEKDAYS[usize::from(weekday)],
-                profile_days: profile.days,
-                offered_so_far: day.offered,
-                counted_from: (from > 0.0)
-                    .then(|| self.history_from.map(|t| calendar.rfc3339(t)))
-                    .flatten(),
-                expected_so_far: profile.expected_by(position).0 - profile.expected_by(from).0,
-                volume_ratio: rf.volume_ratio,
-                aht_ratio: rf.aht_ratio,
-                patience_s: profile.patience_s,
-                intervals,
-            });
+                    .collect();
+                queue.forecast = Some(QueueForecast {
+                    weekday: WEEKDAYS[usize::from(weekday)],
+                    profile_days: profile.days,
+                    offered_so_far: day.offered,
+                    counted_from: (from > 0.0)
+                        .then(|| self.history_from.map(|t| calendar.rfc3339(t)))
+                        .flatten(),
+                    expected_so_far: profile.expected_by(position).0 - profile.expected_by(from).0,
+                    volume_ratio: rf.volume_ratio,
+                    aht_ratio: rf.aht_ratio,
+                    patience_s: profile.patience_s,
+                    intervals,
+                });
+            }
         }
         let scheduled = std::mem::take(&mut self.scheduled);
         let plan = Planner {
             grid: &grid,
+            starts: &starts,
             interval_secs,
-            calendar_rfc3339: |ms| calendar.rfc3339(Ts(ms)),
         };
-        let unit = |teams: &mut dyn Iterator<Item = &Arc<str>>,
-                    queues: &mut dyn Iterator<Item = &super::QueueView>| {
-            plan.unit(teams.filter_map(|t| scheduled.get(t)), queues)
-        };
-        let queues = &self.queues;
+        // Who owns what, looked up once per queue and team, not once per unit.
+        let mut by_team: BTreeMap<&str, Vec<&QueueView>> = BTreeMap::new();
+        let mut by_group: BTreeMap<&str, Vec<&QueueView>> = BTreeMap::new();
+        for queue in &self.queues {
+            if let Some(team) = queue.team.as_deref() {
+                by_team.entry(team).or_default().push(queue);
+            }
+            if let Some(group) = policy.group_of_queue(&queue.queue) {
+                by_group.entry(group).or_default().push(queue);
+            }
+        }
+        let mut group_scheduled: BTreeMap<&str, Vec<&Vec<u64>>> = BTreeMap::new();
+        for (team, seconds) in &scheduled {
+            if let Some(group) = policy.group_of_team(team) {
+                group_scheduled.entry(group).or_default().push(seconds);
+            }
+        }
+        let none = Vec::new();
         for team in &mut self.teams {
-            team.plan = unit(
-                &mut std::iter::once(&team.team),
-                &mut queues
-                    .iter()
-                    .filter(|q| q.team.as_deref() == Some(&*team.team)),
+            team.plan = plan.unit(
+                scheduled.get(&team.team).into_iter(),
+                by_team.get(&*team.team).unwrap_or(&none),
             );
         }
         for group in &mut self.center.groups {
             let name = &*group.group;
-            group.plan = unit(
-                &mut scheduled
-                    .keys()
-                    .filter(|t| policy.group_of_team(t) == Some(name)),
-                &mut queues
-                    .iter()
-                    .filter(|q| policy.group_of_queue(&q.queue) == Some(name)),
+            group.plan = plan.unit(
+                group_scheduled.get(name).into_iter().flatten().copied(),
+                by_group.get(name).unwrap_or(&none),
             );
         }
-        self.center.plan = unit(&mut scheduled.keys(), &mut queues.iter());
+        let all: Vec<&QueueView> = self.queues.iter().collect();
+        self.center.plan = plan.unit(scheduled.values(), &all);
         self
     }
 }
 
 /// Sums units' schedules and forecasts over the plan's intervals.
-struct Planner<'a, F> {
+struct Planner<'a> {
     grid: &'a [DayInterval],
+    /// Each interval's start, RFC 3339 in the center's zone.
+    starts: &'a [String],
     interval_secs: u32,
-    calendar_rfc3339: F,
 }
 
-impl<F: Fn(i64) -> String> Planner<'_, F> {
+impl Planner<'_> {
     /// The plan of a unit with these teams' schedules and these queues; empty when it has
     /// neither a schedule nor a forecast.
     fn unit<'s>(
         &self,
         scheduled: impl Iterator<Item = &'s Vec<u64>>,
-        queues: &mut dyn Iterator<Item = &super::QueueView>,
+        queues: &[&QueueView],
     ) -> Vec<PlanInterval> {
         let mut seconds = vec![0u64; self.grid.len()];
         let mut any_schedule = false;
@@ -271,12 +285,13 @@ impl<F: Fn(i64) -> String> Planner<'_, F> {
         }
         self.grid
             .iter()
+            .zip(self.starts)
             .zip(seconds)
             .zip(forecast)
-            .map(|((g, open_s), (offered, required, required_a))| {
+            .map(|(((g, start), open_s), (offered, required, required_a))| {
                 let scheduled_agents = open_s as f64 / f64::from(self.interval_secs);
                 PlanInterval {
-                    start: (self.calendar_rfc3339)(g.start),
+                    start: start.clone(),
                     start_ms: g.start,
                     scheduled_agents,
                     forecast_offered: offered,

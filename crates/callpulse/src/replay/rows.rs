@@ -29,8 +29,17 @@ const CSV_TAIL: &[&str] = &[
     "fcr_unknown_customer",
 ];
 
-/// The call figures of team and agent rows.
-const CALL_COLUMNS: &[&str] = &[
+/// Team and agent rows' columns: each level's own first, then these, then its own tail.
+const TEAM_HEAD: &[&str] = &["team", "agents"];
+const AGENT_HEAD: &[&str] = &["agent", "team"];
+/// Time in state, the calls and surveys, QA, and adherence: the figures of both levels.
+const STAFF_COLUMNS: &[&str] = &[
+    "available_s",
+    "on_call_s",
+    "wrap_up_s",
+    "aux_s",
+    "offline_s",
+    "occupancy",
     "answered",
     "completed",
     "aht_s",
@@ -42,18 +51,6 @@ const CALL_COLUMNS: &[&str] = &[
     "csat",
     "nps_responses",
     "nps",
-];
-
-/// Agent rows' columns after the interval's, the call figures after `occupancy`.
-const AGENT_COLUMNS: &[&str] = &[
-    "agent",
-    "team",
-    "available_s",
-    "on_call_s",
-    "wrap_up_s",
-    "aux_s",
-    "offline_s",
-    "occupancy",
     "qa_evaluations",
     "qa_score",
     "qa_pass_rate",
@@ -61,36 +58,8 @@ const AGENT_COLUMNS: &[&str] = &[
     "scheduled_s",
     "out_of_adherence_s",
     "adherence",
-    "conformance",
-    "team_agents",
-    "team_occupancy",
-    "team_aht_s",
-    "team_completed_per_agent",
-    "team_resolved_reported_ratio",
-    "team_csat",
-    "team_nps",
-    "team_qa_score",
-    "team_adherence",
-    "team_conformance",
 ];
-
-/// Team rows' columns after the interval's, the call figures after `occupancy`.
-const TEAM_COLUMNS: &[&str] = &[
-    "team",
-    "agents",
-    "available_s",
-    "on_call_s",
-    "wrap_up_s",
-    "aux_s",
-    "offline_s",
-    "occupancy",
-    "qa_evaluations",
-    "qa_score",
-    "qa_pass_rate",
-    "qa_critical_failure_rate",
-    "scheduled_s",
-    "out_of_adherence_s",
-    "adherence",
+const TEAM_TAIL: &[&str] = &[
     "worked_s",
     "scheduled_open_s",
     "conformance",
@@ -110,25 +79,32 @@ const TEAM_COLUMNS: &[&str] = &[
     "actual_other_s",
     "absent_s",
 ];
+/// An agent's figures, then its team's in the same interval.
+const AGENT_TAIL: &[&str] = &[
+    "conformance",
+    "team_agents",
+    "team_occupancy",
+    "team_aht_s",
+    "team_completed_per_agent",
+    "team_resolved_reported_ratio",
+    "team_csat",
+    "team_nps",
+    "team_qa_score",
+    "team_adherence",
+    "team_conformance",
+];
 
-/// A staff report's columns: its own, the call figures right after `occupancy`.
+/// A staff report's columns after the interval's.
 fn staff_columns(level: StaffLevel) -> Vec<(String, Column)> {
-    let own = match level {
-        StaffLevel::Team => TEAM_COLUMNS,
-        StaffLevel::Agent => AGENT_COLUMNS,
+    let (head, tail) = match level {
+        StaffLevel::Team => (TEAM_HEAD, TEAM_TAIL),
+        StaffLevel::Agent => (AGENT_HEAD, AGENT_TAIL),
     };
-    let mut columns = Vec::with_capacity(own.len() + CALL_COLUMNS.len());
-    for k in own {
-        columns.push(((*k).to_owned(), Column::Key(k)));
-        if *k == "occupancy" {
-            columns.extend(
-                CALL_COLUMNS
-                    .iter()
-                    .map(|c| ((*c).to_owned(), Column::Key(c))),
-            );
-        }
-    }
-    columns
+    [head, STAFF_COLUMNS, tail]
+        .concat()
+        .into_iter()
+        .map(|k| (k.to_owned(), Column::Key(k)))
+        .collect()
 }
 
 /// Where a CSV column's field comes from in a row's JSON.
