@@ -365,8 +365,8 @@ fn interval_reports_match_a_known_history() {
     assert_ne!(offered, by_event, "the attributions differ on this history");
 
     // The scorecard per interval: every call is agent-1's (team `unknown`: the history has
-    // no agent_state), so its rows hold the center's completed calls and handle time of
-    // each interval, by event time, as the queue report does.
+    // no agent_state), so its rows hold the center's completed calls, handle time and
+    // repeat-contact FCR of each interval, by event time, as the queue report does.
     let agent_rows = rows_of(&run(&["--report", "30m", "--rows", "agent", gz_arg], None));
     let center: BTreeMap<String, &Value> = by_event
         .iter()
@@ -391,6 +391,23 @@ fn interval_reports_match_a_known_history() {
         assert_eq!(row["completed"], star["completed"], "{row}");
         assert_close(row["aht_s"].as_f64(), star["aht_s"].as_f64(), "aht");
         assert_eq!(row["team_aht_s"], row["aht_s"], "the team is agent-1 alone");
+        for key in ["fcr_eligible", "fcr_success", "fcr_open"] {
+            assert_eq!(row[key], star[key], "{key}: {row}");
+        }
+        assert_eq!(row["team_fcr"], row["fcr"], "the team is agent-1 alone");
+    }
+    let total = |rows: &[Value], key: &str| -> u64 {
+        rows.iter()
+            .filter(|r| r.get("queue").is_none_or(|q| q == "*"))
+            .map(|r| r[key].as_u64().expect(key))
+            .sum()
+    };
+    assert!(
+        total(&agent_rows, "fcr_eligible") > 0,
+        "the history repeats"
+    );
+    for key in ["fcr_eligible", "fcr_success", "fcr_open"] {
+        assert_eq!(total(&agent_rows, key), total(&by_event, key), "{key}");
     }
 
     // Days in Berlin: the 25th has 25 hours, and every day starts at local midnight.

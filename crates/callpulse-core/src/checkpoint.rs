@@ -27,7 +27,7 @@ use crate::partition::PartitionState;
 use crate::policy::MetricsPolicy;
 
 /// The format this build writes and reads.
-pub const CHECKPOINT_VERSION: u16 = 6;
+pub const CHECKPOINT_VERSION: u16 = 7;
 
 const MAGIC: &[u8; 4] = b"CPCK";
 const HEADER_LEN: usize = 4 + 2 + 8;

@@ -97,6 +97,8 @@ pub(crate) struct Completion {
     pub(crate) hold_ms: u64,
     pub(crate) acw_ms: u64,
     pub(crate) resolved: Option<bool>,
+    /// The agent id, hashed: only the agent report reads it (FCR per agent).
+    pub(crate) agent: u64,
 }
 
 /// A `csat_response`'s figures.
@@ -113,13 +115,15 @@ pub(crate) struct Survey {
 pub(crate) enum ContactFact {
     /// The customer (hashed id) made a contact offered at `at`.
     Contact { customer: u64, at: Ts },
-    /// The customer's contact offered at `offered` was completed at `done` in `queue`;
-    /// `home` is the queueing its figures are attributed to (see [`CallSink::completed`]).
+    /// The customer's contact offered at `offered` was completed at `done` in `queue` by
+    /// `agent` (hashed); `home` is the queueing its figures are attributed to (see
+    /// [`CallSink::completed`]).
     Completed {
         customer: u64,
         offered: Ts,
         done: Ts,
         queue: u32,
+        agent: u64,
         home: Option<Ts>,
     },
 }

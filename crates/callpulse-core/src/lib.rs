@@ -64,8 +64,8 @@ pub use occupancy::{AgentTime, StateTimeView, StateTimes};
 pub use partition::{Applied, PartitionCounters, PartitionSnapshot, PartitionState, QueueSnapshot};
 pub use policy::{MetricsPolicy, PolicyError, QueuePolicy, SlFormula};
 pub use report::{
-    AgentRow, Attribution, CallColumns, ReportBuilder, ReportCounters, ReportRow, ReportSpec,
-    StaffLevel, StaffRow, TeamCounters, TeamReport, TeamRow,
+    AgentRow, Attribution, CallColumns, FcrColumns, ReportBuilder, ReportCounters, ReportRow,
+    ReportSpec, StaffLevel, StaffRow, TeamCounters, TeamReport, TeamRow,
 };
 pub use snapshot::{
     AgentCounts, CHECKS, CenterView, Check, EngineView, FcrView, FcrWindow, ForecastInterval,

@@ -14,8 +14,7 @@
 //! after which nothing can change it; anything that still would is counted `late`.
 //! `docs/reports.md` documents the format.
 
-use std::cmp::Reverse;
-use std::collections::{BTreeSet, BinaryHeap};
+use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use callpulse_events::{Envelope, Rejection, Ts};
@@ -30,6 +29,7 @@ use crate::live::Names;
 use crate::partition::PartitionCounters;
 use crate::policy::MetricsPolicy;
 use crate::snapshot::WindowMetrics;
+use settling::FcrSettling;
 
 use rows::{RowSink, Rows};
 
@@ -111,9 +111,6 @@ pub struct ReportCounters {
     pub dedupe_evicted: u64,
 }
 
-/// An FCR outcome on its way to a row: (window's end ms, key ms, success, queue).
-type Settling = (i64, i64, bool, Arc<str>);
-
 /// Reads a history in file order, writing rows as they become final.
 #[derive(Debug)]
 pub struct ReportBuilder {
@@ -122,10 +119,8 @@ pub struct ReportBuilder {
     seen: Dedupe,
     names: Names,
     ledger: CallLedger,
-    fcr: FcrTracker,
+    fcr: FcrSettling,
     rows: Rows,
-    /// FCR outcomes waiting for their window to close, earliest deadline first.
-    settling: BinaryHeap<Reverse<Settling>>,
     settle_ms: i64,
     high_water: Option<Ts>,
     swept_bucket: i64,
@@ -142,9 +137,8 @@ impl ReportBuilder {
             seen: Dedupe::new(policy.dedupe_capacity),
             names: Names::default(),
             ledger,
-            fcr: FcrTracker::for_policy(&policy).logging_settlements(),
+            fcr: FcrSettling::new(FcrTracker::for_policy(&policy)),
             rows: Rows::new(Arc::clone(&policy), spec.clone()),
-            settling: BinaryHeap::new(),
             settle_ms,
             high_water: None,
             swept_bucket: i64::MIN,
@@ -241,31 +235,11 @@ impl ReportBuilder {
 
     /// Moves the FCR outcomes whose window has closed (by the tracker's lag) into rows.
     fn settle(&mut self) {
-        if let Some(hw) = self.high_water {
-            // Event time moves FCR windows as the engine's ticks do, contacts or not.
-            self.fcr.advance(hw);
-        }
-        self.take_settled();
         let Some(hw) = self.high_water else {
             return;
         };
-        let before = hw.millis() - SETTLE_LAG_MS;
-        while let Some(Reverse((deadline, ..))) = self.settling.peek() {
-            if *deadline >= before {
-                break;
-            }
-            if let Some(Reverse((_, key, success, queue))) = self.settling.pop() {
-                self.record_fcr(Ts(key), &queue, Some(success));
-            }
-        }
-    }
-
-    /// Moves the outcomes the tracker counted since the last call into the settling heap.
-    fn take_settled(&mut self) {
-        for s in self.fcr.drain_settled() {
-            let (deadline, key) = (s.deadline.millis(), s.key.millis());
-            self.settling
-                .push(Reverse((deadline, key, s.success, s.queue)));
+        for o in self.fcr.settle(hw) {
+            self.record_fcr(o.key, &o.unit, o.success);
         }
     }
 
@@ -325,7 +299,7 @@ impl ReportBuilder {
         c.clock_skew = l.clock_skew;
         c.call_evicted = l.call_evicted;
         c.fcr_untracked = l.fcr_untracked;
-        c.fcr_evicted = self.fcr.evicted;
+        c.fcr_evicted = self.fcr.evicted();
         c.dedupe_evicted = self.seen.evicted_early;
         c
     }
@@ -337,14 +311,8 @@ impl ReportBuilder {
         let (ledger, mut sink, counters) = self.split();
         ledger.release_all(&mut sink, counters);
         let end = self.high_water.unwrap_or_default();
-        let open = self.fcr.close(end);
-        self.take_settled();
-        while let Some(Reverse((deadline, key, success, queue))) = self.settling.pop() {
-            let outcome = (deadline <= end.millis()).then_some(success);
-            self.record_fcr(Ts(key), &queue, outcome);
-        }
-        for (queue, key) in open {
-            self.record_fcr(key, &queue, None);
+        for o in self.fcr.finish(end) {
+            self.record_fcr(o.key, &o.unit, o.success);
         }
         let rows = self.rows.write_all();
         (rows, self.counters())
@@ -352,8 +320,11 @@ impl ReportBuilder {
 }
 
 mod rows;
+mod settling;
 mod teams;
 #[cfg(test)]
 mod tests;
 
-pub use teams::{AgentRow, CallColumns, StaffLevel, StaffRow, TeamCounters, TeamReport, TeamRow};
+pub use teams::{
+    AgentRow, CallColumns, FcrColumns, StaffLevel, StaffRow, TeamCounters, TeamReport, TeamRow,
+};

@@ -37,6 +37,7 @@ impl CallLedger {
                 offered: ts,
                 done: done.at,
                 queue: done.queue,
+                agent: done.agent,
                 home,
             });
         } else if self.contacts.len() >= self.limits.max_calls {
@@ -170,6 +171,7 @@ impl CallLedger {
                 offered,
                 done: done.at,
                 queue: done.queue,
+                agent: done.agent,
                 home,
             }),
             // Not followed yet: the queueing that names the customer may still come (a

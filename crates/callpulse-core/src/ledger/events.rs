@@ -82,6 +82,7 @@ impl CallEvent {
                     hold_ms: e.hold_ms.max(0) as u64,
                     acw_ms: e.acw_ms.max(0) as u64,
                     resolved: e.resolved,
+                    agent: key_hash(e.agent_id.as_str()),
                 },
             },
             Event::CsatResponse(e) => CallEvent::Surveyed {

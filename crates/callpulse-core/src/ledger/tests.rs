@@ -106,6 +106,7 @@ fn done(at: i64) -> Completion {
         hold_ms: 0,
         acw_ms: 0,
         resolved: None,
+        agent: 0,
     }
 }
 

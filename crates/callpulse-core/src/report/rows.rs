@@ -10,7 +10,9 @@ use rustc_hash::FxHashMap;
 use super::{Attribution, CENTER, ReportRow, ReportSpec};
 use crate::calendar::PeriodCache;
 use crate::calls::{CallAgg, MAX_SL_THRESHOLDS};
-use crate::fcr::{FcrFact, FcrTracker};
+use crate::fcr::FcrFact;
+
+use super::settling::FcrSettling;
 use crate::ledger::{Applied, CallSink, Completion, ContactFact, LegOutcome, Outcome, Survey};
 use crate::live::Names;
 use crate::policy::{ExitSet, MetricsPolicy, QueuePolicy};
@@ -184,7 +186,7 @@ impl Rows {
 pub(super) struct RowSink<'a> {
     pub(super) rows: &'a mut Rows,
     pub(super) names: &'a Names,
-    pub(super) fcr: &'a mut FcrTracker,
+    pub(super) fcr: &'a mut FcrSettling,
 }
 
 impl RowSink<'_> {
@@ -276,6 +278,7 @@ impl CallSink for RowSink<'_> {
                 done,
                 queue,
                 home,
+                ..
             } => {
                 let key = self.key(home, done);
                 let queue = self.names.name(queue);

@@ -5,10 +5,12 @@
 //!
 //! The accounting is the live one (`occupancy.rs`): a state lasts from its event to the
 //! agent's next event, occupancy is `(on_call + wrap_up) / (available + on_call + wrap_up)`
-//! time. A span is split at interval boundaries. A row is final once event time is past its
-//! end by the allowed future skew; the span still running then is counted up to that end,
-//! and a later event that would change a final row is counted `late` and starts at the end
-//! already counted.
+//! time. A span is split at interval boundaries. FCR is the repeat-contact kind, per agent
+//! who completed the contact (`teams/fcr.rs`). A row is final once event time is past its
+//! end by the queue report's settle time at event attribution (the FCR window and lag, the
+//! orphan timeout, the allowed skew: [`crate::ReportBuilder::settle_ms`]); the span still
+//! running then is counted up to that end, and a later event that would change a final row
+//! is counted `late` and starts at the end already counted.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
@@ -18,16 +20,20 @@ use serde::Serialize;
 
 use crate::adherence::{self, AdherencePolicy, AdherenceTimes, AdherenceView, Episode, Schedule};
 use crate::dedupe::Dedupe;
+use crate::fcr::FcrCounts;
 use crate::live::{AgentCalls, AgentCallsView};
 use crate::occupancy::{StateTimeView, StateTimes};
 use crate::policy::MetricsPolicy;
 use crate::quality::{QaCounts, QaView};
-use crate::report::ReportSpec;
+use crate::report::{Attribution, ReportBuilder, ReportSpec};
 use crate::window::Merge;
 
+mod fcr;
 mod rows;
 
-pub use rows::{AdherenceColumns, AgentRow, CallColumns, StaffLevel, StaffRow, TeamRow};
+use fcr::{AgentFcr, AgentOutcome};
+pub use rows::TeamRow;
+pub use rows::{AdherenceColumns, AgentRow, CallColumns, FcrColumns, StaffLevel, StaffRow};
 
 /// The team of an evaluated agent the report has not seen an `agent_state` of.
 const UNKNOWN_TEAM: &str = "unknown";
@@ -57,6 +63,10 @@ struct Acc {
     /// Time other than offline in the interval.
     active: bool,
     calls: AgentCalls,
+    /// Repeat-contact FCR outcomes of the calls completed in the interval.
+    fcr: FcrCounts,
+    /// Of those calls, the ones whose FCR window was still open at the end of the history.
+    fcr_open: u64,
 }
 
 impl Acc {
@@ -65,6 +75,8 @@ impl Acc {
         self.adherence.merge(&o.adherence);
         self.active |= o.active;
         self.calls.merge(&o.calls);
+        self.fcr.add(&o.fcr);
+        self.fcr_open += o.fcr_open;
     }
 }
 
@@ -78,6 +90,11 @@ pub struct TeamCounters {
     /// tickets).
     pub ignored: u64,
     pub duplicates: u64,
+    /// Contacts FCR could not follow (past the call or queue cap, or a completion whose
+    /// agent the report could not name), and customers evicted at `max_fcr_customers` with
+    /// contacts pending (those outcomes are not counted).
+    pub fcr_untracked: u64,
+    pub fcr_evicted: u64,
 }
 
 /// Reads a history in file order, writing team rows as they become final.
@@ -90,8 +107,10 @@ pub struct TeamReport {
     /// Each agent's schedule, as the live partition keeps it.
     schedules: HashMap<Arc<str>, Schedule>,
     seen: Dedupe,
-    skew_ms: i64,
+    /// How far event time must be past an interval's end before its rows are final.
+    settle_ms: i64,
     retention_ms: i64,
+    fcr: AgentFcr,
     agents: HashMap<Arc<str>, Agent>,
     /// Team names, each allocated once.
     teams: HashSet<Arc<str>>,
@@ -109,7 +128,8 @@ impl TeamReport {
         TeamReport {
             level,
             seen: Dedupe::new(policy.dedupe_capacity),
-            skew_ms: policy.future_skew_ms(),
+            settle_ms: ReportBuilder::settle_ms(policy, Attribution::Event),
+            fcr: AgentFcr::new(policy),
             retention_ms: i64::from(policy.agent_offline_retention_secs) * 1000,
             agents: HashMap::new(),
             teams: HashSet::new(),
@@ -139,7 +159,16 @@ impl TeamReport {
             self.counters.duplicates += 1;
             return Err(Rejection::Duplicate);
         }
-        self.high_water = Some(self.high_water.map_or(env.ts, |hw| hw.max(env.ts)));
+        let hw = self.high_water.map_or(env.ts, |hw| hw.max(env.ts));
+        self.high_water = Some(hw);
+        self.take(env);
+        for outcome in self.fcr.settle(hw) {
+            self.record_fcr(outcome);
+        }
+        Ok(())
+    }
+
+    fn take(&mut self, env: &Envelope) {
         let change = match &env.event {
             Event::AgentState(change) => change,
             Event::CallAnswered(_)
@@ -147,7 +176,8 @@ impl TeamReport {
             | Event::CsatResponse(_)
             | Event::QaEvaluation(_) => {
                 self.booked(&env.event, env.ts);
-                return Ok(());
+                self.fcr.take(&env.event, env.ts);
+                return;
             }
             Event::AgentSchedule(e) => {
                 self.schedules
@@ -155,11 +185,16 @@ impl TeamReport {
                     .or_default()
                     .replace(e.start, e.end, &e.segments);
                 self.counters.applied += 1;
-                return Ok(());
+                return;
             }
+            // The contacts FCR follows.
             _ => {
-                self.counters.ignored += 1;
-                return Ok(());
+                let counter = match self.fcr.take(&env.event, env.ts) {
+                    true => &mut self.counters.applied,
+                    false => &mut self.counters.ignored,
+                };
+                *counter += 1;
+                return;
             }
         };
         let team = self.team(&change.team);
@@ -195,7 +230,27 @@ impl TeamReport {
             },
         );
         self.counters.applied += 1;
-        Ok(())
+    }
+
+    /// Counts one FCR outcome in its agent's row of the interval of its key.
+    fn record_fcr(&mut self, outcome: AgentOutcome) {
+        let start = self
+            .spec
+            .calendar
+            .period_start(outcome.key, self.spec.interval_secs);
+        if start.millis() < self.written_to {
+            self.counters.late += 1;
+            return;
+        }
+        let (team, agent) = outcome.unit;
+        let acc = self.rows.entry((start.millis(), team, agent)).or_default();
+        match outcome.success {
+            Some(success) => acc.fcr.add(&FcrCounts {
+                eligible: 1,
+                success: u64::from(success),
+            }),
+            None => acc.fcr_open += 1,
+        }
     }
 
     /// Books an agent's call, survey or evaluation in the interval of its time, in the
@@ -205,15 +260,18 @@ impl TeamReport {
             self.counters.ignored += 1;
             return;
         };
+        let (agent, team) = match self.agents.get_key_value(agent) {
+            Some((id, a)) => (Arc::clone(id), Arc::clone(&a.team)),
+            None => (Arc::from(agent), self.team(UNKNOWN_TEAM)),
+        };
+        if matches!(event, Event::CallCompleted(_)) {
+            self.fcr.completed_by(&agent, &team);
+        }
         let start = self.spec.calendar.period_start(at, self.spec.interval_secs);
         if start.millis() < self.written_to {
             self.counters.late += 1;
             return;
         }
-        let (agent, team) = match self.agents.get_key_value(agent) {
-            Some((id, a)) => (Arc::clone(id), Arc::clone(&a.team)),
-            None => (Arc::from(agent), self.team(UNKNOWN_TEAM)),
-        };
         self.rows
             .entry((start.millis(), team, agent))
             .or_default()
@@ -291,7 +349,7 @@ impl TeamReport {
         let Some(hw) = self.high_water else {
             return Vec::new();
         };
-        let through = hw.plus_millis(-self.skew_ms);
+        let through = hw.plus_millis(-self.settle_ms);
         let len = self.spec.interval_secs;
         // Intervals ending at or before `through` are final.
         let open_start = self.spec.calendar.period_start(through, len);
@@ -307,9 +365,21 @@ impl TeamReport {
     pub fn finish(mut self) -> (Vec<StaffRow>, TeamCounters) {
         if let Some(hw) = self.high_water {
             self.advance_all(hw);
+            for outcome in self.fcr.finish(hw) {
+                self.record_fcr(outcome);
+            }
         }
         let rows = self.drain(|_| true);
-        (rows, self.counters)
+        (rows, self.counters())
+    }
+
+    /// The counters so far.
+    pub fn counters(&self) -> TeamCounters {
+        TeamCounters {
+            fcr_untracked: self.fcr.untracked(),
+            fcr_evicted: self.fcr.evicted(),
+            ..self.counters
+        }
     }
 
     fn drain(&mut self, take: impl Fn(i64) -> bool) -> Vec<StaffRow> {
@@ -350,6 +420,7 @@ impl TeamReport {
                 agents: members,
                 time: StateTimeView::from(&whole.times),
                 calls: CallColumns::from(&AgentCallsView::from(&whole.calls)),
+                fcr: FcrColumns::of(&whole.fcr, whole.fcr_open),
                 qa_evaluations: whole.calls.qa.evaluations,
                 qa_score: None,
                 qa_pass_rate: None,
@@ -372,6 +443,7 @@ impl TeamReport {
                             team: team_row.team.clone(),
                             time: StateTimeView::from(&acc.times),
                             calls: CallColumns::from(&calls),
+                            fcr: FcrColumns::of(&acc.fcr, acc.fcr_open),
                             qa_evaluations: qa.evaluations,
                             qa_score: qa.score,
                             qa_pass_rate: qa.pass_rate,
@@ -386,6 +458,7 @@ impl TeamReport {
                             team_completed_per_agent: (members > 0)
                                 .then(|| team_row.calls.completed as f64 / members as f64),
                             team_resolved_reported_ratio: team_row.calls.resolved_reported_ratio,
+                            team_fcr: team_row.fcr.fcr,
                             team_csat: team_row.calls.csat,
                             team_nps: team_row.calls.nps,
                             team_qa_score: team_row.qa_score,

@@ -32,7 +32,7 @@ const CSV_TAIL: &[&str] = &[
 /// Team and agent rows' columns: each level's own first, then these, then its own tail.
 const TEAM_HEAD: &[&str] = &["team", "agents"];
 const AGENT_HEAD: &[&str] = &["agent", "team"];
-/// Time in state, the calls and surveys, QA, and adherence: the figures of both levels.
+/// Time in state, the calls, FCR and surveys, QA, and adherence: the figures of both levels.
 const STAFF_COLUMNS: &[&str] = &[
     "available_s",
     "on_call_s",
@@ -47,6 +47,10 @@ const STAFF_COLUMNS: &[&str] = &[
     "hold_avg_s",
     "acw_avg_s",
     "resolved_reported_ratio",
+    "fcr_eligible",
+    "fcr_success",
+    "fcr",
+    "fcr_open",
     "csat_responses",
     "csat",
     "nps_responses",
@@ -87,6 +91,7 @@ const AGENT_TAIL: &[&str] = &[
     "team_aht_s",
     "team_completed_per_agent",
     "team_resolved_reported_ratio",
+    "team_fcr",
     "team_csat",
     "team_nps",
     "team_qa_score",

@@ -3,6 +3,7 @@
 use serde::Serialize;
 
 use crate::adherence::{AdherenceTimes, AdherenceView};
+use crate::fcr::FcrCounts;
 use crate::live::AgentCallsView;
 use crate::occupancy::StateTimeView;
 
@@ -21,6 +22,8 @@ pub struct TeamRow {
     /// time), surveys naming them, by the live scorecard's booking.
     #[serde(flatten)]
     pub calls: CallColumns,
+    #[serde(flatten)]
+    pub fcr: FcrColumns,
     /// Quality evaluations made in the interval of the team's agents (the agent's team at
     /// the time; `unknown` for an agent with no `agent_state` yet), and their figures
     /// (docs/quality.md).
@@ -46,6 +49,8 @@ pub struct AgentRow {
     pub time: StateTimeView,
     #[serde(flatten)]
     pub calls: CallColumns,
+    #[serde(flatten)]
+    pub fcr: FcrColumns,
     pub qa_evaluations: u64,
     pub qa_score: Option<f64>,
     pub qa_pass_rate: Option<f64>,
@@ -59,6 +64,7 @@ pub struct AgentRow {
     pub team_aht_s: Option<f64>,
     pub team_completed_per_agent: Option<f64>,
     pub team_resolved_reported_ratio: Option<f64>,
+    pub team_fcr: Option<f64>,
     pub team_csat: Option<f64>,
     pub team_nps: Option<f64>,
     pub team_qa_score: Option<f64>,
@@ -97,6 +103,28 @@ impl From<&AgentCallsView> for CallColumns {
             csat: v.csat,
             nps_responses: v.nps_responses,
             nps: v.nps,
+        }
+    }
+}
+
+/// Repeat-contact FCR of the calls a team or an agent completed in an interval, as the
+/// queue report counts it (docs/reports.md): outcomes known, resolved first time, and still
+/// open when the history ended.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct FcrColumns {
+    pub fcr_eligible: u64,
+    pub fcr_success: u64,
+    pub fcr: Option<f64>,
+    pub fcr_open: u64,
+}
+
+impl FcrColumns {
+    pub(super) fn of(counts: &FcrCounts, open: u64) -> Self {
+        FcrColumns {
+            fcr_eligible: counts.eligible,
+            fcr_success: counts.success,
+            fcr: (counts.eligible > 0).then(|| counts.success as f64 / counts.eligible as f64),
+            fcr_open: open,
         }
     }
 }

@@ -323,3 +323,146 @@ fn agent_rows_stand_beside_their_teams() {
     assert_eq!((b1.team.as_str(), b1.calls.completed), ("unknown", 1));
     assert_eq!(b1.team_agents, 0);
 }
+
+fn queued(call: &str, customer: &str, at: &str) -> Envelope {
+    Envelope {
+        event_id: format!("{call}-q"),
+        ts: ts(at),
+        event: Event::CallQueued(callpulse_events::CallQueued {
+            call_id: call.to_owned(),
+            queue: "q".into(),
+            customer_id: Some(customer.to_owned()),
+            priority: None,
+            transferred_from: None,
+        }),
+    }
+}
+
+fn answered(call: &str, agent: &str, at: &str) -> Envelope {
+    Envelope {
+        event_id: format!("{call}-a"),
+        ts: ts(at),
+        event: Event::CallAnswered(callpulse_events::CallAnswered {
+            call_id: call.to_owned(),
+            queue: "q".into(),
+            agent_id: agent.to_owned(),
+        }),
+    }
+}
+
+fn ticket(id: &str, customer: &str, at: &str) -> Envelope {
+    Envelope {
+        event_id: id.to_owned(),
+        ts: ts(at),
+        event: Event::TicketCreated(callpulse_events::TicketCreated {
+            ticket_id: id.to_owned(),
+            queue: "email".into(),
+            channel: callpulse_events::TicketChannel::Email,
+            customer_id: Some(customer.to_owned()),
+            priority: None,
+        }),
+    }
+}
+
+/// Repeat-contact FCR per agent, with the 24-hour window, by hand:
+/// - x1 (customer k) completed by a1 at 09:10; k calls again at 09:30 (x2): a1 fails.
+/// - x3 (customer m) completed by a2 at 09:15; m never comes back: a2 succeeds.
+/// - x2 completed by a2 at 09:40: k never comes back: a2 succeeds.
+/// - x4 (customer n): its completion by a1 (09:50) arrives before its queueing (09:45);
+///   n opens a ticket at 10:00: a1 fails (counted once the window has closed, as the
+///   queue report counts failures and successes alike).
+/// - x5 (customer p) completed by a2 at 10:05: still open when the history ends
+///   (12-01 09:55).
+///
+/// The queue report of the same events counts the same outcomes in the same intervals.
+#[test]
+fn fcr_per_agent_is_the_queue_reports_split_by_agent() {
+    use AgentState::*;
+    let events = vec![
+        state("s1", "a1", "t", Available, "2026-11-30T09:00:00Z"),
+        state("s2", "a2", "t", Available, "2026-11-30T09:00:00Z"),
+        queued("x1", "k", "2026-11-30T09:00:00Z"),
+        answered("x1", "a1", "2026-11-30T09:01:00Z"),
+        queued("x3", "m", "2026-11-30T09:05:00Z"),
+        answered("x3", "a2", "2026-11-30T09:06:00Z"),
+        call_done("x1", "a1", 100, "2026-11-30T09:10:00Z"),
+        call_done("x3", "a2", 100, "2026-11-30T09:15:00Z"),
+        queued("x2", "k", "2026-11-30T09:30:00Z"),
+        answered("x2", "a2", "2026-11-30T09:31:00Z"),
+        call_done("x2", "a2", 100, "2026-11-30T09:40:00Z"),
+        call_done("x4", "a1", 100, "2026-11-30T09:50:00Z"),
+        queued("x4", "n", "2026-11-30T09:45:00Z"),
+        ticket("t1", "n", "2026-11-30T10:00:00Z"),
+        queued("x5", "p", "2026-11-30T10:01:00Z"),
+        answered("x5", "a2", "2026-11-30T10:02:00Z"),
+        call_done("x5", "a2", 100, "2026-11-30T10:05:00Z"),
+        state("s3", "a1", "t", Offline, "2026-11-30T10:30:00Z"),
+        state("s4", "a2", "t", Offline, "2026-11-30T10:30:00Z"),
+        ticket("t2", "z", "2026-12-01T09:55:00Z"),
+    ];
+    let policy = MetricsPolicy::default();
+    let mut report = TeamReport::new(&policy, utc(1800), StaffLevel::Agent);
+    let mut rows = Vec::new();
+    for (i, env) in events.iter().enumerate() {
+        report.apply(env).expect("applied");
+        let written = report.take_final();
+        // Rows wait for the FCR window (and the lag, the orphan timeout, the skew): only
+        // the next day's event makes the morning's final.
+        assert_eq!(written.is_empty(), i + 1 < events.len(), "{written:?}");
+        rows.extend(written);
+    }
+    let (last, counters) = report.finish();
+    rows.extend(last);
+    assert_eq!((counters.fcr_untracked, counters.late), (0, 0));
+    let fcr = |agent: &str, start: &str| {
+        rows.iter()
+            .find_map(|row| match row {
+                StaffRow::Agent(r) if r.agent == agent && r.interval_start.contains(start) => {
+                    Some(r.clone())
+                }
+                _ => None,
+            })
+            .unwrap_or_else(|| panic!("{agent} {start}: {rows:?}"))
+    };
+    let (a1, a2) = (fcr("a1", "T09:00"), fcr("a2", "T09:00"));
+    assert_eq!((a1.fcr.fcr_eligible, a1.fcr.fcr_success), (1, 0));
+    assert_eq!((a2.fcr.fcr_eligible, a2.fcr.fcr_success), (1, 1));
+    assert_eq!((a1.team_fcr, a2.team_fcr), (Some(0.5), Some(0.5)));
+    let (a1, a2) = (fcr("a1", "T09:30"), fcr("a2", "T09:30"));
+    assert_eq!(
+        (a1.fcr.fcr_eligible, a1.fcr.fcr, a1.fcr.fcr_open),
+        (1, Some(0.0), 0)
+    );
+    assert_eq!(
+        (a2.fcr.fcr_eligible, a2.fcr.fcr, a2.fcr.fcr_open),
+        (1, Some(1.0), 0)
+    );
+    let a2 = fcr("a2", "T10:00");
+    assert_eq!(
+        (a2.fcr.fcr_eligible, a2.fcr.fcr, a2.fcr.fcr_open),
+        (0, None, 1)
+    );
+
+    // The queue report, by event time: the same outcomes in the same intervals.
+    let mut queues = ReportBuilder::new(Arc::new(policy), utc(1800));
+    for env in &events {
+        queues.apply(env).expect("applied");
+    }
+    let (queue_rows, _) = queues.finish();
+    for start in ["T09:00", "T09:30", "T10:00"] {
+        let q = queue_rows
+            .iter()
+            .find(|r| r.queue == "q" && r.interval_start.contains(start))
+            .expect("queue row");
+        let (a1, a2) = (fcr("a1", start), fcr("a2", start));
+        assert_eq!(
+            (q.fcr_eligible, q.fcr_success, q.fcr_open),
+            (
+                a1.fcr.fcr_eligible + a2.fcr.fcr_eligible,
+                a1.fcr.fcr_success + a2.fcr.fcr_success,
+                a1.fcr.fcr_open + a2.fcr.fcr_open
+            ),
+            "{start}"
+        );
+    }
+}
