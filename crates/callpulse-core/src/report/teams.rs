@@ -161,14 +161,14 @@ impl TeamReport {
         }
         let hw = self.high_water.map_or(env.ts, |hw| hw.max(env.ts));
         self.high_water = Some(hw);
-        self.take(env);
+        self.take(env, hw);
         for outcome in self.fcr.settle(hw) {
             self.record_fcr(outcome);
         }
         Ok(())
     }
 
-    fn take(&mut self, env: &Envelope) {
+    fn take(&mut self, env: &Envelope, clock: Ts) {
         let change = match &env.event {
             Event::AgentState(change) => change,
             Event::CallAnswered(_)
@@ -176,7 +176,7 @@ impl TeamReport {
             | Event::CsatResponse(_)
             | Event::QaEvaluation(_) => {
                 self.booked(&env.event, env.ts);
-                self.fcr.take(&env.event, env.ts);
+                self.fcr.take(&env.event, env.ts, clock);
                 return;
             }
             Event::AgentSchedule(e) => {
@@ -189,7 +189,7 @@ impl TeamReport {
             }
             // The contacts FCR follows.
             _ => {
-                let counter = match self.fcr.take(&env.event, env.ts) {
+                let counter = match self.fcr.take(&env.event, env.ts, clock) {
                     true => &mut self.counters.applied,
                     false => &mut self.counters.ignored,
                 };

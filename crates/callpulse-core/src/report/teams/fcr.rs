@@ -101,8 +101,9 @@ impl AgentFcr {
         self.by_agent.insert(key_hash(agent.as_ref()), label);
     }
 
-    /// Takes one event at `at`; whether it was one FCR follows (a call's or a ticket's).
-    pub(super) fn take(&mut self, event: &Event, at: Ts) -> bool {
+    /// Takes one event stamped `at`, event time being `clock` (the newest stamp so far);
+    /// whether it was one FCR follows (a call's or a ticket's).
+    pub(super) fn take(&mut self, event: &Event, at: Ts, clock: Ts) -> bool {
         let (policy, queues) = (&self.policy, &mut self.queues);
         let event = CallEvent::of(event, at, |name| {
             queues
@@ -125,10 +126,11 @@ impl AgentFcr {
         self.ledger
             .take(event, &mut sink, &mut self.ledger_counters);
         // Forgetting by event time once per bucket, as the queue report does.
-        let bucket = at.millis().div_euclid(self.policy.bucket_ms());
+        let bucket = clock.millis().div_euclid(self.policy.bucket_ms());
         if bucket > self.swept_bucket {
             self.swept_bucket = bucket;
-            self.ledger.expire(at, &mut sink, &mut self.ledger_counters);
+            self.ledger
+                .expire(clock, &mut sink, &mut self.ledger_counters);
         }
         true
     }
